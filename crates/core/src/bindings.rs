@@ -1,0 +1,72 @@
+//! The TypeScript side of the IPC types, generated from the Rust types with ts-rs into one file the
+//! UI imports. `cargo test` fails when the committed file differs from what the types generate;
+//! `./x bindings` rewrites it.
+
+use ts_rs::TS;
+
+/// Where the UI keeps the generated file, relative to the workspace root.
+pub const BINDINGS_PATH: &str = "ui/src/lib/bindings.ts";
+
+macro_rules! declarations {
+    ($cfg:expr; $($ty:ty),* $(,)?) => {
+        vec![$(format!("export {}", <$ty as TS>::decl($cfg))),*]
+    };
+}
+
+/// Every type that crosses the IPC boundary, in one TypeScript module.
+pub fn typescript() -> String {
+    use crate::{diagnostics, environment, error, settings, startup, wizards};
+    let cfg = &ts_rs::Config::default();
+    let decls = declarations![cfg;
+        error::ErrorPayload,
+        environment::Environment,
+        environment::EnvironmentOption,
+        settings::Theme,
+        settings::LogLevel,
+        settings::Settings,
+        diagnostics::Versions,
+        diagnostics::BundleSaved,
+        startup::CheckStatus,
+        startup::CheckId,
+        startup::PlannedCheck,
+        startup::StartupEvent,
+        wizards::WizardId,
+        wizards::WizardStep,
+        wizards::Wizard,
+        crate::AppInfo,
+    ];
+    let mut out = String::from("// Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.\n\n");
+    for decl in decls {
+        out.push_str(&decl);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    fn committed_path() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(super::BINDINGS_PATH)
+    }
+
+    /// Fails when a Rust type changed and the UI's copy was not regenerated.
+    #[test]
+    fn typescript_bindings_are_up_to_date() {
+        let generated = super::typescript();
+        let path = committed_path();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} is stale: run `./x bindings` and commit the result.",
+            super::BINDINGS_PATH
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! The five wizards as the sidebar lists them. Each shares one shape: plan → dry run → run →
+//! verify → report. `available` turns true as each wizard's engine lands; until then the UI says
+//! plainly that it comes in a later version.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum WizardId {
+    CentralToHub,
+    HubState,
+    BulkIdentities,
+    DpsLinkedHubs,
+    IotOperationsClone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum WizardStep {
+    Plan,
+    DryRun,
+    Run,
+    Verify,
+    Report,
+}
+
+impl WizardStep {
+    pub const ALL: [WizardStep; 5] = [WizardStep::Plan, WizardStep::DryRun, WizardStep::Run, WizardStep::Verify, WizardStep::Report];
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Wizard {
+    pub id: WizardId,
+    pub title: String,
+    pub summary: String,
+    /// What the wizard will do, step by step, in the user's words.
+    pub what_it_does: Vec<String>,
+    pub steps: Vec<WizardStep>,
+    pub available: bool,
+}
+
+fn wizard(id: WizardId, title: &str, summary: &str, what_it_does: &[&str]) -> Wizard {
+    Wizard {
+        id,
+        title: title.into(),
+        summary: summary.into(),
+        what_it_does: what_it_does.iter().map(|s| s.to_string()).collect(),
+        steps: WizardStep::ALL.to_vec(),
+        available: false,
+    }
+}
+
+pub fn catalog() -> Vec<Wizard> {
+    vec![
+        wizard(
+            WizardId::CentralToHub,
+            "Central → Hub",
+            "Move devices from an IoT Central application to an IoT hub through DPS, with the DeviceMove command.",
+            &[
+                "Pick a Central application, device group and template carrying the DeviceMove command.",
+                "Pick the target DPS and its linked hub; create the enrollment group from Central's group keys.",
+                "Dispatch the DeviceMove job with the DPS ID scope, watch every device, verify it in the hub.",
+                "Retry the devices that failed and keep the history of every run.",
+            ],
+        ),
+        wizard(
+            WizardId::HubState,
+            "Hub state",
+            "Export, import or migrate an IoT hub's settings, configurations and devices, as az iot hub state does.",
+            &[
+                "Export ARM settings, configurations, device identities, twins and modules, streaming.",
+                "Import into another hub, resumable after any interruption.",
+            ],
+        ),
+        wizard(
+            WizardId::BulkIdentities,
+            "Bulk identities",
+            "Run IoT Hub import/export jobs through blob storage.",
+            &[
+                "Export devices.txt to a blob container, or import it in any import mode.",
+                "Show the job's error log line by line.",
+            ],
+        ),
+        wizard(
+            WizardId::DpsLinkedHubs,
+            "DPS linked hubs",
+            "Link, update and unlink a DPS's hubs, and rotate their keys with no provisioning gap.",
+            &["Link or unlink hubs, change allocation weights, rotate keys safely."],
+        ),
+        wizard(
+            WizardId::IotOperationsClone,
+            "IoT Operations clone",
+            "Clone an Azure IoT Operations instance to ARM templates in a folder, or to another cluster.",
+            &["Read an instance's resources and write them as templates, or deploy them to another cluster."],
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn there_are_five_wizards_each_with_the_five_steps_and_none_pretends_to_be_ready() {
+        let wizards = catalog();
+        assert_eq!(wizards.len(), 5);
+        assert!(wizards.iter().all(|w| w.steps == WizardStep::ALL && !w.available));
+        assert_eq!(wizards[0].title, "Central → Hub");
+    }
+}

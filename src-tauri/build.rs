@@ -1,0 +1,18 @@
+fn main() {
+    // App commands get permissions of their own so capabilities/ can grant exactly these.
+    let commands = &[
+        "app_info",
+        "list_wizards",
+        "list_environments",
+        "get_settings",
+        "save_settings",
+        "run_startup_checks",
+        "ui_ready",
+        "open_log_folder",
+        "save_diagnostics_bundle",
+    ];
+    tauri_build::try_build(
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands)),
+    )
+    .expect("tauri build script");
+}

@@ -1,0 +1,21 @@
+//! Every command the window may call, one module per area. Each adapts a core function: read the
+//! state, call the core, map the error.
+
+pub mod app;
+pub mod diagnostics;
+pub mod settings;
+pub mod startup;
+
+pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        app::app_info,
+        app::list_wizards,
+        app::list_environments,
+        app::ui_ready,
+        settings::get_settings,
+        settings::save_settings,
+        startup::run_startup_checks,
+        diagnostics::open_log_folder,
+        diagnostics::save_diagnostics_bundle,
+    ]
+}

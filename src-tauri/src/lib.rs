@@ -1,0 +1,30 @@
+//! The desktop shell: plugins, app state and the one list of command handlers. Everything it does
+//! is adapted from `iotm-core`; nothing here knows about Azure or the wizards' logic.
+
+mod commands;
+mod error;
+mod state;
+
+use state::AppState;
+use tauri::Manager;
+
+pub fn run() {
+    tauri::Builder::default()
+        // First, so a second launch hands over to the running instance before doing any work.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .setup(|app| {
+            let state = AppState::start(app.handle())?;
+            app.manage(state);
+            Ok(())
+        })
+        .invoke_handler(commands::handlers())
+        .run(tauri::generate_context!())
+        .expect("IoT Migrator could not start");
+}

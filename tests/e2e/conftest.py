@@ -1,0 +1,124 @@
+"""Drives the real IoT Migrator window through tauri-driver (WebKitWebDriver on Linux).
+
+`./x test` runs this under Xvfb and a private D-Bus session. Each test session gets fresh XDG
+folders, so the app starts as on a new machine: no settings, Sandbox environment, System theme.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = Path(os.environ.get("IOTM_APP_BINARY", ROOT / "target" / "debug" / "iot-migrator"))
+SCREENSHOTS = Path(os.environ.get("IOTM_SCREENSHOTS", ROOT / "target" / "e2e" / "screenshots"))
+IDENTIFIER = "com.iotmigrator.desktop"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"tauri-driver did not listen on {port} within {timeout}s")
+
+
+class Home:
+    """The fresh per-session home: where the app keeps its config, data and logs."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.env = {
+            **os.environ,
+            "HOME": str(root),
+            "XDG_CONFIG_HOME": str(root / "config"),
+            "XDG_DATA_HOME": str(root / "data"),
+            "XDG_CACHE_HOME": str(root / "cache"),
+            "XDG_DOWNLOAD_DIR": str(root / "Downloads"),
+        }
+        (root / "Downloads").mkdir(parents=True)
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "config" / IDENTIFIER
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data" / IDENTIFIER
+
+    @property
+    def log_dir(self) -> Path:
+        # Tauri's app_log_dir on Linux is under the data folder.
+        return self.root / "data" / IDENTIFIER / "logs"
+
+
+@pytest.fixture(scope="session")
+def home():
+    root = Path(tempfile.mkdtemp(prefix="iotm-e2e-"))
+    yield Home(root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def driver(home: Home):
+    assert APP.exists(), f"build the app first: {APP} is missing"
+    port, native_port = free_port(), free_port()
+    log = open(ROOT / "target" / "e2e" / "tauri-driver.log", "w")
+    proc = subprocess.Popen(
+        ["tauri-driver", "--port", str(port), "--native-port", str(native_port)],
+        env=home.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(port)
+        options = ArgOptions()
+        options.set_capability("browserName", "wry")
+        options.set_capability("tauri:options", {"application": str(APP)})
+        drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+        drv.implicitly_wait(0)
+        WebDriverWait(drv, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-nav='centralToHub']")))
+        yield drv
+        drv.quit()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+def wait(driver, timeout: float = 10.0) -> WebDriverWait:
+    return WebDriverWait(driver, timeout)
+
+
+def shoot(driver, screenshots: Path, name: str) -> Path:
+    """Waits a frame so the picture shows the page as it is now, then saves it."""
+    time.sleep(0.8)
+    path = screenshots / f"{name}.png"
+    assert driver.save_screenshot(str(path)), f"screenshot {name} failed"
+    assert path.stat().st_size > 10_000, f"screenshot {name} is suspiciously small"
+    return path

@@ -1,0 +1,53 @@
+// Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.
+
+export type ErrorPayload = { code: string, message: string, detail: string | null, field: string | null, };
+
+export type Environment = "sandbox" | "azurePublic" | "azureUsGov" | "azureChina" | "custom";
+
+export type EnvironmentOption = { id: Environment, label: string, };
+
+export type Theme = "system" | "light" | "dark";
+
+export type LogLevel = "error" | "warn" | "info" | "debug" | "trace";
+
+export type Settings = { environment: Environment, 
+/**
+ * The JSON cloud profile used when `environment` is `custom`.
+ */
+customProfilePath: string | null, 
+/**
+ * `organizations`, `common`, a tenant ID (GUID) or a verified domain.
+ */
+tenant: string, 
+/**
+ * The Entra app registration's client ID; empty means the environment's built-in one.
+ */
+clientId: string, 
+/**
+ * Loopback port of the sign-in redirect (`http://localhost:<port>`).
+ */
+redirectPort: number, logLevel: LogLevel, theme: Theme, };
+
+export type Versions = { app: string, tauri: string, webview: string, os: string, arch: string, };
+
+export type BundleSaved = { path: string, files: Array<string>, bytes: number, };
+
+export type CheckStatus = "running" | "passed" | "warning" | "failed";
+
+export type CheckId = "settings" | "dataFolder" | "logFolder" | "environment";
+
+export type PlannedCheck = { id: CheckId, label: string, };
+
+export type StartupEvent = { "event": "planned", checks: Array<PlannedCheck>, } | { "event": "update", id: CheckId, status: CheckStatus, detail: string | null, } | { "event": "finished", passed: number, warnings: number, failed: number, };
+
+export type WizardId = "centralToHub" | "hubState" | "bulkIdentities" | "dpsLinkedHubs" | "iotOperationsClone";
+
+export type WizardStep = "plan" | "dryRun" | "run" | "verify" | "report";
+
+export type Wizard = { id: WizardId, title: string, summary: string, 
+/**
+ * What the wizard will do, step by step, in the user's words.
+ */
+whatItDoes: Array<string>, steps: Array<WizardStep>, available: boolean, };
+
+export type AppInfo = { versions: Versions, dataDir: string, configDir: string, logDir: string, };
