@@ -9,7 +9,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{field}: {message}")]
+    #[error("{message}")]
     InvalidSetting { field: &'static str, message: String },
 
     #[error("The settings file {path} is not valid (line {line}, column {column}): {message}")]
