@@ -4,6 +4,7 @@
 mod commands;
 mod error;
 mod state;
+mod window_geometry;
 
 use state::AppState;
 use tauri::Manager;
@@ -22,8 +23,14 @@ pub fn run() {
         .setup(|app| {
             let state = AppState::start(app.handle())?;
             app.manage(state);
+            app.manage(window_geometry::start(app.handle()));
+            // Hidden until the window-state plugin has put it back where it was: no jump on screen.
+            if let Some(window) = app.get_webview_window("main") {
+                window.show()?;
+            }
             Ok(())
         })
+        .on_window_event(window_geometry::on_window_event)
         .invoke_handler(commands::handlers())
         .run(tauri::generate_context!())
         .expect("IoT Migrator could not start");

@@ -78,7 +78,9 @@ def home():
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+# One window per test module: the module's tests walk through it in order, as a person would, and
+# the next module starts with no instance running.
+@pytest.fixture(scope="module")
 def driver(home: Home):
     assert APP.exists(), f"build the app first: {APP} is missing"
     port, native_port = free_port(), free_port()
