@@ -46,10 +46,11 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def rss_bytes(pid: int) -> int:
+def memory_bytes(pid: int, field: str) -> int:
+    """`Rss` or `Pss` (shared pages split between the processes that map them) from smaps_rollup."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
     except FileNotFoundError:
         pass
@@ -76,8 +77,8 @@ def launch(measure_idle: bool) -> tuple[float, int | None, int | None]:
         main_rss = total_rss = None
         if measure_idle:
             time.sleep(IDLE_SECONDS)
-            main_rss = rss_bytes(proc.pid)
-            total_rss = sum(rss_bytes(p) for p in descendants(proc.pid))
+            main_rss = memory_bytes(proc.pid, "Rss")
+            total_rss = sum(memory_bytes(p, "Pss") for p in descendants(proc.pid))
         proc.terminate()
         proc.wait(timeout=10)
         return first_paint, main_rss, total_rss
@@ -106,8 +107,8 @@ def main() -> None:
     print(f"IoT Migrator start-up benchmark (release build, {RUNS} launches on fresh profiles, Xvfb)")
     print(row("first launch: start to first paint", paints[0], "ms", 1000))
     print(row(f"median of {RUNS}: start to first paint", statistics.median(paints), "ms", 1000))
-    print(row(f"idle RSS after {IDLE_SECONDS} s, app process", idle[0] / MB, "MB", None))
-    print(row(f"idle RSS after {IDLE_SECONDS} s, app + WebKit processes", idle[1] / MB, "MB", 120))
+    print(row(f"idle RSS after {IDLE_SECONDS} s, app process", idle[0] / MB, "MB", 120))
+    print(row(f"idle PSS after {IDLE_SECONDS} s, app + WebKit processes", idle[1] / MB, "MB", None))
     print(row("release binary size", BINARY.stat().st_size / MB, "MB", 15))
     for deb in debs:
         print(row(f"installer {deb.name}", deb.stat().st_size / MB, "MB", 15))

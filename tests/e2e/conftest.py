@@ -6,6 +6,7 @@ folders, so the app starts as on a new machine: no settings, Sandbox environment
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -29,6 +30,33 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def descendants(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in out.splitlines():
+        child, parent = (int(x) for x in line.split())
+        children.setdefault(parent, []).append(child)
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found
+
+
+def end_processes(pids: list[int], timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL what is left: the next module must start with no instance running."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout / 2
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+            time.sleep(0.1)
 
 
 def wait_for_port(port: int, timeout: float = 20.0) -> None:
@@ -91,19 +119,26 @@ def driver(home: Home):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    spawned: set[int] = set()
     try:
+        # tauri-driver listens before the WebKitWebDriver it starts does: wait for both.
         wait_for_port(port)
+        wait_for_port(native_port)
         options = ArgOptions()
         options.set_capability("browserName", "wry")
         options.set_capability("tauri:options", {"application": str(APP)})
         drv = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
         drv.implicitly_wait(0)
         WebDriverWait(drv, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-nav='centralToHub']")))
+        spawned.update(descendants(proc.pid))  # the app, before quitting can orphan it
         yield drv
+        spawned.update(descendants(proc.pid))
         drv.quit()
     finally:
+        spawned.update(descendants(proc.pid))
         proc.terminate()
         proc.wait(timeout=10)
+        end_processes(sorted(spawned))
         log.close()
 
 
@@ -118,9 +153,17 @@ def wait(driver, timeout: float = 10.0) -> WebDriverWait:
 
 
 def shoot(driver, screenshots: Path, name: str) -> Path:
-    """Waits a frame so the picture shows the page as it is now, then saves it."""
-    time.sleep(0.8)
+    """Saves what is on screen in the app's window, as a person would see it.
+
+    X-level capture rather than WebDriver's: WebKitGTK's snapshot never returns when the DMA-BUF
+    renderer is off, which is the app's default on Linux (see src-tauri/src/lib.rs).
+    """
+    time.sleep(0.8)  # let the frame after the last DOM change reach the screen
+    ids = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--name", "^IoT Migrator$"], capture_output=True, text=True, timeout=10
+    ).stdout.split()
+    assert len(ids) == 1, f"expected one IoT Migrator window, found {ids}"
     path = screenshots / f"{name}.png"
-    assert driver.save_screenshot(str(path)), f"screenshot {name} failed"
+    subprocess.run(["import", "-window", ids[0], str(path)], check=True, timeout=30)
     assert path.stat().st_size > 10_000, f"screenshot {name} is suspiciously small"
     return path

@@ -102,6 +102,8 @@ def test_settings_show_defaults_and_the_streamed_start_up_checks(driver, screens
     about = css(driver, "[data-testid='about']").text
     assert "2." in about and "linux" in about
     shoot(driver, screenshots, "settings-system")
+    driver.execute_script("document.querySelector(\"[data-testid='about']\").scrollIntoView()")
+    shoot(driver, screenshots, "settings-diagnostics-system")
 
 
 def test_an_invalid_setting_is_named_and_nothing_is_saved(driver, home):
