@@ -20,6 +20,8 @@ BUNDLES = ROOT / "target" / "release" / "bundle"
 RUNS = 5
 IDLE_SECONDS = 10
 MB = 1024 * 1024
+# WebKitGTK's own demo browser: the floor any WebKitGTK window pays, measured beside the app.
+MINIBROWSER = Path("/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser")
 
 
 def fresh_env(home: Path) -> dict:
@@ -86,11 +88,27 @@ def launch(measure_idle: bool) -> tuple[float, int | None, int | None]:
         shutil.rmtree(home, ignore_errors=True)
 
 
+def floor_memory() -> tuple[int, int] | None:
+    """MiniBrowser on a blank page, with the renderer setting the app uses, after the same idle time."""
+    if not MINIBROWSER.exists():
+        return None
+    home = Path(tempfile.mkdtemp(prefix="iotm-bench-floor-"))
+    env = {**fresh_env(home), "WEBKIT_DISABLE_DMABUF_RENDERER": "1"}
+    proc = subprocess.Popen([str(MINIBROWSER), "about:blank"], env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(IDLE_SECONDS)
+        return memory_bytes(proc.pid, "Rss"), sum(memory_bytes(p, "Pss") for p in descendants(proc.pid))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def row(name: str, value: float, unit: str, goal: float | None) -> str:
     if goal is None:
-        return f"  {name:38} {value:9.1f} {unit:3}"
+        return f"  {name:46} {value:9.1f} {unit:3}"
     verdict = "meets goal" if value <= goal else "OVER GOAL"
-    return f"  {name:38} {value:9.1f} {unit:3}   goal <= {goal:6.1f} {unit:3}  ratio {value / goal:4.2f}  {verdict}"
+    return f"  {name:46} {value:9.1f} {unit:3}   goal <= {goal:6.1f} {unit:3}  ratio {value / goal:4.2f}  {verdict}"
 
 
 def main() -> None:
@@ -103,12 +121,18 @@ def main() -> None:
         paints.append(paint)
         if main_rss is not None:
             idle = (main_rss, total_rss)
+    floor = floor_memory()
     debs = sorted(BUNDLES.glob("deb/*.deb"))
     print(f"IoT Migrator start-up benchmark (release build, {RUNS} launches on fresh profiles, Xvfb)")
     print(row("first launch: start to first paint", paints[0], "ms", 1000))
     print(row(f"median of {RUNS}: start to first paint", statistics.median(paints), "ms", 1000))
     print(row(f"idle RSS after {IDLE_SECONDS} s, app process", idle[0] / MB, "MB", 120))
     print(row(f"idle PSS after {IDLE_SECONDS} s, app + WebKit processes", idle[1] / MB, "MB", None))
+    if floor:
+        print(row("floor: MiniBrowser (blank page) RSS", floor[0] / MB, "MB", None)
+              + f"   app/floor {idle[0] / floor[0]:4.2f}")
+        print(row("floor: MiniBrowser + WebKit PSS", floor[1] / MB, "MB", None)
+              + f"   app/floor {idle[1] / floor[1]:4.2f}")
     print(row("release binary size", BINARY.stat().st_size / MB, "MB", 15))
     for deb in debs:
         print(row(f"installer {deb.name}", deb.stat().st_size / MB, "MB", 15))
