@@ -1,0 +1,91 @@
+//! Azure Resource Manager: subscriptions, resource groups and `Microsoft.IoTCentral/iotApps`, with
+//! ARM's bearer checks, api-version checks, RBAC (403 AuthorizationFailed), `nextLink` paging and
+//! `{"error":{"code","message"}}` errors. ARM paths are case-insensitive, so routing is by hand.
+
+mod central_apps;
+mod errors;
+mod subscriptions;
+
+use crate::cloud::Cloud;
+use crate::entra::{resource_audiences, Resource};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use errors::ArmError;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Who is calling: the token's object ID.
+pub struct Caller {
+    pub oid: String,
+}
+
+fn authenticate(cloud: &Cloud, headers: &HeaderMap) -> Result<Caller, ArmError> {
+    let header = headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or_else(ArmError::missing_auth)?;
+    let token = header.strip_prefix("Bearer ").ok_or_else(ArmError::missing_auth)?;
+    let claims: Value = cloud
+        .signer
+        .verify(token, cloud.now(), resource_audiences(Resource::Arm))
+        .map_err(ArmError::invalid_token)?;
+    Ok(Caller { oid: claims["oid"].as_str().unwrap_or_default().to_string() })
+}
+
+pub async fn handle(State(cloud): State<Arc<Cloud>>, method: Method, uri: Uri, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
+    let result = (|| {
+        let caller = authenticate(&cloud, &headers)?;
+        let segments: Vec<String> = uri.path().trim_matches('/').split('/').map(str::to_ascii_lowercase).collect();
+        let raw: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
+        let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let api_version = query.get("api-version").map(String::as_str);
+        let page = query.get("$skiptoken").and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
+        let ctx = Ctx { cloud: &cloud, caller: &caller, uri: &uri, page };
+        match (method.clone(), s.as_slice()) {
+            (Method::GET, ["subscriptions"]) => subscriptions::list(&ctx, api_version),
+            (Method::GET, ["subscriptions", _]) => subscriptions::get(&ctx, raw[1], api_version),
+            (Method::GET, ["subscriptions", _, "resourcegroups"]) => subscriptions::list_groups(&ctx, raw[1], api_version),
+            (Method::GET, ["subscriptions", _, "resourcegroups", _]) => subscriptions::get_group(&ctx, raw[1], raw[3], api_version),
+            (Method::GET, ["subscriptions", _, "providers", "microsoft.iotcentral", "iotapps"]) => central_apps::list(&ctx, raw[1], None, api_version),
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.iotcentral", "iotapps"]) => {
+                central_apps::list(&ctx, raw[1], Some(raw[3]), api_version)
+            }
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.iotcentral", "iotapps", _]) => {
+                central_apps::get(&ctx, raw[1], raw[3], raw[7], api_version)
+            }
+            _ => Err(ArmError::not_found_path(method.as_str(), uri.path())),
+        }
+    })();
+    match result {
+        Ok(response) => response,
+        Err(e) => e.into_response_with_id(&cloud),
+    }
+}
+
+pub struct Ctx<'a> {
+    pub cloud: &'a Cloud,
+    pub caller: &'a Caller,
+    pub uri: &'a Uri,
+    /// Index of the first item of the requested page (`$skiptoken`).
+    pub page: usize,
+}
+
+impl Ctx<'_> {
+    /// One page of `items` with a `nextLink` to the next, as ARM list operations return them.
+    pub fn paged(&self, items: Vec<Value>) -> Value {
+        let size = self.cloud.scenario.read().unwrap().arm_page_size.max(1);
+        let end = (self.page + size).min(items.len());
+        let value: Vec<Value> = items.get(self.page..end).map(|s| s.to_vec()).unwrap_or_default();
+        let mut body = serde_json::json!({ "value": value });
+        if end < items.len() {
+            let mut url = url::Url::parse(&format!("{}{}", self.cloud.base_url(), self.uri)).expect("request URI");
+            let pairs: Vec<(String, String)> = url.query_pairs().filter(|(k, _)| k != "$skiptoken").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs).append_pair("$skiptoken", &end.to_string());
+            body["nextLink"] = serde_json::json!(url.as_str());
+        }
+        body
+    }
+}
+
+pub fn json(cloud: &Cloud, body: Value) -> Response {
+    errors::with_ids(cloud, axum::http::StatusCode::OK, body)
+}

@@ -1,0 +1,94 @@
+//! The sandbox cloud's shared state: the scenario, the token signer, the sandbox clock and the
+//! grants Entra has handed out. Every emulated service reads it through an `Arc<Cloud>`.
+
+use crate::scenario::{AppKind, Scenario};
+use crate::tokens::{random_token, TokenSigner};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+
+pub struct AuthCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub tenant_id: String,
+    pub scopes: Vec<String>,
+    pub code_challenge: String,
+    pub nonce: Option<String>,
+    pub issued_at: i64,
+}
+
+pub struct RefreshGrant {
+    pub client_id: String,
+    pub user_id: String,
+    pub tenant_id: String,
+    /// When the user signed in; SPA refresh tokens die 24 h after this, however often rotated.
+    pub signed_in_at: i64,
+    pub issued_at: i64,
+}
+
+pub struct Cloud {
+    pub scenario: RwLock<Scenario>,
+    pub signer: TokenSigner,
+    /// Seconds added to the wall clock, so tests can jump past expiries.
+    clock_offset: AtomicI64,
+    pub codes: Mutex<HashMap<String, AuthCode>>,
+    pub refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
+    /// Client secrets of confidential registrations, minted per run and never written to disk.
+    pub client_secrets: RwLock<HashMap<String, String>>,
+    /// `https://localhost:<port>` of the control-plane listener (Entra + ARM).
+    pub base_url: RwLock<String>,
+    requests: AtomicU64,
+}
+
+impl Cloud {
+    pub fn new(scenario: Scenario, signer: TokenSigner) -> Cloud {
+        let cloud = Cloud {
+            scenario: RwLock::new(Scenario { tenants: vec![], subscriptions: vec![], arm_page_size: 100 }),
+            signer,
+            clock_offset: AtomicI64::new(0),
+            codes: Mutex::default(),
+            refresh_tokens: Mutex::default(),
+            client_secrets: RwLock::default(),
+            base_url: RwLock::default(),
+            requests: AtomicU64::new(0),
+        };
+        cloud.load(scenario);
+        cloud
+    }
+
+    /// Replaces everything the cloud holds; grants from before are forgotten.
+    pub fn load(&self, scenario: Scenario) {
+        let secrets = scenario
+            .tenants
+            .iter()
+            .flat_map(|t| &t.app_registrations)
+            .filter(|a| a.kind == AppKind::Confidential)
+            .map(|a| (a.client_id.to_ascii_lowercase(), random_token(30)))
+            .collect();
+        *self.client_secrets.write().unwrap() = secrets;
+        self.codes.lock().unwrap().clear();
+        self.refresh_tokens.lock().unwrap().clear();
+        *self.scenario.write().unwrap() = scenario;
+    }
+
+    pub fn now(&self) -> i64 {
+        let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        wall + self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    pub fn advance_clock(&self, seconds: i64) {
+        self.clock_offset.fetch_add(seconds, Ordering::Relaxed);
+    }
+
+    pub fn base_url(&self) -> String {
+        self.base_url.read().unwrap().clone()
+    }
+
+    /// A request ID in the GUID shape Azure uses, unique per response.
+    pub fn request_id(&self) -> String {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        let r = random_token(6).into_bytes();
+        format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", n as u32, r[0] as u16 * 256 + r[1] as u16, r[2] as u16 % 0x1000, r[3] as u16 % 0x1000, (r[4] as u64) << 8 | r[5] as u64)
+    }
+}

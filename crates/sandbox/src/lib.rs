@@ -1,0 +1,80 @@
+//! The sandbox cloud: an offline emulator of the Azure services IoT Migrator talks to, speaking
+//! their real wire format so official Azure clients run against it unmodified.
+//!
+//! One HTTPS listener on 127.0.0.1 serves Entra ID and ARM (and the control API); services that
+//! Azure puts on their own host names get listeners of their own, told apart by port, because only
+//! `localhost` resolves offline. Runs embedded in the app, as the `iotm-sandbox` binary, or from tests.
+
+pub mod arm;
+pub mod cloud;
+pub mod control;
+pub mod entra;
+pub mod scenario;
+pub mod server;
+pub mod tls;
+pub mod tokens;
+
+use cloud::Cloud;
+use scenario::Scenario;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+}
+
+pub struct SandboxConfig {
+    /// Where the CA and the token-signing key are kept between runs.
+    pub state_dir: PathBuf,
+    /// Port of the Entra + ARM listener; 0 picks a free one.
+    pub port: u16,
+    pub scenario: Scenario,
+}
+
+pub struct Sandbox {
+    pub cloud: Arc<Cloud>,
+    pub base_url: String,
+    pub ca_cert_path: PathBuf,
+    pub ca_bundle_path: PathBuf,
+    task: JoinHandle<()>,
+}
+
+impl Sandbox {
+    pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let authority = tls::load_or_create(&config.state_dir)?;
+        let signer = tokens::TokenSigner::load_or_create(&config.state_dir)
+            .map_err(|source| SandboxError::Io { what: format!("token signing key in {}", config.state_dir.display()), source })?;
+        let cloud = Arc::new(Cloud::new(config.scenario, signer));
+        let listener = server::bind(config.port)
+            .await
+            .map_err(|source| SandboxError::Io { what: format!("binding 127.0.0.1:{}", config.port), source })?;
+        let port = listener.local_addr().map_err(|source| SandboxError::Io { what: "local address".into(), source })?.port();
+        let base_url = format!("https://localhost:{port}");
+        *cloud.base_url.write().unwrap() = base_url.clone();
+        let router = entra::router()
+            .merge(control::router())
+            .fallback(arm::handle)
+            .with_state(cloud.clone());
+        let task = tokio::spawn(server::serve(listener, authority.server_config.clone(), router));
+        tracing::info!(%base_url, ca = %authority.ca_cert_path.display(), "sandbox cloud listening");
+        Ok(Sandbox { cloud, base_url, ca_cert_path: authority.ca_cert_path, ca_bundle_path: authority.bundle_path, task })
+    }
+
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+/// The default state folder for a standalone run.
+pub fn default_state_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("iot-migrator-sandbox")
+}

@@ -1,0 +1,52 @@
+//! `iotm-sandbox`: the sandbox cloud as a standalone process, for tests and demos.
+//!
+//! Prints one JSON line on stdout once listening — `{"baseUrl", "caCert", "caBundle"}` — so a test
+//! harness can read where to point its clients.
+
+use iotm_sandbox::scenario::Scenario;
+use iotm_sandbox::{Sandbox, SandboxConfig};
+use std::path::PathBuf;
+
+const USAGE: &str = "usage: iotm-sandbox [--scenario FILE] [--port PORT] [--state-dir DIR] [--print-default-scenario]";
+
+fn fail(message: String) -> ! {
+    eprintln!("iotm-sandbox: {message}\n{USAGE}");
+    std::process::exit(2)
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+    ).init();
+    let mut args = std::env::args().skip(1);
+    let (mut scenario, mut port, mut state_dir) = (None, 0u16, iotm_sandbox::default_state_dir());
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| fail(format!("{arg} needs a value")));
+        match arg.as_str() {
+            "--scenario" => {
+                let path = PathBuf::from(value());
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+                scenario = Some(Scenario::from_json(&text).unwrap_or_else(|e| {
+                    fail(format!("{} line {}, column {}: {e}", path.display(), e.line(), e.column()))
+                }));
+            }
+            "--port" => port = value().parse().unwrap_or_else(|e| fail(format!("--port: {e}"))),
+            "--state-dir" => state_dir = PathBuf::from(value()),
+            "--print-default-scenario" => {
+                println!("{}", serde_json::to_string_pretty(&Scenario::builtin()).expect("serialise"));
+                return;
+            }
+            other => fail(format!("unknown argument {other}")),
+        }
+    }
+    let sandbox = Sandbox::start(SandboxConfig { state_dir, port, scenario: scenario.unwrap_or_else(Scenario::builtin) })
+        .await
+        .unwrap_or_else(|e| fail(e.to_string()));
+    println!(
+        "{}",
+        serde_json::json!({"baseUrl": sandbox.base_url, "caCert": sandbox.ca_cert_path, "caBundle": sandbox.ca_bundle_path})
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    sandbox.stop();
+}
