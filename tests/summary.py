@@ -11,6 +11,7 @@ results = Path(sys.argv[1])
 reports = {
     "rust": results.parent / "nextest" / "ci" / "junit.xml",
     "ui": results / "ui.xml",
+    "sdk": results / "sdk.xml",
     "e2e": results / "e2e.xml",
 }
 

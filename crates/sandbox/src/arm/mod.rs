@@ -77,10 +77,10 @@ impl Ctx<'_> {
         let value: Vec<Value> = items.get(self.page..end).map(|s| s.to_vec()).unwrap_or_default();
         let mut body = serde_json::json!({ "value": value });
         if end < items.len() {
-            let mut url = url::Url::parse(&format!("{}{}", self.cloud.base_url(), self.uri)).expect("request URI");
-            let pairs: Vec<(String, String)> = url.query_pairs().filter(|(k, _)| k != "$skiptoken").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-            url.query_pairs_mut().clear().extend_pairs(pairs).append_pair("$skiptoken", &end.to_string());
-            body["nextLink"] = serde_json::json!(url.as_str());
+            // ARM writes `$skiptoken` unescaped; keep the caller's other parameters as they were sent.
+            let kept: Vec<&str> = self.uri.query().unwrap_or_default().split('&').filter(|p| !p.is_empty() && !p.starts_with("$skiptoken=") && !p.starts_with("%24skiptoken=")).collect();
+            let next = format!("{}{}?{}&$skiptoken={end}", self.cloud.base_url(), self.uri.path(), kept.join("&"));
+            body["nextLink"] = serde_json::json!(next);
         }
         body
     }

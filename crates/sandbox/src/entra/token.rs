@@ -151,7 +151,7 @@ fn issue_user_tokens(
         let access = cloud.signer.sign(&json!({
             "aud": resource.audience(), "iss": issuer, "iat": now, "nbf": now, "exp": now + ACCESS_TOKEN_SECONDS,
             "appid": client_id, "azp": client_id, "oid": user_id, "sub": user_id, "tid": tenant_id,
-            "upn": upn, "unique_name": upn, "name": name, "scp": scp, "ver": "1.0", "idtyp": "user",
+            "upn": upn, "unique_name": upn, "name": name, "scp": scp, "ver": "1.0", "idtyp": "user", "uti": random_token(16),
         }));
         body["access_token"] = json!(access);
         granted.extend(requested.names.iter().map(|n| format!("{}{}", resource.audience().trim_end_matches('/'), format_args!("/{n}"))));
@@ -160,7 +160,7 @@ fn issue_user_tokens(
         granted.push("openid".into());
         let mut claims = json!({
             "aud": client_id, "iss": issuer, "iat": now, "nbf": now, "exp": now + ACCESS_TOKEN_SECONDS,
-            "oid": user_id, "sub": user_id, "tid": tenant_id, "preferred_username": upn, "name": name, "ver": "2.0",
+            "oid": user_id, "sub": user_id, "tid": tenant_id, "preferred_username": upn, "name": name, "ver": "2.0", "uti": random_token(16),
         });
         if let Some(nonce) = nonce {
             claims["nonce"] = json!(nonce);
@@ -206,7 +206,7 @@ fn client_credentials(cloud: &Cloud, client_id: &str, kind: AppKind, sp_id: Opti
     let access = cloud.signer.sign(&json!({
         "aud": resource.audience(), "iss": format!("{}/{tenant_id}/v2.0", cloud.base_url()), "iat": now, "nbf": now,
         "exp": now + ACCESS_TOKEN_SECONDS, "appid": client_id, "azp": client_id, "oid": oid, "sub": oid,
-        "tid": tenant_id, "ver": "1.0", "idtyp": "app", "roles": [],
+        "tid": tenant_id, "ver": "1.0", "idtyp": "app", "roles": [], "uti": random_token(16),
     }));
     Ok(Json(json!({"token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS, "ext_expires_in": ACCESS_TOKEN_SECONDS, "access_token": access})))
 }

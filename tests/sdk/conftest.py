@@ -1,0 +1,76 @@
+"""Starts the sandbox cloud (the `iotm-sandbox` binary) for the official-SDK suites.
+
+Official clients are pointed at it only the way a user would point them at a cloud: an authority
+host, a base URL, a connection string, and a CA bundle variable (REQUESTS_CA_BUNDLE).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = ROOT / "target" / "debug" / "iotm-sandbox"
+
+TENANT = "72f9a1b0-5c1e-4d7a-9b8e-0c1d2e3f4a5b"
+SPA_CLIENT = "5a4b1c2d-0000-4000-8000-00000000a001"
+DESKTOP_CLIENT = "5a4b1c2d-0000-4000-8000-00000000a002"
+AUTOMATION_CLIENT = "5a4b1c2d-0000-4000-8000-00000000a003"
+PROD_SUBSCRIPTION = "3c1e7a52-9f0b-4c55-8a6e-2d4b6f8a0c11"
+LAB_SUBSCRIPTION = "8d2f4b63-1e7c-4a9d-b5f0-3e6a8c0d2f22"
+ARM_SCOPE = "https://management.azure.com/user_impersonation"
+CENTRAL_SCOPE = "https://apps.azureiotcentral.com/user_impersonation"
+
+
+class Sandbox:
+    def __init__(self, info: dict):
+        self.base_url: str = info["baseUrl"]
+        self.ca_bundle: str = info["caBundle"]
+        self.authority = f"{self.base_url}/{TENANT}"
+
+    def control(self, method: str, path: str, **kwargs) -> dict:
+        r = requests.request(method, f"{self.base_url}/_sandbox/{path}", verify=self.ca_bundle, timeout=10, **kwargs)
+        r.raise_for_status()
+        return r.json()
+
+    def client_secret(self, client_id: str) -> str:
+        return self.control("GET", "credentials")["clientSecrets"][client_id]
+
+    def load_scenario(self, scenario: dict) -> None:
+        self.control("POST", "scenario", data=json.dumps(scenario))
+
+    def default_scenario(self) -> dict:
+        out = subprocess.run([str(BINARY), "--print-default-scenario"], capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    assert BINARY.exists(), f"build it first: {BINARY} is missing"
+    state = Path(tempfile.mkdtemp(prefix="iotm-sandbox-"))
+    proc = subprocess.Popen([str(BINARY), "--state-dir", str(state)], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line, "the sandbox exited before it listened"
+        sb = Sandbox(json.loads(line))
+        # What a user sets so Python clients trust the sandbox CA.
+        os.environ["REQUESTS_CA_BUNDLE"] = sb.ca_bundle
+        yield sb
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_scenario(sandbox):
+    """Each test that changes the cloud starts from, and leaves, the built-in scenario."""
+    scenario = sandbox.default_scenario()
+    sandbox.load_scenario(scenario)
+    yield scenario
+    sandbox.load_scenario(sandbox.default_scenario())
