@@ -3,6 +3,7 @@
 
 mod commands;
 mod error;
+mod sandbox_host;
 mod state;
 mod window_geometry;
 

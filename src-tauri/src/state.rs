@@ -1,5 +1,7 @@
 //! What the shell keeps while it runs: the app's folders, the settings and the logging control.
 
+use crate::sandbox_host::SandboxHost;
+use iotm_core::environment::Environment;
 use iotm_core::logging::LogControl;
 use iotm_core::settings::{self, Loaded, Settings};
 use std::path::PathBuf;
@@ -15,6 +17,8 @@ pub struct AppState {
     pub settings_problem: Option<String>,
     pub log: LogControl,
     pub started: Instant,
+    /// The in-app sandbox cloud, running while the Sandbox environment is chosen.
+    pub sandbox: SandboxHost,
 }
 
 impl AppState {
@@ -40,7 +44,11 @@ impl AppState {
         if let Some(window) = app.get_webview_window("main") {
             crate::commands::settings::apply_theme(&window, settings.theme);
         }
-        Ok(AppState { config_dir, data_dir, settings: Mutex::new(settings), settings_problem, log, started })
+        let sandbox = SandboxHost::new(data_dir.join("sandbox"));
+        if settings.environment == Environment::Sandbox {
+            sandbox.start();
+        }
+        Ok(AppState { config_dir, data_dir, settings: Mutex::new(settings), settings_problem, log, started, sandbox })
     }
 
     pub fn settings(&self) -> Settings {

@@ -1,8 +1,10 @@
 """What a new user sees: the window, the sidebar, each wizard page, Jobs and Settings, in light and dark."""
 
 import json
-import os
+import re
+import ssl
 import subprocess
+import urllib.request
 import time
 import zipfile
 from pathlib import Path
@@ -80,7 +82,7 @@ def test_jobs_page_has_an_empty_state(driver, screenshots):
     shoot(driver, screenshots, "jobs-system")
 
 
-def test_settings_show_defaults_and_the_streamed_start_up_checks(driver, screenshots):
+def test_settings_show_defaults_and_the_streamed_start_up_checks(driver, screenshots, home):
     go(driver, "settings", "settings")
     assert Select(css(driver, "#environment")).first_selected_option.text == "Sandbox"
     assert css(driver, "#tenant").get_attribute("value") == "organizations"
@@ -96,9 +98,18 @@ def test_settings_show_defaults_and_the_streamed_start_up_checks(driver, screens
         li.get_attribute("data-check"): li.get_attribute("data-status")
         for li in driver.find_elements(By.CSS_SELECTOR, "[data-testid='startup-checks'] li")
     }
-    assert statuses == {"settings": "passed", "dataFolder": "passed", "logFolder": "passed", "environment": "warning"}
-    assert "sandbox cloud is not part of this version" in css(driver, "[data-check='environment']").text
-    assert css(driver, "[data-testid='environment-status']").get_attribute("data-status") == "warning"
+    assert statuses == {"settings": "passed", "dataFolder": "passed", "logFolder": "passed", "environment": "passed"}
+    detail = css(driver, "[data-check='environment']").text
+    match = re.search(r"Sandbox cloud running at (https://localhost:\d+)", detail)
+    assert match, detail
+    assert css(driver, "[data-testid='environment-status']").get_attribute("data-status") == "passed"
+    # The in-app sandbox really answers, over TLS from the CA it keeps in the app's data folder.
+    bundle = home.data_dir / "sandbox" / "sandbox-ca-bundle.pem"
+    conf = json.loads(urllib.request.urlopen(
+        f"{match.group(1)}/organizations/v2.0/.well-known/openid-configuration",
+        context=ssl.create_default_context(cafile=str(bundle)), timeout=10,
+    ).read())
+    assert conf["authorization_endpoint"].startswith(match.group(1))
     about = css(driver, "[data-testid='about']").text
     assert "2." in about and "linux" in about
     shoot(driver, screenshots, "settings-system")

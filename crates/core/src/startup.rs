@@ -57,6 +57,8 @@ pub struct PlannedCheck {
 pub struct StartupContext {
     pub environment: Environment,
     pub custom_profile_path: Option<String>,
+    /// For the Sandbox environment: the URL of the in-app sandbox cloud, or why it is not running.
+    pub sandbox_url: Option<Result<String, String>>,
     /// Set when the settings file was unreadable and defaults are in use.
     pub settings_problem: Option<String>,
     pub data_dir: PathBuf,
@@ -112,10 +114,20 @@ fn check_writable(dir: &Path) -> Outcome {
 
 fn check_environment(ctx: &StartupContext) -> Outcome {
     match ctx.environment {
-        Environment::Sandbox => (
-            CheckStatus::Warning,
-            Some("The sandbox cloud is not part of this version yet; the wizards will use it once it ships.".into()),
-        ),
+        Environment::Sandbox => match &ctx.sandbox_url {
+            Some(Ok(url)) => {
+                let port = url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(443);
+                match probe("127.0.0.1", port, ctx.probe_timeout) {
+                    Ok(()) => (
+                        CheckStatus::Passed,
+                        Some(format!("Sandbox cloud running at {url}: Entra ID and ARM. IoT Central, DPS and IoT Hub come in a later version.")),
+                    ),
+                    Err(e) => (CheckStatus::Failed, Some(format!("The sandbox cloud at {url} does not answer: {e}"))),
+                }
+            }
+            Some(Err(why)) => (CheckStatus::Failed, Some(format!("The sandbox cloud is not running: {why}. See the log folder for details."))),
+            None => (CheckStatus::Failed, Some("The sandbox cloud was not started.".into())),
+        },
         Environment::Custom => match ctx.custom_profile_path.as_deref() {
             None => (CheckStatus::Failed, Some("No cloud profile file is set for the custom environment.".into())),
             Some(path) => match std::fs::read_to_string(path).map(|t| serde_json::from_str::<serde_json::Value>(&t)) {
@@ -156,6 +168,7 @@ mod tests {
     fn ctx(dir: &Path) -> StartupContext {
         StartupContext {
             environment: Environment::Sandbox,
+            sandbox_url: Some(Err("not started in this test".into())),
             custom_profile_path: None,
             settings_problem: None,
             data_dir: dir.join("data"),
@@ -177,9 +190,19 @@ mod tests {
         assert!(matches!(&events[0], StartupEvent::Planned { checks } if checks.len() == 4));
         assert_eq!(events[1], StartupEvent::Update { id: CheckId::Settings, status: CheckStatus::Running, detail: None });
         assert!(matches!(&events[2], StartupEvent::Update { id: CheckId::Settings, status: CheckStatus::Passed, .. }));
-        // The sandbox is honest about not being there yet.
-        assert!(matches!(&events[8], StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Warning, .. }));
-        assert_eq!(events.last(), Some(&StartupEvent::Finished { passed: 3, warnings: 1, failed: 0 }));
+        assert!(matches!(&events[8], StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Failed, detail: Some(d) } if d.contains("not running")));
+        assert_eq!(events.last(), Some(&StartupEvent::Finished { passed: 3, warnings: 0, failed: 1 }));
+    }
+
+    #[test]
+    fn a_running_sandbox_passes_and_a_silent_one_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("https://localhost:{}", listener.local_addr().unwrap().port());
+        let running = StartupContext { sandbox_url: Some(Ok(url.clone())), ..ctx(dir.path()) };
+        assert!(collect(&running).iter().any(|e| matches!(e, StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Passed, detail: Some(d) } if d.contains(&url))));
+        drop(listener);
+        assert!(collect(&running).iter().any(|e| matches!(e, StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Failed, .. })));
     }
 
     #[test]

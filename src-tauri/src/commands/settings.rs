@@ -1,5 +1,6 @@
 use crate::error::CommandResult;
 use crate::state::AppState;
+use iotm_core::environment::Environment;
 use iotm_core::settings::{self, Settings, Theme};
 use tauri::{State, WebviewWindow};
 
@@ -16,6 +17,11 @@ pub fn save_settings(window: WebviewWindow, state: State<'_, AppState>, settings
     state.log.set_level(settings.log_level)?;
     apply_theme(&window, settings.theme);
     tracing::info!(environment = ?settings.environment, log_level = ?settings.log_level, theme = ?settings.theme, "settings saved");
+    if settings.environment == Environment::Sandbox {
+        state.sandbox.start();
+    } else {
+        state.sandbox.stop();
+    }
     *state.settings.lock().expect("settings lock") = settings.clone();
     Ok(settings)
 }

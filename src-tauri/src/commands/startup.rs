@@ -9,7 +9,10 @@ use tauri::State;
 #[tauri::command]
 pub async fn run_startup_checks(state: State<'_, AppState>, on_event: Channel<StartupEvent>) -> CommandResult<()> {
     let settings = state.settings();
-    let ctx = StartupContext {
+    let sandbox = state.sandbox.clone();
+    let environment = settings.environment;
+    let mut ctx = StartupContext {
+        sandbox_url: None,
         environment: settings.environment,
         custom_profile_path: settings.custom_profile_path,
         settings_problem: state.settings_problem.clone(),
@@ -18,6 +21,9 @@ pub async fn run_startup_checks(state: State<'_, AppState>, on_event: Channel<St
         probe_timeout: Duration::from_secs(4),
     };
     tauri::async_runtime::spawn_blocking(move || {
+        if environment == iotm_core::environment::Environment::Sandbox {
+            ctx.sandbox_url = Some(sandbox.wait_url(Duration::from_secs(20)));
+        }
         startup::run(&ctx, |event| {
             tracing::debug!(?event, "start-up check");
             if let Err(e) = on_event.send(event) {
