@@ -1,11 +1,12 @@
 //! The sandbox cloud's shared state: the scenario, the token signer, the sandbox clock and the
 //! grants Entra has handed out. Every emulated service reads it through an `Arc<Cloud>`.
 
+use crate::live::{Dps, Hub};
 use crate::scenario::{AppKind, Scenario};
 use crate::tokens::{random_token, TokenSigner};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 pub struct AuthCode {
     pub client_id: String,
@@ -39,11 +40,15 @@ pub struct Cloud {
     /// `https://localhost:<port>` of the control-plane listener (Entra + ARM).
     pub base_url: RwLock<String>,
     requests: AtomicU64,
+    tls: Arc<rustls::ServerConfig>,
+    pub hubs: RwLock<Vec<Arc<Hub>>>,
+    pub provisioning_services: RwLock<Vec<Arc<Dps>>>,
 }
 
 impl Cloud {
-    pub fn new(scenario: Scenario, signer: TokenSigner) -> Cloud {
-        let cloud = Cloud {
+    /// An empty cloud; `load` fills it. Must be called inside the Tokio runtime that will serve it.
+    pub fn new(signer: TokenSigner, tls: Arc<rustls::ServerConfig>) -> Arc<Cloud> {
+        Arc::new(Cloud {
             scenario: RwLock::new(Scenario { tenants: vec![], subscriptions: vec![], arm_page_size: 100 }),
             signer,
             clock_offset: AtomicI64::new(0),
@@ -52,13 +57,35 @@ impl Cloud {
             client_secrets: RwLock::default(),
             base_url: RwLock::default(),
             requests: AtomicU64::new(0),
-        };
-        cloud.load(scenario);
-        cloud
+            tls,
+            hubs: RwLock::default(),
+            provisioning_services: RwLock::default(),
+        })
     }
 
-    /// Replaces everything the cloud holds; grants from before are forgotten.
-    pub fn load(&self, scenario: Scenario) {
+    /// Replaces everything the cloud holds: grants are forgotten, hubs and DPS instances restart
+    /// on new ports with new keys.
+    pub fn load(self: &Arc<Self>, scenario: Scenario) -> std::io::Result<()> {
+        let (hubs, dps) = crate::live::build(&scenario)?;
+        let hubs = hubs
+            .into_iter()
+            .map(|(hub, listener)| {
+                let task = crate::live::serve_on(listener, self.tls.clone(), crate::hub::router(self.clone(), hub.clone()));
+                *hub.task.lock().unwrap() = Some(task);
+                hub
+            })
+            .collect();
+        let dps = dps
+            .into_iter()
+            .map(|(dps, listener)| {
+                let not_yet = axum::Router::new().fallback(|| async { crate::hub::HubError::not_served() });
+                *dps.task.lock().unwrap() = Some(crate::live::serve_on(listener, self.tls.clone(), not_yet));
+                dps
+            })
+            .collect();
+        self.stop_endpoints();
+        *self.hubs.write().unwrap() = hubs;
+        *self.provisioning_services.write().unwrap() = dps;
         let secrets = scenario
             .tenants
             .iter()
@@ -70,6 +97,13 @@ impl Cloud {
         self.codes.lock().unwrap().clear();
         self.refresh_tokens.lock().unwrap().clear();
         *self.scenario.write().unwrap() = scenario;
+        Ok(())
+    }
+
+    /// Closes every hub's and DPS's listener.
+    pub fn stop_endpoints(&self) {
+        self.hubs.read().unwrap().iter().for_each(|h| h.stop());
+        self.provisioning_services.read().unwrap().iter().for_each(|d| d.stop());
     }
 
     pub fn now(&self) -> i64 {

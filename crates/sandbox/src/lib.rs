@@ -9,6 +9,9 @@ pub mod arm;
 pub mod cloud;
 pub mod control;
 pub mod entra;
+pub mod hub;
+pub mod live;
+pub mod sas;
 pub mod scenario;
 pub mod server;
 pub mod tls;
@@ -49,7 +52,8 @@ impl Sandbox {
         let authority = tls::load_or_create(&config.state_dir)?;
         let signer = tokens::TokenSigner::load_or_create(&config.state_dir)
             .map_err(|source| SandboxError::Io { what: format!("token signing key in {}", config.state_dir.display()), source })?;
-        let cloud = Arc::new(Cloud::new(config.scenario, signer));
+        let cloud = Cloud::new(signer, authority.server_config.clone());
+        cloud.load(config.scenario).map_err(|source| SandboxError::Io { what: "starting the scenario's hubs and DPS".into(), source })?;
         let listener = server::bind(config.port)
             .await
             .map_err(|source| SandboxError::Io { what: format!("binding 127.0.0.1:{}", config.port), source })?;
@@ -66,6 +70,7 @@ impl Sandbox {
     }
 
     pub fn stop(self) {
+        self.cloud.stop_endpoints();
         self.task.abort();
     }
 }

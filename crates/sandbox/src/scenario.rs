@@ -80,6 +80,43 @@ pub struct ResourceGroup {
     pub location: String,
     #[serde(default)]
     pub iot_central_apps: Vec<CentralApp>,
+    #[serde(default)]
+    pub iot_hubs: Vec<IotHub>,
+    #[serde(default)]
+    pub provisioning_services: Vec<ProvisioningService>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IotHub {
+    pub name: String,
+    #[serde(default = "default_hub_sku")]
+    pub sku: String,
+    #[serde(default = "one")]
+    pub capacity: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProvisioningService {
+    pub name: String,
+    /// Names of hubs (in the same subscription) linked at start.
+    #[serde(default)]
+    pub linked_hubs: Vec<String>,
+    #[serde(default = "default_allocation")]
+    pub allocation_policy: String,
+}
+
+fn default_hub_sku() -> String {
+    "S1".into()
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_allocation() -> String {
+    "Hashed".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,6 +212,15 @@ impl Scenario {
                             app("contoso-fleet", "Contoso Fleet", "b1f5e0a4-3a7c-4e0e-9f3e-6c0d1a2b3c01"),
                             app("contoso-cold-chain", "Contoso Cold Chain", "b1f5e0a4-3a7c-4e0e-9f3e-6c0d1a2b3c02"),
                         ],
+                        iot_hubs: vec![
+                            IotHub { name: "contoso-hub-weu".into(), sku: "S1".into(), capacity: 1 },
+                            IotHub { name: "contoso-hub-neu".into(), sku: "S1".into(), capacity: 1 },
+                        ],
+                        provisioning_services: vec![ProvisioningService {
+                            name: "contoso-dps".into(),
+                            linked_hubs: vec!["contoso-hub-weu".into()],
+                            allocation_policy: default_allocation(),
+                        }],
                     }],
                 },
                 Subscription {
@@ -186,6 +232,8 @@ impl Scenario {
                         name: "rg-iot-lab".into(),
                         location: "northeurope".into(),
                         iot_central_apps: vec![app("contoso-lab", "Contoso Lab", "b1f5e0a4-3a7c-4e0e-9f3e-6c0d1a2b3c03")],
+                        iot_hubs: vec![],
+                        provisioning_services: vec![],
                     }],
                 },
             ],

@@ -4,6 +4,8 @@
 
 mod central_apps;
 mod errors;
+mod iot_hubs;
+mod provisioning;
 mod subscriptions;
 
 use crate::cloud::Cloud;
@@ -31,7 +33,7 @@ fn authenticate(cloud: &Cloud, headers: &HeaderMap) -> Result<Caller, ArmError> 
     Ok(Caller { oid: claims["oid"].as_str().unwrap_or_default().to_string() })
 }
 
-pub async fn handle(State(cloud): State<Arc<Cloud>>, method: Method, uri: Uri, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
+pub async fn handle(State(cloud): State<Arc<Cloud>>, method: Method, uri: Uri, headers: HeaderMap, Query(query): Query<HashMap<String, String>>, body: axum::body::Bytes) -> Response {
     let result = (|| {
         let caller = authenticate(&cloud, &headers)?;
         let segments: Vec<String> = uri.path().trim_matches('/').split('/').map(str::to_ascii_lowercase).collect();
@@ -51,6 +53,31 @@ pub async fn handle(State(cloud): State<Arc<Cloud>>, method: Method, uri: Uri, h
             }
             (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.iotcentral", "iotapps", _]) => {
                 central_apps::get(&ctx, raw[1], raw[3], raw[7], api_version)
+            }
+            (Method::GET, ["subscriptions", _, "providers", "microsoft.devices", "iothubs"]) => iot_hubs::list(&ctx, raw[1], None, api_version),
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs"]) => iot_hubs::list(&ctx, raw[1], Some(raw[3]), api_version),
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _]) => iot_hubs::get(&ctx, raw[1], raw[3], raw[7], api_version),
+            (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "listkeys"]) => {
+                iot_hubs::list_keys(&ctx, raw[1], raw[3], raw[7], api_version)
+            }
+            (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "iothubkeys", _, "listkeys"]) => {
+                iot_hubs::key_for_name(&ctx, raw[1], raw[3], raw[7], raw[9], api_version)
+            }
+            (Method::GET, ["subscriptions", _, "providers", "microsoft.devices", "provisioningservices"]) => provisioning::list(&ctx, raw[1], None, api_version),
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "provisioningservices"]) => {
+                provisioning::list(&ctx, raw[1], Some(raw[3]), api_version)
+            }
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "provisioningservices", _]) => {
+                provisioning::get(&ctx, raw[1], raw[3], raw[7], api_version)
+            }
+            (Method::PUT, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "provisioningservices", _]) => {
+                provisioning::put(&ctx, raw[1], raw[3], raw[7], api_version, &headers, &body)
+            }
+            (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "provisioningservices", _, "listkeys"]) => {
+                provisioning::list_keys(&ctx, raw[1], raw[3], raw[7], api_version)
+            }
+            (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "provisioningservices", _, "keys", _, "listkeys"]) => {
+                provisioning::key_for_name(&ctx, raw[1], raw[3], raw[7], raw[9], api_version)
             }
             _ => Err(ArmError::not_found_path(method.as_str(), uri.path())),
         }

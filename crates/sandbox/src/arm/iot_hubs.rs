@@ -1,0 +1,96 @@
+//! `Microsoft.Devices/IotHubs` (2023-06-30): list, get, and the keys of the shared access policies.
+//! Each hub's host name is `localhost:<port>` of its own data-plane listener.
+
+use super::errors::ArmError;
+use super::subscriptions::{check_version, readable};
+use super::{json, Ctx};
+use crate::live::{AccessPolicy, Hub};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{json as j, Value};
+use std::sync::Arc;
+
+pub const VERSIONS: &[&str] = &["2021-07-02", "2022-04-30-preview", "2022-11-15-preview", "2023-06-30", "2023-06-30-preview"];
+const TYPE: &str = "Microsoft.Devices/IotHubs";
+
+fn hub_json(hub: &Hub) -> Value {
+    j!({
+        "id": hub.resource_id(),
+        "name": hub.name,
+        "type": TYPE,
+        "location": hub.placement.location,
+        "tags": {},
+        "etag": *hub.etag.lock().unwrap(),
+        "sku": {"name": hub.sku, "tier": if hub.sku.starts_with('B') { "Basic" } else if hub.sku == "F1" { "Free" } else { "Standard" }, "capacity": hub.capacity},
+        "properties": {
+            "state": "Active",
+            "provisioningState": "Succeeded",
+            "hostName": hub.host,
+            "locations": [{"location": hub.placement.location, "role": "primary"}],
+            "enableFileUploadNotifications": false,
+            "features": "None",
+            "disableLocalAuth": false,
+            "publicNetworkAccess": "Enabled",
+        },
+    })
+}
+
+pub fn policy_json(p: &AccessPolicy) -> Value {
+    j!({"keyName": p.key_name, "primaryKey": p.primary_key, "secondaryKey": p.secondary_key, "rights": p.rights})
+}
+
+/// The hub, after the same 404/403 checks ARM makes on its scope.
+pub fn find(ctx: &Ctx, sub: &str, group: &str, name: &str, action: &str) -> Result<Arc<Hub>, ArmError> {
+    let scenario = ctx.cloud.scenario.read().unwrap();
+    let scope = format!("/subscriptions/{sub}/resourceGroups/{group}/providers/{TYPE}/{name}");
+    readable(ctx, &scenario.subscriptions, sub, action, &scope)?;
+    ctx.cloud
+        .hubs
+        .read()
+        .unwrap()
+        .iter()
+        .find(|h| h.placement.subscription_id.eq_ignore_ascii_case(sub) && h.placement.resource_group.eq_ignore_ascii_case(group) && h.name.eq_ignore_ascii_case(name))
+        .cloned()
+        .ok_or_else(|| ArmError::new(StatusCode::NOT_FOUND, "ResourceNotFound", format!("The Resource '{TYPE}/{name}' under resource group '{group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")))
+}
+
+pub fn list(ctx: &Ctx, sub: &str, group: Option<&str>, version: Option<&str>) -> Result<Response, ArmError> {
+    check_version(version, TYPE, VERSIONS)?;
+    {
+        let scenario = ctx.cloud.scenario.read().unwrap();
+        readable(ctx, &scenario.subscriptions, sub, "Microsoft.Devices/IotHubs/Read", &format!("/subscriptions/{sub}"))?;
+    }
+    let items = ctx
+        .cloud
+        .hubs
+        .read()
+        .unwrap()
+        .iter()
+        .filter(|h| h.placement.subscription_id.eq_ignore_ascii_case(sub) && group.is_none_or(|g| h.placement.resource_group.eq_ignore_ascii_case(g)))
+        .map(|h| hub_json(h))
+        .collect();
+    Ok(json(ctx.cloud, ctx.paged(items)))
+}
+
+pub fn get(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
+    check_version(version, TYPE, VERSIONS)?;
+    let hub = find(ctx, sub, group, name, "Microsoft.Devices/IotHubs/Read")?;
+    Ok(json(ctx.cloud, hub_json(&hub)))
+}
+
+pub fn list_keys(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
+    check_version(version, TYPE, VERSIONS)?;
+    let hub = find(ctx, sub, group, name, "Microsoft.Devices/IotHubs/listkeys/Action")?;
+    Ok(json(ctx.cloud, j!({"value": hub.policies.iter().map(policy_json).collect::<Vec<_>>()})))
+}
+
+pub fn key_for_name(ctx: &Ctx, sub: &str, group: &str, name: &str, key_name: &str, version: Option<&str>) -> Result<Response, ArmError> {
+    check_version(version, TYPE, VERSIONS)?;
+    let hub = find(ctx, sub, group, name, "Microsoft.Devices/IotHubs/IotHubKeys/listkeys/Action")?;
+    let policy = hub
+        .policies
+        .iter()
+        .find(|p| p.key_name.eq_ignore_ascii_case(key_name))
+        .ok_or_else(|| ArmError::new(StatusCode::NOT_FOUND, "KeyNameNotFound", format!("The key name '{key_name}' was not found on IoT hub '{name}'.")))?;
+    Ok(json(ctx.cloud, policy_json(policy)))
+}

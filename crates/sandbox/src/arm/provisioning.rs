@@ -1,0 +1,168 @@
+//! `Microsoft.Devices/provisioningServices` (2022-12-12): list, get, keys, and the read-modify-write
+//! PUT that links and unlinks hubs, guarded by the resource's ETag.
+
+use super::errors::ArmError;
+use super::iot_hubs::policy_json;
+use super::subscriptions::{check_version, readable};
+use super::{json, Ctx};
+use crate::live::{new_etag, Dps, LinkedHub};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{json as j, Value};
+use std::sync::Arc;
+
+// 2026-11-01 is what azure-mgmt-iothubprovisioningservices 2.1 sends.
+const VERSIONS: &[&str] = &["2021-10-15", "2022-02-05", "2022-12-12", "2023-03-01-preview", "2025-02-01-preview", "2026-11-01"];
+const TYPE: &str = "Microsoft.Devices/provisioningServices";
+
+/// Connection strings are returned with the key hidden, as DPS does.
+fn masked(connection_string: &str) -> String {
+    connection_string.split(';').map(|part| if part.starts_with("SharedAccessKey=") { "SharedAccessKey=****" } else { part }).collect::<Vec<_>>().join(";")
+}
+
+/// Unset optional fields are left out, as the service does (the spec types them, not as nullable).
+fn linked_json(h: &LinkedHub) -> Value {
+    let mut v = j!({"connectionString": masked(&h.connection_string), "location": h.location, "name": h.name});
+    if let Some(w) = h.allocation_weight {
+        v["allocationWeight"] = j!(w);
+    }
+    if let Some(a) = h.apply_allocation_policy {
+        v["applyAllocationPolicy"] = j!(a);
+    }
+    v
+}
+
+fn dps_json(dps: &Dps) -> Value {
+    let state = dps.state.lock().unwrap();
+    j!({
+        "id": dps.resource_id(),
+        "name": dps.name,
+        "type": TYPE,
+        "location": dps.placement.location,
+        "resourcegroup": dps.placement.resource_group,
+        "subscriptionid": dps.placement.subscription_id,
+        "tags": {},
+        "etag": state.etag,
+        "sku": {"name": "S1", "tier": "Standard", "capacity": 1},
+        "properties": {
+            "state": "Active",
+            "provisioningState": "Succeeded",
+            "publicNetworkAccess": "Enabled",
+            "allocationPolicy": state.allocation_policy,
+            "iotHubs": state.linked_hubs.iter().map(linked_json).collect::<Vec<_>>(),
+            "serviceOperationsHostName": dps.host,
+            "deviceProvisioningHostName": dps.host,
+            "idScope": dps.id_scope,
+            "enableDataResidency": false,
+        },
+    })
+}
+
+fn find(ctx: &Ctx, sub: &str, group: &str, name: &str, action: &str) -> Result<Arc<Dps>, ArmError> {
+    {
+        let scenario = ctx.cloud.scenario.read().unwrap();
+        readable(ctx, &scenario.subscriptions, sub, action, &format!("/subscriptions/{sub}/resourceGroups/{group}/providers/{TYPE}/{name}"))?;
+    }
+    ctx.cloud
+        .provisioning_services
+        .read()
+        .unwrap()
+        .iter()
+        .find(|d| d.placement.subscription_id.eq_ignore_ascii_case(sub) && d.placement.resource_group.eq_ignore_ascii_case(group) && d.name.eq_ignore_ascii_case(name))
+        .cloned()
+        .ok_or_else(|| ArmError::new(StatusCode::NOT_FOUND, "ResourceNotFound", format!("The Resource '{TYPE}/{name}' under resource group '{group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")))
+}
+
+pub fn list(ctx: &Ctx, sub: &str, group: Option<&str>, version: Option<&str>) -> Result<Response, ArmError> {
+    check_version(version, TYPE, VERSIONS)?;
+    {
+        let scenario = ctx.cloud.scenario.read().unwrap();
+        readable(ctx, &scenario.subscriptions, sub, "Microsoft.Devices/provisioningServices/Read", &format!("/subscriptions/{sub}"))?;
+    }
+    let items = ctx
+        .cloud
+        .provisioning_services
+        .read()
+        .unwrap()
+        .iter()
+        .filter(|d| d.placement.subscription_id.eq_ignore_ascii_case(sub) && group.is_none_or(|g| d.placement.resource_group.eq_ignore_ascii_case(g)))
+        .map(|d| dps_json(d))
+        .collect();
+    Ok(json(ctx.cloud, ctx.paged(items)))
+}
+
+pub fn get(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
+    check_version(version, TYPE, VERSIONS)?;
+    let dps = find(ctx, sub, group, name, "Microsoft.Devices/provisioningServices/Read")?;
+    Ok(json(ctx.cloud, dps_json(&dps)))
+}
+
+pub fn list_keys(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
+    check_version(version, TYPE, VERSIONS)?;
+    let dps = find(ctx, sub, group, name, "Microsoft.Devices/provisioningServices/listkeys/Action")?;
+    Ok(json(ctx.cloud, j!({"value": dps.policies.iter().map(policy_json).collect::<Vec<_>>()})))
+}
+
+pub fn key_for_name(ctx: &Ctx, sub: &str, group: &str, name: &str, key_name: &str, version: Option<&str>) -> Result<Response, ArmError> {
+    check_version(version, TYPE, VERSIONS)?;
+    let dps = find(ctx, sub, group, name, "Microsoft.Devices/provisioningServices/keys/listkeys/Action")?;
+    let policy = dps
+        .policies
+        .iter()
+        .find(|p| p.key_name.eq_ignore_ascii_case(key_name))
+        .ok_or_else(|| ArmError::new(StatusCode::NOT_FOUND, "KeyNameNotFound", format!("The key name '{key_name}' was not found on provisioning service '{name}'.")))?;
+    Ok(json(ctx.cloud, policy_json(policy)))
+}
+
+/// A linked hub from a PUT body: a masked connection string keeps the key already stored for that
+/// hub (clients send back what GET returned); a full one must open a sandbox hub with a real key.
+fn linked_hub(ctx: &Ctx, entry: &Value, current: &[LinkedHub]) -> Result<LinkedHub, ArmError> {
+    let invalid = |why: String| ArmError::new(StatusCode::BAD_REQUEST, "InvalidIotHubConnectionString", why);
+    let cs = entry["connectionString"].as_str().ok_or_else(|| invalid("properties.iotHubs[].connectionString is required.".into()))?;
+    let field = |name: &str| cs.split(';').find_map(|p| p.strip_prefix(&format!("{name}=")).map(str::to_string));
+    let host = field("HostName").ok_or_else(|| invalid(format!("The connection string '{}' has no HostName.", masked(cs))))?;
+    let connection_string = if field("SharedAccessKey").as_deref() == Some("****") {
+        current.iter().find(|h| h.name.eq_ignore_ascii_case(&host)).map(|h| h.connection_string.clone()).ok_or_else(|| invalid(format!("The hub {host} is not linked yet, so its key cannot be masked.")))?
+    } else {
+        let hubs = ctx.cloud.hubs.read().unwrap();
+        let hub = hubs.iter().find(|h| h.host.eq_ignore_ascii_case(&host)).ok_or_else(|| invalid(format!("No IoT hub answers at {host}.")))?;
+        let (key_name, key) = (field("SharedAccessKeyName").unwrap_or_default(), field("SharedAccessKey").unwrap_or_default());
+        if !hub.policies.iter().any(|p| p.key_name == key_name && (p.primary_key == key || p.secondary_key == key) && p.allows("ServiceConnect")) {
+            return Err(invalid(format!("The connection string for {host} is not accepted by the hub: unknown policy '{key_name}', wrong key, or no ServiceConnect permission.")));
+        }
+        cs.to_string()
+    };
+    Ok(LinkedHub {
+        connection_string,
+        location: entry["location"].as_str().map(str::to_string).ok_or_else(|| invalid(format!("properties.iotHubs[{host}].location is required.")))?,
+        allocation_weight: entry["allocationWeight"].as_i64(),
+        apply_allocation_policy: entry["applyAllocationPolicy"].as_bool(),
+        name: host,
+    })
+}
+
+/// Create is not offered by the sandbox yet; update (including linked hubs) is, with ETag checks
+/// on the `If-Match` header and on the body's `etag`.
+pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Response, ArmError> {
+    check_version(version, TYPE, VERSIONS)?;
+    let dps = find(ctx, sub, group, name, "Microsoft.Devices/provisioningServices/Write")?;
+    let body: Value = serde_json::from_slice(body).map_err(|e| ArmError::new(StatusCode::BAD_REQUEST, "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'.")))?;
+    {
+        let mut state = dps.state.lock().unwrap();
+        let if_match = headers.get("if-match").and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_string());
+        let body_etag = body["etag"].as_str().map(|e| e.trim_matches('"').to_string());
+        for etag in [if_match, body_etag].into_iter().flatten() {
+            if etag != "*" && etag != state.etag {
+                return Err(ArmError::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", format!("The etag '{etag}' does not match the provisioning service's current etag '{}'. Read the resource again and retry.", state.etag)));
+            }
+        }
+        let entries = body["properties"]["iotHubs"].as_array().cloned().unwrap_or_default();
+        let linked = entries.iter().map(|e| linked_hub(ctx, e, &state.linked_hubs)).collect::<Result<Vec<_>, _>>()?;
+        state.linked_hubs = linked;
+        if let Some(policy) = body["properties"]["allocationPolicy"].as_str() {
+            state.allocation_policy = policy.to_string();
+        }
+        state.etag = new_etag();
+    }
+    Ok(json(ctx.cloud, dps_json(&dps)))
+}

@@ -1,0 +1,207 @@
+//! The IoT resources as they live while the sandbox runs: hubs and DPS instances with their keys
+//! (minted per run, never on disk), ETags, linked hubs and devices. Each hub and DPS has its own
+//! HTTPS listener, because only `localhost` resolves offline: its host name is `localhost:<port>`.
+
+use crate::scenario::Scenario;
+use crate::tokens::random_token;
+use axum::Router;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use tokio::task::JoinHandle;
+
+pub struct AccessPolicy {
+    pub key_name: String,
+    pub primary_key: String,
+    pub secondary_key: String,
+    pub rights: &'static str,
+}
+
+/// Keys never reach a log through Debug.
+impl std::fmt::Debug for AccessPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessPolicy").field("key_name", &self.key_name).field("rights", &self.rights).finish_non_exhaustive()
+    }
+}
+
+impl AccessPolicy {
+    fn new(key_name: &str, rights: &'static str) -> AccessPolicy {
+        AccessPolicy { key_name: key_name.into(), primary_key: new_key(), secondary_key: new_key(), rights }
+    }
+
+    /// RegistryWrite includes RegistryRead, as on the service (iothubowner lists only the former).
+    pub fn allows(&self, right: &str) -> bool {
+        self.rights.split(", ").any(|r| r == right || (right == "RegistryRead" && r == "RegistryWrite"))
+    }
+}
+
+/// A 256-bit key, base64, as Azure generates shared access keys.
+pub fn new_key() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    B64.encode(bytes)
+}
+
+pub fn new_etag() -> String {
+    format!("AAAAA{}=", random_token(9))
+}
+
+/// Where a resource sits in ARM.
+#[derive(Clone)]
+pub struct Placement {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub location: String,
+}
+
+pub struct Hub {
+    pub placement: Placement,
+    pub name: String,
+    pub sku: String,
+    pub capacity: u32,
+    pub host: String,
+    pub policies: Vec<AccessPolicy>,
+    pub etag: Mutex<String>,
+    pub devices: Mutex<BTreeMap<String, Value>>,
+    pub(crate) task: Mutex<Option<JoinHandle<()>>>,
+}
+
+#[derive(Clone)]
+pub struct LinkedHub {
+    pub connection_string: String,
+    pub location: String,
+    pub allocation_weight: Option<i64>,
+    pub apply_allocation_policy: Option<bool>,
+    /// The hub's host name, as DPS reports it.
+    pub name: String,
+}
+
+pub struct DpsState {
+    pub etag: String,
+    pub linked_hubs: Vec<LinkedHub>,
+    pub allocation_policy: String,
+}
+
+pub struct Dps {
+    pub placement: Placement,
+    pub name: String,
+    pub host: String,
+    pub id_scope: String,
+    pub policies: Vec<AccessPolicy>,
+    pub state: Mutex<DpsState>,
+    pub(crate) task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Hub {
+    pub fn connection_string(&self, policy: &AccessPolicy) -> String {
+        format!("HostName={};SharedAccessKeyName={};SharedAccessKey={}", self.host, policy.key_name, policy.primary_key)
+    }
+
+    pub fn resource_id(&self) -> String {
+        format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Devices/IotHubs/{}", self.placement.subscription_id, self.placement.resource_group, self.name)
+    }
+}
+
+impl Dps {
+    pub fn resource_id(&self) -> String {
+        format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Devices/provisioningServices/{}", self.placement.subscription_id, self.placement.resource_group, self.name)
+    }
+}
+
+// The serving task holds its resource (through the router), so Drop would never run: stopping
+// is explicit, on reload and when the sandbox stops.
+impl Hub {
+    pub fn stop(&self) {
+        if let Some(task) = self.task.lock().unwrap().take() {
+            task.abort();
+        }
+    }
+}
+
+impl Dps {
+    pub fn stop(&self) {
+        if let Some(task) = self.task.lock().unwrap().take() {
+            task.abort();
+        }
+    }
+}
+
+/// Binds a loopback port for a data-plane endpoint; the router is attached by `serve_on`.
+pub fn reserve_port() -> std::io::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+pub fn serve_on(listener: std::net::TcpListener, tls: Arc<rustls::ServerConfig>, router: Router) -> JoinHandle<()> {
+    let listener = tokio::net::TcpListener::from_std(listener).expect("a nonblocking loopback listener");
+    tokio::spawn(crate::server::serve(listener, tls, router))
+}
+
+/// The hubs and DPS instances a scenario declares, each on a fresh port (routers attached later).
+pub fn build(scenario: &Scenario) -> std::io::Result<(Vec<(Arc<Hub>, std::net::TcpListener)>, Vec<(Arc<Dps>, std::net::TcpListener)>)> {
+    let mut hubs = Vec::new();
+    let mut dps_list = Vec::new();
+    for sub in &scenario.subscriptions {
+        for rg in &sub.resource_groups {
+            let placement = Placement { subscription_id: sub.id.clone(), resource_group: rg.name.clone(), location: rg.location.clone() };
+            for h in &rg.iot_hubs {
+                let listener = reserve_port()?;
+                let host = format!("localhost:{}", listener.local_addr()?.port());
+                let hub = Hub {
+                    placement: placement.clone(),
+                    name: h.name.clone(),
+                    sku: h.sku.clone(),
+                    capacity: h.capacity,
+                    host,
+                    policies: vec![
+                        AccessPolicy::new("iothubowner", "RegistryWrite, ServiceConnect, DeviceConnect"),
+                        AccessPolicy::new("service", "ServiceConnect"),
+                        AccessPolicy::new("device", "DeviceConnect"),
+                        AccessPolicy::new("registryRead", "RegistryRead"),
+                        AccessPolicy::new("registryReadWrite", "RegistryWrite"),
+                    ],
+                    etag: Mutex::new(new_etag()),
+                    devices: Mutex::default(),
+                    task: Mutex::default(),
+                };
+                hubs.push((Arc::new(hub), listener));
+            }
+        }
+    }
+    for sub in &scenario.subscriptions {
+        for rg in &sub.resource_groups {
+            let placement = Placement { subscription_id: sub.id.clone(), resource_group: rg.name.clone(), location: rg.location.clone() };
+            for d in &rg.provisioning_services {
+                let linked_hubs = d
+                    .linked_hubs
+                    .iter()
+                    .filter_map(|name| hubs.iter().find(|(h, _)| &h.name == name && h.placement.subscription_id == sub.id))
+                    .map(|(h, _)| LinkedHub {
+                        connection_string: h.connection_string(&h.policies[0]),
+                        location: h.placement.location.clone(),
+                        allocation_weight: None,
+                        apply_allocation_policy: Some(true),
+                        name: h.host.clone(),
+                    })
+                    .collect();
+                let listener = reserve_port()?;
+                let host = format!("localhost:{}", listener.local_addr()?.port());
+                let dps = Dps {
+                    placement: placement.clone(),
+                    name: d.name.clone(),
+                    host,
+                    id_scope: format!("0ne{}", &random_token(8).to_ascii_uppercase().replace(['-', '_'], "A")[..8]),
+                    policies: vec![AccessPolicy::new("provisioningserviceowner", "ServiceConfig, DeviceConnect, EnrollmentWrite")],
+                    state: Mutex::new(DpsState { etag: new_etag(), linked_hubs, allocation_policy: d.allocation_policy.clone() }),
+                    task: Mutex::default(),
+                };
+                dps_list.push((Arc::new(dps), listener));
+            }
+        }
+    }
+    Ok((hubs, dps_list))
+}
