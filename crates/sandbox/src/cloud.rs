@@ -78,8 +78,8 @@ impl Cloud {
         let dps = dps
             .into_iter()
             .map(|(dps, listener)| {
-                let not_yet = axum::Router::new().fallback(|| async { crate::hub::HubError::not_served() });
-                *dps.task.lock().unwrap() = Some(crate::live::serve_on(listener, self.tls.clone(), not_yet));
+                let router = crate::dps::router(self.clone(), dps.clone());
+                *dps.task.lock().unwrap() = Some(crate::live::serve_on(listener, self.tls.clone(), router));
                 dps
             })
             .collect();

@@ -8,6 +8,7 @@
 pub mod arm;
 pub mod cloud;
 pub mod control;
+pub mod dps;
 pub mod entra;
 pub mod hub;
 pub mod live;

@@ -31,9 +31,16 @@ impl AccessPolicy {
         AccessPolicy { key_name: key_name.into(), primary_key: new_key(), secondary_key: new_key(), rights }
     }
 
-    /// RegistryWrite includes RegistryRead, as on the service (iothubowner lists only the former).
+    /// Write rights include their read rights, as on the services (iothubowner lists only
+    /// RegistryWrite; provisioningserviceowner's ServiceConfig covers the whole service).
     pub fn allows(&self, right: &str) -> bool {
-        self.rights.split(", ").any(|r| r == right || (right == "RegistryRead" && r == "RegistryWrite"))
+        self.rights.split(", ").any(|r| {
+            r == right
+                || (right == "RegistryRead" && r == "RegistryWrite")
+                || (right == "EnrollmentRead" && r == "EnrollmentWrite")
+                || (right == "RegistrationStatusRead" && r == "RegistrationStatusWrite")
+                || (r == "ServiceConfig" && right.starts_with(['E', 'R']))
+        })
     }
 }
 
@@ -92,6 +99,9 @@ pub struct Dps {
     pub id_scope: String,
     pub policies: Vec<AccessPolicy>,
     pub state: Mutex<DpsState>,
+    pub enrollment_groups: Mutex<BTreeMap<String, Value>>,
+    /// Device registration states by registration ID.
+    pub registrations: Mutex<BTreeMap<String, Value>>,
     pub(crate) task: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -197,6 +207,8 @@ pub fn build(scenario: &Scenario) -> std::io::Result<(Vec<(Arc<Hub>, std::net::T
                     id_scope: format!("0ne{}", &random_token(8).to_ascii_uppercase().replace(['-', '_'], "A")[..8]),
                     policies: vec![AccessPolicy::new("provisioningserviceowner", "ServiceConfig, DeviceConnect, EnrollmentWrite")],
                     state: Mutex::new(DpsState { etag: new_etag(), linked_hubs, allocation_policy: d.allocation_policy.clone() }),
+                    enrollment_groups: Mutex::default(),
+                    registrations: Mutex::default(),
                     task: Mutex::default(),
                 };
                 dps_list.push((Arc::new(dps), listener));

@@ -20,6 +20,14 @@ pub enum SasError {
     MissingRight(&'static str),
 }
 
+/// A device's key in a symmetric-key enrollment group: HMAC-SHA256(group key, registration ID).
+pub fn derive_device_key(group_key_b64: &str, registration_id: &str) -> Option<String> {
+    let key = B64.decode(group_key_b64).ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+    mac.update(registration_id.as_bytes());
+    Some(B64.encode(mac.finalize().into_bytes()))
+}
+
 pub fn sign(key_b64: &str, resource: &str, expiry: i64) -> Option<String> {
     let key = B64.decode(key_b64).ok()?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
@@ -27,8 +35,26 @@ pub fn sign(key_b64: &str, resource: &str, expiry: i64) -> Option<String> {
     Some(B64.encode(mac.finalize().into_bytes()))
 }
 
-/// Checks `header` for `host`, at sandbox time `now`, needing `right`; returns the policy's name.
-pub fn verify<'p>(header: Option<&str>, host: &str, now: i64, policies: &'p [AccessPolicy], right: &'static str) -> Result<&'p AccessPolicy, SasError> {
+/// A parsed token: `sr` and `sig` as sent (still URL-encoded), expiry, key name.
+pub struct Token<'a> {
+    pub sr: &'a str,
+    pub sig: String,
+    pub se: i64,
+    pub skn: Option<&'a str>,
+}
+
+impl Token<'_> {
+    /// The resource, decoded and lower-cased, for comparing with a host or path.
+    pub fn resource(&self) -> String {
+        percent_decode_str(self.sr).decode_utf8_lossy().to_ascii_lowercase()
+    }
+
+    pub fn signed_with(&self, key_b64: &str) -> bool {
+        sign(key_b64, self.sr, self.se).as_deref() == Some(self.sig.as_str())
+    }
+}
+
+pub fn parse(header: Option<&str>, now: i64) -> Result<Token<'_>, SasError> {
     let token = header.ok_or(SasError::Missing)?.strip_prefix("SharedAccessSignature ").ok_or(SasError::Malformed)?;
     let (mut sr, mut sig, mut se, mut skn) = (None, None, None, None);
     for pair in token.split('&') {
@@ -41,18 +67,21 @@ pub fn verify<'p>(header: Option<&str>, host: &str, now: i64, policies: &'p [Acc
         }
     }
     let (sr, sig, se) = (sr.ok_or(SasError::Malformed)?, sig.ok_or(SasError::Malformed)?, se.ok_or(SasError::Malformed)?);
-    let expiry: i64 = se.parse().map_err(|_| SasError::Malformed)?;
-    if expiry <= now {
+    let se: i64 = se.parse().map_err(|_| SasError::Malformed)?;
+    if se <= now {
         return Err(SasError::Expired);
     }
-    let resource = percent_decode_str(sr).decode_utf8_lossy().to_ascii_lowercase();
-    if !resource.starts_with(&host.to_ascii_lowercase()) {
+    Ok(Token { sr, sig: percent_decode_str(sig).decode_utf8_lossy().into_owned(), se, skn })
+}
+
+/// Checks `header` for `host`, at sandbox time `now`, needing `right`; returns the policy.
+pub fn verify<'p>(header: Option<&str>, host: &str, now: i64, policies: &'p [AccessPolicy], right: &'static str) -> Result<&'p AccessPolicy, SasError> {
+    let token = parse(header, now)?;
+    if !token.resource().starts_with(&host.to_ascii_lowercase()) {
         return Err(SasError::WrongResource);
     }
-    let policy = policies.iter().find(|p| Some(p.key_name.as_str()) == skn).ok_or(SasError::UnknownPolicy)?;
-    let presented = percent_decode_str(sig).decode_utf8_lossy().into_owned();
-    let valid = [&policy.primary_key, &policy.secondary_key].iter().any(|key| sign(key, sr, expiry).as_deref() == Some(presented.as_str()));
-    if !valid {
+    let policy = policies.iter().find(|p| Some(p.key_name.as_str()) == token.skn).ok_or(SasError::UnknownPolicy)?;
+    if !token.signed_with(&policy.primary_key) && !token.signed_with(&policy.secondary_key) {
         return Err(SasError::BadSignature);
     }
     if !policy.allows(right) {

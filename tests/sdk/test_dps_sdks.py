@@ -1,0 +1,120 @@
+"""DPS: enrollment groups through the official service client (azure-iot-deviceprovisioning),
+and a device registering with the key derived from its group's key, as the DeviceMove devices
+will, landing in the linked hub where azure-iot-hub finds it."""
+
+import base64
+import hashlib
+import hmac
+import time
+import urllib.parse
+
+import pytest
+import requests
+from azure.core.exceptions import HttpResponseError
+from azure.identity import ClientSecretCredential
+from azure.iot.deviceprovisioning import DeviceProvisioningClient
+from azure.iot.hub import IoTHubRegistryManager
+from azure.mgmt.iothub import IotHubClient
+from azure.mgmt.iothubprovisioningservices import IotDpsClient
+
+from conftest import AUTOMATION_CLIENT, PROD_SUBSCRIPTION, TENANT
+from swagger import validate
+
+RG = "rg-iot-prod"
+SERVICE_SPEC = "specification/deviceprovisioningservices/data-plane/Microsoft.Devices/stable/2021-10-01/service.json"
+RUNTIME_SPEC = "specification/deviceprovisioningservices/data-plane/DeviceProvisioningServices/stable/2021-10-01/device.json"
+GROUP_KEY = base64.b64encode(hashlib.sha256(b"a Central enrollment group key, for tests").digest()).decode()
+
+
+def derived_key(group_key: str, registration_id: str) -> str:
+    return base64.b64encode(hmac.new(base64.b64decode(group_key), registration_id.encode(), hashlib.sha256).digest()).decode()
+
+
+def device_sas(id_scope: str, registration_id: str, key: str) -> str:
+    sr = urllib.parse.quote(f"{id_scope}/registrations/{registration_id}", safe="")
+    se = int(time.time()) + 3600
+    sig = base64.b64encode(hmac.new(base64.b64decode(key), f"{sr}\n{se}".encode(), hashlib.sha256).digest()).decode()
+    return f"SharedAccessSignature sr={sr}&sig={urllib.parse.quote(sig, safe='')}&se={se}&skn=registration"
+
+
+@pytest.fixture
+def cloud(sandbox, fresh_scenario):
+    """The DPS and its hub as the wizard finds them: through ARM."""
+    cred = ClientSecretCredential(TENANT, AUTOMATION_CLIENT, sandbox.client_secret(AUTOMATION_CLIENT),
+                                  authority=sandbox.base_url, disable_instance_discovery=True)
+    common = {"base_url": sandbox.base_url, "credential_scopes": ["https://management.azure.com/.default"]}
+    dps = IotDpsClient(cred, PROD_SUBSCRIPTION, **common).iot_dps_resource
+    hubs = IotHubClient(cred, PROD_SUBSCRIPTION, **common).iot_hub_resource
+    d = dps.get("contoso-dps", RG)
+    owner = dps.list_keys_for_key_name("contoso-dps", "provisioningserviceowner", RG)
+    hub = hubs.get(RG, "contoso-hub-weu")
+    hub_key = hubs.get_keys_for_key_name(RG, "contoso-hub-weu", "iothubowner")
+    return {
+        "dps_host": d.properties.service_operations_host_name,
+        "id_scope": d.properties.id_scope,
+        "dps_cs": f"HostName={d.properties.service_operations_host_name};SharedAccessKeyName=provisioningserviceowner;SharedAccessKey={owner.primary_key}",
+        "hub_host": hub.properties.host_name,
+        "hub_cs": f"HostName={hub.properties.host_name};SharedAccessKeyName=iothubowner;SharedAccessKey={hub_key.primary_key}",
+    }
+
+
+def group_body(keys: dict | None = None) -> dict:
+    return {"enrollmentGroupId": "central-devices", "attestation": {"type": "symmetricKey", "symmetricKey": keys or {"primaryKey": GROUP_KEY, "secondaryKey": GROUP_KEY}}}
+
+
+def test_an_enrollment_group_keeps_the_keys_it_was_given(cloud):
+    client = DeviceProvisioningClient.from_connection_string(cloud["dps_cs"])
+    created = client.enrollment_group.create_or_update("central-devices", group_body())
+    assert created["attestation"]["symmetricKey"]["primaryKey"] == GROUP_KEY
+    assert client.enrollment_group.get("central-devices")["etag"] == created["etag"]
+    assert [g["enrollmentGroupId"] for g in client.enrollment_group.query({"query": "*"})] == ["central-devices"]
+    with pytest.raises(HttpResponseError) as stale:
+        client.enrollment_group.create_or_update("central-devices", group_body(), if_match="not-the-etag")
+    assert stale.value.status_code == 412
+    generated = client.enrollment_group.create_or_update("other", {**group_body({}), "enrollmentGroupId": "other"})
+    assert base64.b64decode(generated["attestation"]["symmetricKey"]["primaryKey"])
+
+
+def register(cloud, registration_id: str, key: str):
+    url = f"https://{cloud['dps_host']}/{cloud['id_scope']}/registrations/{registration_id}"
+    auth = {"Authorization": device_sas(cloud["id_scope"], registration_id, key)}
+    started = requests.put(f"{url}/register?api-version=2021-06-01", json={"registrationId": registration_id}, headers=auth, timeout=10)
+    if started.status_code != 202:
+        return started, None
+    op = started.json()["operationId"]
+    return started, requests.get(f"{url}/operations/{op}?api-version=2021-06-01", headers=auth, timeout=10)
+
+
+def test_a_device_registers_with_its_derived_key_and_appears_in_the_hub(cloud):
+    DeviceProvisioningClient.from_connection_string(cloud["dps_cs"]).enrollment_group.create_or_update("central-devices", group_body())
+    started, status = register(cloud, "thermostat-042", derived_key(GROUP_KEY, "thermostat-042"))
+    assert started.status_code == 202, started.text
+    validate(RUNTIME_SPEC, "/{idScope}/registrations/{registrationId}/register", "put", 202, started.json())
+    assert status.status_code == 200, status.text
+    validate(RUNTIME_SPEC, "/{idScope}/registrations/{registrationId}/operations/{operationId}", "get", 200, status.json())
+    state = status.json()["registrationState"]
+    assert state["status"] == "assigned" and state["assignedHub"] == cloud["hub_host"]
+
+    device = IoTHubRegistryManager.from_connection_string(cloud["hub_cs"]).get_device("thermostat-042")
+    assert device.authentication.symmetric_key.primary_key == derived_key(GROUP_KEY, "thermostat-042")
+
+    service = DeviceProvisioningClient.from_connection_string(cloud["dps_cs"])
+    registration = service.device_registration_state.get("thermostat-042")
+    assert registration["assignedHub"] == cloud["hub_host"]
+    validate(SERVICE_SPEC, "/registrations/{id}", "get", 200, registration)
+
+
+def test_a_device_with_the_wrong_key_gets_401(cloud):
+    DeviceProvisioningClient.from_connection_string(cloud["dps_cs"]).enrollment_group.create_or_update("central-devices", group_body())
+    wrong = base64.b64encode(b"0" * 32).decode()
+    started, _ = register(cloud, "thermostat-043", derived_key(wrong, "thermostat-043"))
+    assert started.status_code == 401
+    body = started.json()
+    assert body["errorCode"] == 401002 and body["trackingId"]
+    validate(RUNTIME_SPEC, "/{idScope}/registrations/{registrationId}/register", "put", "default", body)
+
+
+def test_enrollment_groups_match_the_service_spec(cloud):
+    client = DeviceProvisioningClient.from_connection_string(cloud["dps_cs"])
+    validate(SERVICE_SPEC, "/enrollmentGroups/{id}", "put", 200, client.enrollment_group.create_or_update("central-devices", group_body()))
+    validate(SERVICE_SPEC, "/enrollmentGroups/{id}", "get", 200, client.enrollment_group.get("central-devices"))
