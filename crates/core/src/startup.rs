@@ -120,7 +120,7 @@ fn check_environment(ctx: &StartupContext) -> Outcome {
                 match probe("127.0.0.1", port, ctx.probe_timeout) {
                     Ok(()) => (
                         CheckStatus::Passed,
-                        Some(format!("Sandbox cloud running at {url}: Entra ID, ARM, hub registries and DPS. The IoT Central data plane and the device fleet come in a later version.")),
+                        Some(format!("Sandbox cloud running at {url}: Entra ID, ARM, IoT Central (read), hub registries and DPS. Central jobs and the simulated device fleet come in a later version.")),
                     ),
                     Err(e) => (CheckStatus::Failed, Some(format!("The sandbox cloud at {url} does not answer: {e}"))),
                 }

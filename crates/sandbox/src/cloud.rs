@@ -43,6 +43,7 @@ pub struct Cloud {
     tls: Arc<rustls::ServerConfig>,
     pub hubs: RwLock<Vec<Arc<Hub>>>,
     pub provisioning_services: RwLock<Vec<Arc<Dps>>>,
+    pub central_apps: RwLock<Vec<Arc<crate::central::app::LiveCentralApp>>>,
 }
 
 impl Cloud {
@@ -60,6 +61,7 @@ impl Cloud {
             tls,
             hubs: RwLock::default(),
             provisioning_services: RwLock::default(),
+            central_apps: RwLock::default(),
         })
     }
 
@@ -83,6 +85,14 @@ impl Cloud {
                 dps
             })
             .collect();
+        let now = self.now();
+        let central = scenario
+            .subscriptions
+            .iter()
+            .flat_map(|s| s.resource_groups.iter().flat_map(move |rg| rg.iot_central_apps.iter().map(move |a| (s, a))))
+            .map(|(s, a)| Arc::new(crate::central::app::LiveCentralApp::build(a, &s.id, now)))
+            .collect();
+        *self.central_apps.write().unwrap() = central;
         self.stop_endpoints();
         *self.hubs.write().unwrap() = hubs;
         *self.provisioning_services.write().unwrap() = dps;

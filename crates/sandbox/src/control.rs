@@ -30,7 +30,14 @@ async fn info(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
 
 /// The client secrets of confidential registrations, minted at start so none is ever on disk.
 async fn credentials(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
-    Json(json!({ "clientSecrets": *cloud.client_secrets.read().unwrap() }))
+    let api_tokens: serde_json::Map<String, Value> = cloud
+        .central_apps
+        .read()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.api_tokens.keys().next().map(|t| (a.subdomain.clone(), json!(t))))
+        .collect();
+    Json(json!({ "clientSecrets": *cloud.client_secrets.read().unwrap(), "centralApiTokens": api_tokens }))
 }
 
 #[derive(Deserialize)]

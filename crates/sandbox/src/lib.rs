@@ -6,6 +6,7 @@
 //! `localhost` resolves offline. Runs embedded in the app, as the `iotm-sandbox` binary, or from tests.
 
 pub mod arm;
+pub mod central;
 pub mod cloud;
 pub mod control;
 pub mod dps;
@@ -62,6 +63,7 @@ impl Sandbox {
         let base_url = format!("https://localhost:{port}");
         *cloud.base_url.write().unwrap() = base_url.clone();
         let router = entra::router()
+            .merge(central::router())
             .merge(control::router())
             .fallback(arm::handle)
             .with_state(cloud.clone());

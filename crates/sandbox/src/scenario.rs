@@ -130,6 +130,41 @@ pub struct CentralApp {
     pub sku: String,
     #[serde(default = "default_template")]
     pub template: String,
+    #[serde(default)]
+    pub device_templates: Vec<CentralTemplate>,
+    #[serde(default)]
+    pub device_groups: Vec<CentralDeviceGroup>,
+    /// Devices, declared in batches: `count` devices named `prefix` + a number.
+    #[serde(default)]
+    pub fleets: Vec<Fleet>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CentralTemplate {
+    /// The model's DTMI, which Central uses as the template ID.
+    pub id: String,
+    pub display_name: String,
+    /// The component carrying `dtmi:azureiot:DeviceMigration;1` (its DeviceMove command), if any.
+    #[serde(default)]
+    pub migration_component: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CentralDeviceGroup {
+    pub id: String,
+    pub display_name: String,
+    /// Members: the devices of this template.
+    pub template: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Fleet {
+    pub prefix: String,
+    pub count: u32,
+    pub template: String,
 }
 
 fn default_sku() -> String {
@@ -158,6 +193,8 @@ impl Scenario {
         let ada = "0a1b2c3d-1111-4000-8000-000000000001";
         let grace = "0a1b2c3d-1111-4000-8000-000000000002";
         let automation_sp = "0a1b2c3d-2222-4000-8000-000000000003";
+        let thermostat = "dtmi:contoso:Thermostat;1";
+        let legacy = "dtmi:contoso:LegacySensor;1";
         let app = |name: &str, display: &str, id: &str| CentralApp {
             name: name.into(),
             subdomain: name.into(),
@@ -165,6 +202,18 @@ impl Scenario {
             application_id: id.into(),
             sku: default_sku(),
             template: default_template(),
+            device_templates: vec![
+                CentralTemplate { id: thermostat.into(), display_name: "Thermostat".into(), migration_component: Some("migration".into()) },
+                CentralTemplate { id: legacy.into(), display_name: "Legacy sensor (no DeviceMove)".into(), migration_component: None },
+            ],
+            device_groups: vec![
+                CentralDeviceGroup { id: "thermostats".into(), display_name: "All thermostats".into(), template: thermostat.into() },
+                CentralDeviceGroup { id: "legacy-sensors".into(), display_name: "Legacy sensors".into(), template: legacy.into() },
+            ],
+            fleets: vec![
+                Fleet { prefix: "thermostat-".into(), count: 240, template: thermostat.into() },
+                Fleet { prefix: "legacy-".into(), count: 12, template: legacy.into() },
+            ],
         };
         Scenario {
             tenants: vec![Tenant {

@@ -1,0 +1,171 @@
+//! IoT Central's application API (2022-07-31), under `/iotc/{subdomain}/api` on the control-plane
+//! listener: a client's base URL for an app is `https://localhost:<port>/iotc/<subdomain>` where
+//! Azure's is `https://<subdomain>.azureiotcentral.com`. Read operations for devices, templates,
+//! groups and enrollment groups; auth by Entra token (Central audience) or the app's API token.
+
+pub mod app;
+
+use crate::cloud::Cloud;
+use crate::entra::{resource_audiences, Resource};
+use app::LiveCentralApp;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const API_VERSIONS: &[&str] = &["2022-05-31", "2022-07-31", "2022-10-31-preview", "2023-07-01-preview"];
+
+pub fn router() -> Router<Arc<Cloud>> {
+    Router::new()
+        .route("/iotc/{app}/api/devices", get(list_devices))
+        .route("/iotc/{app}/api/devices/{id}", get(get_device))
+        .route("/iotc/{app}/api/devices/{id}/credentials", get(device_credentials))
+        .route("/iotc/{app}/api/deviceTemplates", get(list_templates))
+        .route("/iotc/{app}/api/deviceTemplates/{id}", get(get_template))
+        .route("/iotc/{app}/api/deviceGroups", get(list_groups))
+        .route("/iotc/{app}/api/deviceGroups/{id}", get(get_group))
+        .route("/iotc/{app}/api/deviceGroups/{id}/devices", get(group_devices))
+        .route("/iotc/{app}/api/enrollmentGroups", get(list_enrollment_groups))
+        .route("/iotc/{app}/api/enrollmentGroups/{id}", get(get_enrollment_group))
+}
+
+/// Central's error body: `{"error":{"code","message","requestId","time"}}`.
+#[derive(Debug)]
+pub struct CentralError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl CentralError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> CentralError {
+        CentralError { status, code, message: message.into() }
+    }
+    fn not_found(what: &str, id: &str) -> CentralError {
+        CentralError::new(StatusCode::NOT_FOUND, "NotFound", format!("{what} {id} not found."))
+    }
+}
+
+impl IntoResponse for CentralError {
+    fn into_response(self) -> Response {
+        let time = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
+        let request_id = crate::tokens::random_token(12);
+        let mut response = (self.status, Json(json!({"error": {"code": self.code, "message": self.message, "requestId": request_id, "time": time}}))).into_response();
+        if let Ok(v) = request_id.parse() {
+            response.headers_mut().insert("x-ms-request-id", v);
+        }
+        response
+    }
+}
+
+type Q = Query<HashMap<String, String>>;
+
+/// api-version, then the caller: an API token of this app, or an Entra token for Central whose
+/// user may use the app (sandbox rule: access to the app's subscription).
+fn open(cloud: &Cloud, subdomain: &str, headers: &HeaderMap, query: &HashMap<String, String>) -> Result<Arc<LiveCentralApp>, CentralError> {
+    let app = cloud
+        .central_apps
+        .read()
+        .unwrap()
+        .iter()
+        .find(|a| a.subdomain.eq_ignore_ascii_case(subdomain))
+        .cloned()
+        .ok_or_else(|| CentralError::not_found("Application", subdomain))?;
+    match query.get("api-version").map(String::as_str) {
+        Some(v) if API_VERSIONS.contains(&v) => {}
+        other => {
+            return Err(CentralError::new(StatusCode::BAD_REQUEST, "InvalidApiVersion", format!("The api-version '{}' is not supported. Supported versions: {}.", other.unwrap_or_default(), API_VERSIONS.join(", "))))
+        }
+    }
+    let unauthorized = |m: &str| CentralError::new(StatusCode::UNAUTHORIZED, "Unauthorized", m.to_string());
+    let header = headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or_else(|| unauthorized("The Authorization header is missing."))?;
+    if header.starts_with("SharedAccessSignature ") {
+        match app.api_tokens.get(header) {
+            Some(expiry) if *expiry > cloud.now() => return Ok(app),
+            Some(_) => return Err(unauthorized("The API token has expired.")),
+            None => return Err(unauthorized("The API token is not valid for this application.")),
+        }
+    }
+    let token = header.strip_prefix("Bearer ").ok_or_else(|| unauthorized("Use a Bearer token or an API token."))?;
+    let claims = cloud.signer.verify(token, cloud.now(), resource_audiences(Resource::IotCentral)).map_err(|e| unauthorized(&e.to_string()))?;
+    let oid = claims["oid"].as_str().unwrap_or_default();
+    let allowed = cloud.scenario.read().unwrap().subscriptions.iter().any(|s| s.id == app.subscription_id && s.access.iter().any(|a| a == oid));
+    if !allowed {
+        return Err(CentralError::new(StatusCode::FORBIDDEN, "Forbidden", "The user is not a member of this application."));
+    }
+    Ok(app)
+}
+
+/// A page of `items` with Central's `nextLink` (page size `maxpagesize`, at most 100... as Central).
+fn page(cloud: &Cloud, subdomain: &str, path: &str, query: &HashMap<String, String>, items: Vec<Value>) -> Json<Value> {
+    let size = query.get("maxpagesize").and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0).unwrap_or(100).min(100);
+    let start = query.get("$skiptoken").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let end = (start + size).min(items.len());
+    let mut body = json!({"value": items.get(start..end).map(<[Value]>::to_vec).unwrap_or_default()});
+    if end < items.len() {
+        let version = query.get("api-version").cloned().unwrap_or_default();
+        body["nextLink"] = json!(format!("{}/iotc/{subdomain}/api/{path}?api-version={version}&maxpagesize={size}&$skiptoken={end}", cloud.base_url()));
+    }
+    Json(body)
+}
+
+async fn list_devices(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+    let app = open(&cloud, &sub, &headers, &q)?;
+    let devices = app.devices.lock().unwrap().values().cloned().collect();
+    Ok(page(&cloud, &sub, "devices", &q, devices))
+}
+
+async fn get_device(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+    let app = open(&cloud, &sub, &headers, &q)?;
+    let device = app.devices.lock().unwrap().get(&id).cloned();
+    device.map(Json).ok_or_else(|| CentralError::not_found("Device", &id))
+}
+
+async fn device_credentials(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+    let app = open(&cloud, &sub, &headers, &q)?;
+    if !app.devices.lock().unwrap().contains_key(&id) {
+        return Err(CentralError::not_found("Device", &id));
+    }
+    Ok(Json(app.credentials(&id)))
+}
+
+async fn list_templates(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+    let app = open(&cloud, &sub, &headers, &q)?;
+    Ok(page(&cloud, &sub, "deviceTemplates", &q, app.templates.clone()))
+}
+
+async fn get_template(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+    let app = open(&cloud, &sub, &headers, &q)?;
+    app.templates.iter().find(|t| t["@id"] == id.as_str()).cloned().map(Json).ok_or_else(|| CentralError::not_found("Device template", &id))
+}
+
+async fn list_groups(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+    let app = open(&cloud, &sub, &headers, &q)?;
+    Ok(page(&cloud, &sub, "deviceGroups", &q, app.groups.iter().map(|(g, _)| g.clone()).collect()))
+}
+
+async fn get_group(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+    let app = open(&cloud, &sub, &headers, &q)?;
+    app.groups.iter().find(|(g, _)| g["id"] == id.as_str()).map(|(g, _)| Json(g.clone())).ok_or_else(|| CentralError::not_found("Device group", &id))
+}
+
+async fn group_devices(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+    let app = open(&cloud, &sub, &headers, &q)?;
+    let template = app.groups.iter().find(|(g, _)| g["id"] == id.as_str()).map(|(_, t)| t.clone()).ok_or_else(|| CentralError::not_found("Device group", &id))?;
+    let members = app.devices.lock().unwrap().values().filter(|d| d["template"] == template.as_str()).cloned().collect();
+    Ok(page(&cloud, &sub, &format!("deviceGroups/{id}/devices"), &q, members))
+}
+
+async fn list_enrollment_groups(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+    let app = open(&cloud, &sub, &headers, &q)?;
+    Ok(page(&cloud, &sub, "enrollmentGroups", &q, app.enrollment_groups.clone()))
+}
+
+async fn get_enrollment_group(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+    let app = open(&cloud, &sub, &headers, &q)?;
+    app.enrollment_groups.iter().find(|g| g["id"] == id.as_str()).cloned().map(Json).ok_or_else(|| CentralError::not_found("Enrollment group", &id))
+}
