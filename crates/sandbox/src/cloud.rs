@@ -72,16 +72,14 @@ impl Cloud {
         let hubs = hubs
             .into_iter()
             .map(|(hub, listener)| {
-                let task = crate::live::serve_on(listener, self.tls.clone(), crate::hub::router(self.clone(), hub.clone()));
-                *hub.task.lock().unwrap() = Some(task);
+                hub.endpoint.serve(listener, self.tls.clone(), crate::hub::router(self.clone(), hub.clone()));
                 hub
             })
             .collect();
         let dps = dps
             .into_iter()
             .map(|(dps, listener)| {
-                let router = crate::dps::router(self.clone(), dps.clone());
-                *dps.task.lock().unwrap() = Some(crate::live::serve_on(listener, self.tls.clone(), router));
+                dps.endpoint.serve(listener, self.tls.clone(), crate::dps::router(self.clone(), dps.clone()));
                 dps
             })
             .collect();
@@ -112,8 +110,8 @@ impl Cloud {
 
     /// Closes every hub's and DPS's listener.
     pub fn stop_endpoints(&self) {
-        self.hubs.read().unwrap().iter().for_each(|h| h.stop());
-        self.provisioning_services.read().unwrap().iter().for_each(|d| d.stop());
+        self.hubs.read().unwrap().iter().for_each(|h| h.endpoint.stop());
+        self.provisioning_services.read().unwrap().iter().for_each(|d| d.endpoint.stop());
     }
 
     pub fn now(&self) -> i64 {

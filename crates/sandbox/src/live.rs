@@ -64,6 +64,37 @@ pub struct Placement {
     pub location: String,
 }
 
+impl Placement {
+    /// In this subscription and, when given, this resource group (ARM compares case-insensitively).
+    pub fn within(&self, subscription_id: &str, resource_group: Option<&str>) -> bool {
+        self.subscription_id.eq_ignore_ascii_case(subscription_id) && resource_group.is_none_or(|g| self.resource_group.eq_ignore_ascii_case(g))
+    }
+}
+
+/// A resource ARM lists and finds by subscription, resource group and name.
+pub trait Placed {
+    fn placement(&self) -> &Placement;
+    fn name(&self) -> &str;
+}
+
+/// A data-plane listener's serving task. The task holds its resource (through the router), so
+/// Drop would never run: stopping is explicit, on reload and when the sandbox stops.
+#[derive(Default)]
+pub struct Endpoint(Mutex<Option<JoinHandle<()>>>);
+
+impl Endpoint {
+    pub fn serve(&self, listener: std::net::TcpListener, tls: Arc<rustls::ServerConfig>, router: Router) {
+        let listener = tokio::net::TcpListener::from_std(listener).expect("a nonblocking loopback listener");
+        *self.0.lock().unwrap() = Some(tokio::spawn(crate::server::serve(listener, tls, router)));
+    }
+
+    pub fn stop(&self) {
+        if let Some(task) = self.0.lock().unwrap().take() {
+            task.abort();
+        }
+    }
+}
+
 pub struct Hub {
     pub placement: Placement,
     pub name: String,
@@ -73,7 +104,7 @@ pub struct Hub {
     pub policies: Vec<AccessPolicy>,
     pub etag: Mutex<String>,
     pub devices: Mutex<BTreeMap<String, Value>>,
-    pub(crate) task: Mutex<Option<JoinHandle<()>>>,
+    pub endpoint: Endpoint,
 }
 
 #[derive(Clone)]
@@ -102,7 +133,7 @@ pub struct Dps {
     pub enrollment_groups: Mutex<BTreeMap<String, Value>>,
     /// Device registration states by registration ID.
     pub registrations: Mutex<BTreeMap<String, Value>>,
-    pub(crate) task: Mutex<Option<JoinHandle<()>>>,
+    pub endpoint: Endpoint,
 }
 
 impl Hub {
@@ -121,21 +152,21 @@ impl Dps {
     }
 }
 
-// The serving task holds its resource (through the router), so Drop would never run: stopping
-// is explicit, on reload and when the sandbox stops.
-impl Hub {
-    pub fn stop(&self) {
-        if let Some(task) = self.task.lock().unwrap().take() {
-            task.abort();
-        }
+impl Placed for Hub {
+    fn placement(&self) -> &Placement {
+        &self.placement
+    }
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 
-impl Dps {
-    pub fn stop(&self) {
-        if let Some(task) = self.task.lock().unwrap().take() {
-            task.abort();
-        }
+impl Placed for Dps {
+    fn placement(&self) -> &Placement {
+        &self.placement
+    }
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -144,11 +175,6 @@ pub fn reserve_port() -> std::io::Result<std::net::TcpListener> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     listener.set_nonblocking(true)?;
     Ok(listener)
-}
-
-pub fn serve_on(listener: std::net::TcpListener, tls: Arc<rustls::ServerConfig>, router: Router) -> JoinHandle<()> {
-    let listener = tokio::net::TcpListener::from_std(listener).expect("a nonblocking loopback listener");
-    tokio::spawn(crate::server::serve(listener, tls, router))
 }
 
 /// The hubs and DPS instances a scenario declares, each on a fresh port (routers attached later).
@@ -176,7 +202,7 @@ pub fn build(scenario: &Scenario) -> std::io::Result<(Vec<(Arc<Hub>, std::net::T
                     ],
                     etag: Mutex::new(new_etag()),
                     devices: Mutex::default(),
-                    task: Mutex::default(),
+                    endpoint: Endpoint::default(),
                 };
                 hubs.push((Arc::new(hub), listener));
             }
@@ -209,7 +235,7 @@ pub fn build(scenario: &Scenario) -> std::io::Result<(Vec<(Arc<Hub>, std::net::T
                     state: Mutex::new(DpsState { etag: new_etag(), linked_hubs, allocation_policy: d.allocation_policy.clone() }),
                     enrollment_groups: Mutex::default(),
                     registrations: Mutex::default(),
-                    task: Mutex::default(),
+                    endpoint: Endpoint::default(),
                 };
                 dps_list.push((Arc::new(dps), listener));
             }

@@ -2,8 +2,8 @@
 //! Each hub's host name is `localhost:<port>` of its own data-plane listener.
 
 use super::errors::ArmError;
-use super::subscriptions::{check_version, readable};
-use super::{json, Ctx};
+use super::subscriptions::check_version;
+use super::{find_placed, json, placed_in, Ctx};
 use crate::live::{AccessPolicy, Hub};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -39,37 +39,14 @@ pub fn policy_json(p: &AccessPolicy) -> Value {
     j!({"keyName": p.key_name, "primaryKey": p.primary_key, "secondaryKey": p.secondary_key, "rights": p.rights})
 }
 
-/// The hub, after the same 404/403 checks ARM makes on its scope.
-pub fn find(ctx: &Ctx, sub: &str, group: &str, name: &str, action: &str) -> Result<Arc<Hub>, ArmError> {
-    let scenario = ctx.cloud.scenario.read().unwrap();
-    let scope = format!("/subscriptions/{sub}/resourceGroups/{group}/providers/{TYPE}/{name}");
-    readable(ctx, &scenario.subscriptions, sub, action, &scope)?;
-    ctx.cloud
-        .hubs
-        .read()
-        .unwrap()
-        .iter()
-        .find(|h| h.placement.subscription_id.eq_ignore_ascii_case(sub) && h.placement.resource_group.eq_ignore_ascii_case(group) && h.name.eq_ignore_ascii_case(name))
-        .cloned()
-        .ok_or_else(|| ArmError::new(StatusCode::NOT_FOUND, "ResourceNotFound", format!("The Resource '{TYPE}/{name}' under resource group '{group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")))
+fn find(ctx: &Ctx, sub: &str, group: &str, name: &str, action: &str) -> Result<Arc<Hub>, ArmError> {
+    find_placed(ctx, &ctx.cloud.hubs.read().unwrap(), TYPE, sub, group, name, action)
 }
 
 pub fn list(ctx: &Ctx, sub: &str, group: Option<&str>, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
-    {
-        let scenario = ctx.cloud.scenario.read().unwrap();
-        readable(ctx, &scenario.subscriptions, sub, "Microsoft.Devices/IotHubs/Read", &format!("/subscriptions/{sub}"))?;
-    }
-    let items = ctx
-        .cloud
-        .hubs
-        .read()
-        .unwrap()
-        .iter()
-        .filter(|h| h.placement.subscription_id.eq_ignore_ascii_case(sub) && group.is_none_or(|g| h.placement.resource_group.eq_ignore_ascii_case(g)))
-        .map(|h| hub_json(h))
-        .collect();
-    Ok(json(ctx.cloud, ctx.paged(items)))
+    let hubs = placed_in(ctx, &ctx.cloud.hubs.read().unwrap(), sub, group, "Microsoft.Devices/IotHubs/Read")?;
+    Ok(json(ctx.cloud, ctx.paged(hubs.iter().map(|h| hub_json(h)).collect())))
 }
 
 pub fn get(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {

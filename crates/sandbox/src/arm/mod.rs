@@ -10,6 +10,7 @@ mod subscriptions;
 
 use crate::cloud::Cloud;
 use crate::entra::{resource_audiences, Resource};
+use crate::live::Placed;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
@@ -111,6 +112,31 @@ impl Ctx<'_> {
         }
         body
     }
+}
+
+/// The resources of one type in a subscription (and resource group), after ARM's 404/403 checks
+/// on the subscription.
+pub fn placed_in<T: Placed>(ctx: &Ctx, all: &[Arc<T>], sub: &str, group: Option<&str>, action: &str) -> Result<Vec<Arc<T>>, ArmError> {
+    {
+        let scenario = ctx.cloud.scenario.read().unwrap();
+        let scope = match group {
+            Some(g) => format!("/subscriptions/{sub}/resourceGroups/{g}"),
+            None => format!("/subscriptions/{sub}"),
+        };
+        subscriptions::readable(ctx, &scenario.subscriptions, sub, action, &scope)?;
+    }
+    Ok(all.iter().filter(|r| r.placement().within(sub, group)).cloned().collect())
+}
+
+/// One resource by name, or ARM's ResourceNotFound.
+pub fn find_placed<T: Placed>(ctx: &Ctx, all: &[Arc<T>], resource_type: &str, sub: &str, group: &str, name: &str, action: &str) -> Result<Arc<T>, ArmError> {
+    placed_in(ctx, all, sub, Some(group), action)?.into_iter().find(|r| r.name().eq_ignore_ascii_case(name)).ok_or_else(|| {
+        ArmError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            format!("The Resource '{resource_type}/{name}' under resource group '{group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"),
+        )
+    })
 }
 
 pub fn json(cloud: &Cloud, body: Value) -> Response {

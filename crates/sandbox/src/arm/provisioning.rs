@@ -3,8 +3,8 @@
 
 use super::errors::ArmError;
 use super::iot_hubs::policy_json;
-use super::subscriptions::{check_version, readable};
-use super::{json, Ctx};
+use super::subscriptions::check_version;
+use super::{find_placed, json, placed_in, Ctx};
 use crate::live::{new_etag, Dps, LinkedHub};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -59,36 +59,13 @@ fn dps_json(dps: &Dps) -> Value {
 }
 
 fn find(ctx: &Ctx, sub: &str, group: &str, name: &str, action: &str) -> Result<Arc<Dps>, ArmError> {
-    {
-        let scenario = ctx.cloud.scenario.read().unwrap();
-        readable(ctx, &scenario.subscriptions, sub, action, &format!("/subscriptions/{sub}/resourceGroups/{group}/providers/{TYPE}/{name}"))?;
-    }
-    ctx.cloud
-        .provisioning_services
-        .read()
-        .unwrap()
-        .iter()
-        .find(|d| d.placement.subscription_id.eq_ignore_ascii_case(sub) && d.placement.resource_group.eq_ignore_ascii_case(group) && d.name.eq_ignore_ascii_case(name))
-        .cloned()
-        .ok_or_else(|| ArmError::new(StatusCode::NOT_FOUND, "ResourceNotFound", format!("The Resource '{TYPE}/{name}' under resource group '{group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")))
+    find_placed(ctx, &ctx.cloud.provisioning_services.read().unwrap(), TYPE, sub, group, name, action)
 }
 
 pub fn list(ctx: &Ctx, sub: &str, group: Option<&str>, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
-    {
-        let scenario = ctx.cloud.scenario.read().unwrap();
-        readable(ctx, &scenario.subscriptions, sub, "Microsoft.Devices/provisioningServices/Read", &format!("/subscriptions/{sub}"))?;
-    }
-    let items = ctx
-        .cloud
-        .provisioning_services
-        .read()
-        .unwrap()
-        .iter()
-        .filter(|d| d.placement.subscription_id.eq_ignore_ascii_case(sub) && group.is_none_or(|g| d.placement.resource_group.eq_ignore_ascii_case(g)))
-        .map(|d| dps_json(d))
-        .collect();
-    Ok(json(ctx.cloud, ctx.paged(items)))
+    let all = placed_in(ctx, &ctx.cloud.provisioning_services.read().unwrap(), sub, group, "Microsoft.Devices/provisioningServices/Read")?;
+    Ok(json(ctx.cloud, ctx.paged(all.iter().map(|d| dps_json(d)).collect())))
 }
 
 pub fn get(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
