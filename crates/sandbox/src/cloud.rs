@@ -129,8 +129,11 @@ impl Cloud {
 
     /// A request ID in the GUID shape Azure uses, unique per response.
     pub fn request_id(&self) -> String {
-        let n = self.requests.fetch_add(1, Ordering::Relaxed);
-        let r = random_token(6).into_bytes();
-        format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", n as u32, r[0] as u16 * 256 + r[1] as u16, r[2] as u16 % 0x1000, r[3] as u16 % 0x1000, (r[4] as u64) << 8 | r[5] as u64)
+        use rand::RngCore;
+        let mut b = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut b);
+        b[8..].copy_from_slice(&self.requests.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
     }
 }
