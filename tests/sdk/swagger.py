@@ -1,4 +1,4 @@
-"""Validates live responses against the official OpenAPI (Swagger 2.0) specs in ../shared/specs.
+"""Validates live responses against the official OpenAPI (Swagger 2.0) specs (tests/fixtures/specs).
 
 Each spec file is registered under its file URI so relative `$ref`s into common-types resolve; the
 schema checked is the operation's own response schema, addressed by JSON pointer.
@@ -14,7 +14,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 ROOT = Path(__file__).resolve().parents[2]
-SPECS = Path(os.environ.get("IOTM_SPECS", ROOT.parent / "shared" / "specs"))
+# Unmodified copies of ../shared/specs, kept in the repository so a clone tests on its own.
+SPECS = Path(os.environ.get("IOTM_SPECS", ROOT / "tests" / "fixtures" / "specs"))
 
 
 def _retrieve(uri: str) -> Resource:
