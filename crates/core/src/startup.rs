@@ -57,8 +57,9 @@ pub struct PlannedCheck {
 pub struct StartupContext {
     pub environment: Environment,
     pub custom_profile_path: Option<String>,
-    /// For the Sandbox environment: the URL of the in-app sandbox cloud, or why it is not running.
-    pub sandbox_url: Option<Result<String, String>>,
+    /// For the Sandbox environment: asked when its check runs (it may wait while the sandbox starts),
+    /// gives the URL of the in-app sandbox cloud, or why it is not running.
+    pub sandbox_url: Option<SandboxUrl>,
     /// Set when the settings file was unreadable and defaults are in use.
     pub settings_problem: Option<String>,
     pub data_dir: PathBuf,
@@ -67,6 +68,8 @@ pub struct StartupContext {
 }
 
 type Outcome = (CheckStatus, Option<String>);
+
+pub type SandboxUrl = Box<dyn Fn() -> Result<String, String> + Send>;
 
 pub fn run(ctx: &StartupContext, mut emit: impl FnMut(StartupEvent)) {
     let ids = [CheckId::Settings, CheckId::DataFolder, CheckId::LogFolder, CheckId::Environment];
@@ -114,8 +117,9 @@ fn check_writable(dir: &Path) -> Outcome {
 
 fn check_environment(ctx: &StartupContext) -> Outcome {
     match ctx.environment {
-        Environment::Sandbox => match &ctx.sandbox_url {
+        Environment::Sandbox => match ctx.sandbox_url.as_ref().map(|url| url()) {
             Some(Ok(url)) => {
+                let url = url.as_str();
                 let port = url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(443);
                 match probe("127.0.0.1", port, ctx.probe_timeout) {
                     Ok(()) => (
@@ -168,7 +172,7 @@ mod tests {
     fn ctx(dir: &Path) -> StartupContext {
         StartupContext {
             environment: Environment::Sandbox,
-            sandbox_url: Some(Err("not started in this test".into())),
+            sandbox_url: Some(Box::new(|| Err("not started in this test".into()))),
             custom_profile_path: None,
             settings_problem: None,
             data_dir: dir.join("data"),
@@ -199,7 +203,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("https://localhost:{}", listener.local_addr().unwrap().port());
-        let running = StartupContext { sandbox_url: Some(Ok(url.clone())), ..ctx(dir.path()) };
+        let reported = url.clone();
+        let running = StartupContext { sandbox_url: Some(Box::new(move || Ok(reported.clone()))), ..ctx(dir.path()) };
         assert!(collect(&running).iter().any(|e| matches!(e, StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Passed, detail: Some(d) } if d.contains(&url))));
         drop(listener);
         assert!(collect(&running).iter().any(|e| matches!(e, StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Failed, .. })));

@@ -11,8 +11,9 @@ pub async fn run_startup_checks(state: State<'_, AppState>, on_event: Channel<St
     let settings = state.settings();
     let sandbox = state.sandbox.clone();
     let environment = settings.environment;
-    let mut ctx = StartupContext {
-        sandbox_url: None,
+    let ctx = StartupContext {
+        sandbox_url: (environment == iotm_core::environment::Environment::Sandbox)
+            .then(|| Box::new(move || sandbox.wait_url(Duration::from_secs(20))) as startup::SandboxUrl),
         environment: settings.environment,
         custom_profile_path: settings.custom_profile_path,
         settings_problem: state.settings_problem.clone(),
@@ -21,9 +22,6 @@ pub async fn run_startup_checks(state: State<'_, AppState>, on_event: Channel<St
         probe_timeout: Duration::from_secs(4),
     };
     tauri::async_runtime::spawn_blocking(move || {
-        if environment == iotm_core::environment::Environment::Sandbox {
-            ctx.sandbox_url = Some(sandbox.wait_url(Duration::from_secs(20)));
-        }
         startup::run(&ctx, |event| {
             tracing::debug!(?event, "start-up check");
             if let Err(e) = on_event.send(event) {

@@ -4,8 +4,8 @@
 use super::errors::ArmError;
 use super::subscriptions::check_version;
 use super::{find_placed, json, placed_in, Ctx};
-use crate::live::{AccessPolicy, Hub};
-use axum::http::StatusCode;
+use super::keys;
+use crate::live::Hub;
 use axum::response::Response;
 use serde_json::{json as j, Value};
 use std::sync::Arc;
@@ -35,10 +35,6 @@ fn hub_json(hub: &Hub) -> Value {
     })
 }
 
-pub fn policy_json(p: &AccessPolicy) -> Value {
-    j!({"keyName": p.key_name, "primaryKey": p.primary_key, "secondaryKey": p.secondary_key, "rights": p.rights})
-}
-
 fn find(ctx: &Ctx, sub: &str, group: &str, name: &str, action: &str) -> Result<Arc<Hub>, ArmError> {
     find_placed(ctx, &ctx.cloud.hubs.read().unwrap(), TYPE, sub, group, name, action)
 }
@@ -58,16 +54,11 @@ pub fn get(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>)
 pub fn list_keys(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
     let hub = find(ctx, sub, group, name, "Microsoft.Devices/IotHubs/listkeys/Action")?;
-    Ok(json(ctx.cloud, j!({"value": hub.policies.iter().map(policy_json).collect::<Vec<_>>()})))
+    Ok(json(ctx.cloud, keys::all(&hub.policies)))
 }
 
 pub fn key_for_name(ctx: &Ctx, sub: &str, group: &str, name: &str, key_name: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
     let hub = find(ctx, sub, group, name, "Microsoft.Devices/IotHubs/IotHubKeys/listkeys/Action")?;
-    let policy = hub
-        .policies
-        .iter()
-        .find(|p| p.key_name.eq_ignore_ascii_case(key_name))
-        .ok_or_else(|| ArmError::new(StatusCode::NOT_FOUND, "KeyNameNotFound", format!("The key name '{key_name}' was not found on IoT hub '{name}'.")))?;
-    Ok(json(ctx.cloud, policy_json(policy)))
+    Ok(json(ctx.cloud, keys::by_name(&hub.policies, key_name, &format!("IoT hub '{name}'"))?))
 }

@@ -5,6 +5,7 @@
 mod central_apps;
 mod errors;
 mod iot_hubs;
+mod keys;
 mod provisioning;
 mod subscriptions;
 

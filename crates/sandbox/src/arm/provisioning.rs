@@ -2,7 +2,7 @@
 //! PUT that links and unlinks hubs, guarded by the resource's ETag.
 
 use super::errors::ArmError;
-use super::iot_hubs::policy_json;
+use super::keys;
 use super::subscriptions::check_version;
 use super::{find_placed, json, placed_in, Ctx};
 use crate::live::{new_etag, Dps, LinkedHub};
@@ -77,18 +77,13 @@ pub fn get(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>)
 pub fn list_keys(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
     let dps = find(ctx, sub, group, name, "Microsoft.Devices/provisioningServices/listkeys/Action")?;
-    Ok(json(ctx.cloud, j!({"value": dps.policies.iter().map(policy_json).collect::<Vec<_>>()})))
+    Ok(json(ctx.cloud, keys::all(&dps.policies)))
 }
 
 pub fn key_for_name(ctx: &Ctx, sub: &str, group: &str, name: &str, key_name: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
     let dps = find(ctx, sub, group, name, "Microsoft.Devices/provisioningServices/keys/listkeys/Action")?;
-    let policy = dps
-        .policies
-        .iter()
-        .find(|p| p.key_name.eq_ignore_ascii_case(key_name))
-        .ok_or_else(|| ArmError::new(StatusCode::NOT_FOUND, "KeyNameNotFound", format!("The key name '{key_name}' was not found on provisioning service '{name}'.")))?;
-    Ok(json(ctx.cloud, policy_json(policy)))
+    Ok(json(ctx.cloud, keys::by_name(&dps.policies, key_name, &format!("provisioning service '{name}'"))?))
 }
 
 /// A linked hub from a PUT body: a masked connection string keeps the key already stored for that
