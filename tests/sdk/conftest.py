@@ -74,3 +74,28 @@ def fresh_scenario(sandbox):
     sandbox.load_scenario(scenario)
     yield scenario
     sandbox.load_scenario(sandbox.default_scenario())
+
+
+def arm_view(sandbox: Sandbox, rg: str = "rg-iot-prod", dps_name: str = "contoso-dps", hub_name: str = "contoso-hub-weu") -> dict:
+    """The target DPS and hub as the wizard finds them: through ARM, with the official clients."""
+    from azure.identity import ClientSecretCredential
+    from azure.mgmt.iothub import IotHubClient
+    from azure.mgmt.iothubprovisioningservices import IotDpsClient
+
+    cred = ClientSecretCredential(TENANT, AUTOMATION_CLIENT, sandbox.client_secret(AUTOMATION_CLIENT),
+                                  authority=sandbox.base_url, disable_instance_discovery=True)
+    common = {"base_url": sandbox.base_url, "credential_scopes": ["https://management.azure.com/.default"]}
+    dps = IotDpsClient(cred, PROD_SUBSCRIPTION, **common).iot_dps_resource
+    hubs = IotHubClient(cred, PROD_SUBSCRIPTION, **common).iot_hub_resource
+    d = dps.get(dps_name, rg)
+    owner = dps.list_keys_for_key_name(dps_name, "provisioningserviceowner", rg)
+    hub = hubs.get(rg, hub_name)
+    hub_key = hubs.get_keys_for_key_name(rg, hub_name, "iothubowner")
+    return {
+        "dps_name": dps_name,
+        "dps_host": d.properties.service_operations_host_name,
+        "id_scope": d.properties.id_scope,
+        "dps_cs": f"HostName={d.properties.service_operations_host_name};SharedAccessKeyName=provisioningserviceowner;SharedAccessKey={owner.primary_key}",
+        "hub_host": hub.properties.host_name,
+        "hub_cs": f"HostName={hub.properties.host_name};SharedAccessKeyName=iothubowner;SharedAccessKey={hub_key.primary_key}",
+    }

@@ -11,16 +11,12 @@ import urllib.parse
 import pytest
 import requests
 from azure.core.exceptions import HttpResponseError
-from azure.identity import ClientSecretCredential
 from azure.iot.deviceprovisioning import DeviceProvisioningClient
 from azure.iot.hub import IoTHubRegistryManager
-from azure.mgmt.iothub import IotHubClient
-from azure.mgmt.iothubprovisioningservices import IotDpsClient
 
-from conftest import AUTOMATION_CLIENT, PROD_SUBSCRIPTION, TENANT
+from conftest import arm_view
 from swagger import validate
 
-RG = "rg-iot-prod"
 SERVICE_SPEC = "specification/deviceprovisioningservices/data-plane/Microsoft.Devices/stable/2021-10-01/service.json"
 RUNTIME_SPEC = "specification/deviceprovisioningservices/data-plane/DeviceProvisioningServices/stable/2021-10-01/device.json"
 GROUP_KEY = base64.b64encode(hashlib.sha256(b"a Central enrollment group key, for tests").digest()).decode()
@@ -39,23 +35,7 @@ def device_sas(id_scope: str, registration_id: str, key: str) -> str:
 
 @pytest.fixture
 def cloud(sandbox, fresh_scenario):
-    """The DPS and its hub as the wizard finds them: through ARM."""
-    cred = ClientSecretCredential(TENANT, AUTOMATION_CLIENT, sandbox.client_secret(AUTOMATION_CLIENT),
-                                  authority=sandbox.base_url, disable_instance_discovery=True)
-    common = {"base_url": sandbox.base_url, "credential_scopes": ["https://management.azure.com/.default"]}
-    dps = IotDpsClient(cred, PROD_SUBSCRIPTION, **common).iot_dps_resource
-    hubs = IotHubClient(cred, PROD_SUBSCRIPTION, **common).iot_hub_resource
-    d = dps.get("contoso-dps", RG)
-    owner = dps.list_keys_for_key_name("contoso-dps", "provisioningserviceowner", RG)
-    hub = hubs.get(RG, "contoso-hub-weu")
-    hub_key = hubs.get_keys_for_key_name(RG, "contoso-hub-weu", "iothubowner")
-    return {
-        "dps_host": d.properties.service_operations_host_name,
-        "id_scope": d.properties.id_scope,
-        "dps_cs": f"HostName={d.properties.service_operations_host_name};SharedAccessKeyName=provisioningserviceowner;SharedAccessKey={owner.primary_key}",
-        "hub_host": hub.properties.host_name,
-        "hub_cs": f"HostName={hub.properties.host_name};SharedAccessKeyName=iothubowner;SharedAccessKey={hub_key.primary_key}",
-    }
+    return arm_view(sandbox)
 
 
 def group_body(keys: dict | None = None) -> dict:

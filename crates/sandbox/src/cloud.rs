@@ -5,7 +5,7 @@ use crate::live::{Dps, Hub};
 use crate::scenario::{AppKind, Scenario};
 use crate::tokens::{random_token, TokenSigner};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 pub struct AuthCode {
@@ -44,13 +44,17 @@ pub struct Cloud {
     pub hubs: RwLock<Vec<Arc<Hub>>>,
     pub provisioning_services: RwLock<Vec<Arc<Dps>>>,
     pub central_apps: RwLock<Vec<Arc<crate::central::app::LiveCentralApp>>>,
+    /// Service limits enforced (Central's rate and job limits); the scenario sets it, the control API flips it.
+    quotas: AtomicBool,
+    /// Requests counted and faults injected, by the control API.
+    pub faults: crate::faults::Faults,
 }
 
 impl Cloud {
     /// An empty cloud; `load` fills it. Must be called inside the Tokio runtime that will serve it.
     pub fn new(signer: TokenSigner, tls: Arc<rustls::ServerConfig>) -> Arc<Cloud> {
         Arc::new(Cloud {
-            scenario: RwLock::new(Scenario { tenants: vec![], subscriptions: vec![], arm_page_size: 100 }),
+            scenario: RwLock::new(Scenario::empty()),
             signer,
             clock_offset: AtomicI64::new(0),
             codes: Mutex::default(),
@@ -62,6 +66,8 @@ impl Cloud {
             hubs: RwLock::default(),
             provisioning_services: RwLock::default(),
             central_apps: RwLock::default(),
+            quotas: AtomicBool::new(true),
+            faults: Default::default(),
         })
     }
 
@@ -84,13 +90,20 @@ impl Cloud {
             })
             .collect();
         let now = self.now();
-        let central = scenario
+        let central: Vec<_> = scenario
             .subscriptions
             .iter()
-            .flat_map(|s| s.resource_groups.iter().flat_map(move |rg| rg.iot_central_apps.iter().map(move |a| (s, a))))
-            .map(|(s, a)| Arc::new(crate::central::app::LiveCentralApp::build(a, &s.id, now)))
+            .flat_map(|s| s.resource_groups.iter().flat_map(move |rg| rg.iot_central_apps.iter().map(move |a| (s, rg, a))))
+            .map(|(s, rg, a)| {
+                let placement = crate::live::Placement { subscription_id: s.id.clone(), resource_group: rg.name.clone(), location: rg.location.clone() };
+                Arc::new(crate::central::app::LiveCentralApp::build(a, placement, now, scenario.device_timing.clone()))
+            })
             .collect();
-        *self.central_apps.write().unwrap() = central;
+        *self.central_apps.write().unwrap() = central.clone();
+        self.set_quotas(scenario.quotas);
+        for app in &central {
+            app.connect_fleet(self);
+        }
         self.stop_endpoints();
         *self.hubs.write().unwrap() = hubs;
         *self.provisioning_services.write().unwrap() = dps;
@@ -121,6 +134,26 @@ impl Cloud {
 
     pub fn advance_clock(&self, seconds: i64) {
         self.clock_offset.fetch_add(seconds, Ordering::Relaxed);
+    }
+
+    /// The DPS answering for an ID scope: an ARM-visible one, or a Central app's own.
+    pub fn dps_by_scope(&self, scope: &str) -> Option<Arc<Dps>> {
+        let public = self.provisioning_services.read().unwrap().iter().find(|d| d.id_scope.eq_ignore_ascii_case(scope)).cloned();
+        public.or_else(|| self.central_apps.read().unwrap().iter().find(|a| a.dps.id_scope.eq_ignore_ascii_case(scope)).map(|a| a.dps.clone()))
+    }
+
+    /// The hub with this host name: an ARM-visible one, or a Central app's own.
+    pub fn hub_by_host(&self, host: &str) -> Option<Arc<Hub>> {
+        let public = self.hubs.read().unwrap().iter().find(|h| h.host.eq_ignore_ascii_case(host)).cloned();
+        public.or_else(|| self.central_apps.read().unwrap().iter().find(|a| a.hub.host.eq_ignore_ascii_case(host)).map(|a| a.hub.clone()))
+    }
+
+    pub fn quotas_on(&self) -> bool {
+        self.quotas.load(Ordering::Relaxed)
+    }
+
+    pub fn set_quotas(&self, on: bool) {
+        self.quotas.store(on, Ordering::Relaxed);
     }
 
     pub fn base_url(&self) -> String {

@@ -1,9 +1,12 @@
 //! The control API tests and demos use (loopback only, under `/_sandbox`): what is running, the
-//! minted client secrets, the sandbox clock and scenario reloads. Not an Azure API.
+//! minted client secrets, the sandbox clock, scenario loads and resets, fault injection, call
+//! counters, quotas on or off, and the simulated fleet's state. Not an Azure API.
 
 use crate::cloud::Cloud;
 use crate::scenario::Scenario;
-use axum::extract::State;
+use crate::faults::FaultRule;
+use crate::fleet::Persona;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -17,6 +20,103 @@ pub fn router() -> Router<Arc<Cloud>> {
         .route("/_sandbox/credentials", get(credentials))
         .route("/_sandbox/clock", post(clock))
         .route("/_sandbox/scenario", post(load_scenario))
+        .route("/_sandbox/reset", post(reset))
+        .route("/_sandbox/faults", post(add_fault).delete(clear_faults))
+        .route("/_sandbox/counters", get(counters).delete(clear_counters))
+        .route("/_sandbox/quotas", post(quotas))
+        .route("/_sandbox/fleet/{app}", get(fleet))
+        .route("/_sandbox/fleet/{app}/{device}", post(set_persona))
+}
+
+type ControlError = (StatusCode, Json<Value>);
+
+fn control_error(status: StatusCode, code: &str, message: impl Into<String>) -> ControlError {
+    (status, Json(json!({"error": {"code": code, "message": message.into()}})))
+}
+
+/// Back to the scenario's start: same scenario, fresh keys and ports, no faults, counters at zero.
+async fn reset(State(cloud): State<Arc<Cloud>>) -> Result<Json<Value>, ControlError> {
+    let scenario = cloud.scenario.read().unwrap().clone();
+    cloud.load(scenario).map_err(|e| control_error(StatusCode::INTERNAL_SERVER_ERROR, "ScenarioNotStarted", e.to_string()))?;
+    cloud.faults.clear();
+    cloud.faults.reset_counters();
+    Ok(Json(json!({"reset": true})))
+}
+
+async fn add_fault(State(cloud): State<Arc<Cloud>>, body: String) -> Result<Json<Value>, ControlError> {
+    let rule: FaultRule = serde_json::from_str(&body).map_err(|e| control_error(StatusCode::BAD_REQUEST, "InvalidFault", e.to_string()))?;
+    cloud.faults.add(rule).map_err(|e| control_error(StatusCode::BAD_REQUEST, "InvalidFault", e))?;
+    Ok(Json(json!({"added": true})))
+}
+
+async fn clear_faults(State(cloud): State<Arc<Cloud>>) -> StatusCode {
+    cloud.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+/// Calls per `service METHOD route`, since start or the last clear.
+async fn counters(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
+    Json(json!(cloud.faults.counters()))
+}
+
+async fn clear_counters(State(cloud): State<Arc<Cloud>>) -> StatusCode {
+    cloud.faults.reset_counters();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuotaSwitch {
+    enabled: bool,
+}
+
+async fn quotas(State(cloud): State<Arc<Cloud>>, Json(switch): Json<QuotaSwitch>) -> Json<Value> {
+    cloud.set_quotas(switch.enabled);
+    Json(json!({"enabled": cloud.quotas_on()}))
+}
+
+fn central_app(cloud: &Cloud, subdomain: &str) -> Result<Arc<crate::central::app::LiveCentralApp>, ControlError> {
+    cloud.central_apps.read().unwrap().iter().find(|a| a.subdomain.eq_ignore_ascii_case(subdomain)).cloned().ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No Central app {subdomain}.")))
+}
+
+/// Every simulated device of an app: persona, ID scope, hub, connected, last error; and counts.
+async fn fleet(State(cloud): State<Arc<Cloud>>, Path(app): Path<String>) -> Result<Json<Value>, ControlError> {
+    let app = central_app(&cloud, &app)?;
+    let fleet = app.fleet.read().unwrap();
+    let mut by_hub = serde_json::Map::new();
+    let devices: Vec<Value> = fleet
+        .values()
+        .map(|d| {
+            let link = d.link.lock().unwrap().clone();
+            if link.connected {
+                let hub = link.hub.clone().unwrap_or_default();
+                let n = by_hub.get(&hub).and_then(Value::as_u64).unwrap_or(0);
+                by_hub.insert(hub, json!(n + 1));
+            }
+            json!({"id": d.id, "persona": d.persona().as_str(), "link": link})
+        })
+        .collect();
+    Ok(Json(json!({"idScope": app.dps.id_scope, "hub": app.hub.host, "connectedByHub": by_hub, "devices": devices})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonaChange {
+    persona: Persona,
+}
+
+/// Changes a device's persona (an offline device comes back, say), effective from its next call.
+async fn set_persona(State(cloud): State<Arc<Cloud>>, Path((app, device)): Path<(String, String)>, body: String) -> Result<Json<Value>, ControlError> {
+    let change: PersonaChange = serde_json::from_str(&body).map_err(|e| control_error(StatusCode::BAD_REQUEST, "InvalidPersona", e.to_string()))?;
+    let app = central_app(&cloud, &app)?;
+    let sim = app.fleet.read().unwrap().get(&device).cloned().ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No simulated device {device}.")))?;
+    let was = std::mem::replace(&mut *sim.persona.lock().unwrap(), change.persona);
+    // An offline device coming back reconnects where it was registered.
+    if was == Persona::Offline && change.persona != Persona::Offline {
+        let scope = sim.link.lock().unwrap().id_scope.clone();
+        let _ = sim.register(&cloud, &scope);
+    }
+    Ok(Json(json!({"id": device, "persona": change.persona.as_str()})))
 }
 
 async fn info(State(cloud): State<Arc<Cloud>>) -> Json<Value> {

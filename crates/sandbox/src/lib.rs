@@ -11,6 +11,8 @@ pub mod cloud;
 pub mod control;
 pub mod dps;
 pub mod entra;
+pub mod faults;
+pub mod fleet;
 pub mod hub;
 pub mod live;
 pub mod sas;
@@ -66,6 +68,7 @@ impl Sandbox {
             .merge(central::router())
             .merge(control::router())
             .fallback(arm::handle)
+            .layer(axum::middleware::from_fn_with_state((cloud.clone(), None), faults::apply))
             .with_state(cloud.clone());
         let task = tokio::spawn(server::serve(listener, authority.server_config.clone(), router));
         tracing::info!(%base_url, ca = %authority.ca_cert_path.display(), "sandbox cloud listening");

@@ -52,6 +52,13 @@ pub fn new_key() -> String {
     B64.encode(bytes)
 }
 
+/// The zero time the hub reports for "never".
+pub const NEVER: &str = "0001-01-01T00:00:00Z";
+
+pub fn now_iso() -> String {
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
 pub fn new_etag() -> String {
     format!("AAAAA{}=", random_token(9))
 }
@@ -136,7 +143,74 @@ pub struct Dps {
     pub endpoint: Endpoint,
 }
 
+/// An ID scope in DPS's shape: `0ne` and eight upper-case hex-like characters.
+pub fn new_id_scope() -> String {
+    format!("0ne{}", &random_token(8).to_ascii_uppercase().replace(['-', '_'], "A")[..8])
+}
+
 impl Hub {
+    pub fn new(placement: Placement, name: &str, sku: &str, capacity: u32, host: String) -> Hub {
+        Hub {
+            placement,
+            name: name.into(),
+            sku: sku.into(),
+            capacity,
+            host,
+            policies: vec![
+                AccessPolicy::new("iothubowner", "RegistryWrite, ServiceConnect, DeviceConnect"),
+                AccessPolicy::new("service", "ServiceConnect"),
+                AccessPolicy::new("device", "DeviceConnect"),
+                AccessPolicy::new("registryRead", "RegistryRead"),
+                AccessPolicy::new("registryReadWrite", "RegistryWrite"),
+            ],
+            etag: Mutex::new(new_etag()),
+            devices: Mutex::default(),
+            endpoint: Endpoint::default(),
+        }
+    }
+
+    /// What DPS does on assignment: create the device with the keys derived for it, or refresh the
+    /// keys of one already there (re-provisioning). True when it already existed.
+    pub fn upsert_provisioned_device(&self, device_id: &str, primary_key: &str, secondary_key: &str) -> bool {
+        let mut devices = self.devices.lock().unwrap();
+        if let Some(device) = devices.get_mut(device_id) {
+            device["authentication"]["symmetricKey"] = serde_json::json!({"primaryKey": primary_key, "secondaryKey": secondary_key});
+            device["etag"] = serde_json::json!(new_etag());
+            return true;
+        }
+        devices.insert(device_id.to_string(), serde_json::json!({
+            "deviceId": device_id, "generationId": random_token(12), "etag": new_etag(),
+            "connectionState": "Disconnected", "status": "enabled", "statusReason": null,
+            "connectionStateUpdatedTime": NEVER, "statusUpdatedTime": NEVER,
+            "lastActivityTime": NEVER, "cloudToDeviceMessageCount": 0,
+            "authentication": {"type": "sas", "symmetricKey": {"primaryKey": primary_key, "secondaryKey": secondary_key},
+                               "x509Thumbprint": {"primaryThumbprint": null, "secondaryThumbprint": null}},
+            "capabilities": {"iotEdge": false}, "deviceScope": null, "parentScopes": [],
+        }));
+        false
+    }
+
+    /// A device connected or disconnected (the hub records when, and its last activity).
+    pub fn set_connection(&self, device_id: &str, connected: bool) {
+        if let Some(device) = self.devices.lock().unwrap().get_mut(device_id) {
+            let stamp = now_iso();
+            device["connectionState"] = serde_json::json!(if connected { "Connected" } else { "Disconnected" });
+            device["connectionStateUpdatedTime"] = serde_json::json!(stamp);
+            device["lastActivityTime"] = serde_json::json!(stamp);
+        }
+    }
+
+    /// The hub a linked-hub entry of a DPS points at.
+    pub fn as_linked(&self) -> LinkedHub {
+        LinkedHub {
+            connection_string: self.connection_string(&self.policies[0]),
+            location: self.placement.location.clone(),
+            allocation_weight: None,
+            apply_allocation_policy: Some(true),
+            name: self.host.clone(),
+        }
+    }
+
     pub fn connection_string(&self, policy: &AccessPolicy) -> String {
         format!("HostName={};SharedAccessKeyName={};SharedAccessKey={}", self.host, policy.key_name, policy.primary_key)
     }
@@ -147,6 +221,20 @@ impl Hub {
 }
 
 impl Dps {
+    pub fn new(placement: Placement, name: &str, host: String, linked_hubs: Vec<LinkedHub>, allocation_policy: &str) -> Dps {
+        Dps {
+            placement,
+            name: name.into(),
+            host,
+            id_scope: new_id_scope(),
+            policies: vec![AccessPolicy::new("provisioningserviceowner", "ServiceConfig, DeviceConnect, EnrollmentWrite")],
+            state: Mutex::new(DpsState { etag: new_etag(), linked_hubs, allocation_policy: allocation_policy.into() }),
+            enrollment_groups: Mutex::default(),
+            registrations: Mutex::default(),
+            endpoint: Endpoint::default(),
+        }
+    }
+
     pub fn resource_id(&self) -> String {
         format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Devices/provisioningServices/{}", self.placement.subscription_id, self.placement.resource_group, self.name)
     }
@@ -187,23 +275,7 @@ pub fn build(scenario: &Scenario) -> std::io::Result<(Vec<(Arc<Hub>, std::net::T
             for h in &rg.iot_hubs {
                 let listener = reserve_port()?;
                 let host = format!("localhost:{}", listener.local_addr()?.port());
-                let hub = Hub {
-                    placement: placement.clone(),
-                    name: h.name.clone(),
-                    sku: h.sku.clone(),
-                    capacity: h.capacity,
-                    host,
-                    policies: vec![
-                        AccessPolicy::new("iothubowner", "RegistryWrite, ServiceConnect, DeviceConnect"),
-                        AccessPolicy::new("service", "ServiceConnect"),
-                        AccessPolicy::new("device", "DeviceConnect"),
-                        AccessPolicy::new("registryRead", "RegistryRead"),
-                        AccessPolicy::new("registryReadWrite", "RegistryWrite"),
-                    ],
-                    etag: Mutex::new(new_etag()),
-                    devices: Mutex::default(),
-                    endpoint: Endpoint::default(),
-                };
+                let hub = Hub::new(placement.clone(), &h.name, &h.sku, h.capacity, host);
                 hubs.push((Arc::new(hub), listener));
             }
         }
@@ -216,27 +288,11 @@ pub fn build(scenario: &Scenario) -> std::io::Result<(Vec<(Arc<Hub>, std::net::T
                     .linked_hubs
                     .iter()
                     .filter_map(|name| hubs.iter().find(|(h, _)| &h.name == name && h.placement.subscription_id == sub.id))
-                    .map(|(h, _)| LinkedHub {
-                        connection_string: h.connection_string(&h.policies[0]),
-                        location: h.placement.location.clone(),
-                        allocation_weight: None,
-                        apply_allocation_policy: Some(true),
-                        name: h.host.clone(),
-                    })
+                    .map(|(h, _)| h.as_linked())
                     .collect();
                 let listener = reserve_port()?;
                 let host = format!("localhost:{}", listener.local_addr()?.port());
-                let dps = Dps {
-                    placement: placement.clone(),
-                    name: d.name.clone(),
-                    host,
-                    id_scope: format!("0ne{}", &random_token(8).to_ascii_uppercase().replace(['-', '_'], "A")[..8]),
-                    policies: vec![AccessPolicy::new("provisioningserviceowner", "ServiceConfig, DeviceConnect, EnrollmentWrite")],
-                    state: Mutex::new(DpsState { etag: new_etag(), linked_hubs, allocation_policy: d.allocation_policy.clone() }),
-                    enrollment_groups: Mutex::default(),
-                    registrations: Mutex::default(),
-                    endpoint: Endpoint::default(),
-                };
+                let dps = Dps::new(placement.clone(), &d.name, host, linked_hubs, &d.allocation_policy);
                 dps_list.push((Arc::new(dps), listener));
             }
         }

@@ -13,6 +13,16 @@ pub struct Scenario {
     /// Items per page in ARM list responses (Azure pages at its own sizes; small values prove paging).
     #[serde(default = "default_page_size")]
     pub arm_page_size: usize,
+    /// How long the simulated devices take to answer and to move.
+    #[serde(default)]
+    pub device_timing: crate::fleet::DeviceTiming,
+    /// Service limits (Central's request rate and running jobs): on for realism, off for speed.
+    #[serde(default = "yes")]
+    pub quotas: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_page_size() -> usize {
@@ -165,6 +175,9 @@ pub struct Fleet {
     pub prefix: String,
     pub count: u32,
     pub template: String,
+    /// Share of the fleet per persona, in percent; the rest is healthy.
+    #[serde(default)]
+    pub personas: std::collections::BTreeMap<crate::fleet::Persona, f64>,
 }
 
 fn default_sku() -> String {
@@ -182,6 +195,10 @@ pub const SANDBOX_DESKTOP_CLIENT_ID: &str = "5a4b1c2d-0000-4000-8000-00000000a00
 pub const SANDBOX_CONFIDENTIAL_CLIENT_ID: &str = "5a4b1c2d-0000-4000-8000-00000000a003";
 
 impl Scenario {
+    pub fn empty() -> Scenario {
+        Scenario { tenants: vec![], subscriptions: vec![], arm_page_size: 100, device_timing: Default::default(), quotas: true }
+    }
+
     pub fn from_json(text: &str) -> Result<Scenario, serde_json::Error> {
         serde_json::from_str(text)
     }
@@ -195,6 +212,15 @@ impl Scenario {
         let automation_sp = "0a1b2c3d-2222-4000-8000-000000000003";
         let thermostat = "dtmi:contoso:Thermostat;1";
         let legacy = "dtmi:contoso:LegacySensor;1";
+        // Mostly healthy, with a few of every kind of trouble a real migration meets.
+        let mix: std::collections::BTreeMap<crate::fleet::Persona, f64> = [
+            (crate::fleet::Persona::Offline, 4.0),
+            (crate::fleet::Persona::Slow, 3.0),
+            (crate::fleet::Persona::WrongKey, 2.0),
+            (crate::fleet::Persona::NeverMoves, 2.0),
+            (crate::fleet::Persona::NoDeviceMove, 1.0),
+        ]
+        .into();
         let app = |name: &str, display: &str, id: &str| CentralApp {
             name: name.into(),
             subdomain: name.into(),
@@ -211,8 +237,8 @@ impl Scenario {
                 CentralDeviceGroup { id: "legacy-sensors".into(), display_name: "Legacy sensors".into(), template: legacy.into() },
             ],
             fleets: vec![
-                Fleet { prefix: "thermostat-".into(), count: 240, template: thermostat.into() },
-                Fleet { prefix: "legacy-".into(), count: 12, template: legacy.into() },
+                Fleet { prefix: "thermostat-".into(), count: 240, template: thermostat.into(), personas: mix.clone() },
+                Fleet { prefix: "legacy-".into(), count: 12, template: legacy.into(), personas: Default::default() },
             ],
         };
         Scenario {
@@ -287,6 +313,8 @@ impl Scenario {
                 },
             ],
             arm_page_size: default_page_size(),
+            device_timing: Default::default(),
+            quotas: true,
         }
     }
 

@@ -3,7 +3,7 @@
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
+use tower::ServiceExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -26,7 +26,18 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, router
             }
         };
         let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(router.clone());
+        let router = router.clone();
+        // A response marked ResetConnection (fault injection) ends the connection unanswered.
+        let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let router = router.clone();
+            async move {
+                let response = router.oneshot(request.map(axum::body::Body::new)).await.unwrap_or_else(|never| match never {});
+                match response.extensions().get::<crate::faults::ResetConnection>() {
+                    Some(_) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault injected: connection reset")),
+                    None => Ok(response),
+                }
+            }
+        });
         tokio::spawn(async move {
             let tls = match acceptor.accept(tcp).await {
                 Ok(tls) => tls,

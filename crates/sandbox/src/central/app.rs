@@ -1,24 +1,40 @@
 //! One IoT Central application as it lives in the sandbox: its templates, groups, devices and
 //! enrollment groups (keys minted per run; device keys derived from the group key, as Central
-//! derives them), and the API tokens that open its API.
+//! derives them), its own DPS and hub (hidden from ARM, as Central's are), the simulated devices
+//! provisioned through them, its jobs, and the API tokens that open its API.
 
-use crate::live::new_key;
+use super::jobs::CentralJob;
+use super::throttle::TokenBucket;
+use crate::cloud::Cloud;
+use crate::fleet::{assign_personas, DeviceTiming, Persona, SimDevice};
+use crate::live::{new_etag, new_key, Dps, Hub, Placement};
 use crate::sas::derive_device_key;
 use crate::scenario::{CentralApp, CentralTemplate};
 use crate::tokens::random_token;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Central's request rate per application (requests per second, and the burst it absorbs).
+const REQUESTS_PER_SECOND: f64 = 20.0;
 
 pub struct LiveCentralApp {
     pub subdomain: String,
+    pub display_name: String,
     pub application_id: String,
     pub subscription_id: String,
-    pub id_scope: String,
     pub templates: Vec<Value>,
     pub groups: Vec<(Value, String)>,
-    pub enrollment_groups: Vec<Value>,
+    pub enrollment_groups: Mutex<Vec<Value>>,
     pub devices: Mutex<BTreeMap<String, Value>>,
+    /// The devices that are simulated, by ID (devices created through the API have none).
+    pub fleet: RwLock<BTreeMap<String, Arc<SimDevice>>>,
+    pub jobs: Mutex<BTreeMap<String, Arc<CentralJob>>>,
+    pub throttle: Mutex<TokenBucket>,
+    pub timing: DeviceTiming,
+    /// The app's own provisioning service and hub, where its devices register and connect.
+    pub dps: Arc<Dps>,
+    pub hub: Arc<Hub>,
     /// Full API token strings (opaque to clients, as Central's are) with their expiry.
     pub api_tokens: HashMap<String, i64>,
 }
@@ -48,24 +64,33 @@ fn template_json(t: &CentralTemplate) -> Value {
 }
 
 impl LiveCentralApp {
-    pub fn build(app: &CentralApp, subscription_id: &str, now: i64) -> LiveCentralApp {
-        let id_scope = format!("0ne{}", &random_token(8).to_ascii_uppercase().replace(['-', '_'], "B")[..8]);
-        let group_key = new_key();
+    pub fn build(app: &CentralApp, placement: Placement, now: i64, timing: DeviceTiming) -> LiveCentralApp {
+        let hub = Arc::new(Hub::new(placement.clone(), &format!("iotc-{}", app.application_id), "S1", 1, format!("iotc-{}.azure-devices.net", app.application_id)));
+        let dps = Dps::new(placement.clone(), &format!("iotc-dps-{}", app.subdomain), format!("iotc-dps-{}.azure-devices-provisioning.net", app.application_id), vec![hub.as_linked()], "Hashed");
+        let (group_key, group_secondary) = (new_key(), new_key());
         let enrollment_groups = vec![
             json!({"id": "sas-iot-devices", "displayName": "SAS-IoT-Devices", "enabled": true, "type": "iot", "etag": format!("\"{}\"", random_token(6)),
-                   "attestation": {"type": "symmetricKey", "symmetricKey": {"primaryKey": group_key, "secondaryKey": new_key()}}}),
+                   "attestation": {"type": "symmetricKey", "symmetricKey": {"primaryKey": group_key, "secondaryKey": group_secondary}}}),
             json!({"id": "sas-iot-edge-devices", "displayName": "SAS-IoT-Edge-Devices", "enabled": true, "type": "iotEdge", "etag": format!("\"{}\"", random_token(6)),
                    "attestation": {"type": "symmetricKey", "symmetricKey": {"primaryKey": new_key(), "secondaryKey": new_key()}}}),
         ];
+        // Central's enrollment group is a DPS enrollment group on the app's own DPS.
+        dps.enrollment_groups.lock().unwrap().insert("sas-iot-devices".into(), json!({
+            "enrollmentGroupId": "sas-iot-devices", "provisioningStatus": "enabled", "etag": new_etag(),
+            "attestation": {"type": "symmetricKey", "symmetricKey": {"primaryKey": group_key, "secondaryKey": group_secondary}},
+        }));
         let mut devices = BTreeMap::new();
-        for fleet in &app.fleets {
-            let width = fleet.count.to_string().len().max(3);
-            for n in 1..=fleet.count {
-                let id = format!("{}{:0width$}", fleet.prefix, n);
+        let mut fleet = BTreeMap::new();
+        for batch in &app.fleets {
+            let width = batch.count.to_string().len().max(3);
+            let ids: Vec<String> = (1..=batch.count).map(|n| format!("{}{:0width$}", batch.prefix, n)).collect();
+            for (id, persona) in ids.iter().zip(assign_personas(&ids, &batch.personas)) {
                 devices.insert(id.clone(), json!({
-                    "id": id, "etag": format!("\"{}\"", random_token(6)), "displayName": id, "template": fleet.template,
+                    "id": id, "etag": format!("\"{}\"", random_token(6)), "displayName": id, "template": batch.template,
                     "enabled": true, "provisioned": true, "simulated": false,
                 }));
+                let key = derive_device_key(&group_key, id).unwrap_or_default();
+                fleet.insert(id.clone(), Arc::new(SimDevice::new(id.clone(), persona, key, dps.id_scope.clone())));
             }
         }
         let api_tokens = HashMap::from([(
@@ -74,25 +99,85 @@ impl LiveCentralApp {
         )]);
         LiveCentralApp {
             subdomain: app.subdomain.clone(),
+            display_name: app.display_name.clone(),
             application_id: app.application_id.clone(),
-            subscription_id: subscription_id.into(),
-            id_scope,
+            subscription_id: placement.subscription_id,
             templates: app.device_templates.iter().map(template_json).collect(),
             groups: app
                 .device_groups
                 .iter()
                 .map(|g| (json!({"id": g.id, "displayName": g.display_name, "filter": format!("SELECT * FROM devices WHERE $template = \"{}\"", g.template), "etag": format!("\"{}\"", random_token(6)), "organizations": []}), g.template.clone()))
                 .collect(),
-            enrollment_groups,
+            enrollment_groups: Mutex::new(enrollment_groups),
             devices: Mutex::new(devices),
+            fleet: RwLock::new(fleet),
+            jobs: Mutex::default(),
+            throttle: Mutex::new(TokenBucket::new(REQUESTS_PER_SECOND, REQUESTS_PER_SECOND)),
+            timing,
+            dps: Arc::new(dps),
+            hub,
             api_tokens,
+        }
+    }
+
+    /// Provisions every simulated device through the app's DPS, as the devices did when they were
+    /// first switched on; offline ones then drop their connection.
+    pub fn connect_fleet(&self, cloud: &Cloud) {
+        for device in self.fleet.read().unwrap().values() {
+            if let Err(why) = device.register(cloud, &self.dps.id_scope) {
+                tracing::warn!(app = %self.subdomain, device = %device.id, "a simulated device could not provision: {why}");
+            }
+            if device.persona() == Persona::Offline {
+                device.disconnect(cloud);
+            }
         }
     }
 
     /// What `GET /devices/{id}/credentials` returns: the app's scope and the derived keys.
     pub fn credentials(&self, device_id: &str) -> Value {
-        let keys = &self.enrollment_groups[0]["attestation"]["symmetricKey"];
+        let groups = self.enrollment_groups.lock().unwrap();
+        let keys = &groups[0]["attestation"]["symmetricKey"];
         let derive = |k: &str| keys[k].as_str().and_then(|g| derive_device_key(g, device_id)).unwrap_or_default();
-        json!({"idScope": self.id_scope, "symmetricKey": {"primaryKey": derive("primaryKey"), "secondaryKey": derive("secondaryKey")}})
+        json!({"idScope": self.dps.id_scope, "symmetricKey": {"primaryKey": derive("primaryKey"), "secondaryKey": derive("secondaryKey")}})
+    }
+
+    /// The template's command at `path` (`Command` at the root or `component.Command`), if it has one.
+    pub fn command_at(&self, template_id: &str, path: &str) -> Option<CommandTarget> {
+        let template = self.templates.iter().find(|t| t["@id"] == template_id)?;
+        let contents = template["capabilityModel"]["contents"].as_array()?;
+        let is_command = |c: &Value, name: &str| c["@type"] == "Command" && c["name"] == name;
+        match path.split_once('.') {
+            None => contents.iter().any(|c| is_command(c, path)).then(|| CommandTarget { component: None, name: path.into() }),
+            Some((component, name)) => contents
+                .iter()
+                .find(|c| c["@type"] == "Component" && c["name"] == component)?["schema"]["contents"]
+                .as_array()?
+                .iter()
+                .any(|c| is_command(c, name))
+                .then(|| CommandTarget { component: Some(component.into()), name: name.into() }),
+        }
+    }
+
+    /// IDs of the group's devices that use `template` (Central runs a job on those only).
+    pub fn group_members(&self, group_id: &str, template: &str) -> Option<Vec<String>> {
+        let group_template = self.groups.iter().find(|(g, _)| g["id"] == group_id).map(|(_, t)| t.clone())?;
+        let devices = self.devices.lock().unwrap();
+        Some(devices.values().filter(|d| d["template"] == group_template.as_str() && d["template"] == template).filter_map(|d| d["id"].as_str().map(str::to_string)).collect())
+    }
+}
+
+/// A command as the device receives it: `<component>*<name>` on a component, as IoT Plug and Play names it.
+#[derive(Debug, Clone)]
+pub struct CommandTarget {
+    pub component: Option<String>,
+    pub name: String,
+}
+
+impl CommandTarget {
+    pub fn method_name(&self) -> String {
+        match &self.component {
+            Some(c) => format!("{c}*{}", self.name),
+            None => self.name.clone(),
+        }
     }
 }

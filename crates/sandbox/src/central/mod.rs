@@ -4,6 +4,9 @@
 //! groups and enrollment groups; auth by Entra token (Central audience) or the app's API token.
 
 pub mod app;
+mod devices;
+pub mod jobs;
+mod throttle;
 
 use crate::cloud::Cloud;
 use crate::entra::{resource_audiences, Resource};
@@ -11,7 +14,7 @@ use app::LiveCentralApp;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -22,8 +25,17 @@ const API_VERSIONS: &[&str] = &["2022-05-31", "2022-07-31", "2022-10-31-preview"
 pub fn router() -> Router<Arc<Cloud>> {
     Router::new()
         .route("/iotc/{app}/api/devices", get(list_devices))
-        .route("/iotc/{app}/api/devices/{id}", get(get_device))
+        .route("/iotc/{app}/api/devices/{id}", get(get_device).put(devices::create).delete(devices::remove))
         .route("/iotc/{app}/api/devices/{id}/credentials", get(device_credentials))
+        .route("/iotc/{app}/api/devices/{id}/attestation", get(devices::attestation))
+        .route("/iotc/{app}/api/devices/{id}/commands/{command}", post(devices::run_root_command))
+        .route("/iotc/{app}/api/devices/{id}/components/{component}/commands/{command}", post(devices::run_component_command))
+        .route("/iotc/{app}/api/jobs", get(jobs::list))
+        .route("/iotc/{app}/api/jobs/{id}", get(jobs::get).put(jobs::create))
+        .route("/iotc/{app}/api/jobs/{id}/devices", get(jobs::devices))
+        .route("/iotc/{app}/api/jobs/{id}/stop", post(jobs::stop))
+        .route("/iotc/{app}/api/jobs/{id}/resume", post(jobs::resume))
+        .route("/iotc/{app}/api/jobs/{id}/rerun/{rerun}", put(jobs::rerun))
         .route("/iotc/{app}/api/deviceTemplates", get(list_templates))
         .route("/iotc/{app}/api/deviceTemplates/{id}", get(get_template))
         .route("/iotc/{app}/api/deviceGroups", get(list_groups))
@@ -39,13 +51,18 @@ pub struct CentralError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    retry_after: Option<u64>,
 }
 
 impl CentralError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> CentralError {
-        CentralError { status, code, message: message.into() }
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> CentralError {
+        CentralError { status, code, message: message.into(), retry_after: None }
     }
-    fn not_found(what: &str, id: &str) -> CentralError {
+    fn throttled(seconds: u64) -> CentralError {
+        let message = format!("Too many requests to this application: at most 20 per second. Retry in {seconds} s.");
+        CentralError { retry_after: Some(seconds), ..CentralError::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", message) }
+    }
+    pub(crate) fn not_found(what: &str, id: &str) -> CentralError {
         CentralError::new(StatusCode::NOT_FOUND, "NotFound", format!("{what} {id} not found."))
     }
 }
@@ -58,15 +75,18 @@ impl IntoResponse for CentralError {
         if let Ok(v) = request_id.parse() {
             response.headers_mut().insert("x-ms-request-id", v);
         }
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert("retry-after", seconds.into());
+        }
         response
     }
 }
 
-type Q = Query<HashMap<String, String>>;
+pub(crate) type Q = Query<HashMap<String, String>>;
 
 /// api-version, then the caller: an API token of this app, or an Entra token for Central whose
 /// user may use the app (sandbox rule: access to the app's subscription).
-fn open(cloud: &Cloud, subdomain: &str, headers: &HeaderMap, query: &HashMap<String, String>) -> Result<Arc<LiveCentralApp>, CentralError> {
+pub(crate) fn open(cloud: &Cloud, subdomain: &str, headers: &HeaderMap, query: &HashMap<String, String>) -> Result<Arc<LiveCentralApp>, CentralError> {
     let app = cloud
         .central_apps
         .read()
@@ -75,6 +95,9 @@ fn open(cloud: &Cloud, subdomain: &str, headers: &HeaderMap, query: &HashMap<Str
         .find(|a| a.subdomain.eq_ignore_ascii_case(subdomain))
         .cloned()
         .ok_or_else(|| CentralError::not_found("Application", subdomain))?;
+    if cloud.quotas_on() {
+        app.throttle.lock().unwrap().take().map_err(CentralError::throttled)?;
+    }
     match query.get("api-version").map(String::as_str) {
         Some(v) if API_VERSIONS.contains(&v) => {}
         other => {
@@ -101,7 +124,7 @@ fn open(cloud: &Cloud, subdomain: &str, headers: &HeaderMap, query: &HashMap<Str
 }
 
 /// A page of `items` with Central's `nextLink` (page size `maxpagesize`, at most 100... as Central).
-fn page(cloud: &Cloud, subdomain: &str, path: &str, query: &HashMap<String, String>, items: Vec<Value>) -> Json<Value> {
+pub(crate) fn page(cloud: &Cloud, subdomain: &str, path: &str, query: &HashMap<String, String>, items: Vec<Value>) -> Json<Value> {
     let size = query.get("maxpagesize").and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0).unwrap_or(100).min(100);
     let start = query.get("$skiptoken").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
     let end = (start + size).min(items.len());
@@ -162,10 +185,12 @@ async fn group_devices(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(S
 
 async fn list_enrollment_groups(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
-    Ok(page(&cloud, &sub, "enrollmentGroups", &q, app.enrollment_groups.clone()))
+    let groups = app.enrollment_groups.lock().unwrap().clone();
+    Ok(page(&cloud, &sub, "enrollmentGroups", &q, groups))
 }
 
 async fn get_enrollment_group(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
-    app.enrollment_groups.iter().find(|g| g["id"] == id.as_str()).cloned().map(Json).ok_or_else(|| CentralError::not_found("Enrollment group", &id))
+    let group = app.enrollment_groups.lock().unwrap().iter().find(|g| g["id"] == id.as_str()).cloned();
+    group.map(Json).ok_or_else(|| CentralError::not_found("Enrollment group", &id))
 }

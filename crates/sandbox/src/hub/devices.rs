@@ -1,7 +1,7 @@
 //! Device identities and twins.
 
 use super::{HubCtx, HubError};
-use crate::live::{new_etag, new_key};
+use crate::live::{new_etag, new_key, now_iso, NEVER};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,11 +9,6 @@ use axum::Json;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-const NEVER: &str = "0001-01-01T00:00:00Z";
-
-fn now_iso() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
 
 type Q = Query<HashMap<String, String>>;
 
@@ -67,9 +62,9 @@ pub async fn put(State(ctx): State<HubCtx>, Path(id): Path<String>, Query(q): Q,
         "connectionState": existing.as_ref().map(|d| d["connectionState"].clone()).unwrap_or(json!("Disconnected")),
         "status": device.get("status").cloned().unwrap_or(json!("enabled")),
         "statusReason": device.get("statusReason").cloned().unwrap_or(Value::Null),
-        "connectionStateUpdatedTime": NEVER,
+        "connectionStateUpdatedTime": existing.as_ref().map(|d| d["connectionStateUpdatedTime"].clone()).unwrap_or(json!(NEVER)),
         "statusUpdatedTime": NEVER,
-        "lastActivityTime": NEVER,
+        "lastActivityTime": existing.as_ref().map(|d| d["lastActivityTime"].clone()).unwrap_or(json!(NEVER)),
         "cloudToDeviceMessageCount": 0,
         "authentication": auth,
         "capabilities": device.get("capabilities").cloned().unwrap_or(json!({"iotEdge": false})),
@@ -101,7 +96,7 @@ pub async fn get_twin(State(ctx): State<HubCtx>, Path(id): Path<String>, Query(q
     let d = devices.get(&id).ok_or_else(|| HubError::device_not_found(&id))?;
     Ok(Json(json!({
         "deviceId": id, "etag": "AAAAAAAAAAE=", "deviceEtag": d["etag"], "status": d["status"],
-        "statusUpdateTime": NEVER, "connectionState": d["connectionState"], "lastActivityTime": NEVER,
+        "statusUpdateTime": NEVER, "connectionState": d["connectionState"], "lastActivityTime": d["lastActivityTime"],
         "cloudToDeviceMessageCount": 0, "authenticationType": "sas", "x509Thumbprint": {"primaryThumbprint": null, "secondaryThumbprint": null},
         "version": 1, "tags": {}, "capabilities": d["capabilities"],
         "properties": {"desired": {"$metadata": {"$lastUpdated": NEVER}, "$version": 1}, "reported": {"$metadata": {"$lastUpdated": NEVER}, "$version": 1}},

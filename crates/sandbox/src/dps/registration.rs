@@ -1,0 +1,126 @@
+//! Device registration, whatever carried it (HTTPS runtime API, MQTT, or a simulated device):
+//! authenticate the device by the enrollment group whose derived key signed its token, pick a
+//! linked hub by the allocation policy, create the device there, and record the registration state.
+
+use super::DpsError;
+use crate::cloud::Cloud;
+use crate::live::{new_etag, Dps, LinkedHub};
+use crate::sas::{self, derive_device_key};
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+fn now_iso() -> String {
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn unauthorized(why: &str) -> DpsError {
+    DpsError::new(StatusCode::UNAUTHORIZED, 401002, format!("Unauthorized: {why}"))
+}
+
+/// The enrollment group whose derived key signed this device's token (`SharedAccessSignature sr=
+/// {scope}/registrations/{id}&sig&se[&skn=registration]`).
+pub fn authenticate(cloud: &Cloud, dps: &Dps, authorization: Option<&str>, scope: &str, registration_id: &str) -> Result<Value, DpsError> {
+    if !scope.eq_ignore_ascii_case(&dps.id_scope) {
+        return Err(unauthorized("unknown ID scope"));
+    }
+    let token = sas::parse(authorization, cloud.now()).map_err(|e| unauthorized(&format!("{e:?}")))?;
+    if token.resource() != format!("{scope}/registrations/{registration_id}").to_ascii_lowercase() {
+        return Err(unauthorized("the token is for another registration"));
+    }
+    let groups = dps.enrollment_groups.lock().unwrap();
+    groups
+        .values()
+        .filter(|g| g["attestation"]["type"] == "symmetricKey" && g["provisioningStatus"] != "disabled")
+        .find(|g| {
+            ["primaryKey", "secondaryKey"].iter().any(|k| {
+                g["attestation"]["symmetricKey"][k].as_str().and_then(|key| derive_device_key(key, registration_id)).is_some_and(|device_key| token.signed_with(&device_key))
+            })
+        })
+        .cloned()
+        .ok_or_else(|| unauthorized("no enrollment group's key signed this token"))
+}
+
+/// Hashed allocation: the same registration ID always lands on the same hub, spread by weight.
+fn pick_hashed<'a>(hubs: &'a [LinkedHub], registration_id: &str) -> Option<&'a LinkedHub> {
+    let weights: Vec<u64> = hubs.iter().map(|h| h.allocation_weight.unwrap_or(1).max(0) as u64).collect();
+    let total: u64 = weights.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let digest = Sha256::digest(registration_id.as_bytes());
+    let mut point = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) % total;
+    hubs.iter().zip(weights).find(|(_, w)| {
+        if point < *w {
+            return true;
+        }
+        point -= w;
+        false
+    }).map(|(h, _)| h)
+}
+
+/// The hub for this device under the group's (or else the DPS's) allocation policy. Static picks
+/// the group's first listed hub; geo latency is approximated by location: the hub in the DPS's
+/// own region wins, then hashed among the rest.
+fn pick_hub(dps: &Dps, group: &Value, registration_id: &str) -> Option<LinkedHub> {
+    let state = dps.state.lock().unwrap();
+    let allowed: Vec<String> = group["iotHubs"].as_array().map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_ascii_lowercase)).collect()).unwrap_or_default();
+    let candidates: Vec<LinkedHub> = state
+        .linked_hubs
+        .iter()
+        .filter(|h| h.apply_allocation_policy != Some(false) || !allowed.is_empty())
+        .filter(|h| allowed.is_empty() || allowed.contains(&h.name.to_ascii_lowercase()))
+        .cloned()
+        .collect();
+    let policy = group["allocationPolicy"].as_str().unwrap_or(&state.allocation_policy).to_ascii_lowercase();
+    match policy.as_str() {
+        "static" => candidates.first().cloned(),
+        "geolatency" => candidates
+            .iter()
+            .find(|h| h.location.eq_ignore_ascii_case(&dps.placement.location))
+            .or_else(|| pick_hashed(&candidates, registration_id))
+            .cloned(),
+        _ => pick_hashed(&candidates, registration_id).cloned(),
+    }
+}
+
+/// Registers the device and returns its registration state with the `operationId` under which
+/// the result can be looked up. A registration that finds no hub is recorded as failed, as DPS does.
+pub fn register(cloud: &Cloud, dps: &Dps, scope: &str, registration_id: &str, authorization: Option<&str>, payload: Option<Value>) -> Result<Value, DpsError> {
+    let group = authenticate(cloud, dps, authorization, scope, registration_id)?;
+    let stamp = now_iso();
+    let operation_id = format!("4.{}.{}", &dps.id_scope, crate::tokens::random_token(12));
+    let hub = pick_hub(dps, &group, registration_id).map(|linked| (cloud.hub_by_host(&linked.name), linked));
+    let mut state = match hub {
+        Some((Some(hub), _)) => {
+            let key = |k: &str| group["attestation"]["symmetricKey"][k].as_str().and_then(|g| derive_device_key(g, registration_id)).unwrap_or_default();
+            let reprovisioned = hub.upsert_provisioned_device(registration_id, &key("primaryKey"), &key("secondaryKey"));
+            json!({
+                "registrationId": registration_id, "createdDateTimeUtc": stamp, "assignedHub": hub.host, "deviceId": registration_id,
+                "status": "assigned", "substatus": if reprovisioned { "reprovisionedToInitialAssignment" } else { "initialAssignment" },
+                "lastUpdatedDateTimeUtc": stamp, "etag": new_etag(),
+            })
+        }
+        Some((None, linked)) => {
+            return Err(DpsError::new(StatusCode::INTERNAL_SERVER_ERROR, 500000, format!("The linked hub {} no longer exists.", linked.name)));
+        }
+        None => json!({
+            "registrationId": registration_id, "createdDateTimeUtc": stamp, "status": "failed", "errorCode": 400209,
+            "errorMessage": "No linked hub is available for this enrollment group.", "lastUpdatedDateTimeUtc": stamp, "etag": new_etag(),
+        }),
+    };
+    if let Some(payload) = payload.filter(|p| !p.is_null()) {
+        state["payload"] = payload;
+    }
+    state["operationId"] = json!(operation_id);
+    dps.registrations.lock().unwrap().insert(registration_id.to_ascii_lowercase(), state.clone());
+    Ok(state)
+}
+
+/// The state recorded under `operation_id`, without the bookkeeping field.
+pub fn operation(dps: &Dps, registration_id: &str, operation_id: &str) -> Option<Value> {
+    let registrations = dps.registrations.lock().unwrap();
+    let mut state = registrations.get(&registration_id.to_ascii_lowercase()).filter(|s| s["operationId"] == operation_id)?.clone();
+    state.as_object_mut().map(|o| o.remove("operationId"));
+    Some(state)
+}
