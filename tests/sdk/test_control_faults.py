@@ -1,0 +1,83 @@
+"""The control API's fault injection and call counters, seen from official clients and raw HTTP:
+a throttled ARM call that azure-mgmt retries after Retry-After, a dropped connection, a stall, an
+outage with the service's own error shape, a share of calls hit, and bad rules refused."""
+
+import time
+
+import pytest
+import requests
+from azure.identity import ClientSecretCredential
+from azure.mgmt.iothub import IotHubClient
+
+from conftest import AUTOMATION_CLIENT, PROD_SUBSCRIPTION, TENANT, arm_view
+
+V = "api-version=2022-07-31"
+
+
+@pytest.fixture
+def clean(sandbox, fresh_scenario):
+    sandbox.control("POST", "reset")
+    yield sandbox
+    requests.delete(f"{sandbox.base_url}/_sandbox/faults", verify=sandbox.ca_bundle, timeout=10)
+
+
+def counted(sandbox, needle):
+    return sum(n for key, n in sandbox.control("GET", "counters").items() if needle in key)
+
+
+def test_azure_mgmt_retries_a_throttled_call_after_retry_after(clean):
+    sandbox = clean
+    sandbox.control("POST", "faults", json={"service": "arm", "operation": "GET /subscriptions/" + PROD_SUBSCRIPTION + "/resourceGroups/rg-iot-prod/providers/Microsoft.Devices/IotHubs/contoso-hub-weu", "kind": "throttle", "count": 2})
+    cred = ClientSecretCredential(TENANT, AUTOMATION_CLIENT, sandbox.client_secret(AUTOMATION_CLIENT), authority=sandbox.base_url, disable_instance_discovery=True)
+    hubs = IotHubClient(cred, PROD_SUBSCRIPTION, base_url=sandbox.base_url, credential_scopes=["https://management.azure.com/.default"]).iot_hub_resource
+    started = time.monotonic()
+    hub = hubs.get("rg-iot-prod", "contoso-hub-weu")
+    assert hub.name == "contoso-hub-weu"
+    assert time.monotonic() - started >= 2, "the client must have waited Retry-After (1 s) twice"
+    assert counted(sandbox, "arm GET /subscriptions/" + PROD_SUBSCRIPTION + "/resourceGroups/rg-iot-prod/providers/Microsoft.Devices/IotHubs/contoso-hub-weu") == 3
+
+
+def test_a_reset_drops_the_connection_without_an_answer(clean):
+    sandbox = clean
+    token = sandbox.control("GET", "credentials")["centralApiTokens"]["contoso-fleet"]
+    sandbox.control("POST", "faults", json={"service": "central", "operation": "GET /iotc/contoso-fleet/api/devices", "kind": "reset", "count": 1})
+    url = f"{sandbox.base_url}/iotc/contoso-fleet/api/devices?{V}"
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(url, headers={"Authorization": token}, timeout=10)
+    assert requests.get(url, headers={"Authorization": token}, timeout=10).status_code == 200
+    assert counted(sandbox, "central GET /iotc/{app}/api/devices") == 2
+
+
+def test_an_outage_answers_503_in_the_hubs_error_shape_then_recovers(clean):
+    sandbox = clean
+    hub = arm_view(sandbox)["hub_host"]
+    sandbox.control("POST", "faults", json={"service": "hub", "kind": "unavailable", "count": 1, "retryAfterSeconds": 7})
+    r = requests.get(f"https://{hub}/devices/anything?api-version=2021-04-12", timeout=10)
+    assert r.status_code == 503 and r.headers["Retry-After"] == "7" and "ServiceUnavailable" in r.json()["Message"]
+    assert requests.get(f"https://{hub}/devices/anything?api-version=2021-04-12", timeout=10).status_code == 401
+
+
+def test_a_stall_holds_the_answer_past_the_clients_timeout(clean):
+    sandbox = clean
+    dps = arm_view(sandbox)["dps_host"]
+    sandbox.control("POST", "faults", json={"service": "dps", "kind": "stall", "stallSeconds": 3, "count": 1})
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(f"https://{dps}/enrollmentGroups/x?api-version=2021-10-01", timeout=0.5)
+
+
+def test_a_share_of_calls_is_hit(clean):
+    sandbox = clean
+    sandbox.control("POST", "faults", json={"service": "entra", "operation": "/.well-known/openid-configuration", "kind": "throttle", "share": 0.5})
+    url = f"{sandbox.base_url}/{TENANT}/v2.0/.well-known/openid-configuration"
+    codes = [requests.get(url, timeout=10).status_code for _ in range(200)]
+    assert 60 <= codes.count(429) <= 140 and codes.count(200) == 200 - codes.count(429)
+
+
+@pytest.mark.parametrize("rule,message", [
+    ({"kind": "throttle", "share": 2}, "share must be between 0 and 1"),
+    ({"kind": "explode"}, "unknown variant `explode`"),
+    ({"kind": "throttle", "service": "storage"}, "service 'storage' is not one of"),
+])
+def test_a_bad_rule_is_refused_with_the_reason(clean, rule, message):
+    r = requests.post(f"{clean.base_url}/_sandbox/faults", json=rule, verify=clean.ca_bundle, timeout=10)
+    assert r.status_code == 400 and message in r.json()["error"]["message"], r.text
