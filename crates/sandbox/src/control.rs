@@ -6,7 +6,8 @@ use crate::cloud::Cloud;
 use crate::scenario::Scenario;
 use crate::faults::FaultRule;
 use crate::fleet::Persona;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use std::collections::HashMap;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -80,23 +81,27 @@ fn central_app(cloud: &Cloud, subdomain: &str) -> Result<Arc<crate::central::app
 }
 
 /// Every simulated device of an app: persona, ID scope, hub, connected, last error; and counts.
-async fn fleet(State(cloud): State<Arc<Cloud>>, Path(app): Path<String>) -> Result<Json<Value>, ControlError> {
+async fn fleet(State(cloud): State<Arc<Cloud>>, Path(app): Path<String>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ControlError> {
     let app = central_app(&cloud, &app)?;
+    let summary = q.get("summary").is_some_and(|v| v == "true");
     let fleet = app.fleet.read().unwrap();
     let mut by_hub = serde_json::Map::new();
-    let devices: Vec<Value> = fleet
-        .values()
-        .map(|d| {
-            let link = d.link.lock().unwrap().clone();
-            if link.connected {
-                let hub = link.hub.clone().unwrap_or_default();
-                let n = by_hub.get(&hub).and_then(Value::as_u64).unwrap_or(0);
-                by_hub.insert(hub, json!(n + 1));
-            }
-            json!({"id": d.id, "persona": d.persona().as_str(), "link": link})
-        })
-        .collect();
-    Ok(Json(json!({"idScope": app.dps.id_scope, "hub": app.hub.host, "connectedByHub": by_hub, "devices": devices})))
+    let mut devices = Vec::new();
+    for device in fleet.values() {
+        let link = device.link.lock().unwrap();
+        if link.connected {
+            let n = by_hub.entry(link.hub.clone().unwrap_or_default()).or_insert(json!(0));
+            *n = json!(n.as_u64().unwrap_or(0) + 1);
+        }
+        if !summary {
+            devices.push(json!({"id": device.id, "persona": device.persona().as_str(), "link": *link}));
+        }
+    }
+    let mut body = json!({"idScope": app.dps.id_scope, "hub": app.hub.host, "connectedByHub": by_hub});
+    if !summary {
+        body["devices"] = json!(devices);
+    }
+    Ok(Json(body))
 }
 
 #[derive(Deserialize)]
