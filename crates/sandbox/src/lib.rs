@@ -13,6 +13,7 @@ pub mod dps;
 pub mod entra;
 pub mod hub;
 pub mod live;
+pub mod mqtt;
 pub mod sas;
 pub mod scenario;
 pub mod server;
