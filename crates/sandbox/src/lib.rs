@@ -15,6 +15,7 @@ pub mod faults;
 pub mod fleet;
 pub mod hub;
 pub mod live;
+pub mod mqtt;
 pub mod sas;
 pub mod scenario;
 pub mod server;
