@@ -36,7 +36,7 @@ impl SandboxHost {
         }
         let (slot, state_dir) = (self.slot.clone(), self.state_dir.clone());
         tauri::async_runtime::spawn(async move {
-            let started = Sandbox::start(SandboxConfig { state_dir, port: 0, scenario: Scenario::builtin() }).await;
+            let started = Sandbox::start(SandboxConfig::new(state_dir, Scenario::builtin())).await;
             let mut slot = slot.lock().unwrap();
             match started {
                 // Switched away while starting: do not leave it running.

@@ -32,6 +32,11 @@ class Sandbox:
         self.base_url: str = info["baseUrl"]
         self.ca_bundle: str = info["caBundle"]
         self.authority = f"{self.base_url}/{TENANT}"
+        # DPS's global device endpoint over MQTT, and the CONNECT proxy for SDKs fixed on port 8883.
+        self.dps_mqtt_host: str = info["dpsMqttHost"]
+        self.proxy_host, proxy_port = info["proxy"].split(":")
+        self.proxy_port = int(proxy_port)
+        self.ca_cert: str = info["caCert"]
 
     def control(self, method: str, path: str, **kwargs) -> dict:
         r = requests.request(method, f"{self.base_url}/_sandbox/{path}", verify=self.ca_bundle, timeout=10, **kwargs)

@@ -41,7 +41,18 @@ pub struct SandboxConfig {
     pub state_dir: PathBuf,
     /// Port of the Entra + ARM listener; 0 picks a free one.
     pub port: u16,
+    /// Port of DPS's global MQTT endpoint (8883 is what SDKs without a port option dial); 0 picks one.
+    pub mqtt_port: u16,
+    /// Port of the HTTP CONNECT proxy that leads `…:8883` to that endpoint; 0 picks one.
+    pub proxy_port: u16,
     pub scenario: Scenario,
+}
+
+impl SandboxConfig {
+    /// Every listener on a free port.
+    pub fn new(state_dir: PathBuf, scenario: Scenario) -> SandboxConfig {
+        SandboxConfig { state_dir, port: 0, mqtt_port: 0, proxy_port: 0, scenario }
+    }
 }
 
 pub struct Sandbox {
@@ -49,7 +60,11 @@ pub struct Sandbox {
     pub base_url: String,
     pub ca_cert_path: PathBuf,
     pub ca_bundle_path: PathBuf,
-    task: JoinHandle<()>,
+    /// `localhost:<port>` of DPS's global device endpoint over MQTT (TLS).
+    pub dps_mqtt_host: String,
+    /// `127.0.0.1:<port>` of the CONNECT proxy for device SDKs fixed on port 8883.
+    pub proxy_address: String,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Sandbox {
@@ -71,14 +86,37 @@ impl Sandbox {
             .fallback(arm::handle)
             .layer(axum::middleware::from_fn_with_state((cloud.clone(), None), faults::apply))
             .with_state(cloud.clone());
-        let task = tokio::spawn(server::serve(listener, authority.server_config.clone(), router));
-        tracing::info!(%base_url, ca = %authority.ca_cert_path.display(), "sandbox cloud listening");
-        Ok(Sandbox { cloud, base_url, ca_cert_path: authority.ca_cert_path, ca_bundle_path: authority.bundle_path, task })
+        let mut tasks = vec![tokio::spawn(server::serve(listener, authority.server_config.clone(), router))];
+        let bind = |port: u16, what: &'static str| async move {
+            let listener = server::bind(port).await.map_err(|source| SandboxError::Io { what: format!("binding 127.0.0.1:{port} for {what}"), source })?;
+            let port = listener.local_addr().map_err(|source| SandboxError::Io { what: "local address".into(), source })?.port();
+            Ok::<_, SandboxError>((listener, port))
+        };
+        let (mqtt, mqtt_port) = bind(config.mqtt_port, "DPS over MQTT").await?;
+        let handler = Arc::new(dps::mqtt::DpsMqtt { cloud: cloud.clone() });
+        tasks.push(tokio::spawn(mqtt::serve(mqtt, authority.server_config.clone(), handler)));
+        let (proxy, proxy_port) = bind(config.proxy_port, "the CONNECT proxy").await?;
+        // Device SDKs ask for the provisioning host on 8883; all of those lead to the MQTT endpoint.
+        let route: mqtt::Route = Arc::new(move |host: &str, port: u16| {
+            let known = ["localhost", "127.0.0.1", "global.azure-devices-provisioning.net"].contains(&host.to_ascii_lowercase().as_str());
+            (known && (port == 8883 || port == mqtt_port)).then(|| std::net::SocketAddr::from(([127, 0, 0, 1], mqtt_port)))
+        });
+        tasks.push(tokio::spawn(mqtt::serve_connect_proxy(proxy, route)));
+        tracing::info!(%base_url, mqtt_port, proxy_port, ca = %authority.ca_cert_path.display(), "sandbox cloud listening");
+        Ok(Sandbox {
+            cloud,
+            base_url,
+            ca_cert_path: authority.ca_cert_path,
+            ca_bundle_path: authority.bundle_path,
+            dps_mqtt_host: format!("localhost:{mqtt_port}"),
+            proxy_address: format!("127.0.0.1:{proxy_port}"),
+            tasks,
+        })
     }
 
     pub fn stop(self) {
         self.cloud.stop_endpoints();
-        self.task.abort();
+        self.tasks.iter().for_each(JoinHandle::abort);
     }
 }
 

@@ -1,13 +1,13 @@
 //! `iotm-sandbox`: the sandbox cloud as a standalone process, for tests and demos.
 //!
-//! Prints one JSON line on stdout once listening — `{"baseUrl", "caCert", "caBundle"}` — so a test
-//! harness can read where to point its clients.
+//! Prints one JSON line on stdout once listening — `{"baseUrl", "caCert", "caBundle", "dpsMqttHost",
+//! "proxy"}` — so a test harness can read where to point its clients.
 
 use iotm_sandbox::scenario::Scenario;
 use iotm_sandbox::{Sandbox, SandboxConfig};
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: iotm-sandbox [--scenario FILE] [--port PORT] [--state-dir DIR] [--print-default-scenario]";
+const USAGE: &str = "usage: iotm-sandbox [--scenario FILE] [--port PORT] [--mqtt-port PORT] [--proxy-port PORT] [--state-dir DIR] [--print-default-scenario]";
 
 fn fail(message: String) -> ! {
     eprintln!("iotm-sandbox: {message}\n{USAGE}");
@@ -20,7 +20,7 @@ async fn main() {
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
     ).init();
     let mut args = std::env::args().skip(1);
-    let (mut scenario, mut port, mut state_dir) = (None, 0u16, iotm_sandbox::default_state_dir());
+    let (mut scenario, mut port, mut mqtt_port, mut proxy_port, mut state_dir) = (None, 0u16, 0u16, 0u16, iotm_sandbox::default_state_dir());
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| fail(format!("{arg} needs a value")));
         match arg.as_str() {
@@ -32,6 +32,8 @@ async fn main() {
                 }));
             }
             "--port" => port = value().parse().unwrap_or_else(|e| fail(format!("--port: {e}"))),
+            "--mqtt-port" => mqtt_port = value().parse().unwrap_or_else(|e| fail(format!("--mqtt-port: {e}"))),
+            "--proxy-port" => proxy_port = value().parse().unwrap_or_else(|e| fail(format!("--proxy-port: {e}"))),
             "--state-dir" => state_dir = PathBuf::from(value()),
             "--print-default-scenario" => {
                 println!("{}", serde_json::to_string_pretty(&Scenario::builtin()).expect("serialise"));
@@ -40,12 +42,13 @@ async fn main() {
             other => fail(format!("unknown argument {other}")),
         }
     }
-    let sandbox = Sandbox::start(SandboxConfig { state_dir, port, scenario: scenario.unwrap_or_else(Scenario::builtin) })
+    let sandbox = Sandbox::start(SandboxConfig { state_dir, port, mqtt_port, proxy_port, scenario: scenario.unwrap_or_else(Scenario::builtin) })
         .await
         .unwrap_or_else(|e| fail(e.to_string()));
     println!(
         "{}",
-        serde_json::json!({"baseUrl": sandbox.base_url, "caCert": sandbox.ca_cert_path, "caBundle": sandbox.ca_bundle_path})
+        serde_json::json!({"baseUrl": sandbox.base_url, "caCert": sandbox.ca_cert_path, "caBundle": sandbox.ca_bundle_path,
+                           "dpsMqttHost": sandbox.dps_mqtt_host, "proxy": sandbox.proxy_address})
     );
     let _ = tokio::signal::ctrl_c().await;
     sandbox.stop();

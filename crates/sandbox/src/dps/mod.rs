@@ -3,6 +3,7 @@
 //! and operation status, SAS from a key derived from the enrollment group's key).
 
 mod enrollment_groups;
+pub mod mqtt;
 pub mod registration;
 mod runtime;
 
