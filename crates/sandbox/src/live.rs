@@ -2,6 +2,7 @@
 //! (minted per run, never on disk), ETags, linked hubs and devices. Each hub and DPS has its own
 //! HTTPS listener, because only `localhost` resolves offline: its host name is `localhost:<port>`.
 
+use crate::hub::identity::{Authentication, DeviceIdentity};
 use crate::scenario::Scenario;
 use crate::tokens::random_token;
 use axum::Router;
@@ -110,7 +111,7 @@ pub struct Hub {
     pub host: String,
     pub policies: Vec<AccessPolicy>,
     pub etag: Mutex<String>,
-    pub devices: Mutex<BTreeMap<String, Value>>,
+    pub devices: Mutex<BTreeMap<String, DeviceIdentity>>,
     pub endpoint: Endpoint,
 }
 
@@ -139,7 +140,7 @@ pub struct Dps {
     pub state: Mutex<DpsState>,
     pub enrollment_groups: Mutex<BTreeMap<String, Value>>,
     /// Device registration states by registration ID.
-    pub registrations: Mutex<BTreeMap<String, Value>>,
+    pub registrations: Mutex<BTreeMap<String, crate::dps::registration::RegistrationRecord>>,
     pub endpoint: Endpoint,
 }
 
@@ -172,31 +173,21 @@ impl Hub {
     /// What DPS does on assignment: create the device with the keys derived for it, or refresh the
     /// keys of one already there (re-provisioning). True when it already existed.
     pub fn upsert_provisioned_device(&self, device_id: &str, primary_key: &str, secondary_key: &str) -> bool {
+        let keys = Authentication::Sas { primary_key: primary_key.into(), secondary_key: secondary_key.into() };
         let mut devices = self.devices.lock().unwrap();
         if let Some(device) = devices.get_mut(device_id) {
-            device["authentication"]["symmetricKey"] = serde_json::json!({"primaryKey": primary_key, "secondaryKey": secondary_key});
-            device["etag"] = serde_json::json!(new_etag());
+            device.authentication = keys;
+            device.etag = new_etag();
             return true;
         }
-        devices.insert(device_id.to_string(), serde_json::json!({
-            "deviceId": device_id, "generationId": random_token(12), "etag": new_etag(),
-            "connectionState": "Disconnected", "status": "enabled", "statusReason": null,
-            "connectionStateUpdatedTime": NEVER, "statusUpdatedTime": NEVER,
-            "lastActivityTime": NEVER, "cloudToDeviceMessageCount": 0,
-            "authentication": {"type": "sas", "symmetricKey": {"primaryKey": primary_key, "secondaryKey": secondary_key},
-                               "x509Thumbprint": {"primaryThumbprint": null, "secondaryThumbprint": null}},
-            "capabilities": {"iotEdge": false}, "deviceScope": null, "parentScopes": [],
-        }));
+        devices.insert(device_id.to_string(), DeviceIdentity { authentication: keys, ..DeviceIdentity::new_sas(device_id, String::new(), String::new()) });
         false
     }
 
     /// A device connected or disconnected (the hub records when, and its last activity).
     pub fn set_connection(&self, device_id: &str, connected: bool) {
         if let Some(device) = self.devices.lock().unwrap().get_mut(device_id) {
-            let stamp = now_iso();
-            device["connectionState"] = serde_json::json!(if connected { "Connected" } else { "Disconnected" });
-            device["connectionStateUpdatedTime"] = serde_json::json!(stamp);
-            device["lastActivityTime"] = serde_json::json!(stamp);
+            device.set_connected(connected);
         }
     }
 

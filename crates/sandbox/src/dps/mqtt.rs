@@ -59,14 +59,17 @@ impl DeviceSession {
         if topic.starts_with("$dps/registrations/PUT/iotdps-register/") {
             let body: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
             return Some(match registration::register(&self.cloud, &dps, &self.scope, &self.registration_id, Some(&self.token), body.get("payload").cloned()) {
-                Ok(state) => reply(202, &rid, "&retry-after=1", &json!({"operationId": state["operationId"], "status": "assigning"})),
+                Ok(state) => reply(202, &rid, "&retry-after=1", &json!({"operationId": state.operation_id, "status": "assigning"})),
                 Err(e) => error(e),
             });
         }
         if topic.starts_with("$dps/registrations/GET/iotdps-get-operationstatus/") {
             let operation = query.get("operationId").cloned().unwrap_or_default();
             return Some(match registration::operation(&dps, &self.registration_id, &operation) {
-                Some(state) => reply(200, &rid, "", &json!({"operationId": operation, "status": state["status"], "registrationState": state})),
+                Some(state) => {
+                    let state = state.to_json();
+                    reply(200, &rid, "", &json!({"operationId": operation, "status": state["status"], "registrationState": state}))
+                }
                 None => error(super::DpsError::new(axum::http::StatusCode::NOT_FOUND, 404200, format!("Operation {operation} was not found."))),
             });
         }

@@ -84,43 +84,91 @@ fn pick_hub(dps: &Dps, group: &Value, registration_id: &str) -> Option<LinkedHub
     }
 }
 
-/// Registers the device and returns its registration state with the `operationId` under which
-/// the result can be looked up. A registration that finds no hub is recorded as failed, as DPS does.
-pub fn register(cloud: &Cloud, dps: &Dps, scope: &str, registration_id: &str, authorization: Option<&str>, payload: Option<Value>) -> Result<Value, DpsError> {
+/// How a registration ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Assigned { hub: String, reprovisioned: bool },
+    Failed { code: u32, message: &'static str },
+}
+
+/// A device's registration state, kept compact (a DPS holds one per device it has seen).
+#[derive(Debug, Clone)]
+pub struct RegistrationRecord {
+    pub registration_id: String,
+    pub operation_id: String,
+    pub created: String,
+    pub updated: String,
+    pub etag: String,
+    pub outcome: Outcome,
+    /// The custom payload the device sent, echoed back as DPS does.
+    pub payload: Option<Value>,
+}
+
+impl RegistrationRecord {
+    pub fn is_assigned(&self) -> bool {
+        matches!(self.outcome, Outcome::Assigned { .. })
+    }
+
+    pub fn assigned_hub(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Assigned { hub, .. } => Some(hub),
+            Outcome::Failed { .. } => None,
+        }
+    }
+
+    /// The `registrationState` / `DeviceRegistrationState` JSON.
+    pub fn to_json(&self) -> Value {
+        let mut state = json!({"registrationId": self.registration_id, "createdDateTimeUtc": self.created, "lastUpdatedDateTimeUtc": self.updated, "etag": self.etag});
+        match &self.outcome {
+            Outcome::Assigned { hub, reprovisioned } => {
+                state["assignedHub"] = json!(hub);
+                state["deviceId"] = json!(self.registration_id);
+                state["status"] = json!("assigned");
+                state["substatus"] = json!(if *reprovisioned { "reprovisionedToInitialAssignment" } else { "initialAssignment" });
+            }
+            Outcome::Failed { code, message } => {
+                state["status"] = json!("failed");
+                state["errorCode"] = json!(code);
+                state["errorMessage"] = json!(message);
+            }
+        }
+        if let Some(payload) = &self.payload {
+            state["payload"] = payload.clone();
+        }
+        state
+    }
+}
+
+/// Registers the device and records its registration state; the `operation_id` of the record
+/// is what the device polls. A registration that finds no hub is recorded as failed, as DPS does.
+pub fn register(cloud: &Cloud, dps: &Dps, scope: &str, registration_id: &str, authorization: Option<&str>, payload: Option<Value>) -> Result<RegistrationRecord, DpsError> {
     let group = authenticate(cloud, dps, authorization, scope, registration_id)?;
     let stamp = now_iso();
-    let operation_id = format!("4.{}.{}", &dps.id_scope, crate::tokens::random_token(12));
-    let hub = pick_hub(dps, &group, registration_id).map(|linked| (cloud.hub_by_host(&linked.name), linked));
-    let mut state = match hub {
+    let outcome = match pick_hub(dps, &group, registration_id).map(|linked| (cloud.hub_by_host(&linked.name), linked)) {
         Some((Some(hub), _)) => {
             let key = |k: &str| group["attestation"]["symmetricKey"][k].as_str().and_then(|g| derive_device_key(g, registration_id)).unwrap_or_default();
             let reprovisioned = hub.upsert_provisioned_device(registration_id, &key("primaryKey"), &key("secondaryKey"));
-            json!({
-                "registrationId": registration_id, "createdDateTimeUtc": stamp, "assignedHub": hub.host, "deviceId": registration_id,
-                "status": "assigned", "substatus": if reprovisioned { "reprovisionedToInitialAssignment" } else { "initialAssignment" },
-                "lastUpdatedDateTimeUtc": stamp, "etag": new_etag(),
-            })
+            Outcome::Assigned { hub: hub.host.clone(), reprovisioned }
         }
         Some((None, linked)) => {
             return Err(DpsError::new(StatusCode::INTERNAL_SERVER_ERROR, 500000, format!("The linked hub {} no longer exists.", linked.name)));
         }
-        None => json!({
-            "registrationId": registration_id, "createdDateTimeUtc": stamp, "status": "failed", "errorCode": 400209,
-            "errorMessage": "No linked hub is available for this enrollment group.", "lastUpdatedDateTimeUtc": stamp, "etag": new_etag(),
-        }),
+        None => Outcome::Failed { code: 400209, message: "No linked hub is available for this enrollment group." },
     };
-    if let Some(payload) = payload.filter(|p| !p.is_null()) {
-        state["payload"] = payload;
-    }
-    state["operationId"] = json!(operation_id);
-    dps.registrations.lock().unwrap().insert(registration_id.to_ascii_lowercase(), state.clone());
-    Ok(state)
+    let record = RegistrationRecord {
+        registration_id: registration_id.into(),
+        operation_id: format!("4.{}.{}", &dps.id_scope, crate::tokens::random_token(12)),
+        created: stamp.clone(),
+        updated: stamp,
+        etag: new_etag(),
+        outcome,
+        payload: payload.filter(|p| !p.is_null()),
+    };
+    dps.registrations.lock().unwrap().insert(registration_id.to_ascii_lowercase(), record.clone());
+    Ok(record)
 }
 
-/// The state recorded under `operation_id`, without the bookkeeping field.
-pub fn operation(dps: &Dps, registration_id: &str, operation_id: &str) -> Option<Value> {
-    let registrations = dps.registrations.lock().unwrap();
-    let mut state = registrations.get(&registration_id.to_ascii_lowercase()).filter(|s| s["operationId"] == operation_id)?.clone();
-    state.as_object_mut().map(|o| o.remove("operationId"));
-    Some(state)
+/// The state recorded under `operation_id`.
+pub fn operation(dps: &Dps, registration_id: &str, operation_id: &str) -> Option<RegistrationRecord> {
+    dps.registrations.lock().unwrap().get(&registration_id.to_ascii_lowercase()).filter(|r| r.operation_id == operation_id).cloned()
 }

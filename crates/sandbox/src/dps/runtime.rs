@@ -29,7 +29,7 @@ pub async fn register(State(ctx): State<DpsCtx>, Path((scope, id)): Path<(String
     }
     let dps = dps_for(&ctx, &scope)?;
     let state = registration::register(&ctx.cloud, &dps, &scope, &id, authorization(&headers), body.get("payload").cloned())?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"operationId": state["operationId"], "status": "assigning"}))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(json!({"operationId": state.operation_id, "status": "assigning"}))).into_response())
 }
 
 pub async fn operation_status(State(ctx): State<DpsCtx>, Path((scope, id, op)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, DpsError> {
@@ -37,20 +37,13 @@ pub async fn operation_status(State(ctx): State<DpsCtx>, Path((scope, id, op)): 
     let dps = dps_for(&ctx, &scope)?;
     authenticate(&ctx.cloud, &dps, authorization(&headers), &scope, &id)?;
     let state = registration::operation(&dps, &id, &op).ok_or_else(|| DpsError::new(StatusCode::NOT_FOUND, 404200, format!("Operation {op} was not found.")))?;
+    let state = state.to_json();
     Ok(Json(json!({"operationId": op, "status": state["status"], "registrationState": state})))
 }
 
 /// Service API: a device's registration state (what the migration's verify step reads).
 pub async fn registration_state(State(ctx): State<DpsCtx>, Path(id): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, DpsError> {
     ctx.authorize_service(&headers, &q, "RegistrationStatusRead")?;
-    let mut state = ctx
-        .dps
-        .registrations
-        .lock()
-        .unwrap()
-        .get(&id.to_ascii_lowercase())
-        .cloned()
-        .ok_or_else(|| DpsError::new(StatusCode::NOT_FOUND, 404201, format!("Registration '{id}' was not found.")))?;
-    state.as_object_mut().map(|o| o.remove("operationId"));
-    Ok(Json(state))
+    let state = ctx.dps.registrations.lock().unwrap().get(&id.to_ascii_lowercase()).map(|r| r.to_json());
+    state.map(Json).ok_or_else(|| DpsError::new(StatusCode::NOT_FOUND, 404201, format!("Registration '{id}' was not found.")))
 }

@@ -77,9 +77,9 @@ impl SimDevice {
             let sig: String = url::form_urlencoded::byte_serialize(sig.as_bytes()).collect();
             let header = format!("SharedAccessSignature sr={encoded}&sig={sig}&se={expiry}&skn=registration");
             let state = registration::register(cloud, &dps, scope, &self.id, Some(&header), None).map_err(|e| format!("DPS answered {}: {}", e.code, e.message))?;
-            match state["assignedHub"].as_str() {
-                Some(hub) if state["status"] == "assigned" => Ok(hub.to_string()),
-                _ => Err(format!("DPS did not assign a hub: {}", state["errorMessage"].as_str().unwrap_or("unknown reason"))),
+            match state.outcome {
+                registration::Outcome::Assigned { hub, .. } => Ok(hub),
+                registration::Outcome::Failed { message, .. } => Err(format!("DPS did not assign a hub: {message}")),
             }
         })();
         let mut link = self.link.lock().unwrap();

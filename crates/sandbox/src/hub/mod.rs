@@ -4,6 +4,7 @@
 
 mod devices;
 mod errors;
+pub mod identity;
 
 use crate::cloud::Cloud;
 use crate::live::Hub;
