@@ -106,3 +106,28 @@ def test_the_validator_rejects_a_response_that_breaks_the_spec():
     with pytest.raises(ValidationError) as bad:
         validate(SUBSCRIPTIONS, "/subscriptions", "get", 200, body)
     assert "Sleeping" in str(bad.value)
+
+
+WRITES = [
+    (HUB_ARM, HUBS + "/{resourceName}", f"{HUB_URL}/contoso-hub-spec", {"location": "westeurope", "sku": {"name": "S1", "capacity": 1}}, 201),
+    (HUB_ARM, HUBS + "/{resourceName}", f"{HUB_URL}/contoso-hub-weu", {"location": "westeurope", "sku": {"name": "S1", "capacity": 2}}, 200),
+    (HUB_ARM, HUBS + "/{resourceName}", f"{HUB_URL}/contoso-hub-weu", {"location": "westeurope", "sku": {"name": "X9"}}, 400),
+    (DPS_ARM, DPSS + "/{provisioningServiceName}", f"{DPS_URL}/contoso-dps-spec", {"location": "westeurope", "sku": {"name": "S1", "capacity": 1}, "properties": {}}, 201),
+]
+
+
+@pytest.mark.parametrize("spec,path,url,body,status", WRITES, ids=[f"PUT {w[2].rsplit('/', 1)[1]} {w[4]}" for w in WRITES])
+def test_writes_and_their_operation_results_match_the_official_spec(sandbox, fresh_scenario, spec, path, url, body, status):
+    r = requests.post(f"{sandbox.authority}/oauth2/v2.0/token", timeout=10, data={
+        "client_id": AUTOMATION_CLIENT, "client_secret": sandbox.client_secret(AUTOMATION_CLIENT),
+        "grant_type": "client_credentials", "scope": "https://management.azure.com/.default"})
+    auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    version = "2023-06-30" if spec == HUB_ARM else "2022-12-12"
+    r = requests.put(f"{sandbox.base_url}{url}?api-version={version}", json=body, headers=auth, timeout=10)
+    assert r.status_code == status, r.text
+    validate(spec, path, "put", status if status < 400 else "default", r.json())
+    if status < 400:
+        poll = requests.get(r.headers["Azure-AsyncOperation"], headers=auth, timeout=10)
+        assert poll.status_code == 200 and poll.json()["status"] in ("Running", "Succeeded") and r.headers["Retry-After"] == "1"
+        if spec == DPS_ARM:
+            validate(spec, DPSS + "/{provisioningServiceName}/operationresults/{operationId}", "get", 200, poll.json())

@@ -46,6 +46,8 @@ pub struct Cloud {
     pub central_apps: RwLock<Vec<Arc<crate::central::app::LiveCentralApp>>>,
     /// Service limits enforced (Central's rate and job limits); the scenario sets it, the control API flips it.
     quotas: AtomicBool,
+    /// ARM long-running operations: ID → when it completes.
+    pub arm_operations: Mutex<HashMap<String, std::time::Instant>>,
     /// Requests counted and faults injected, by the control API.
     pub faults: crate::faults::Faults,
 }
@@ -67,6 +69,7 @@ impl Cloud {
             provisioning_services: RwLock::default(),
             central_apps: RwLock::default(),
             quotas: AtomicBool::new(true),
+            arm_operations: Mutex::default(),
             faults: Default::default(),
         })
     }
@@ -116,9 +119,28 @@ impl Cloud {
             .collect();
         *self.client_secrets.write().unwrap() = secrets;
         self.codes.lock().unwrap().clear();
+        self.arm_operations.lock().unwrap().clear();
         self.refresh_tokens.lock().unwrap().clear();
         *self.scenario.write().unwrap() = scenario;
         Ok(())
+    }
+
+    /// A hub created through ARM: its own listener on a fresh port, then listed.
+    pub fn add_hub(self: &Arc<Self>, placement: crate::live::Placement, name: &str, sku: &str, capacity: u32) -> std::io::Result<Arc<Hub>> {
+        let listener = crate::live::reserve_port()?;
+        let hub = Arc::new(Hub::new(placement, name, sku, capacity, format!("localhost:{}", listener.local_addr()?.port())));
+        hub.endpoint.serve(listener, self.tls.clone(), crate::hub::router(self.clone(), hub.clone()));
+        self.hubs.write().unwrap().push(hub.clone());
+        Ok(hub)
+    }
+
+    /// A DPS created through ARM, likewise.
+    pub fn add_dps(self: &Arc<Self>, placement: crate::live::Placement, name: &str, linked: Vec<crate::live::LinkedHub>, allocation_policy: &str) -> std::io::Result<Arc<Dps>> {
+        let listener = crate::live::reserve_port()?;
+        let dps = Arc::new(Dps::new(placement, name, format!("localhost:{}", listener.local_addr()?.port()), linked, allocation_policy));
+        dps.endpoint.serve(listener, self.tls.clone(), crate::dps::router(self.clone(), dps.clone()));
+        self.provisioning_services.write().unwrap().push(dps.clone());
+        Ok(dps)
     }
 
     /// Closes every hub's and DPS's listener.

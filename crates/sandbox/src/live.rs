@@ -103,11 +103,28 @@ impl Endpoint {
     }
 }
 
+/// A hub's pricing tier and units, changed by an ARM update.
+#[derive(Debug, Clone)]
+pub struct HubScale {
+    pub sku: String,
+    pub capacity: u32,
+    pub tags: Value,
+}
+
+impl HubScale {
+    pub fn tier(&self) -> &'static str {
+        match self.sku.as_str() {
+            "F1" => "Free",
+            s if s.starts_with('B') => "Basic",
+            _ => "Standard",
+        }
+    }
+}
+
 pub struct Hub {
     pub placement: Placement,
     pub name: String,
-    pub sku: String,
-    pub capacity: u32,
+    pub scale: Mutex<HubScale>,
     pub host: String,
     pub policies: Vec<AccessPolicy>,
     pub etag: Mutex<String>,
@@ -154,8 +171,7 @@ impl Hub {
         Hub {
             placement,
             name: name.into(),
-            sku: sku.into(),
-            capacity,
+            scale: Mutex::new(HubScale { sku: sku.into(), capacity, tags: serde_json::json!({}) }),
             host,
             policies: vec![
                 AccessPolicy::new("iothubowner", "RegistryWrite, ServiceConnect, DeviceConnect"),

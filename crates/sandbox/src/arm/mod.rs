@@ -6,6 +6,7 @@ mod central_apps;
 mod errors;
 mod iot_hubs;
 mod keys;
+mod operations;
 mod provisioning;
 mod subscriptions;
 
@@ -72,6 +73,12 @@ pub async fn handle(State(cloud): State<Arc<Cloud>>, method: Method, uri: Uri, h
             (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "provisioningservices", _]) => {
                 provisioning::get(&ctx, raw[1], raw[3], raw[7], api_version)
             }
+            (Method::PUT, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _]) => {
+                iot_hubs::put(&ctx, raw[1], raw[3], raw[7], api_version, &headers, &body)
+            }
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs" | "provisioningservices", _, "operationresults", _]) => {
+                operations::status(&ctx, raw[9], api_version)
+            }
             (Method::PUT, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "provisioningservices", _]) => {
                 provisioning::put(&ctx, raw[1], raw[3], raw[7], api_version, &headers, &body)
             }
@@ -91,7 +98,7 @@ pub async fn handle(State(cloud): State<Arc<Cloud>>, method: Method, uri: Uri, h
 }
 
 pub struct Ctx<'a> {
-    pub cloud: &'a Cloud,
+    pub cloud: &'a Arc<Cloud>,
     pub caller: &'a Caller,
     pub uri: &'a Uri,
     /// Index of the first item of the requested page (`$skiptoken`).

@@ -1,5 +1,5 @@
-//! `Microsoft.Devices/provisioningServices` (2022-12-12): list, get, keys, and the read-modify-write
-//! PUT that links and unlinks hubs, guarded by the resource's ETag.
+//! `Microsoft.Devices/provisioningServices` (2022-12-12): list, get, keys, create, and the
+//! read-modify-write PUT that links and unlinks hubs, guarded by the resource's ETag.
 
 use super::errors::ArmError;
 use super::keys;
@@ -113,12 +113,18 @@ fn linked_hub(ctx: &Ctx, entry: &Value, current: &[LinkedHub]) -> Result<LinkedH
     })
 }
 
-/// Create is not offered by the sandbox yet; update (including linked hubs) is, with ETag checks
-/// on the `If-Match` header and on the body's `etag`.
+/// Create, or update (linked hubs included) with ETag checks on the `If-Match` header and on the
+/// body's `etag`; both run as long operations, as on Azure.
 pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
-    let dps = find(ctx, sub, group, name, "Microsoft.Devices/provisioningServices/Write")?;
     let body: Value = serde_json::from_slice(body).map_err(|e| ArmError::new(StatusCode::BAD_REQUEST, "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'.")))?;
+    let version = version.unwrap_or_default();
+    let existing = placed_in(ctx, &ctx.cloud.provisioning_services.read().unwrap(), sub, Some(group), "Microsoft.Devices/provisioningServices/Write")?
+        .into_iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name));
+    let Some(dps) = existing else {
+        return create(ctx, sub, group, name, version, &body);
+    };
     {
         let mut state = dps.state.lock().unwrap();
         let if_match = headers.get("if-match").and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_string());
@@ -132,9 +138,28 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
         let linked = entries.iter().map(|e| linked_hub(ctx, e, &state.linked_hubs)).collect::<Result<Vec<_>, _>>()?;
         state.linked_hubs = linked;
         if let Some(policy) = body["properties"]["allocationPolicy"].as_str() {
-            state.allocation_policy = policy.to_string();
+            state.allocation_policy = allocation_policy(policy)?;
         }
         state.etag = new_etag();
     }
-    Ok(json(ctx.cloud, dps_json(&dps)))
+    Ok(super::operations::started(ctx, &dps.resource_id(), version, StatusCode::OK, dps_json(&dps)))
+}
+
+fn allocation_policy(policy: &str) -> Result<String, ArmError> {
+    ["Hashed", "GeoLatency", "Static"].iter().find(|p| p.eq_ignore_ascii_case(policy)).map(|p| p.to_string()).ok_or_else(|| {
+        ArmError::new(StatusCode::BAD_REQUEST, "InvalidAllocationPolicy", format!("properties.allocationPolicy '{policy}' is not one of Hashed, GeoLatency, Static."))
+    })
+}
+
+fn create(ctx: &Ctx, sub: &str, group: &str, name: &str, version: &str, body: &Value) -> Result<Response, ArmError> {
+    if ctx.cloud.provisioning_services.read().unwrap().iter().any(|d| d.name.eq_ignore_ascii_case(name)) {
+        return Err(ArmError::new(StatusCode::CONFLICT, "ProvisioningServiceNameNotAvailable", format!("The provisioning service name '{name}' is already taken.")));
+    }
+    let location = body["location"].as_str().ok_or_else(|| ArmError::new(StatusCode::BAD_REQUEST, "LocationRequired", "location is required to create a provisioning service."))?;
+    let entries = body["properties"]["iotHubs"].as_array().cloned().unwrap_or_default();
+    let linked = entries.iter().map(|e| linked_hub(ctx, e, &[])).collect::<Result<Vec<_>, _>>()?;
+    let policy = allocation_policy(body["properties"]["allocationPolicy"].as_str().unwrap_or("Hashed"))?;
+    let placement = crate::live::Placement { subscription_id: sub.to_string(), resource_group: group.to_string(), location: location.to_string() };
+    let dps = ctx.cloud.add_dps(placement, name, linked, &policy).map_err(|e| ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", format!("The provisioning service could not start: {e}")))?;
+    Ok(super::operations::started(ctx, &dps.resource_id(), version, StatusCode::CREATED, dps_json(&dps)))
 }
