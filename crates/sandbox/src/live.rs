@@ -273,7 +273,10 @@ pub fn reserve_port() -> std::io::Result<std::net::TcpListener> {
 }
 
 /// The hubs and DPS instances a scenario declares, each on a fresh port (routers attached later).
-pub fn build(scenario: &Scenario) -> std::io::Result<(Vec<(Arc<Hub>, std::net::TcpListener)>, Vec<(Arc<Dps>, std::net::TcpListener)>)> {
+/// Resources with the listeners reserved for them, to be served once the cloud holds them.
+pub type Reserved<T> = Vec<(Arc<T>, std::net::TcpListener)>;
+
+pub fn build(scenario: &Scenario) -> std::io::Result<(Reserved<Hub>, Reserved<Dps>)> {
     let mut hubs = Vec::new();
     let mut dps_list = Vec::new();
     for sub in &scenario.subscriptions {

@@ -66,6 +66,8 @@ struct Checked {
 }
 
 /// Validation in Entra's order: client, redirect URI (error page), then the rest (redirected).
+/// The error is the finished response (page or redirect), built at most once per request.
+#[allow(clippy::result_large_err)]
 fn check(cloud: &Cloud, tenant: &str, req: &AuthorizeRequest) -> Result<Checked, Response> {
     let scenario = cloud.scenario.read().unwrap();
     let directory = match tenant {
