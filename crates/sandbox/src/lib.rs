@@ -16,6 +16,7 @@ pub mod fleet;
 pub mod hub;
 pub mod live;
 pub mod mqtt;
+pub mod rejections;
 pub mod sas;
 pub mod scenario;
 pub mod server;
@@ -84,6 +85,7 @@ impl Sandbox {
             .merge(central::router())
             .merge(control::router())
             .fallback(arm::handle)
+            .layer(axum::middleware::from_fn_with_state(None, rejections::reshape))
             .layer(axum::middleware::from_fn_with_state((cloud.clone(), None), faults::apply))
             .with_state(cloud.clone());
         let mut tasks = vec![tokio::spawn(server::serve(listener, authority.server_config.clone(), router))];

@@ -35,6 +35,7 @@ pub fn router(cloud: Arc<Cloud>, dps: Arc<Dps>) -> Router {
         .route("/{scope}/registrations/{id}/register", put(runtime::register))
         .route("/{scope}/registrations/{id}/operations/{op}", get(runtime::operation_status))
         .fallback(|| async { DpsError::new(StatusCode::NOT_FOUND, 404000, "The sandbox cloud does not serve this DPS operation yet.") })
+        .layer(axum::middleware::from_fn_with_state(Some("dps"), crate::rejections::reshape))
         .layer(axum::middleware::from_fn_with_state((cloud.clone(), Some("dps")), crate::faults::apply))
         .with_state(DpsCtx { cloud, dps })
 }

@@ -1,0 +1,101 @@
+"""The sandbox never panics on bad input: every operation it serves, on every service, is sent
+garbage — no auth, a forged token, broken JSON, JSON of the wrong type, absurdly long IDs,
+bytes that are not UTF-8 — and must answer with a client error in that service's own error
+shape, never a 5xx or a dropped connection; and the sandbox must still be answering afterwards."""
+
+import pytest
+import requests
+
+from conftest import PROD_SUBSCRIPTION, TENANT, arm_view
+
+V_CENTRAL = "api-version=2022-07-31"
+ARM = f"/subscriptions/{PROD_SUBSCRIPTION}/resourceGroups/rg-iot-prod/providers"
+LONG = "x" * 5000
+
+
+def operations(base, hub, dps):
+    central = f"{base}/iotc/contoso-fleet/api"
+    return [
+        ("GET", f"{base}/{LONG}/v2.0/.well-known/openid-configuration"),
+        ("POST", f"{base}/{TENANT}/oauth2/v2.0/token"),
+        ("GET", f"{base}/{TENANT}/oauth2/v2.0/authorize?client_id={LONG}"),
+        ("POST", f"{base}/{TENANT}/oauth2/v2.0/authorize"),
+        ("GET", f"{base}/subscriptions?api-version=2022-12-01"),
+        ("GET", f"{base}{ARM}/Microsoft.Devices/IotHubs/{LONG}?api-version=2023-06-30"),
+        ("PUT", f"{base}{ARM}/Microsoft.Devices/IotHubs/contoso-hub-weu?api-version=2023-06-30"),
+        ("PUT", f"{base}{ARM}/Microsoft.Devices/provisioningServices/contoso-dps?api-version=2022-12-12"),
+        ("POST", f"{base}{ARM}/Microsoft.Devices/provisioningServices/contoso-dps/listkeys?api-version=2022-12-12"),
+        ("GET", f"{base}{ARM}/Microsoft.Devices/IotHubs/contoso-hub-weu/operationResults/%FF?api-version=2023-06-30"),
+        ("GET", f"{central}/devices?{V_CENTRAL}&maxpagesize=-1&$skiptoken=%FF"),
+        ("PUT", f"{central}/devices/{LONG}?{V_CENTRAL}"),
+        ("PUT", f"{central}/jobs/j1?{V_CENTRAL}"),
+        ("PUT", f"{central}/jobs/j1/rerun/r1?{V_CENTRAL}"),
+        ("POST", f"{central}/jobs/%FF/stop?{V_CENTRAL}"),
+        ("POST", f"{central}/devices/thermostat-001/components/migration/commands/DeviceMove?{V_CENTRAL}"),
+        ("GET", f"https://{hub}/devices/{LONG}?api-version=2021-04-12"),
+        ("PUT", f"https://{hub}/devices/d1?api-version=2021-04-12"),
+        ("DELETE", f"https://{hub}/devices/%FF?api-version=2021-04-12"),
+        ("GET", f"https://{hub}/twins/d1?api-version=2021-04-12"),
+        ("PUT", f"https://{dps}/enrollmentGroups/g1?api-version=2021-10-01"),
+        ("POST", f"https://{dps}/enrollmentGroups/query?api-version=2021-10-01"),
+        ("PUT", f"https://{dps}/0neXXXXXXXX/registrations/{LONG}/register?api-version=2021-06-01"),
+        ("GET", f"https://{dps}/0neXXXXXXXX/registrations/r1/operations/%FF?api-version=2021-06-01"),
+    ]
+
+
+AUTHS = [None, "Bearer not.a.jwt", "SharedAccessSignature sr=%FF&sig=&se=notanumber&skn=", "Basic " + LONG]
+BODIES = [b"{not json", b"[]", b'"a string"', b"1e999", b'{"deviceId": 5, "group": [], "data": {}, "sku": "S1", "properties": []}', "\u00ff\u0000".encode("latin-1")]
+
+
+def shaped(service: str, response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    if not isinstance(body, dict):
+        return False
+    if service == "hub":
+        return "Message" in body
+    if service == "dps":
+        return "errorCode" in body and "message" in body
+    if service == "entra":
+        return "error" in body
+    return "code" in body.get("error", {}) and "message" in body["error"]
+
+
+def service_of(url: str, hub: str, dps: str) -> str:
+    if hub in url:
+        return "hub"
+    if dps in url:
+        return "dps"
+    if "/oauth2/" in url or "well-known" in url:
+        return "entra"
+    return "central" if "/iotc/" in url else "arm"
+
+
+@pytest.fixture(scope="module")
+def targets(sandbox):
+    sandbox.load_scenario(sandbox.default_scenario())
+    sandbox.control("POST", "quotas", json={"enabled": False})
+    view = arm_view(sandbox)
+    yield view
+    sandbox.load_scenario(sandbox.default_scenario())
+
+
+@pytest.mark.parametrize("auth", AUTHS, ids=["no-auth", "forged-jwt", "broken-sas", "basic"])
+def test_garbage_gets_a_client_error_in_the_services_shape(sandbox, targets, auth):
+    hub, dps = targets["hub_host"], targets["dps_host"]
+    failures = []
+    for method, url in operations(sandbox.base_url, hub, dps):
+        for body in BODIES if method in ("PUT", "POST") else [None]:
+            headers = {"Content-Type": "application/json"}
+            if auth:
+                headers["Authorization"] = auth
+            r = requests.request(method, url, data=body, headers=headers, timeout=10)
+            service = service_of(url, hub, dps)
+            if not 400 <= r.status_code < 500:
+                failures.append(f"{method} {url[:100]} {body!r:.30}: {r.status_code} {r.text[:120]}")
+            elif "html" not in r.headers.get("content-type", "") and not shaped(service, r):
+                failures.append(f"{method} {url[:100]}: {r.status_code} not in {service}'s error shape: {r.text[:120]}")
+    assert not failures, "\n".join(failures)
+    assert sandbox.control("GET", "info")["baseUrl"] == sandbox.base_url
