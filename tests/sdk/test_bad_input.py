@@ -86,12 +86,13 @@ def targets(sandbox):
 def test_garbage_gets_a_client_error_in_the_services_shape(sandbox, targets, auth):
     hub, dps = targets["hub_host"], targets["dps_host"]
     failures = []
+    session = requests.Session()
     for method, url in operations(sandbox.base_url, hub, dps):
         for body in BODIES if method in ("PUT", "POST") else [None]:
             headers = {"Content-Type": "application/json"}
             if auth:
                 headers["Authorization"] = auth
-            r = requests.request(method, url, data=body, headers=headers, timeout=10)
+            r = session.request(method, url, data=body, headers=headers, timeout=10)
             service = service_of(url, hub, dps)
             if not 400 <= r.status_code < 500:
                 failures.append(f"{method} {url[:100]} {body!r:.30}: {r.status_code} {r.text[:120]}")

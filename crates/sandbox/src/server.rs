@@ -9,6 +9,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+/// The largest request body any emulated service accepts.
+const MAX_BODY: usize = 32 * 1024 * 1024;
+
 /// Binds 127.0.0.1:`port` (0 = any free port). Never another interface: the sandbox is local only.
 pub async fn bind(port: u16) -> std::io::Result<TcpListener> {
     TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await
@@ -31,7 +34,13 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, router
         let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
             let router = router.clone();
             async move {
-                let response = router.oneshot(request.map(axum::body::Body::new)).await.unwrap_or_else(|never| match never {});
+                // The whole body is read before routing: a request refused early must not leave
+                // unread bytes, or hyper closes the kept-alive connection under the client's feet.
+                let (parts, body) = request.into_parts();
+                let response = match axum::body::to_bytes(axum::body::Body::new(body), MAX_BODY).await {
+                    Ok(bytes) => router.oneshot(axum::http::Request::from_parts(parts, axum::body::Body::from(bytes))).await.unwrap_or_else(|never| match never {}),
+                    Err(_) => axum::response::IntoResponse::into_response((axum::http::StatusCode::PAYLOAD_TOO_LARGE, "The request body is larger than the sandbox accepts (32 MiB).")),
+                };
                 match response.extensions().get::<crate::faults::ResetConnection>() {
                     Some(_) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault injected: connection reset")),
                     None => Ok(response),
