@@ -81,3 +81,18 @@ def test_a_share_of_calls_is_hit(clean):
 def test_a_bad_rule_is_refused_with_the_reason(clean, rule, message):
     r = requests.post(f"{clean.base_url}/_sandbox/faults", json=rule, verify=clean.ca_bundle, timeout=10)
     assert r.status_code == 400 and message in r.json()["error"]["message"], r.text
+
+
+def test_a_contradictory_scenario_is_refused_with_every_problem_named_and_nothing_loaded(clean):
+    sandbox = clean
+    scenario = sandbox.default_scenario()
+    rg = scenario["subscriptions"][0]["resourceGroups"][0]
+    rg["provisioningServices"][0]["linkedHubs"].append("contoso-hub-mars")
+    rg["iotCentralApps"][0]["fleets"][0]["personas"] = {"offline": 80, "slow": 30}
+    before = sandbox.control("GET", "fleet/contoso-fleet?summary=true")["idScope"]
+    r = requests.post(f"{sandbox.base_url}/_sandbox/scenario", data=__import__("json").dumps(scenario), verify=sandbox.ca_bundle, timeout=10)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidScenario"
+    message = r.json()["error"]["message"]
+    assert "provisioningServices[0].linkedHubs[1]: no hub 'contoso-hub-mars'" in message
+    assert "iotCentralApps[0].fleets[0].personas: shares must be 0-100 % and add up to at most 100 %, not 110 %" in message
+    assert sandbox.control("GET", "fleet/contoso-fleet?summary=true")["idScope"] == before

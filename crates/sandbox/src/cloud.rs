@@ -77,6 +77,10 @@ impl Cloud {
     /// Replaces everything the cloud holds: grants are forgotten, hubs and DPS instances restart
     /// on new ports with new keys.
     pub fn load(self: &Arc<Self>, scenario: Scenario) -> std::io::Result<()> {
+        let problems = crate::scenario_check::problems(&scenario);
+        if !problems.is_empty() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("the scenario contradicts itself:\n  {}", problems.join("\n  "))));
+        }
         let (hubs, dps) = crate::live::build(&scenario)?;
         let hubs = hubs
             .into_iter()

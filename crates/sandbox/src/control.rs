@@ -160,6 +160,9 @@ async fn load_scenario(State(cloud): State<Arc<Cloud>>, body: String) -> Result<
     let scenario = Scenario::from_json(&body).map_err(|e| {
         (StatusCode::BAD_REQUEST, Json(json!({"error": {"code": "InvalidScenario", "message": format!("line {}, column {}: {e}", e.line(), e.column())}})))
     })?;
-    cloud.load(scenario).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": {"code": "ScenarioNotStarted", "message": e.to_string()}}))))?;
+    cloud.load(scenario).map_err(|e| {
+        let status = if e.kind() == std::io::ErrorKind::InvalidInput { StatusCode::BAD_REQUEST } else { StatusCode::INTERNAL_SERVER_ERROR };
+        (status, Json(json!({"error": {"code": if status == StatusCode::BAD_REQUEST { "InvalidScenario" } else { "ScenarioNotStarted" }, "message": e.to_string()}})))
+    })?;
     Ok(Json(json!({"loaded": true})))
 }

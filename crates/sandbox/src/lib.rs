@@ -19,6 +19,7 @@ pub mod mqtt;
 pub mod rejections;
 pub mod sas;
 pub mod scenario;
+pub mod scenario_check;
 pub mod server;
 pub mod tls;
 pub mod tokens;
