@@ -69,7 +69,8 @@ def test_a_share_of_calls_is_hit(clean):
     sandbox = clean
     sandbox.control("POST", "faults", json={"service": "entra", "operation": "/.well-known/openid-configuration", "kind": "throttle", "share": 0.5})
     url = f"{sandbox.base_url}/{TENANT}/v2.0/.well-known/openid-configuration"
-    codes = [requests.get(url, timeout=10).status_code for _ in range(200)]
+    session = requests.Session()
+    codes = [session.get(url, timeout=10).status_code for _ in range(200)]
     assert 60 <= codes.count(429) <= 140 and codes.count(200) == 200 - codes.count(429)
 
 
