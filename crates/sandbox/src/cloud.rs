@@ -41,6 +41,8 @@ pub struct Cloud {
     pub base_url: RwLock<String>,
     requests: AtomicU64,
     tls: Arc<rustls::ServerConfig>,
+    /// DPS listeners ask devices for a certificate (X.509 attestation).
+    device_tls: Arc<rustls::ServerConfig>,
     pub hubs: RwLock<Vec<Arc<Hub>>>,
     pub provisioning_services: RwLock<Vec<Arc<Dps>>>,
     pub central_apps: RwLock<Vec<Arc<crate::central::app::LiveCentralApp>>>,
@@ -54,7 +56,7 @@ pub struct Cloud {
 
 impl Cloud {
     /// An empty cloud; `load` fills it. Must be called inside the Tokio runtime that will serve it.
-    pub fn new(signer: TokenSigner, tls: Arc<rustls::ServerConfig>) -> Arc<Cloud> {
+    pub fn new(signer: TokenSigner, tls: Arc<rustls::ServerConfig>, device_tls: Arc<rustls::ServerConfig>) -> Arc<Cloud> {
         Arc::new(Cloud {
             scenario: RwLock::new(Scenario::empty()),
             signer,
@@ -65,6 +67,7 @@ impl Cloud {
             base_url: RwLock::default(),
             requests: AtomicU64::new(0),
             tls,
+            device_tls,
             hubs: RwLock::default(),
             provisioning_services: RwLock::default(),
             central_apps: RwLock::default(),
@@ -92,7 +95,7 @@ impl Cloud {
         let dps = dps
             .into_iter()
             .map(|(dps, listener)| {
-                dps.endpoint.serve(listener, self.tls.clone(), crate::dps::router(self.clone(), dps.clone()));
+                dps.endpoint.serve(listener, self.device_tls.clone(), crate::dps::router(self.clone(), dps.clone()));
                 dps
             })
             .collect();
@@ -142,7 +145,7 @@ impl Cloud {
     pub fn add_dps(self: &Arc<Self>, placement: crate::live::Placement, name: &str, linked: Vec<crate::live::LinkedHub>, allocation_policy: &str) -> std::io::Result<Arc<Dps>> {
         let listener = crate::live::reserve_port()?;
         let dps = Arc::new(Dps::new(placement, name, format!("localhost:{}", listener.local_addr()?.port()), linked, allocation_policy));
-        dps.endpoint.serve(listener, self.tls.clone(), crate::dps::router(self.clone(), dps.clone()));
+        dps.endpoint.serve(listener, self.device_tls.clone(), crate::dps::router(self.clone(), dps.clone()));
         self.provisioning_services.write().unwrap().push(dps.clone());
         Ok(dps)
     }

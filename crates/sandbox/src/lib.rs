@@ -23,6 +23,7 @@ pub mod scenario_check;
 pub mod server;
 pub mod tls;
 pub mod tokens;
+pub mod x509;
 
 use cloud::Cloud;
 use scenario::Scenario;
@@ -74,7 +75,7 @@ impl Sandbox {
         let authority = tls::load_or_create(&config.state_dir)?;
         let signer = tokens::TokenSigner::load_or_create(&config.state_dir)
             .map_err(|source| SandboxError::Io { what: format!("token signing key in {}", config.state_dir.display()), source })?;
-        let cloud = Cloud::new(signer, authority.server_config.clone());
+        let cloud = Cloud::new(signer, authority.server_config.clone(), authority.device_config.clone());
         cloud.load(config.scenario).map_err(|source| SandboxError::Io { what: "starting the scenario's hubs and DPS".into(), source })?;
         let listener = server::bind(config.port)
             .await
@@ -97,7 +98,7 @@ impl Sandbox {
         };
         let (mqtt, mqtt_port) = bind(config.mqtt_port, "DPS over MQTT").await?;
         let handler = Arc::new(dps::mqtt::DpsMqtt { cloud: cloud.clone() });
-        tasks.push(tokio::spawn(mqtt::serve(mqtt, authority.server_config.clone(), handler)));
+        tasks.push(tokio::spawn(mqtt::serve(mqtt, authority.device_config.clone(), handler)));
         let (proxy, proxy_port) = bind(config.proxy_port, "the CONNECT proxy").await?;
         // Device SDKs ask for the provisioning host on 8883; all of those lead to the MQTT endpoint.
         let route: mqtt::Route = Arc::new(move |host: &str, port: u16| {

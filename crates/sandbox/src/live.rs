@@ -186,10 +186,10 @@ impl Hub {
         }
     }
 
-    /// What DPS does on assignment: create the device with the keys derived for it, or refresh the
-    /// keys of one already there (re-provisioning). True when it already existed.
-    pub fn upsert_provisioned_device(&self, device_id: &str, primary_key: &str, secondary_key: &str) -> bool {
-        let keys = Authentication::Sas { primary_key: primary_key.into(), secondary_key: secondary_key.into() };
+    /// What DPS does on assignment: create the device with the keys derived for it (or CA
+    /// authentication for X.509), or refresh those of one already there (re-provisioning). True
+    /// when it already existed.
+    pub fn upsert_provisioned_device(&self, device_id: &str, keys: Authentication) -> bool {
         let mut devices = self.devices.lock().unwrap();
         if let Some(device) = devices.get_mut(device_id) {
             device.authentication = keys;

@@ -30,13 +30,19 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, router
         };
         let acceptor = acceptor.clone();
         let router = router.clone();
+        let chain = std::sync::Arc::new(std::sync::OnceLock::<crate::x509::ClientChain>::new());
+        let connection_chain = chain.clone();
         // A response marked ResetConnection (fault injection) ends the connection unanswered.
         let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
             let router = router.clone();
+            let connection_chain = connection_chain.clone();
             async move {
                 // The whole body is read before routing: a request refused early must not leave
                 // unread bytes, or hyper closes the kept-alive connection under the client's feet.
-                let (parts, body) = request.into_parts();
+                let (mut parts, body) = request.into_parts();
+                if let Some(chain) = connection_chain.get() {
+                    parts.extensions.insert(chain.clone());
+                }
                 let response = match axum::body::to_bytes(axum::body::Body::new(body), MAX_BODY).await {
                     Ok(bytes) => router.oneshot(axum::http::Request::from_parts(parts, axum::body::Body::from(bytes))).await.unwrap_or_else(|never| match never {}),
                     Err(_) => axum::response::IntoResponse::into_response((axum::http::StatusCode::PAYLOAD_TOO_LARGE, "The request body is larger than the sandbox accepts (32 MiB).")),
@@ -55,6 +61,9 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, router
                     return;
                 }
             };
+            if let Some(certs) = tls.get_ref().1.peer_certificates() {
+                let _ = chain.set(crate::x509::ClientChain(std::sync::Arc::new(certs.iter().map(|c| c.clone().into_owned()).collect())));
+            }
             if let Err(e) = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), service).await {
                 tracing::debug!(%peer, "connection ended: {e}");
             }

@@ -28,6 +28,8 @@ pub struct Authority {
     pub ca_cert_path: PathBuf,
     pub bundle_path: PathBuf,
     pub server_config: Arc<rustls::ServerConfig>,
+    /// The same certificate, also asking devices for theirs (DPS's X.509 attestation).
+    pub device_config: Arc<rustls::ServerConfig>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {
@@ -87,12 +89,17 @@ pub fn load_or_create(dir: &Path) -> Result<Authority, TlsError> {
     let certs = vec![leaf.der().clone(), pem_to_der(&ca_pem)];
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let mut config = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_single_cert(certs, key)?;
+        .with_single_cert(certs.clone(), key.clone_key())?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Authority { ca_cert_path, bundle_path, server_config: Arc::new(config) })
+    let mut device_config = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(crate::x509::AnyClientCertificate::new(provider))
+        .with_single_cert(certs, key)?;
+    device_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Authority { ca_cert_path, bundle_path, server_config: Arc::new(config), device_config: Arc::new(device_config) })
 }
 
 fn pem_to_der(pem: &str) -> rustls::pki_types::CertificateDer<'static> {

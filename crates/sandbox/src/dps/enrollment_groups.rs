@@ -44,7 +44,22 @@ pub async fn put(State(ctx): State<DpsCtx>, Path(id): Path<String>, Query(q): Q,
                 }
             }
         }
-        "x509" => {}
+        "x509" => {
+            if group["attestation"]["x509"]["caReferences"].is_object() {
+                return Err(bad("attestation.x509.caReferences (certificates uploaded to the DPS) are not served by the sandbox: give signingCertificates.primary.certificate.".into()));
+            }
+            for which in ["primary", "secondary"] {
+                let slot = &mut group["attestation"]["x509"]["signingCertificates"][which];
+                match slot["certificate"].as_str() {
+                    None if which == "secondary" => {}
+                    None => return Err(bad("attestation.x509.signingCertificates.primary.certificate is required (PEM or base64 DER).".into())),
+                    Some(text) => {
+                        let cert = crate::x509::parse_certificate(text).ok_or_else(|| bad(format!("attestation.x509.signingCertificates.{which}.certificate is not a PEM or base64 DER certificate.")))?;
+                        slot["info"] = crate::x509::info(&cert).ok_or_else(|| bad(format!("attestation.x509.signingCertificates.{which}.certificate does not parse as X.509.")))?;
+                    }
+                }
+            }
+        }
         other => return Err(bad(format!("attestation.type '{other}' is not supported for enrollment groups: use symmetricKey or x509."))),
     }
     let if_match = headers.get("if-match").and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_string());

@@ -18,7 +18,9 @@ struct DeviceSession {
     cloud: Arc<Cloud>,
     scope: String,
     registration_id: String,
-    token: String,
+    /// The SAS token of the CONNECT, or none for an X.509 device (then `chain` proves it).
+    token: Option<String>,
+    chain: crate::x509::ClientChain,
 }
 
 impl MqttHandler for DpsMqtt {
@@ -32,12 +34,14 @@ impl MqttHandler for DpsMqtt {
             return Err(ConnectRefusal::IdentifierRejected);
         }
         let dps = self.cloud.dps_by_scope(scope).ok_or(ConnectRefusal::NotAuthorized)?;
-        let token = info.password_text().ok_or(ConnectRefusal::BadUsernameOrPassword)?;
-        registration::authenticate(&self.cloud, &dps, Some(token), scope, registration_id).map_err(|e| {
+        let token = info.password_text().map(str::to_string);
+        let chain = crate::x509::ClientChain(std::sync::Arc::new(info.client_certificates.clone()));
+        let proof = registration::DeviceProof::from_request(token.as_deref(), Some(&chain));
+        registration::authenticate(&self.cloud, &dps, proof, scope, registration_id).map_err(|e| {
             tracing::debug!(%scope, %registration_id, "DPS MQTT connect refused: {}", e.message);
             ConnectRefusal::NotAuthorized
         })?;
-        Ok(Box::new(DeviceSession { cloud: self.cloud.clone(), scope: scope.into(), registration_id: registration_id.into(), token: token.into() }))
+        Ok(Box::new(DeviceSession { cloud: self.cloud.clone(), scope: scope.into(), registration_id: registration_id.into(), token, chain }))
     }
 }
 
@@ -58,7 +62,7 @@ impl DeviceSession {
         let error = |e: super::DpsError| reply(e.status.as_u16(), &rid, "", &json!({"errorCode": e.code, "message": e.message}));
         if topic.starts_with("$dps/registrations/PUT/iotdps-register/") {
             let body: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
-            return Some(match registration::register(&self.cloud, &dps, &self.scope, &self.registration_id, Some(&self.token), body.get("payload").cloned()) {
+            return Some(match registration::register(&self.cloud, &dps, &self.scope, &self.registration_id, registration::DeviceProof::from_request(self.token.as_deref(), Some(&self.chain)), body.get("payload").cloned()) {
                 Ok(state) => reply(202, &rid, "&retry-after=1", &json!({"operationId": state.operation_id, "status": "assigning"})),
                 Err(e) => error(e),
             });

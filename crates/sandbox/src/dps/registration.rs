@@ -4,6 +4,8 @@
 
 use super::DpsError;
 use crate::cloud::Cloud;
+use crate::hub::identity::Authentication;
+use crate::x509::ClientChain;
 use crate::live::{new_etag, Dps, LinkedHub};
 use crate::sas::{self, derive_device_key};
 use axum::http::StatusCode;
@@ -18,12 +20,36 @@ fn unauthorized(why: &str) -> DpsError {
     DpsError::new(StatusCode::UNAUTHORIZED, 401002, format!("Unauthorized: {why}"))
 }
 
-/// The enrollment group whose derived key signed this device's token (`SharedAccessSignature sr=
-/// {scope}/registrations/{id}&sig&se[&skn=registration]`).
-pub fn authenticate(cloud: &Cloud, dps: &Dps, authorization: Option<&str>, scope: &str, registration_id: &str) -> Result<Value, DpsError> {
+/// How a device proves who it is: a SAS token signed with its derived key, or the certificate
+/// chain it presented in the TLS handshake.
+#[derive(Clone, Copy)]
+pub enum DeviceProof<'a> {
+    Sas(Option<&'a str>),
+    Certificate(&'a ClientChain),
+}
+
+impl<'a> DeviceProof<'a> {
+    /// A SAS token when one is sent, else the connection's certificate, else nothing (refused).
+    pub fn from_request(authorization: Option<&'a str>, chain: Option<&'a ClientChain>) -> DeviceProof<'a> {
+        match (authorization, chain) {
+            (None, Some(chain)) if chain.leaf().is_some() => DeviceProof::Certificate(chain),
+            (authorization, _) => DeviceProof::Sas(authorization),
+        }
+    }
+}
+
+/// The enrollment group that vouches for the device: for SAS, the group whose derived key signed
+/// its token (`SharedAccessSignature sr={scope}/registrations/{id}&sig&se[&skn=registration]`); for
+/// X.509, the group whose signing certificate the device's chain leads to, the leaf's common name
+/// being the registration ID.
+pub fn authenticate(cloud: &Cloud, dps: &Dps, proof: DeviceProof, scope: &str, registration_id: &str) -> Result<Value, DpsError> {
     if !scope.eq_ignore_ascii_case(&dps.id_scope) {
         return Err(unauthorized("unknown ID scope"));
     }
+    let authorization = match proof {
+        DeviceProof::Sas(authorization) => authorization,
+        DeviceProof::Certificate(chain) => return authenticate_certificate(dps, chain, registration_id),
+    };
     let token = sas::parse(authorization, cloud.now()).map_err(|e| unauthorized(&format!("{e:?}")))?;
     if token.resource() != format!("{scope}/registrations/{registration_id}").to_ascii_lowercase() {
         return Err(unauthorized("the token is for another registration"));
@@ -39,6 +65,24 @@ pub fn authenticate(cloud: &Cloud, dps: &Dps, authorization: Option<&str>, scope
         })
         .cloned()
         .ok_or_else(|| unauthorized("no enrollment group's key signed this token"))
+}
+
+fn authenticate_certificate(dps: &Dps, chain: &ClientChain, registration_id: &str) -> Result<Value, DpsError> {
+    let leaf = chain.leaf().ok_or_else(|| unauthorized("no client certificate"))?;
+    if crate::x509::common_name(leaf).as_deref() != Some(registration_id) {
+        return Err(unauthorized("the certificate's common name is not the registration ID"));
+    }
+    let groups = dps.enrollment_groups.lock().unwrap();
+    groups
+        .values()
+        .filter(|g| g["attestation"]["type"] == "x509" && g["provisioningStatus"] != "disabled")
+        .find(|g| {
+            ["primary", "secondary"].iter().any(|which| {
+                g["attestation"]["x509"]["signingCertificates"][which]["certificate"].as_str().and_then(crate::x509::parse_certificate).is_some_and(|anchor| crate::x509::chains_to(chain, &anchor))
+            })
+        })
+        .cloned()
+        .ok_or_else(|| unauthorized("no enrollment group's signing certificate issued this device certificate"))
 }
 
 /// Hashed allocation: the same registration ID always lands on the same hub, spread by weight.
@@ -141,13 +185,18 @@ impl RegistrationRecord {
 
 /// Registers the device and records its registration state; the `operation_id` of the record
 /// is what the device polls. A registration that finds no hub is recorded as failed, as DPS does.
-pub fn register(cloud: &Cloud, dps: &Dps, scope: &str, registration_id: &str, authorization: Option<&str>, payload: Option<Value>) -> Result<RegistrationRecord, DpsError> {
-    let group = authenticate(cloud, dps, authorization, scope, registration_id)?;
+pub fn register(cloud: &Cloud, dps: &Dps, scope: &str, registration_id: &str, proof: DeviceProof, payload: Option<Value>) -> Result<RegistrationRecord, DpsError> {
+    let group = authenticate(cloud, dps, proof, scope, registration_id)?;
     let stamp = now_iso();
     let outcome = match pick_hub(dps, &group, registration_id).map(|linked| (cloud.hub_by_host(&linked.name), linked)) {
         Some((Some(hub), _)) => {
-            let key = |k: &str| group["attestation"]["symmetricKey"][k].as_str().and_then(|g| derive_device_key(g, registration_id)).unwrap_or_default();
-            let reprovisioned = hub.upsert_provisioned_device(registration_id, &key("primaryKey"), &key("secondaryKey"));
+            let authentication = if group["attestation"]["type"] == "x509" {
+                Authentication::CertificateAuthority
+            } else {
+                let key = |k: &str| group["attestation"]["symmetricKey"][k].as_str().and_then(|g| derive_device_key(g, registration_id)).unwrap_or_default();
+                Authentication::Sas { primary_key: key("primaryKey"), secondary_key: key("secondaryKey") }
+            };
+            let reprovisioned = hub.upsert_provisioned_device(registration_id, authentication);
             Outcome::Assigned { hub: hub.host.clone(), reprovisioned }
         }
         Some((None, linked)) => {

@@ -39,6 +39,8 @@ pub struct ConnectInfo {
     pub keep_alive: u16,
     pub clean_session: bool,
     pub peer: SocketAddr,
+    /// The certificate chain the client presented in the TLS handshake (leaf first), if any.
+    pub client_certificates: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 impl ConnectInfo {
@@ -58,6 +60,7 @@ impl std::fmt::Debug for ConnectInfo {
             .field("keep_alive", &self.keep_alive)
             .field("clean_session", &self.clean_session)
             .field("peer", &self.peer)
+            .field("client_certificates", &self.client_certificates.len())
             .finish()
     }
 }

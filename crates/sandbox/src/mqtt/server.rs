@@ -61,7 +61,10 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, handle
         connections.spawn(async move {
             let deadline = Instant::now() + CONNECT_TIMEOUT;
             let result = match timeout(CONNECT_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => serve_connection(stream, peer, handler.as_ref(), deadline).await,
+                Ok(Ok(stream)) => {
+                    let certificates = stream.get_ref().1.peer_certificates().map(|c| c.iter().map(|c| c.clone().into_owned()).collect()).unwrap_or_default();
+                    serve_connection(stream, peer, certificates, handler.as_ref(), deadline).await
+                }
                 Ok(Err(e)) => Err(ConnectionError::Io(e)),
                 Err(_) => Err(ConnectionError::ConnectTimeout),
             };
@@ -90,7 +93,7 @@ impl Drop for SessionGuard {
     }
 }
 
-async fn serve_connection<S>(mut stream: S, peer: SocketAddr, handler: &dyn MqttHandler, deadline: Instant) -> Result<(), ConnectionError>
+async fn serve_connection<S>(mut stream: S, peer: SocketAddr, client_certificates: Vec<rustls::pki_types::CertificateDer<'static>>, handler: &dyn MqttHandler, deadline: Instant) -> Result<(), ConnectionError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -114,6 +117,7 @@ where
         keep_alive: connect.keep_alive,
         clean_session: connect.clean_session,
         peer,
+        client_certificates,
     };
     let session = match handler.connect(&info, outbox) {
         Ok(session) => SessionGuard(session),
