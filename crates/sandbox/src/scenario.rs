@@ -144,7 +144,7 @@ pub struct CentralApp {
     pub device_templates: Vec<CentralTemplate>,
     #[serde(default)]
     pub device_groups: Vec<CentralDeviceGroup>,
-    /// Devices, declared in batches: `count` devices named `prefix` + a number.
+    /// Devices, declared in batches: `count` devices named `prefix` + a number, and any listed by ID.
     #[serde(default)]
     pub fleets: Vec<Fleet>,
 }
@@ -158,6 +158,9 @@ pub struct CentralTemplate {
     /// The component carrying `dtmi:azureiot:DeviceMigration;1` (its DeviceMove command), if any.
     #[serde(default)]
     pub migration_component: Option<String>,
+    /// The template's DTDL capability model as Central returns it; a temperature telemetry when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capability_model: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,8 +175,13 @@ pub struct CentralDeviceGroup {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Fleet {
+    #[serde(default)]
     pub prefix: String,
+    #[serde(default)]
     pub count: u32,
+    /// Devices with these exact IDs too (IDs a prefix and a number cannot make).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ids: Vec<String>,
     pub template: String,
     /// Share of the fleet per persona, in percent; the rest is healthy.
     #[serde(default)]
@@ -229,16 +237,16 @@ impl Scenario {
             sku: default_sku(),
             template: default_template(),
             device_templates: vec![
-                CentralTemplate { id: thermostat.into(), display_name: "Thermostat".into(), migration_component: Some("migration".into()) },
-                CentralTemplate { id: legacy.into(), display_name: "Legacy sensor (no DeviceMove)".into(), migration_component: None },
+                CentralTemplate { id: thermostat.into(), display_name: "Thermostat".into(), migration_component: Some("migration".into()), capability_model: None },
+                CentralTemplate { id: legacy.into(), display_name: "Legacy sensor (no DeviceMove)".into(), migration_component: None, capability_model: None },
             ],
             device_groups: vec![
                 CentralDeviceGroup { id: "thermostats".into(), display_name: "All thermostats".into(), template: thermostat.into() },
                 CentralDeviceGroup { id: "legacy-sensors".into(), display_name: "Legacy sensors".into(), template: legacy.into() },
             ],
             fleets: vec![
-                Fleet { prefix: "thermostat-".into(), count: 240, template: thermostat.into(), personas: mix.clone() },
-                Fleet { prefix: "legacy-".into(), count: 12, template: legacy.into(), personas: Default::default() },
+                Fleet { prefix: "thermostat-".into(), count: 240, template: thermostat.into(), ids: vec![], personas: mix.clone() },
+                Fleet { prefix: "legacy-".into(), count: 12, template: legacy.into(), ids: vec![], personas: Default::default() },
             ],
         };
         Scenario {

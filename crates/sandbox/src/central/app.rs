@@ -3,6 +3,7 @@
 //! derives them), its own DPS and hub (hidden from ARM, as Central's are), the simulated devices
 //! provisioned through them, its jobs, and the API tokens that open its API.
 
+use super::filter::Filter;
 use super::jobs::CentralJob;
 use super::throttle::TokenBucket;
 use crate::cloud::Cloud;
@@ -24,9 +25,12 @@ pub struct LiveCentralApp {
     pub application_id: String,
     pub subscription_id: String,
     pub templates: Vec<Value>,
-    pub groups: Vec<(Value, String)>,
+    /// Device groups as Central returns them; members are the devices their `filter` selects.
+    pub groups: Mutex<Vec<Value>>,
     pub enrollment_groups: Mutex<Vec<Value>>,
     pub devices: Mutex<BTreeMap<String, Value>>,
+    /// Individual attestations set on devices (certificates kept), by device ID; the others use their group's.
+    pub attestations: Mutex<BTreeMap<String, Value>>,
     /// The devices that are simulated, by ID (devices created through the API have none).
     pub fleet: RwLock<BTreeMap<String, Arc<SimDevice>>>,
     pub jobs: Mutex<BTreeMap<String, Arc<CentralJob>>>,
@@ -39,28 +43,44 @@ pub struct LiveCentralApp {
     pub api_tokens: HashMap<String, i64>,
 }
 
-fn template_json(t: &CentralTemplate) -> Value {
-    let mut contents = vec![json!({"@type": ["Telemetry", "Temperature"], "name": "temperature", "schema": "double", "displayName": "Temperature"})];
-    if let Some(component) = &t.migration_component {
-        let fields: Vec<Value> = ["idScope", "dpsName", "dpsId", "centralAppName", "centralAppSubdomain", "deviceTemplateId"]
-            .iter()
-            .map(|f| json!({"name": f, "schema": "string"}))
-            .collect();
-        contents.push(json!({
-            "@type": "Component", "name": component, "displayName": "Device migration",
-            "schema": {
-                "@id": "dtmi:azureiot:DeviceMigration;1", "@type": "Interface", "displayName": "Device Migration",
-                "contents": [{
-                    "@type": "Command", "name": "DeviceMove", "displayName": "Device Move", "commandType": "synchronous",
-                    "request": {"@type": "CommandPayload", "name": "data", "displayName": "Migration data", "schema": {"@type": "Object", "fields": fields}},
-                }],
-            },
-        }));
-    }
+/// The DeviceMigration component (its DeviceMove command), named as the scenario says.
+fn migration_component(name: &str) -> Value {
+    let fields: Vec<Value> = ["idScope", "dpsName", "dpsId", "centralAppName", "centralAppSubdomain", "deviceTemplateId"].iter().map(|f| json!({"name": f, "schema": "string"})).collect();
     json!({
-        "@id": t.id, "@type": ["ModelDefinition", "DeviceModel"], "displayName": t.display_name, "etag": format!("\"{}\"", random_token(6)),
-        "capabilityModel": {"@id": t.id.replace(";1", "_cm;1"), "@type": "Interface", "displayName": t.display_name, "contents": contents},
+        "@type": "Component", "name": name, "displayName": "Device migration",
+        "schema": {
+            "@id": "dtmi:azureiot:DeviceMigration;1", "@type": "Interface", "displayName": "Device Migration",
+            "contents": [{
+                "@type": "Command", "name": "DeviceMove", "displayName": "Device Move", "commandType": "synchronous",
+                "request": {"@type": "CommandPayload", "name": "data", "displayName": "Migration data", "schema": {"@type": "Object", "fields": fields}},
+            }],
+        },
     })
+}
+
+/// The template as Central returns it: the scenario's capability model (or a temperature
+/// telemetry), with the migration component added when the scenario names one.
+fn template_json(t: &CentralTemplate) -> Value {
+    let mut model = t.capability_model.clone().unwrap_or_else(|| {
+        json!({"@id": t.id.replace(";1", "_cm;1"), "@type": "Interface", "displayName": t.display_name,
+               "contents": [{"@type": ["Telemetry", "Temperature"], "name": "temperature", "schema": "double", "displayName": "Temperature"}]})
+    });
+    if let (Some(component), Some(contents)) = (&t.migration_component, model["contents"].as_array_mut()) {
+        contents.push(migration_component(component));
+    }
+    json!({"@id": t.id, "@type": ["ModelDefinition", "DeviceModel"], "displayName": t.display_name, "etag": format!("\"{}\"", random_token(6)), "capabilityModel": model})
+}
+
+/// Whether a DTDL element has this `@type` (a string, or one of an array's).
+fn has_type(element: &Value, kind: &str) -> bool {
+    element["@type"] == kind || element["@type"].as_array().is_some_and(|types| types.iter().any(|t| t == kind))
+}
+
+/// An interface's elements with those of the interfaces it extends (Central templates use both).
+fn elements(interface: &Value) -> impl Iterator<Item = &Value> {
+    let own = interface["contents"].as_array().into_iter().flatten();
+    let inherited = interface["extends"].as_array().into_iter().flatten().flat_map(|base| base["contents"].as_array().into_iter().flatten());
+    own.chain(inherited)
 }
 
 impl LiveCentralApp {
@@ -83,7 +103,7 @@ impl LiveCentralApp {
         let mut fleet = BTreeMap::new();
         for batch in &app.fleets {
             let width = batch.count.to_string().len().max(3);
-            let ids: Vec<String> = (1..=batch.count).map(|n| format!("{}{:0width$}", batch.prefix, n)).collect();
+            let ids: Vec<String> = (1..=batch.count).map(|n| format!("{}{:0width$}", batch.prefix, n)).chain(batch.ids.iter().cloned()).collect();
             for (id, persona) in ids.iter().zip(assign_personas(&ids, &batch.personas)) {
                 devices.insert(id.clone(), json!({
                     "id": id, "etag": format!("\"{}\"", random_token(6)), "displayName": id, "template": batch.template,
@@ -103,13 +123,15 @@ impl LiveCentralApp {
             application_id: app.application_id.clone(),
             subscription_id: placement.subscription_id,
             templates: app.device_templates.iter().map(template_json).collect(),
-            groups: app
-                .device_groups
-                .iter()
-                .map(|g| (json!({"id": g.id, "displayName": g.display_name, "filter": format!("SELECT * FROM devices WHERE $template = \"{}\"", g.template), "etag": format!("\"{}\"", random_token(6)), "organizations": []}), g.template.clone()))
-                .collect(),
+            groups: Mutex::new(
+                app.device_groups
+                    .iter()
+                    .map(|g| json!({"id": g.id, "displayName": g.display_name, "filter": format!("SELECT * FROM devices WHERE $template = \"{}\"", g.template), "etag": format!("\"{}\"", random_token(6)), "organizations": []}))
+                    .collect(),
+            ),
             enrollment_groups: Mutex::new(enrollment_groups),
             devices: Mutex::new(devices),
+            attestations: Mutex::default(),
             fleet: RwLock::new(fleet),
             jobs: Mutex::default(),
             throttle: Mutex::new(TokenBucket::new(REQUESTS_PER_SECOND, REQUESTS_PER_SECOND)),
@@ -133,36 +155,61 @@ impl LiveCentralApp {
         }
     }
 
-    /// What `GET /devices/{id}/credentials` returns: the app's scope and the derived keys.
-    pub fn credentials(&self, device_id: &str) -> Value {
+    /// The keys a group-enrolled device derives from the app's SAS-IoT-Devices group (the first
+    /// symmetric-key group for IoT devices, should that one be gone).
+    pub fn derived_keys(&self, device_id: &str) -> Value {
         let groups = self.enrollment_groups.lock().unwrap();
-        let keys = &groups[0]["attestation"]["symmetricKey"];
+        let is_sas = |g: &&Value| g["type"] == "iot" && g["attestation"]["type"] == "symmetricKey";
+        let group = groups.iter().find(|g| g["id"] == "sas-iot-devices").or_else(|| groups.iter().find(is_sas));
+        let keys = group.map(|g| g["attestation"]["symmetricKey"].clone()).unwrap_or_default();
         let derive = |k: &str| keys[k].as_str().and_then(|g| derive_device_key(g, device_id)).unwrap_or_default();
-        json!({"idScope": self.dps.id_scope, "symmetricKey": {"primaryKey": derive("primaryKey"), "secondaryKey": derive("secondaryKey")}})
+        json!({"primaryKey": derive("primaryKey"), "secondaryKey": derive("secondaryKey")})
+    }
+
+    /// What `GET /devices/{id}/credentials` returns: the app's scope and the device's credential
+    /// (its individual attestation's, or the keys derived from its group's).
+    pub fn credentials(&self, device_id: &str) -> Value {
+        let mut credentials = json!({"idScope": self.dps.id_scope});
+        match self.attestations.lock().unwrap().get(device_id).map(super::attestation::public) {
+            Some(attestation) => {
+                let kind = attestation["type"].as_str().unwrap_or_default().to_string();
+                credentials[&kind] = attestation[&kind].clone();
+            }
+            None => credentials["symmetricKey"] = self.derived_keys(device_id),
+        }
+        credentials
     }
 
     /// The template's command at `path` (`Command` at the root or `component.Command`), if it has one.
     pub fn command_at(&self, template_id: &str, path: &str) -> Option<CommandTarget> {
+        let (component, name) = self.element_at(template_id, path, |c| has_type(c, "Command"))?;
+        Some(CommandTarget { component, name })
+    }
+
+    /// Whether the template has a writable property at `path` (`property` or `component.property`).
+    pub fn has_writable_property(&self, template_id: &str, path: &str) -> bool {
+        self.element_at(template_id, path, |c| has_type(c, "Property") && c["writable"] == true).is_some()
+    }
+
+    /// The component (if any) and name of the template's element at `path` that passes `accept`.
+    fn element_at(&self, template_id: &str, path: &str, accept: impl Fn(&Value) -> bool) -> Option<(Option<String>, String)> {
         let template = self.templates.iter().find(|t| t["@id"] == template_id)?;
-        let contents = template["capabilityModel"]["contents"].as_array()?;
-        let is_command = |c: &Value, name: &str| c["@type"] == "Command" && c["name"] == name;
+        let model = &template["capabilityModel"];
+        let named = |c: &&Value, name: &str| c["name"] == name;
         match path.split_once('.') {
-            None => contents.iter().any(|c| is_command(c, path)).then(|| CommandTarget { component: None, name: path.into() }),
-            Some((component, name)) => contents
-                .iter()
-                .find(|c| c["@type"] == "Component" && c["name"] == component)?["schema"]["contents"]
-                .as_array()?
-                .iter()
-                .any(|c| is_command(c, name))
-                .then(|| CommandTarget { component: Some(component.into()), name: name.into() }),
+            None => elements(model).find(|c| named(c, path) && accept(c)).map(|_| (None, path.to_string())),
+            Some((component, name)) => {
+                let component_element = elements(model).find(|c| named(c, component) && has_type(c, "Component"))?;
+                elements(&component_element["schema"]).find(|c| named(c, name) && accept(c)).map(|_| (Some(component.to_string()), name.to_string()))
+            }
         }
     }
 
     /// IDs of the group's devices that use `template` (Central runs a job on those only).
     pub fn group_members(&self, group_id: &str, template: &str) -> Option<Vec<String>> {
-        let group_template = self.groups.iter().find(|(g, _)| g["id"] == group_id).map(|(_, t)| t.clone())?;
+        let filter = self.groups.lock().unwrap().iter().find(|g| g["id"] == group_id).and_then(|g| Filter::parse(g["filter"].as_str().unwrap_or_default()).ok())?;
         let devices = self.devices.lock().unwrap();
-        Some(devices.values().filter(|d| d["template"] == group_template.as_str() && d["template"] == template).filter_map(|d| d["id"].as_str().map(str::to_string)).collect())
+        Some(devices.values().filter(|d| d["template"] == template && filter.matches(d)).filter_map(|d| d["id"].as_str().map(str::to_string)).collect())
     }
 }
 

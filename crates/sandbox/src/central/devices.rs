@@ -1,7 +1,9 @@
-//! Device writes and commands: create and delete a device, read its attestation, and run a
-//! command on it now (`POST .../commands/{name}`), answered by the simulated device.
+//! Device writes and commands: create, update and delete a device, and run a command on it now
+//! (`POST .../commands/{name}`), answered by the simulated device.
 
-use super::{open, CentralError, Q};
+use super::app::LiveCentralApp;
+use super::attestation::merge;
+use super::{bad_request, open, parse_body, CentralError, Q};
 use crate::cloud::Cloud;
 use crate::fleet::MethodOutcome;
 use axum::extract::{Path, Query, State};
@@ -11,33 +13,58 @@ use axum::Json;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// `PUT /devices/{id}`: a device Central knows of but that has not provisioned yet.
-pub async fn create(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, CentralError> {
-    let app = open(&cloud, &sub, &headers, &q)?;
-    let body: Value = serde_json::from_str(&body).map_err(|e| CentralError::new(StatusCode::BAD_REQUEST, "BadRequest", format!("The request body is not valid JSON: {e}")))?;
-    if let Some(template) = body["template"].as_str() {
+/// The fields a caller sets on a device (the rest — id, etag, provisioned — are the service's).
+const FIELDS: &[&str] = &["displayName", "template", "enabled", "simulated", "organizations"];
+
+/// The device `fields` describe, once its template is known to the app.
+fn checked(app: &LiveCentralApp, id: &str, fields: &Value, provisioned: bool) -> Result<Value, CentralError> {
+    if let Some(template) = fields["template"].as_str() {
         if !app.templates.iter().any(|t| t["@id"] == template) {
             return Err(CentralError::not_found("Device template", template));
         }
     }
+    let mut device = json!({"id": id, "etag": format!("\"{}\"", crate::tokens::random_token(6)), "displayName": id, "enabled": true, "provisioned": provisioned, "simulated": false});
+    for field in FIELDS {
+        if let Some(v) = fields.get(*field).filter(|v| !v.is_null()) {
+            device[*field] = v.clone();
+        }
+    }
+    if device.get("organizations").is_some_and(|o| !o.is_array()) {
+        return Err(bad_request("organizations must be a list of organization IDs."));
+    }
+    Ok(device)
+}
+
+/// `PUT /devices/{id}`: a device Central knows of but that has not provisioned yet, or a new
+/// definition of one it has (which keeps whether it provisioned, and what the body leaves out).
+pub async fn create(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, CentralError> {
+    let app = open(&cloud, &sub, &headers, &q)?;
+    let body = parse_body(&body)?;
     let mut devices = app.devices.lock().unwrap();
     let existing = devices.get(&id).cloned();
-    let pick = |field: &str, default: Value| body.get(field).filter(|v| !v.is_null()).cloned().or_else(|| existing.as_ref().map(|d| d[field].clone())).unwrap_or(default);
-    let mut device = json!({
-        "id": id,
-        "etag": format!("\"{}\"", crate::tokens::random_token(6)),
-        "displayName": pick("displayName", json!(id)),
-        "enabled": pick("enabled", json!(true)),
-        "provisioned": existing.as_ref().map(|d| d["provisioned"].clone()).unwrap_or(json!(false)),
-        "simulated": pick("simulated", json!(false)),
-    });
-    let template = pick("template", Value::Null);
-    if !template.is_null() {
-        device["template"] = template;
+    let mut fields = existing.clone().unwrap_or(json!({}));
+    for field in FIELDS {
+        if let Some(v) = body.get(*field).filter(|v| !v.is_null()) {
+            fields[*field] = v.clone();
+        }
     }
-    if let Some(orgs) = body.get("organizations").filter(|v| v.is_array()) {
-        device["organizations"] = orgs.clone();
+    let device = checked(&app, &id, &fields, existing.is_some_and(|d| d["provisioned"] == true))?;
+    devices.insert(id, device.clone());
+    Ok(Json(device))
+}
+
+/// `PATCH /devices/{id}`: changes the fields sent (a display name, a template, organizations).
+pub async fn update(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, CentralError> {
+    let app = open(&cloud, &sub, &headers, &q)?;
+    let body = parse_body(&body)?;
+    let mut devices = app.devices.lock().unwrap();
+    let mut fields = devices.get(&id).cloned().ok_or_else(|| CentralError::not_found("Device", &id))?;
+    for field in FIELDS {
+        if let Some(v) = body.get(*field) {
+            merge(&mut fields[*field], v);
+        }
     }
+    let device = checked(&app, &id, &fields, fields["provisioned"] == true)?;
     devices.insert(id, device.clone());
     Ok(Json(device))
 }
@@ -45,21 +72,12 @@ pub async fn create(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
 pub async fn remove(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<StatusCode, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     app.devices.lock().unwrap().remove(&id).ok_or_else(|| CentralError::not_found("Device", &id))?;
+    app.attestations.lock().unwrap().remove(&id);
     if let Some(device) = app.fleet.write().unwrap().remove(&id) {
         device.disconnect(&cloud);
     }
     app.hub.devices.lock().unwrap().remove(&id);
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A device's attestation: group-enrolled devices carry the symmetric keys derived for them.
-pub async fn attestation(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
-    let app = open(&cloud, &sub, &headers, &q)?;
-    if !app.devices.lock().unwrap().contains_key(&id) {
-        return Err(CentralError::not_found("Device", &id));
-    }
-    let credentials = app.credentials(&id);
-    Ok(Json(json!({"type": "symmetricKey", "symmetricKey": credentials["symmetricKey"]})))
 }
 
 pub async fn run_root_command(state: State<Arc<Cloud>>, Path((sub, id, command)): Path<(String, String, String)>, query: Q, headers: HeaderMap, body: String) -> Result<Response, CentralError> {
@@ -73,13 +91,16 @@ pub async fn run_component_command(state: State<Arc<Cloud>>, Path((sub, id, comp
 #[allow(clippy::too_many_arguments)]
 async fn run_command(State(cloud): State<Arc<Cloud>>, sub: String, id: String, component: Option<String>, command: String, Query(q): Q, headers: HeaderMap, body: String) -> Result<Response, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
-    let body: Value = serde_json::from_str(&body).map_err(|e| CentralError::new(StatusCode::BAD_REQUEST, "BadRequest", format!("The request body is not valid JSON: {e}")))?;
+    let body = parse_body(&body)?;
     let template = app.devices.lock().unwrap().get(&id).map(|d| d["template"].as_str().unwrap_or_default().to_string()).ok_or_else(|| CentralError::not_found("Device", &id))?;
     let path = component.as_ref().map(|c| format!("{c}.{command}")).unwrap_or_else(|| command.clone());
-    let target = app.command_at(&template, &path).ok_or_else(|| CentralError::new(StatusCode::BAD_REQUEST, "BadRequest", format!("The device's template has no command at '{path}'.")))?;
+    let target = app.command_at(&template, &path).ok_or_else(|| bad_request(format!("The device's template has no command at '{path}'.")))?;
+    // Central waits `responseTimeout` seconds (5 to 30, 30 when not given); the scenario's timeout
+    // stands for the default, so a fast scenario stays fast while the answer reports Central's value.
     let mut timing = app.timing.clone();
-    if let Some(seconds) = body["responseTimeout"].as_u64() {
-        timing.command_timeout_ms = seconds.clamp(5, 30) * 1000;
+    let response_timeout = body["responseTimeout"].as_u64().map(|s| s.clamp(5, 30));
+    if let Some(seconds) = response_timeout {
+        timing.command_timeout_ms = seconds * 1000;
     }
     let device = app.fleet.read().unwrap().get(&id).cloned();
     let request = body.get("request").cloned().unwrap_or(Value::Null);
@@ -89,7 +110,7 @@ async fn run_command(State(cloud): State<Arc<Cloud>>, sub: String, id: String, c
     };
     match outcome {
         MethodOutcome::Answered { status, payload } => {
-            let answer = json!({"id": crate::tokens::random_token(12), "request": request, "response": payload, "responseCode": status, "responseTimeout": timing.command_timeout_ms / 1000});
+            let answer = json!({"id": crate::tokens::random_token(12), "request": request, "response": payload, "responseCode": status, "responseTimeout": response_timeout.unwrap_or(30)});
             Ok((StatusCode::CREATED, Json(answer)).into_response())
         }
         MethodOutcome::TimedOut => Err(CentralError::new(StatusCode::GATEWAY_TIMEOUT, "GatewayTimeout", format!("Device {id} did not answer within {} s.", timing.command_timeout_ms / 1000))),

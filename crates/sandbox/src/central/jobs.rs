@@ -1,11 +1,11 @@
-//! Central jobs (2022-07-31): create a command job on a device group, read it and its per-device
-//! statuses, stop, resume and rerun it on the failed devices. The job runs here, in batches,
-//! calling each simulated device; at most five run at once per application, as on Central.
+//! Central jobs (2022-07-31): create a command or property job on a device group, read it and its
+//! per-device statuses, stop, resume and rerun it on the failed devices. The job runs here, in
+//! batches, calling each simulated device; at most five run at once per application, as on Central.
 
 use super::app::{CommandTarget, LiveCentralApp};
-use super::{open, page, CentralError, Q};
+use super::{bad_request, open, page, parse_body, CentralError, Q};
 use crate::cloud::Cloud;
-use crate::fleet::MethodOutcome;
+use crate::fleet::{DeviceTiming, MethodOutcome, Persona, SimDevice};
 use crate::live::now_iso;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -43,11 +43,20 @@ pub struct JobState {
     pub generation: u64,
 }
 
+/// What a job does on each device.
+#[derive(Debug, Clone)]
+pub enum JobAction {
+    /// Runs this command.
+    Command(CommandTarget),
+    /// Writes a writable property (`property` or `component.property`); the value is the job's.
+    Property,
+}
+
 pub struct CentralJob {
     pub id: String,
     /// What the caller defined (displayName, description, group, batch, cancellationThreshold, data).
     pub definition: Value,
-    pub command: CommandTarget,
+    pub action: JobAction,
     pub state: Mutex<JobState>,
 }
 
@@ -71,10 +80,6 @@ impl CentralJob {
     }
 }
 
-fn bad_request(message: impl Into<String>) -> CentralError {
-    CentralError::new(StatusCode::BAD_REQUEST, "BadRequest", message)
-}
-
 /// A batch or threshold (`{"type":"number"|"percentage","value":n}`) as a device count of `total`.
 fn count_of(spec: &Value, total: usize, field: &str) -> Result<Option<usize>, CentralError> {
     if spec.is_null() {
@@ -89,27 +94,48 @@ fn count_of(spec: &Value, total: usize, field: &str) -> Result<Option<usize>, Ce
     }
 }
 
-/// Checks the definition against the app: the group exists, the data is one command the target
-/// template has. Returns the command and the devices it runs on.
-fn validate(app: &LiveCentralApp, body: &Value) -> Result<(CommandTarget, Vec<String>), CentralError> {
+/// Checks the definition against the app: the group exists, the data is one command or writable
+/// property the target template has. Returns the action and the devices it runs on.
+fn validate(app: &LiveCentralApp, body: &Value) -> Result<(JobAction, Vec<String>), CentralError> {
     let group = body["group"].as_str().ok_or_else(|| bad_request("The job needs a 'group' (a device group ID)."))?;
     let data = body["data"].as_array().filter(|d| !d.is_empty()).ok_or_else(|| bad_request("The job needs 'data' with at least one item."))?;
     let item = &data[0];
-    if item["type"] != "command" {
-        return Err(bad_request(format!("data[0].type '{}' is not run by the sandbox: use 'command'.", item["type"].as_str().unwrap_or_default())));
+    let kind = item["type"].as_str().unwrap_or_default();
+    if kind != "command" && kind != "property" {
+        return Err(bad_request(format!("data[0].type '{kind}' is not run by the sandbox: use 'command' or 'property'.")));
     }
     let target = item["target"].as_str().filter(|t| !t.is_empty()).ok_or_else(|| bad_request("data[0].target must name a device template."))?;
-    let path = item["path"].as_str().ok_or_else(|| bad_request("data[0].path must name the command."))?;
+    let path = item["path"].as_str().ok_or_else(|| bad_request(format!("data[0].path must name the {kind}.")))?;
     if !app.templates.iter().any(|t| t["@id"] == target) {
         return Err(CentralError::not_found("Device template", target));
     }
-    let command = app.command_at(target, path).ok_or_else(|| bad_request(format!("The device template {target} has no command at '{path}'.")))?;
+    let action = if kind == "command" {
+        JobAction::Command(app.command_at(target, path).ok_or_else(|| bad_request(format!("The device template {target} has no command at '{path}'.")))?)
+    } else if app.has_writable_property(target, path) {
+        JobAction::Property
+    } else {
+        return Err(bad_request(format!("The device template {target} has no writable property at '{path}'.")));
+    };
     let devices = app.group_members(group, target).ok_or_else(|| CentralError::not_found("Device group", group))?;
-    Ok((command, devices))
+    Ok((action, devices))
+}
+
+/// A writable property update as a device takes it: a connected device acknowledges it after its
+/// answer delay; one offline, slower than the timeout or not simulated fails at the timeout (the
+/// value is not kept: the sandbox serves no properties API).
+async fn acknowledge(device: Option<Arc<SimDevice>>, timing: &DeviceTiming) -> bool {
+    let timeout = timing.command_timeout_ms;
+    let answer = match &device {
+        Some(d) if d.link.lock().unwrap().connected && d.persona() != Persona::Offline => Some(if d.persona() == Persona::Slow { timing.slow_answer_ms } else { timing.answer_ms }),
+        _ => None,
+    };
+    let wait = answer.filter(|ms| *ms <= timeout).unwrap_or(timeout);
+    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+    answer.is_some_and(|ms| ms <= timeout)
 }
 
 /// Starts a job on `devices`: records it, then runs it in the background.
-fn start(cloud: &Arc<Cloud>, app: &Arc<LiveCentralApp>, id: &str, definition: Value, command: CommandTarget, devices: Vec<String>) -> Result<Arc<CentralJob>, CentralError> {
+fn start(cloud: &Arc<Cloud>, app: &Arc<LiveCentralApp>, id: &str, definition: Value, action: JobAction, devices: Vec<String>) -> Result<Arc<CentralJob>, CentralError> {
     let mut jobs = app.jobs.lock().unwrap();
     if jobs.contains_key(id) {
         return Err(CentralError::new(StatusCode::CONFLICT, "Conflict", format!("A job with ID {id} already exists.")));
@@ -120,7 +146,7 @@ fn start(cloud: &Arc<Cloud>, app: &Arc<LiveCentralApp>, id: &str, definition: Va
     let job = Arc::new(CentralJob {
         id: id.into(),
         definition,
-        command,
+        action,
         state: Mutex::new(JobState { status: "running", start: now_iso(), end: None, devices: devices.into_iter().map(|d| (d, DeviceRun::Pending)).collect(), generation: 0 }),
     });
     jobs.insert(id.into(), job.clone());
@@ -134,7 +160,6 @@ async fn run(cloud: Arc<Cloud>, app: Arc<LiveCentralApp>, job: Arc<CentralJob>) 
     let batch_size = count_of(&job.definition["batch"], total, "batch").ok().flatten().unwrap_or(total).max(1);
     let threshold = &job.definition["cancellationThreshold"];
     let (limit, per_batch) = (count_of(threshold, total, "cancellationThreshold").ok().flatten(), threshold["batch"].as_bool().unwrap_or(false));
-    let method = job.command.method_name();
     let payload = job.definition["data"][0]["value"].clone();
     let generation = job.state.lock().unwrap().generation;
     loop {
@@ -155,14 +180,15 @@ async fn run(cloud: Arc<Cloud>, app: Arc<LiveCentralApp>, job: Arc<CentralJob>) 
         for index in batch {
             let device_id = job.state.lock().unwrap().devices[index].0.clone();
             let device = app.fleet.read().unwrap().get(&device_id).cloned();
-            let (cloud, method, payload, timing) = (cloud.clone(), method.clone(), payload.clone(), app.timing.clone());
+            let (cloud, action, payload, timing) = (cloud.clone(), job.action.clone(), payload.clone(), app.timing.clone());
             calls.spawn(async move {
-                let ok = match device {
-                    Some(device) => matches!(device.invoke(&cloud, &method, &payload, &timing).await, MethodOutcome::Answered { status: 200, .. }),
-                    None => {
+                let ok = match (action, device) {
+                    (JobAction::Command(command), Some(device)) => matches!(device.invoke(&cloud, &command.method_name(), &payload, &timing).await, MethodOutcome::Answered { status: 200, .. }),
+                    (JobAction::Command(_), None) => {
                         tokio::time::sleep(std::time::Duration::from_millis(timing.command_timeout_ms)).await;
                         false
                     }
+                    (JobAction::Property, device) => acknowledge(device, &timing).await,
                 };
                 (index, ok)
             });
@@ -191,8 +217,8 @@ fn find(app: &LiveCentralApp, id: &str) -> Result<Arc<CentralJob>, CentralError>
 
 pub async fn create(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
-    let body: Value = serde_json::from_str(&body).map_err(|e| bad_request(format!("The request body is not valid JSON: {e}")))?;
-    let (command, devices) = validate(&app, &body)?;
+    let body = parse_body(&body)?;
+    let (action, devices) = validate(&app, &body)?;
     count_of(&body["batch"], devices.len(), "batch")?;
     count_of(&body["cancellationThreshold"], devices.len(), "cancellationThreshold")?;
     let mut definition = json!({});
@@ -201,7 +227,7 @@ pub async fn create(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
             definition[field] = v.clone();
         }
     }
-    Ok(Json(start(&cloud, &app, &id, definition, command, devices)?.to_json()))
+    Ok(Json(start(&cloud, &app, &id, definition, action, devices)?.to_json()))
 }
 
 pub async fn get(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
@@ -266,5 +292,5 @@ pub async fn rerun(State(cloud): State<Arc<Cloud>>, Path((sub, id, rerun_id)): P
     if failed.is_empty() {
         return Err(bad_request(format!("Job {id} has no failed devices to rerun.")));
     }
-    Ok(Json(start(&cloud, &app, &rerun_id, job.definition.clone(), job.command.clone(), failed)?.to_json()))
+    Ok(Json(start(&cloud, &app, &rerun_id, job.definition.clone(), job.action.clone(), failed)?.to_json()))
 }

@@ -1,20 +1,27 @@
 //! IoT Central's application API (2022-07-31), under `/iotc/{subdomain}/api` on the control-plane
 //! listener: a client's base URL for an app is `https://localhost:<port>/iotc/<subdomain>` where
-//! Azure's is `https://<subdomain>.azureiotcentral.com`. Read operations for devices, templates,
-//! groups and enrollment groups; auth by Entra token (Central audience) or the app's API token.
+//! Azure's is `https://<subdomain>.azureiotcentral.com`. Devices (with their attestations and
+//! commands), templates (read), device groups, enrollment groups and jobs — what the migration
+//! wizards use; any other operation answers Central's 404 saying the sandbox does not serve it.
+//! Auth by Entra token (Central audience) or the app's API token.
 
 pub mod app;
+mod attestation;
 mod devices;
+mod enrollment;
+mod filter;
+mod groups;
 pub mod jobs;
 mod throttle;
+mod x509;
 
 use crate::cloud::Cloud;
 use crate::entra::{resource_audiences, Resource};
 use app::LiveCentralApp;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{any, get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -25,9 +32,9 @@ const API_VERSIONS: &[&str] = &["2022-05-31", "2022-07-31", "2022-10-31-preview"
 pub fn router() -> Router<Arc<Cloud>> {
     Router::new()
         .route("/iotc/{app}/api/devices", get(list_devices))
-        .route("/iotc/{app}/api/devices/{id}", get(get_device).put(devices::create).delete(devices::remove))
+        .route("/iotc/{app}/api/devices/{id}", get(get_device).put(devices::create).patch(devices::update).delete(devices::remove))
         .route("/iotc/{app}/api/devices/{id}/credentials", get(device_credentials))
-        .route("/iotc/{app}/api/devices/{id}/attestation", get(devices::attestation))
+        .route("/iotc/{app}/api/devices/{id}/attestation", get(attestation::get).put(attestation::put).patch(attestation::patch).delete(attestation::remove))
         .route("/iotc/{app}/api/devices/{id}/commands/{command}", post(devices::run_root_command))
         .route("/iotc/{app}/api/devices/{id}/components/{component}/commands/{command}", post(devices::run_component_command))
         .route("/iotc/{app}/api/jobs", get(jobs::list))
@@ -38,11 +45,20 @@ pub fn router() -> Router<Arc<Cloud>> {
         .route("/iotc/{app}/api/jobs/{id}/rerun/{rerun}", put(jobs::rerun))
         .route("/iotc/{app}/api/deviceTemplates", get(list_templates))
         .route("/iotc/{app}/api/deviceTemplates/{id}", get(get_template))
-        .route("/iotc/{app}/api/deviceGroups", get(list_groups))
-        .route("/iotc/{app}/api/deviceGroups/{id}", get(get_group))
-        .route("/iotc/{app}/api/deviceGroups/{id}/devices", get(group_devices))
-        .route("/iotc/{app}/api/enrollmentGroups", get(list_enrollment_groups))
-        .route("/iotc/{app}/api/enrollmentGroups/{id}", get(get_enrollment_group))
+        .route("/iotc/{app}/api/deviceGroups", get(groups::list))
+        .route("/iotc/{app}/api/deviceGroups/{id}", get(groups::get).put(groups::put).patch(groups::patch).delete(groups::remove))
+        .route("/iotc/{app}/api/deviceGroups/{id}/devices", get(groups::devices))
+        .route("/iotc/{app}/api/enrollmentGroups", get(enrollment::list))
+        .route("/iotc/{app}/api/enrollmentGroups/{id}", get(enrollment::get).put(enrollment::put).patch(enrollment::patch).delete(enrollment::remove))
+        .route("/iotc/{app}/api/{*rest}", any(not_served))
+        .method_not_allowed_fallback(not_served)
+}
+
+/// Central's 404 for an operation the sandbox does not serve (users, roles, properties, telemetry…),
+/// so a client learns that from the sandbox in Central's words, not from the ARM fallback.
+async fn not_served(method: Method, uri: Uri) -> CentralError {
+    let path = uri.path().split_once("/api/").map(|(_, p)| p).unwrap_or(uri.path());
+    CentralError::new(StatusCode::NOT_FOUND, "NotFound", format!("The sandbox does not serve {method} /api/{path}: only what the migration wizards use."))
 }
 
 /// Central's error body: `{"error":{"code","message","requestId","time"}}`.
@@ -83,6 +99,14 @@ impl IntoResponse for CentralError {
 }
 
 pub(crate) type Q = Query<HashMap<String, String>>;
+
+pub(crate) fn bad_request(message: impl Into<String>) -> CentralError {
+    CentralError::new(StatusCode::BAD_REQUEST, "BadRequest", message)
+}
+
+pub(crate) fn parse_body(body: &str) -> Result<Value, CentralError> {
+    serde_json::from_str(body).map_err(|e| bad_request(format!("The request body is not valid JSON: {e}")))
+}
 
 /// api-version, then the caller: an API token of this app, or an Entra token for Central whose
 /// user may use the app (sandbox rule: access to the app's subscription).
@@ -164,33 +188,4 @@ async fn list_templates(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>
 async fn get_template(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     app.templates.iter().find(|t| t["@id"] == id.as_str()).cloned().map(Json).ok_or_else(|| CentralError::not_found("Device template", &id))
-}
-
-async fn list_groups(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
-    let app = open(&cloud, &sub, &headers, &q)?;
-    Ok(page(&cloud, &sub, "deviceGroups", &q, app.groups.iter().map(|(g, _)| g.clone()).collect()))
-}
-
-async fn get_group(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
-    let app = open(&cloud, &sub, &headers, &q)?;
-    app.groups.iter().find(|(g, _)| g["id"] == id.as_str()).map(|(g, _)| Json(g.clone())).ok_or_else(|| CentralError::not_found("Device group", &id))
-}
-
-async fn group_devices(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
-    let app = open(&cloud, &sub, &headers, &q)?;
-    let template = app.groups.iter().find(|(g, _)| g["id"] == id.as_str()).map(|(_, t)| t.clone()).ok_or_else(|| CentralError::not_found("Device group", &id))?;
-    let members = app.devices.lock().unwrap().values().filter(|d| d["template"] == template.as_str()).cloned().collect();
-    Ok(page(&cloud, &sub, &format!("deviceGroups/{id}/devices"), &q, members))
-}
-
-async fn list_enrollment_groups(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
-    let app = open(&cloud, &sub, &headers, &q)?;
-    let groups = app.enrollment_groups.lock().unwrap().clone();
-    Ok(page(&cloud, &sub, "enrollmentGroups", &q, groups))
-}
-
-async fn get_enrollment_group(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
-    let app = open(&cloud, &sub, &headers, &q)?;
-    let group = app.enrollment_groups.lock().unwrap().iter().find(|g| g["id"] == id.as_str()).cloned();
-    group.map(Json).ok_or_else(|| CentralError::not_found("Enrollment group", &id))
 }
