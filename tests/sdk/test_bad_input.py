@@ -100,3 +100,18 @@ def test_garbage_gets_a_client_error_in_the_services_shape(sandbox, targets, aut
                 failures.append(f"{method} {url[:100]}: {r.status_code} not in {service}'s error shape: {r.text[:120]}")
     assert not failures, "\n".join(failures)
     assert sandbox.control("GET", "info")["baseUrl"] == sandbox.base_url
+
+
+def test_garbage_from_an_authorised_caller_is_a_client_error_too(sandbox, targets):
+    token = sandbox.control("GET", "credentials")["centralApiTokens"]["contoso-fleet"]
+    central = f"{sandbox.base_url}/iotc/contoso-fleet/api"
+    failures = []
+    # Not objects, or an object whose known fields have the wrong types.
+    wrong = [b for b in BODIES if not b.startswith(b"{")] + [b'{"displayName": 5, "enabled": "yes", "template": [], "group": 7, "data": "x", "responseTimeout": "soon"}']
+    for path in ("/jobs/j1", "/devices/d1", "/jobs/j1/rerun/r1", "/devices/thermostat-001/components/migration/commands/DeviceMove"):
+        for body in wrong:
+            method = "POST" if "commands" in path else "PUT"
+            r = requests.request(method, f"{central}{path}?{V_CENTRAL}", data=body, headers={"Authorization": token, "Content-Type": "application/json"}, timeout=10)
+            if not (400 <= r.status_code < 500 and shaped("central", r)):
+                failures.append(f"{method} {path} {body!r:.30}: {r.status_code} {r.text[:150]}")
+    assert not failures, "\n".join(failures)

@@ -57,13 +57,28 @@ impl ClientCertVerifier for AnyClientCertificate {
     }
 }
 
-/// A certificate as enrollment groups carry it: PEM, or base64 of the DER.
+/// A certificate as enrollment groups and attestations carry it: PEM, base64 of the DER, or
+/// base64 of the PEM — and only if it parses as X.509.
 pub fn parse_certificate(text: &str) -> Option<CertificateDer<'static>> {
-    if text.contains("-----BEGIN CERTIFICATE-----") {
-        return rustls_pemfile::certs(&mut text.as_bytes()).next()?.ok();
-    }
-    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text.trim()).ok()?;
-    Some(CertificateDer::from(der))
+    let pem = |t: &str| rustls_pemfile::certs(&mut t.as_bytes()).next().and_then(Result::ok);
+    let text = text.trim();
+    let der = if text.starts_with("-----BEGIN") {
+        pem(text)?
+    } else {
+        let compact: String = text.split_whitespace().collect();
+        let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, compact).ok()?;
+        match std::str::from_utf8(&bytes) {
+            Ok(inner) if inner.trim_start().starts_with("-----BEGIN") => pem(inner)?,
+            _ => CertificateDer::from(bytes),
+        }
+    };
+    x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+    Some(der)
+}
+
+/// SHA-1 thumbprint, upper-case hex, as Central, DPS and the portal show certificates.
+pub fn sha1_thumbprint(der: &CertificateDer<'_>) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der.as_ref()).as_ref())
 }
 
 /// True when `chain` (leaf first) leads to `anchor` and the leaf is fit for client authentication now.
@@ -91,7 +106,7 @@ pub fn info(der: &CertificateDer<'_>) -> Option<serde_json::Value> {
     let stamp = |t: x509_parser::time::ASN1Time| t.to_datetime().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     Some(serde_json::json!({
         "subjectName": cert.subject().to_string(), "issuerName": cert.issuer().to_string(),
-        "sha1Thumbprint": hex(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der.as_ref()).as_ref()), "sha256Thumbprint": sha256_thumbprint(der),
+        "sha1Thumbprint": sha1_thumbprint(der), "sha256Thumbprint": sha256_thumbprint(der),
         "notBeforeUtc": stamp(cert.validity().not_before), "notAfterUtc": stamp(cert.validity().not_after),
         "serialNumber": cert.raw_serial_as_string().replace(':', "").to_uppercase(), "version": cert.version().0 as i64 + 1,
     }))
@@ -105,4 +120,23 @@ pub fn sha256_thumbprint(der: &CertificateDer<'_>) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_certificate_reads_from_pem_base64_der_and_base64_pem_and_nothing_else() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["device-1".into()]).unwrap().self_signed(&key).unwrap();
+        let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
+        for text in [cert.pem(), b64(cert.der()), b64(cert.pem().as_bytes())] {
+            assert_eq!(parse_certificate(&text).as_deref(), Some(cert.der().as_ref()), "{text:.40}");
+        }
+        assert!(parse_certificate("not a certificate").is_none());
+        assert!(parse_certificate(&b64(b"0\x03\x02\x01\x00")).is_none(), "DER that is not X.509");
+        // FIPS 180 test vector through the same digest: SHA-1("abc").
+        assert_eq!(hex(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, b"abc").as_ref()), "A9993E364706816ABA3E25717850C26C9CD0D89D");
+    }
 }

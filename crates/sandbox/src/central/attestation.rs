@@ -3,7 +3,7 @@
 //! device in the target DPS the way it attests today. Keys are checked as DPS checks them (base64,
 //! 16 to 64 bytes) and generated when absent; certificates are kept and reported by thumbprint.
 
-use super::{bad_request, open, parse_body, x509, CentralError, Q};
+use super::{bad_request, open, parse_body, CentralError, Q};
 use crate::cloud::Cloud;
 use crate::live::new_key;
 use axum::extract::{Path, Query, State};
@@ -40,7 +40,8 @@ pub fn certificates(x509: &Value, field: &str, signing: bool) -> Result<Value, C
             continue;
         }
         let certificate = given["certificate"].as_str().ok_or_else(|| bad_request(format!("{at}.{entry}.certificate is required.")))?;
-        let info = x509::info(certificate).map_err(|why| bad_request(format!("{at}.{entry}.certificate is not usable: {why}.")))?;
+        let der = crate::x509::parse_certificate(certificate).ok_or_else(|| bad_request(format!("{at}.{entry}.certificate is not usable: it is not an X.509 certificate in PEM, base64 DER or base64 PEM.")))?;
+        let info = serde_json::json!({"sha1Thumbprint": crate::x509::sha1_thumbprint(&der)});
         out[entry] = json!({"certificate": certificate, "info": info});
         if signing {
             out[entry]["verified"] = json!(given["verified"].as_bool().unwrap_or(false));

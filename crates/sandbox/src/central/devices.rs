@@ -29,8 +29,14 @@ fn checked(app: &LiveCentralApp, id: &str, fields: &Value, provisioned: bool) ->
             device[*field] = v.clone();
         }
     }
-    if device.get("organizations").is_some_and(|o| !o.is_array()) {
+    if device.get("organizations").is_some_and(|o| !o.as_array().is_some_and(|a| a.iter().all(Value::is_string))) {
         return Err(bad_request("organizations must be a list of organization IDs."));
+    }
+    for (field, string) in [("displayName", true), ("template", true), ("enabled", false), ("simulated", false)] {
+        let v = &device[field];
+        if !v.is_null() && (string && !v.is_string() || !string && !v.is_boolean()) {
+            return Err(bad_request(format!("{field} must be a {}, not {v}.", if string { "string" } else { "boolean" })));
+        }
     }
     Ok(device)
 }
@@ -98,7 +104,10 @@ async fn run_command(State(cloud): State<Arc<Cloud>>, sub: String, id: String, c
     // Central waits `responseTimeout` seconds (5 to 30, 30 when not given); the scenario's timeout
     // stands for the default, so a fast scenario stays fast while the answer reports Central's value.
     let mut timing = app.timing.clone();
-    let response_timeout = body["responseTimeout"].as_u64().map(|s| s.clamp(5, 30));
+    let response_timeout = match &body["responseTimeout"] {
+        Value::Null => None,
+        v => Some(v.as_u64().filter(|s| (5..=30).contains(s)).ok_or_else(|| bad_request(format!("responseTimeout must be a whole number of seconds from 5 to 30, not {v}.")))?),
+    };
     if let Some(seconds) = response_timeout {
         timing.command_timeout_ms = seconds * 1000;
     }

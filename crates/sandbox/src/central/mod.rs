@@ -13,7 +13,6 @@ mod filter;
 mod groups;
 pub mod jobs;
 mod throttle;
-mod x509;
 
 use crate::cloud::Cloud;
 use crate::entra::{resource_audiences, Resource};
@@ -104,8 +103,13 @@ pub(crate) fn bad_request(message: impl Into<String>) -> CentralError {
     CentralError::new(StatusCode::BAD_REQUEST, "BadRequest", message)
 }
 
+/// Every body of Central's API is a JSON object (a device, a job, a group, a command…).
 pub(crate) fn parse_body(body: &str) -> Result<Value, CentralError> {
-    serde_json::from_str(body).map_err(|e| bad_request(format!("The request body is not valid JSON: {e}")))
+    let value: Value = serde_json::from_str(body).map_err(|e| bad_request(format!("The request body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(bad_request("The request body must be a JSON object."));
+    }
+    Ok(value)
 }
 
 /// api-version, then the caller: an API token of this app, or an Entra token for Central whose
