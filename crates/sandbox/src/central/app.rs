@@ -28,7 +28,7 @@ pub struct LiveCentralApp {
     /// Device groups as Central returns them; members are the devices their `filter` selects.
     pub groups: Mutex<Vec<Value>>,
     pub enrollment_groups: Mutex<Vec<Value>>,
-    pub devices: Mutex<BTreeMap<String, Value>>,
+    pub devices: Mutex<BTreeMap<String, super::device::CentralDevice>>,
     /// Individual attestations set on devices (certificates kept), by device ID; the others use their group's.
     pub attestations: Mutex<BTreeMap<String, Value>>,
     /// The devices that are simulated, by ID (devices created through the API have none).
@@ -101,16 +101,15 @@ impl LiveCentralApp {
         }));
         let mut devices = BTreeMap::new();
         let mut fleet = BTreeMap::new();
+        let home_scope: Arc<str> = Arc::from(dps.id_scope.as_str());
         for batch in &app.fleets {
+            let template: Arc<str> = Arc::from(batch.template.as_str());
             let width = batch.count.to_string().len().max(3);
             let ids: Vec<String> = (1..=batch.count).map(|n| format!("{}{:0width$}", batch.prefix, n)).chain(batch.ids.iter().cloned()).collect();
             for (id, persona) in ids.iter().zip(assign_personas(&ids, &batch.personas)) {
-                devices.insert(id.clone(), json!({
-                    "id": id, "etag": format!("\"{}\"", random_token(6)), "displayName": id, "template": batch.template,
-                    "enabled": true, "provisioned": true, "simulated": false,
-                }));
+                devices.insert(id.clone(), super::device::CentralDevice::provisioned(template.clone()));
                 let key = derive_device_key(&group_key, id).unwrap_or_default();
-                fleet.insert(id.clone(), Arc::new(SimDevice::new(id.clone(), persona, key, dps.id_scope.clone())));
+                fleet.insert(id.clone(), Arc::new(SimDevice::new(id.clone(), persona, key, home_scope.clone())));
             }
         }
         let api_tokens = HashMap::from([(
@@ -209,7 +208,7 @@ impl LiveCentralApp {
     pub fn group_members(&self, group_id: &str, template: &str) -> Option<Vec<String>> {
         let filter = self.groups.lock().unwrap().iter().find(|g| g["id"] == group_id).and_then(|g| Filter::parse(g["filter"].as_str().unwrap_or_default()).ok())?;
         let devices = self.devices.lock().unwrap();
-        Some(devices.values().filter(|d| d["template"] == template && filter.matches(d)).filter_map(|d| d["id"].as_str().map(str::to_string)).collect())
+        Some(devices.iter().filter(|(id, d)| d.uses_template(template) && filter.matches(&d.to_json(id))).map(|(id, _)| id.clone()).collect())
     }
 }
 

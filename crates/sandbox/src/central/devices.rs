@@ -3,6 +3,7 @@
 
 use super::app::LiveCentralApp;
 use super::attestation::merge;
+use super::device::CentralDevice;
 use super::{bad_request, open, parse_body, CentralError, Q};
 use crate::cloud::Cloud;
 use crate::fleet::MethodOutcome;
@@ -47,7 +48,7 @@ pub async fn create(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
     let app = open(&cloud, &sub, &headers, &q)?;
     let body = parse_body(&body)?;
     let mut devices = app.devices.lock().unwrap();
-    let existing = devices.get(&id).cloned();
+    let existing = devices.get(&id).map(|d| d.to_json(&id));
     let mut fields = existing.clone().unwrap_or(json!({}));
     for field in FIELDS {
         if let Some(v) = body.get(*field).filter(|v| !v.is_null()) {
@@ -55,7 +56,7 @@ pub async fn create(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
         }
     }
     let device = checked(&app, &id, &fields, existing.is_some_and(|d| d["provisioned"] == true))?;
-    devices.insert(id, device.clone());
+    devices.insert(id.clone(), CentralDevice::from_json(&id, &device));
     Ok(Json(device))
 }
 
@@ -64,14 +65,14 @@ pub async fn update(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
     let app = open(&cloud, &sub, &headers, &q)?;
     let body = parse_body(&body)?;
     let mut devices = app.devices.lock().unwrap();
-    let mut fields = devices.get(&id).cloned().ok_or_else(|| CentralError::not_found("Device", &id))?;
+    let mut fields = devices.get(&id).map(|d| d.to_json(&id)).ok_or_else(|| CentralError::not_found("Device", &id))?;
     for field in FIELDS {
         if let Some(v) = body.get(*field) {
             merge(&mut fields[*field], v);
         }
     }
     let device = checked(&app, &id, &fields, fields["provisioned"] == true)?;
-    devices.insert(id, device.clone());
+    devices.insert(id.clone(), CentralDevice::from_json(&id, &device));
     Ok(Json(device))
 }
 
@@ -98,7 +99,7 @@ pub async fn run_component_command(state: State<Arc<Cloud>>, Path((sub, id, comp
 async fn run_command(State(cloud): State<Arc<Cloud>>, sub: String, id: String, component: Option<String>, command: String, Query(q): Q, headers: HeaderMap, body: String) -> Result<Response, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let body = parse_body(&body)?;
-    let template = app.devices.lock().unwrap().get(&id).map(|d| d["template"].as_str().unwrap_or_default().to_string()).ok_or_else(|| CentralError::not_found("Device", &id))?;
+    let template = app.devices.lock().unwrap().get(&id).map(|d| d.template.as_deref().unwrap_or_default().to_string()).ok_or_else(|| CentralError::not_found("Device", &id))?;
     let path = component.as_ref().map(|c| format!("{c}.{command}")).unwrap_or_else(|| command.clone());
     let target = app.command_at(&template, &path).ok_or_else(|| bad_request(format!("The device's template has no command at '{path}'.")))?;
     // Central waits `responseTimeout` seconds (5 to 30, 30 when not given); the scenario's timeout

@@ -87,6 +87,6 @@ pub async fn devices(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Str
     let app = open(&cloud, &sub, &headers, &q)?;
     let filter = app.groups.lock().unwrap().iter().find(|g| g["id"] == id.as_str()).map(|g| g["filter"].as_str().unwrap_or_default().to_string()).ok_or_else(|| not_found(&id))?;
     let filter = Filter::parse(&filter).map_err(bad_request)?;
-    let members = app.devices.lock().unwrap().values().filter(|d| filter.matches(d)).cloned().collect();
+    let members = app.devices.lock().unwrap().iter().map(|(id, d)| d.to_json(id)).filter(|d| filter.matches(d)).collect();
     Ok(page(&cloud, &sub, &format!("deviceGroups/{id}/devices"), &q, members))
 }

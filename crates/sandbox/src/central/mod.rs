@@ -6,6 +6,7 @@
 //! Auth by Entra token (Central audience) or the app's API token.
 
 pub mod app;
+mod device;
 mod attestation;
 mod devices;
 mod enrollment;
@@ -166,13 +167,13 @@ pub(crate) fn page(cloud: &Cloud, subdomain: &str, path: &str, query: &HashMap<S
 
 async fn list_devices(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
-    let devices = app.devices.lock().unwrap().values().cloned().collect();
+    let devices = app.devices.lock().unwrap().iter().map(|(id, d)| d.to_json(id)).collect();
     Ok(page(&cloud, &sub, "devices", &q, devices))
 }
 
 async fn get_device(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
-    let device = app.devices.lock().unwrap().get(&id).cloned();
+    let device = app.devices.lock().unwrap().get(&id).map(|d| d.to_json(&id));
     device.map(Json).ok_or_else(|| CentralError::not_found("Device", &id))
 }
 

@@ -12,9 +12,6 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-fn now_iso() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
 
 fn unauthorized(why: &str) -> DpsError {
     DpsError::new(StatusCode::UNAUTHORIZED, 401002, format!("Unauthorized: {why}"))
@@ -140,8 +137,8 @@ pub enum Outcome {
 pub struct RegistrationRecord {
     pub registration_id: String,
     pub operation_id: String,
-    pub created: String,
-    pub updated: String,
+    pub created: time::OffsetDateTime,
+    pub updated: time::OffsetDateTime,
     pub etag: String,
     pub outcome: Outcome,
     /// The custom payload the device sent, echoed back as DPS does.
@@ -162,7 +159,8 @@ impl RegistrationRecord {
 
     /// The `registrationState` / `DeviceRegistrationState` JSON.
     pub fn to_json(&self) -> Value {
-        let mut state = json!({"registrationId": self.registration_id, "createdDateTimeUtc": self.created, "lastUpdatedDateTimeUtc": self.updated, "etag": self.etag});
+        let stamp = |t: &time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let mut state = json!({"registrationId": self.registration_id, "createdDateTimeUtc": stamp(&self.created), "lastUpdatedDateTimeUtc": stamp(&self.updated), "etag": self.etag});
         match &self.outcome {
             Outcome::Assigned { hub, reprovisioned } => {
                 state["assignedHub"] = json!(hub);
@@ -187,7 +185,7 @@ impl RegistrationRecord {
 /// is what the device polls. A registration that finds no hub is recorded as failed, as DPS does.
 pub fn register(cloud: &Cloud, dps: &Dps, scope: &str, registration_id: &str, proof: DeviceProof, payload: Option<Value>) -> Result<RegistrationRecord, DpsError> {
     let group = authenticate(cloud, dps, proof, scope, registration_id)?;
-    let stamp = now_iso();
+    let stamp = time::OffsetDateTime::now_utc();
     let outcome = match pick_hub(dps, &group, registration_id).map(|linked| (cloud.hub_by_host(&linked.name), linked)) {
         Some((Some(hub), _)) => {
             let authentication = if group["attestation"]["type"] == "x509" {
@@ -207,7 +205,7 @@ pub fn register(cloud: &Cloud, dps: &Dps, scope: &str, registration_id: &str, pr
     let record = RegistrationRecord {
         registration_id: registration_id.into(),
         operation_id: format!("4.{}.{}", &dps.id_scope, crate::tokens::random_token(12)),
-        created: stamp.clone(),
+        created: stamp,
         updated: stamp,
         etag: new_etag(),
         outcome,

@@ -29,7 +29,7 @@ pub struct SimDevice {
     pub id: String,
     pub persona: Mutex<Persona>,
     /// The ID scope it was first provisioned with (its Central app's), where its key is known.
-    home_scope: String,
+    home_scope: Arc<str>,
     /// The device's symmetric key (derived from its enrollment group's key); never logged.
     key: String,
     pub link: Mutex<Link>,
@@ -44,7 +44,7 @@ pub enum MethodOutcome {
 }
 
 impl SimDevice {
-    pub fn new(id: String, persona: Persona, key: String, home_scope: String) -> SimDevice {
+    pub fn new(id: String, persona: Persona, key: String, home_scope: Arc<str>) -> SimDevice {
         SimDevice { id, persona: Mutex::new(persona), home_scope, key, link: Mutex::default() }
     }
 
