@@ -98,3 +98,31 @@ def test_enrollment_groups_match_the_service_spec(cloud):
     client = DeviceProvisioningClient.from_connection_string(cloud["dps_cs"])
     validate(SERVICE_SPEC, "/enrollmentGroups/{id}", "put", 200, client.enrollment_group.create_or_update("central-devices", group_body()))
     validate(SERVICE_SPEC, "/enrollmentGroups/{id}", "get", 200, client.enrollment_group.get("central-devices"))
+
+
+def test_an_individual_enrollment_registers_with_its_own_key_and_device_id(cloud):
+    own_key = base64.b64encode(hashlib.sha256(b"one device's own key").digest()).decode()
+    service = DeviceProvisioningClient.from_connection_string(cloud["dps_cs"])
+    enrollment = service.enrollment.create_or_update("solo-7", {"registrationId": "solo-7", "deviceId": "solo-device-7",
+                                                                 "attestation": {"type": "symmetricKey", "symmetricKey": {"primaryKey": own_key, "secondaryKey": own_key}}})
+    validate(SERVICE_SPEC, "/enrollments/{id}", "put", 200, enrollment)
+    _, status = register(cloud, "solo-7", own_key)
+    state = status.json()["registrationState"]
+    assert state["status"] == "assigned" and state["deviceId"] == "solo-device-7"
+    device = IoTHubRegistryManager.from_connection_string(cloud["hub_cs"]).get_device("solo-device-7")
+    assert device.authentication.symmetric_key.primary_key == own_key
+    # A group's derived key does not stand in for an individual enrollment's own key.
+    service.enrollment_group.create_or_update("central-devices", group_body())
+    refused, _ = register(cloud, "solo-7", derived_key(GROUP_KEY, "solo-7"))
+    assert refused.status_code == 401
+
+
+def test_the_service_api_takes_an_entra_token_for_the_dps_audience(sandbox, cloud):
+    from azure.identity import ClientSecretCredential
+    from conftest import AUTOMATION_CLIENT, TENANT
+
+    credential = ClientSecretCredential(TENANT, AUTOMATION_CLIENT, sandbox.client_secret(AUTOMATION_CLIENT),
+                                        authority=sandbox.base_url, disable_instance_discovery=True)
+    service = DeviceProvisioningClient(f"https://{cloud['dps_host']}", credential)
+    service.enrollment_group.create_or_update("by-entra", {"enrollmentGroupId": "by-entra", "attestation": {"type": "symmetricKey"}})
+    assert service.enrollment_group.get("by-entra")["attestation"]["symmetricKey"]["primaryKey"]

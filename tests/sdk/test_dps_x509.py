@@ -108,3 +108,18 @@ def test_a_certificate_from_another_ca_or_for_another_name_is_refused(sandbox, x
         ProvisioningDeviceClient.create_from_x509_certificate(
             provisioning_host="localhost", registration_id="x509-intruder", id_scope=target["id_scope"], x509=X509(cert_file, key_file),
             proxy_options=ProxyOptions("HTTP", sandbox.proxy_host, sandbox.proxy_port), server_verification_cert=open(sandbox.ca_cert).read()).register()
+
+
+def test_an_individual_x509_enrollment_takes_exactly_its_own_certificate(sandbox, fresh_scenario, tmp_path):
+    target = arm_view(sandbox)
+    own = issue("x509-solo-1")  # self-signed, as individually enrolled devices often are
+    pem = own[0].public_bytes(serialization.Encoding.PEM).decode()
+    DeviceProvisioningClient.from_connection_string(target["dps_cs"]).enrollment.create_or_update("x509-solo-1", {
+        "registrationId": "x509-solo-1", "attestation": {"type": "x509", "x509": {"clientCertificates": {"primary": {"certificate": pem}}}}})
+    status = register_https(target, "x509-solo-1", write(tmp_path, "solo", *own))
+    assert status.status_code == 200 and status.json()["registrationState"]["status"] == "assigned", status.text
+    device = IoTHubRegistryManager.from_connection_string(target["hub_cs"]).get_device("x509-solo-1")
+    assert device.authentication.type == "selfSigned"
+    assert device.authentication.x509_thumbprint.primary_thumbprint == own[0].fingerprint(hashes.SHA1()).hex().upper()
+    other = register_https(target, "x509-solo-1", write(tmp_path, "other", *issue("x509-solo-1")))
+    assert other.status_code == 401 and "individual enrollment" in other.json()["message"]

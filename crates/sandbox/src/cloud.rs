@@ -177,6 +177,17 @@ impl Cloud {
         public.or_else(|| self.central_apps.read().unwrap().iter().find(|a| a.hub.host.eq_ignore_ascii_case(host)).map(|a| a.hub.clone()))
     }
 
+    /// A data-plane call with an Entra token: valid for `resource`, and its caller (user or
+    /// service principal) has access to the subscription holding the resource (the sandbox's RBAC).
+    pub fn bearer_allows(&self, header: &str, resource: crate::entra::Resource, subscription_id: &str) -> Result<(), String> {
+        let token = header.strip_prefix("Bearer ").ok_or("not a bearer token")?;
+        let claims = self.signer.verify(token, self.now(), crate::entra::resource_audiences(resource)).map_err(|e| e.to_string())?;
+        let oid = claims["oid"].as_str().unwrap_or_default();
+        let scenario = self.scenario.read().unwrap();
+        let allowed = scenario.subscriptions.iter().any(|s| s.id.eq_ignore_ascii_case(subscription_id) && s.access.iter().any(|a| a == oid));
+        allowed.then_some(()).ok_or_else(|| format!("the caller {oid} has no role on the subscription {subscription_id}"))
+    }
+
     pub fn quotas_on(&self) -> bool {
         self.quotas.load(Ordering::Relaxed)
     }

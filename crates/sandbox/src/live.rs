@@ -156,6 +156,8 @@ pub struct Dps {
     pub policies: Vec<AccessPolicy>,
     pub state: Mutex<DpsState>,
     pub enrollment_groups: Mutex<BTreeMap<String, Value>>,
+    /// Individual enrollments by registration ID (lower-cased).
+    pub enrollments: Mutex<BTreeMap<String, Value>>,
     /// Device registration states by registration ID.
     pub registrations: Mutex<BTreeMap<String, crate::dps::registration::RegistrationRecord>>,
     pub endpoint: Endpoint,
@@ -237,6 +239,7 @@ impl Dps {
             policies: vec![AccessPolicy::new("provisioningserviceowner", "ServiceConfig, DeviceConnect, EnrollmentWrite")],
             state: Mutex::new(DpsState { etag: new_etag(), linked_hubs, allocation_policy: allocation_policy.into() }),
             enrollment_groups: Mutex::default(),
+            enrollments: Mutex::default(),
             registrations: Mutex::default(),
             endpoint: Endpoint::default(),
         }

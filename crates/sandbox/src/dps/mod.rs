@@ -2,7 +2,7 @@
 //! groups and registration states, SAS from the DPS policies) and the device runtime API (register
 //! and operation status, SAS from a key derived from the enrollment group's key).
 
-mod enrollment_groups;
+mod enrollments;
 pub mod mqtt;
 pub mod registration;
 mod runtime;
@@ -29,8 +29,10 @@ pub struct DpsCtx {
 
 pub fn router(cloud: Arc<Cloud>, dps: Arc<Dps>) -> Router {
     Router::new()
-        .route("/enrollmentGroups/{id}", get(enrollment_groups::get).put(enrollment_groups::put).delete(enrollment_groups::delete))
-        .route("/enrollmentGroups/query", post(enrollment_groups::query))
+        .route("/enrollmentGroups/{id}", get(enrollments::groups::get).put(enrollments::groups::put).delete(enrollments::groups::delete))
+        .route("/enrollmentGroups/query", post(enrollments::groups::query))
+        .route("/enrollments/{id}", get(enrollments::individual::get).put(enrollments::individual::put).delete(enrollments::individual::delete))
+        .route("/enrollments/query", post(enrollments::individual::query))
         .route("/registrations/{id}", get(runtime::registration_state))
         .route("/{scope}/registrations/{id}/register", put(runtime::register))
         .route("/{scope}/registrations/{id}/operations/{op}", get(runtime::operation_status))
@@ -77,6 +79,9 @@ impl DpsCtx {
     pub fn authorize_service(&self, headers: &HeaderMap, query: &HashMap<String, String>, right: &'static str) -> Result<(), DpsError> {
         check_version(query, SERVICE_VERSIONS)?;
         let header = headers.get("authorization").and_then(|v| v.to_str().ok());
+        if let Some(bearer) = header.filter(|h| h.starts_with("Bearer ")) {
+            return self.cloud.bearer_allows(bearer, crate::entra::Resource::Dps, &self.dps.placement.subscription_id).map_err(|why| DpsError::new(StatusCode::UNAUTHORIZED, 401002, format!("Unauthorized: {why}")));
+        }
         sas::verify(header, &self.dps.host, self.cloud.now(), &self.dps.policies, right).map(|_| ()).map_err(DpsError::unauthorized)
     }
 }

@@ -35,51 +35,79 @@ impl<'a> DeviceProof<'a> {
     }
 }
 
-/// The enrollment group that vouches for the device: for SAS, the group whose derived key signed
-/// its token (`SharedAccessSignature sr={scope}/registrations/{id}&sig&se[&skn=registration]`); for
-/// X.509, the group whose signing certificate the device's chain leads to, the leaf's common name
-/// being the registration ID.
-pub fn authenticate(cloud: &Cloud, dps: &Dps, proof: DeviceProof, scope: &str, registration_id: &str) -> Result<Value, DpsError> {
+/// The enrollment that vouches for a device, and the identity the hub gives it.
+pub struct Voucher {
+    pub enrollment: Value,
+    pub authentication: Authentication,
+}
+
+fn enabled(e: &&Value) -> bool {
+    e["provisioningStatus"] != "disabled"
+}
+
+/// Who vouches for the device. Its individual enrollment comes first, as on DPS: its own keys
+/// signed the token, or its own certificate was presented. Otherwise a group: for SAS, the group
+/// whose derived key signed the token (`SharedAccessSignature sr={scope}/registrations/{id}&sig&se
+/// [&skn=registration]`); for X.509, the group whose signing certificate the device's chain leads
+/// to, the leaf's common name being the registration ID.
+pub fn authenticate(cloud: &Cloud, dps: &Dps, proof: DeviceProof, scope: &str, registration_id: &str) -> Result<Voucher, DpsError> {
     if !scope.eq_ignore_ascii_case(&dps.id_scope) {
         return Err(unauthorized("unknown ID scope"));
     }
+    let individual = dps.enrollments.lock().unwrap().get(&registration_id.to_ascii_lowercase()).filter(enabled).cloned();
     let authorization = match proof {
         DeviceProof::Sas(authorization) => authorization,
-        DeviceProof::Certificate(chain) => return authenticate_certificate(dps, chain, registration_id),
+        DeviceProof::Certificate(chain) => return authenticate_certificate(dps, chain, registration_id, individual),
     };
     let token = sas::parse(authorization, cloud.now()).map_err(|e| unauthorized(&format!("{e:?}")))?;
     if token.resource() != format!("{scope}/registrations/{registration_id}").to_ascii_lowercase() {
         return Err(unauthorized("the token is for another registration"));
     }
+    let keys_of = |e: &Value, derive: bool| -> Vec<String> {
+        ["primaryKey", "secondaryKey"].iter().filter_map(|k| e["attestation"]["symmetricKey"][k].as_str()).filter_map(|k| if derive { derive_device_key(k, registration_id) } else { Some(k.to_string()) }).collect()
+    };
+    let sas_identity = |keys: Vec<String>| Authentication::Sas { primary_key: keys.first().cloned().unwrap_or_default(), secondary_key: keys.get(1).cloned().unwrap_or_default() };
+    if let Some(enrollment) = individual.filter(|e| e["attestation"]["type"] == "symmetricKey") {
+        let keys = keys_of(&enrollment, false);
+        if keys.iter().any(|k| token.signed_with(k)) {
+            return Ok(Voucher { enrollment, authentication: sas_identity(keys) });
+        }
+        return Err(unauthorized("the individual enrollment's keys did not sign this token"));
+    }
     let groups = dps.enrollment_groups.lock().unwrap();
-    groups
+    let group = groups
         .values()
-        .filter(|g| g["attestation"]["type"] == "symmetricKey" && g["provisioningStatus"] != "disabled")
-        .find(|g| {
-            ["primaryKey", "secondaryKey"].iter().any(|k| {
-                g["attestation"]["symmetricKey"][k].as_str().and_then(|key| derive_device_key(key, registration_id)).is_some_and(|device_key| token.signed_with(&device_key))
-            })
-        })
+        .filter(enabled)
+        .filter(|g| g["attestation"]["type"] == "symmetricKey")
+        .find(|g| keys_of(g, true).iter().any(|k| token.signed_with(k)))
         .cloned()
-        .ok_or_else(|| unauthorized("no enrollment group's key signed this token"))
+        .ok_or_else(|| unauthorized("no enrollment group's key signed this token"))?;
+    let keys = keys_of(&group, true);
+    Ok(Voucher { enrollment: group, authentication: sas_identity(keys) })
 }
 
-fn authenticate_certificate(dps: &Dps, chain: &ClientChain, registration_id: &str) -> Result<Value, DpsError> {
+fn authenticate_certificate(dps: &Dps, chain: &ClientChain, registration_id: &str, individual: Option<Value>) -> Result<Voucher, DpsError> {
     let leaf = chain.leaf().ok_or_else(|| unauthorized("no client certificate"))?;
     if crate::x509::common_name(leaf).as_deref() != Some(registration_id) {
         return Err(unauthorized("the certificate's common name is not the registration ID"));
     }
+    let certificate = |e: &Value, field: &str, which: &str| e["attestation"]["x509"][field][which]["certificate"].as_str().and_then(crate::x509::parse_certificate);
+    if let Some(enrollment) = individual.filter(|e| e["attestation"]["type"] == "x509") {
+        if !["primary", "secondary"].iter().any(|w| certificate(&enrollment, "clientCertificates", w).is_some_and(|c| c == *leaf)) {
+            return Err(unauthorized("the certificate is not the individual enrollment's"));
+        }
+        let thumbprint = crate::x509::sha1_thumbprint(leaf);
+        return Ok(Voucher { enrollment, authentication: Authentication::SelfSigned { primary_thumbprint: Some(thumbprint), secondary_thumbprint: None } });
+    }
     let groups = dps.enrollment_groups.lock().unwrap();
-    groups
+    let group = groups
         .values()
-        .filter(|g| g["attestation"]["type"] == "x509" && g["provisioningStatus"] != "disabled")
-        .find(|g| {
-            ["primary", "secondary"].iter().any(|which| {
-                g["attestation"]["x509"]["signingCertificates"][which]["certificate"].as_str().and_then(crate::x509::parse_certificate).is_some_and(|anchor| crate::x509::chains_to(chain, &anchor))
-            })
-        })
+        .filter(enabled)
+        .filter(|g| g["attestation"]["type"] == "x509")
+        .find(|g| ["primary", "secondary"].iter().any(|w| certificate(g, "signingCertificates", w).is_some_and(|anchor| crate::x509::chains_to(chain, &anchor))))
         .cloned()
-        .ok_or_else(|| unauthorized("no enrollment group's signing certificate issued this device certificate"))
+        .ok_or_else(|| unauthorized("no enrollment group's signing certificate issued this device certificate"))?;
+    Ok(Voucher { enrollment: group, authentication: Authentication::CertificateAuthority })
 }
 
 /// Hashed allocation: the same registration ID always lands on the same hub, spread by weight.
@@ -128,7 +156,7 @@ fn pick_hub(dps: &Dps, group: &Value, registration_id: &str) -> Option<LinkedHub
 /// How a registration ended.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Assigned { hub: String, reprovisioned: bool },
+    Assigned { hub: String, device_id: String, reprovisioned: bool },
     Failed { code: u32, message: &'static str },
 }
 
@@ -162,9 +190,9 @@ impl RegistrationRecord {
         let stamp = |t: &time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         let mut state = json!({"registrationId": self.registration_id, "createdDateTimeUtc": stamp(&self.created), "lastUpdatedDateTimeUtc": stamp(&self.updated), "etag": self.etag});
         match &self.outcome {
-            Outcome::Assigned { hub, reprovisioned } => {
+            Outcome::Assigned { hub, device_id, reprovisioned } => {
                 state["assignedHub"] = json!(hub);
-                state["deviceId"] = json!(self.registration_id);
+                state["deviceId"] = json!(device_id);
                 state["status"] = json!("assigned");
                 state["substatus"] = json!(if *reprovisioned { "reprovisionedToInitialAssignment" } else { "initialAssignment" });
             }
@@ -184,18 +212,13 @@ impl RegistrationRecord {
 /// Registers the device and records its registration state; the `operation_id` of the record
 /// is what the device polls. A registration that finds no hub is recorded as failed, as DPS does.
 pub fn register(cloud: &Cloud, dps: &Dps, scope: &str, registration_id: &str, proof: DeviceProof, payload: Option<Value>) -> Result<RegistrationRecord, DpsError> {
-    let group = authenticate(cloud, dps, proof, scope, registration_id)?;
+    let voucher = authenticate(cloud, dps, proof, scope, registration_id)?;
     let stamp = time::OffsetDateTime::now_utc();
-    let outcome = match pick_hub(dps, &group, registration_id).map(|linked| (cloud.hub_by_host(&linked.name), linked)) {
+    let outcome = match pick_hub(dps, &voucher.enrollment, registration_id).map(|linked| (cloud.hub_by_host(&linked.name), linked)) {
         Some((Some(hub), _)) => {
-            let authentication = if group["attestation"]["type"] == "x509" {
-                Authentication::CertificateAuthority
-            } else {
-                let key = |k: &str| group["attestation"]["symmetricKey"][k].as_str().and_then(|g| derive_device_key(g, registration_id)).unwrap_or_default();
-                Authentication::Sas { primary_key: key("primaryKey"), secondary_key: key("secondaryKey") }
-            };
-            let reprovisioned = hub.upsert_provisioned_device(registration_id, authentication);
-            Outcome::Assigned { hub: hub.host.clone(), reprovisioned }
+            let device_id = voucher.enrollment["deviceId"].as_str().filter(|d| !d.is_empty()).unwrap_or(registration_id).to_string();
+            let reprovisioned = hub.upsert_provisioned_device(&device_id, voucher.authentication);
+            Outcome::Assigned { hub: hub.host.clone(), device_id, reprovisioned }
         }
         Some((None, linked)) => {
             return Err(DpsError::new(StatusCode::INTERNAL_SERVER_ERROR, 500000, format!("The linked hub {} no longer exists.", linked.name)));

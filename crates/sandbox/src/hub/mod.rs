@@ -44,6 +44,9 @@ impl HubCtx {
             other => return Err(HubError::bad_api_version(other)),
         }
         let header = headers.get("authorization").and_then(|v| v.to_str().ok());
+        if let Some(bearer) = header.filter(|h| h.starts_with("Bearer ")) {
+            return self.cloud.bearer_allows(bearer, crate::entra::Resource::IotHub, &self.hub.placement.subscription_id).map_err(|why| HubError::unauthorized(&why));
+        }
         sas::verify(header, &self.hub.host, self.cloud.now(), &self.hub.policies, right).map(|_| ()).map_err(|e| match e {
             SasError::MissingRight(r) => HubError::unauthorized(&format!("the policy lacks the {r} permission")),
             other => HubError::unauthorized(&format!("{other:?}")),
