@@ -15,7 +15,7 @@ macro_rules! declarations {
 
 /// Every type that crosses the IPC boundary, in one TypeScript module.
 pub fn typescript() -> String {
-    use crate::{diagnostics, environment, error, settings, startup, wizards};
+    use crate::{accounts, diagnostics, environment, error, settings, startup, wizards};
     let cfg = &ts_rs::Config::default();
     let decls = declarations![cfg;
         error::ErrorPayload,
@@ -34,6 +34,9 @@ pub fn typescript() -> String {
         wizards::WizardStep,
         wizards::Wizard,
         crate::AppInfo,
+        accounts::RegistrationKind,
+        accounts::Account,
+        accounts::Accounts,
     ];
     let mut out = String::from("// Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.\n\n");
     for decl in decls {

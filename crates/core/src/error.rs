@@ -23,6 +23,12 @@ pub enum Error {
 
     #[error("Logging could not be set up: {0}")]
     Logging(String),
+
+    #[error("The accounts file {path} is not valid (line {line}, column {column}): {message}")]
+    AccountsFileCorrupt { path: PathBuf, line: usize, column: usize, message: String },
+
+    #[error("No signed-in account has the ID {0}.")]
+    UnknownAccount(String),
 }
 
 impl Error {
@@ -34,6 +40,8 @@ impl Error {
             Error::Io { .. } => "io.failed",
             Error::DiagnosticsBundle { .. } => "diagnostics.bundle_failed",
             Error::Logging(_) => "logging.setup_failed",
+            Error::AccountsFileCorrupt { .. } => "accounts.corrupt",
+            Error::UnknownAccount(_) => "accounts.unknown",
         }
     }
 

@@ -3,12 +3,14 @@
 //! Everything here is plain Rust so the desktop shell, the command line and the tests share one
 //! implementation. The shell (`src-tauri`) only adapts these functions to Tauri commands.
 
+pub mod accounts;
 pub mod bindings;
 pub mod diagnostics;
 pub mod environment;
 pub mod error;
 pub mod logging;
 pub mod redact;
+pub mod secrets;
 pub mod settings;
 pub mod startup;
 pub mod wizards;

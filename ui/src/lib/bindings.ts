@@ -51,3 +51,21 @@ export type Wizard = { id: WizardId, title: string, summary: string,
 whatItDoes: Array<string>, steps: Array<WizardStep>, available: boolean, };
 
 export type AppInfo = { versions: Versions, dataDir: string, configDir: string, logDir: string, };
+
+export type RegistrationKind = "spa" | "desktop";
+
+export type Account = { 
+/**
+ * `<object ID>.<tenant ID>`, as Entra's home account ID.
+ */
+id: string, username: string, displayName: string, tenantId: string, environment: Environment, clientId: string, registration: RegistrationKind, 
+/**
+ * Signed in for this session only (no keyring): gone when the app closes.
+ */
+sessionOnly: boolean, };
+
+export type Accounts = { accounts: Array<Account>, 
+/**
+ * The account the wizards act as.
+ */
+current: string | null, };
