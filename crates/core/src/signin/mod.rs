@@ -1,0 +1,63 @@
+//! Signing in the MSAL way from a desktop app: authorization code with PKCE (S256), `state` and
+//! `nonce`, in the system browser, with the redirect caught by a one-shot listener on
+//! `http://localhost:<port>` (3000 by default, the redirect URI the Node migrator's single-page
+//! registrations already carry). This module holds what needs no HTTP client: the PKCE pair, the
+//! authorize URL, the listener, the page the browser tab shows, and what Entra's errors mean.
+//! Redeeming the code and refreshing tokens go through the Azure client pipeline.
+
+pub mod aadsts;
+pub mod authorize;
+pub mod page;
+pub mod port_holder;
+pub mod redirect;
+
+use serde::Serialize;
+use ts_rs::TS;
+
+/// Why a sign-in did not complete, with a stable code the UI branches on.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum SignInError {
+    #[error("Port {port} on this computer is already in use{}, so the sign-in redirect cannot be received. Change the redirect port in Settings (and add http://localhost:<port> as a redirect URI on the app registration), or close that program.", holder.as_ref().map(|h| format!(" by {h}")).unwrap_or_default())]
+    PortBusy { port: u16, holder: Option<String> },
+    #[error("The sign-in listener could not start on port {port}: {message}")]
+    ListenerFailed { port: u16, message: String },
+    #[error("The browser could not be opened: {0}. Open the sign-in link by hand.")]
+    BrowserFailed(String),
+    #[error("No sign-in arrived within {minutes} minutes. Start again when you are ready.")]
+    TimedOut { minutes: u64 },
+    #[error("Sign-in was cancelled.")]
+    Cancelled,
+    #[error("{}", .0.meaning)]
+    Entra(aadsts::Explained),
+}
+
+impl SignInError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            SignInError::PortBusy { .. } => "signin.port_busy",
+            SignInError::ListenerFailed { .. } => "signin.listener_failed",
+            SignInError::BrowserFailed(_) => "signin.browser_failed",
+            SignInError::TimedOut { .. } => "signin.timed_out",
+            SignInError::Cancelled => "signin.cancelled",
+            SignInError::Entra(e) => e.code,
+        }
+    }
+
+    /// What the person can do about it, when there is something.
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            SignInError::Entra(e) => e.fix.clone(),
+            _ => None,
+        }
+    }
+}
+
+/// How a sign-in is going, streamed to the UI.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum SignInProgress {
+    /// The browser was sent to the sign-in page; the link is shown too, in case it did not open.
+    WaitingForBrowser { authorize_url: String, redirect_uri: String, expires_in_seconds: u64 },
+    /// The browser came back with a code; tokens are being fetched.
+    Redeeming,
+}
