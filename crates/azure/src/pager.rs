@@ -1,0 +1,133 @@
+//! Lists that come a page at a time, read the same way for every service: ARM and IoT Central put
+//! the next page's URL in the body (`nextLink`); IoT Hub and DPS queries answer with an
+//! `x-ms-continuation` header that goes back as a request header. Every next link is a URL the
+//! service chose, so it passes the cloud's allow-list like any other request.
+
+use crate::auth::Credential;
+use crate::error::AzureError;
+use crate::pipeline::Pipeline;
+use crate::request::{with_api_version, Request};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use url::Url;
+
+/// How a service says there is more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Continuation {
+    /// `{"value": [...], "nextLink": "https://…"}`: GET the link.
+    NextLink,
+    /// A JSON array, and `x-ms-continuation` in the response headers: send the same request again
+    /// with that header.
+    Header,
+}
+
+const CONTINUATION: &str = "x-ms-continuation";
+
+/// What to read next: a request ready to go, or a link still to be checked (checked when it is
+/// followed, so the page that carried it is delivered first).
+enum Next {
+    Request(Request),
+    Link { after: Request, link: String },
+}
+
+#[derive(Deserialize)]
+struct LinkedPage<T> {
+    #[serde(default = "Vec::new")]
+    value: Vec<T>,
+    #[serde(default, rename = "nextLink", alias = "@odata.nextLink")]
+    next_link: Option<String>,
+}
+
+pub struct Pager<T> {
+    pipeline: Pipeline,
+    credential: Arc<dyn Credential>,
+    next: Option<Next>,
+    style: Continuation,
+    /// What the items are, in words, for decode errors ("Central devices").
+    items: &'static str,
+    pages: usize,
+    _items: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Pager<T> {
+    pub fn new(pipeline: Pipeline, credential: Arc<dyn Credential>, first: Request, style: Continuation, items: &'static str) -> Pager<T> {
+        Pager { pipeline, credential, next: Some(Next::Request(first)), style, items, pages: 0, _items: PhantomData }
+    }
+
+    /// Pages read so far.
+    pub fn pages(&self) -> usize {
+        self.pages
+    }
+
+    /// The next page's items, `None` once the list is done.
+    pub async fn next_page(&mut self) -> Option<Result<Vec<T>, AzureError>> {
+        let request = match self.next.take()? {
+            Next::Request(request) => request,
+            Next::Link { after, link } => match self.follow(&after, &link) {
+                Ok(request) => request,
+                Err(e) => return Some(Err(e)),
+            },
+        };
+        Some(self.read(request).await)
+    }
+
+    async fn read(&mut self, request: Request) -> Result<Vec<T>, AzureError> {
+        let response = self.pipeline.send(&request, Some(self.credential.as_ref())).await?;
+        self.pages += 1;
+        let expected = format!("a page of {}", self.items);
+        match self.style {
+            Continuation::NextLink => {
+                let page: LinkedPage<T> = response.json(&expected)?;
+                if let Some(link) = page.next_link.filter(|l| !l.is_empty()) {
+                    self.next = Some(Next::Link { after: request, link });
+                }
+                Ok(page.value)
+            }
+            Continuation::Header => {
+                let items: Vec<T> = response.json(&expected)?;
+                if let Some(token) = response.header(CONTINUATION).filter(|t| !t.is_empty()) {
+                    if request.headers.iter().any(|(n, v)| n == CONTINUATION && v.to_str().ok() == Some(token)) {
+                        return Err(self.stuck(request.service));
+                    }
+                    self.next = Some(Next::Request(request.clone().header(CONTINUATION, token)?));
+                }
+                Ok(items)
+            }
+        }
+    }
+
+    /// The request for a `nextLink`: checked against the allow-list, and keeping the api-version
+    /// when the service left it out.
+    fn follow(&self, current: &Request, link: &str) -> Result<Request, AzureError> {
+        let url = current.url.join(link).map_err(|e| AzureError::Decode { service: current.service, expected: format!("a nextLink URL in a page of {}", self.items), detail: e.to_string() })?;
+        self.pipeline.cloud().allows(&url)?;
+        if url == current.url {
+            return Err(self.stuck(current.service));
+        }
+        let version = current.url.query_pairs().find(|(k, _)| k == "api-version").map(|(_, v)| v.into_owned());
+        let url = match version {
+            Some(v) if !has_param(&url, "api-version") => with_api_version(url, &v),
+            _ => url,
+        };
+        Ok(Request::get(current.service, current.operation, url).partition(current.partition.clone()))
+    }
+
+    fn stuck(&self, service: crate::cloud::Service) -> AzureError {
+        AzureError::Decode { service, expected: format!("a next page of {} that moves on", self.items), detail: "the service pointed back at the page it just sent".into() }
+    }
+
+    /// Every item of every page.
+    pub async fn all(mut self) -> Result<Vec<T>, AzureError> {
+        let mut items = Vec::new();
+        while let Some(page) = self.next_page().await {
+            items.extend(page?);
+        }
+        Ok(items)
+    }
+}
+
+fn has_param(url: &Url, name: &str) -> bool {
+    url.query_pairs().any(|(k, _)| k == name)
+}

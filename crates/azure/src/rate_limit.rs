@@ -1,0 +1,150 @@
+//! Client-side rate limits, one token bucket per service and partition (a Central application, an
+//! IoT hub, ARM reads vs writes), so a wizard touching thousands of devices stays under the
+//! service's published limits instead of learning them from 429s. The defaults are the services'
+//! documented limits for their smallest tier; a wizard that knows the tier can raise them.
+
+use crate::cloud::Service;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A sustained rate and the burst a full bucket allows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub per_second: f64,
+    pub burst: f64,
+}
+
+impl Rate {
+    pub fn per_second(per_second: f64, burst: f64) -> Rate {
+        Rate { per_second, burst: burst.max(1.0) }
+    }
+
+    pub fn per_hour(per_hour: f64, burst: f64) -> Rate {
+        Rate::per_second(per_hour / 3600.0, burst)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimits {
+    /// ARM reads per subscription and principal: 12,000 an hour.
+    pub arm_reads: Rate,
+    /// ARM writes (PUT, PATCH, DELETE, POST actions): 1,200 an hour.
+    pub arm_writes: Rate,
+    /// IoT Central: 20 requests a second per application.
+    pub central: Rate,
+    /// IoT Hub registry operations, per hub: S1 allows 100 a minute per unit.
+    pub hub: Rate,
+    /// DPS service operations, per instance: 100 a minute per unit.
+    pub dps: Rate,
+    pub entra: Rate,
+    pub storage: Rate,
+}
+
+impl Default for RateLimits {
+    fn default() -> RateLimits {
+        RateLimits {
+            arm_reads: Rate::per_hour(12_000.0, 100.0),
+            arm_writes: Rate::per_hour(1_200.0, 20.0),
+            central: Rate::per_second(20.0, 20.0),
+            hub: Rate::per_second(100.0 / 60.0, 10.0),
+            dps: Rate::per_second(100.0 / 60.0, 10.0),
+            entra: Rate::per_second(20.0, 20.0),
+            storage: Rate::per_second(100.0, 100.0),
+        }
+    }
+}
+
+impl RateLimits {
+    /// No client-side limit at all (tests of the service's own throttling).
+    pub fn unlimited() -> RateLimits {
+        let none = Rate::per_second(1e9, 1e9);
+        RateLimits { arm_reads: none, arm_writes: none, central: none, hub: none, dps: none, entra: none, storage: none }
+    }
+
+    fn rate(&self, service: Service, write: bool) -> Rate {
+        match service {
+            Service::Arm if write => self.arm_writes,
+            Service::Arm => self.arm_reads,
+            Service::Central => self.central,
+            Service::Hub => self.hub,
+            Service::Dps => self.dps,
+            Service::Entra => self.entra,
+            Service::Storage => self.storage,
+        }
+    }
+}
+
+struct Bucket {
+    rate: Rate,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    /// Takes a token now, or says how long until one is there.
+    fn take(&mut self, now: Instant) -> Option<Duration> {
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate.per_second).min(self.rate.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return None;
+        }
+        Some(Duration::from_secs_f64((1.0 - self.tokens) / self.rate.per_second))
+    }
+}
+
+pub(crate) struct RateLimiter {
+    limits: RateLimits,
+    buckets: Mutex<HashMap<(Service, bool, String), Bucket>>,
+}
+
+impl RateLimiter {
+    pub fn new(limits: RateLimits) -> RateLimiter {
+        RateLimiter { limits, buckets: Mutex::default() }
+    }
+
+    /// Waits until the bucket of `service` / `partition` has a token for this call.
+    pub async fn acquire(&self, service: Service, write: bool, partition: &str) {
+        loop {
+            let wait = {
+                let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+                let rate = self.limits.rate(service, write);
+                let now = Instant::now();
+                let bucket = buckets.entry((service, write && service == Service::Arm, partition.to_string())).or_insert(Bucket { rate, tokens: rate.burst, last: now });
+                bucket.take(now)
+            };
+            match wait {
+                None => return,
+                Some(wait) => {
+                    tracing::debug!(service = service.as_str(), partition, wait_ms = wait.as_millis() as u64, "waiting for the client-side rate limit");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_grants_its_burst_then_paces_at_its_rate() {
+        let start = Instant::now();
+        let mut bucket = Bucket { rate: Rate::per_second(20.0, 5.0), tokens: 5.0, last: start };
+        assert_eq!((0..5).filter(|_| bucket.take(start).is_none()).count(), 5);
+        let wait = bucket.take(start).expect("empty");
+        assert!((wait.as_secs_f64() - 0.05).abs() < 1e-6, "{wait:?}");
+        assert!(bucket.take(start + Duration::from_millis(50)).is_none());
+    }
+
+    #[tokio::test]
+    async fn central_apps_are_limited_separately() {
+        let limiter = RateLimiter::new(RateLimits { central: Rate::per_second(1.0, 1.0), ..RateLimits::default() });
+        let start = Instant::now();
+        limiter.acquire(Service::Central, false, "app-a").await;
+        limiter.acquire(Service::Central, false, "app-b").await;
+        assert!(start.elapsed() < Duration::from_millis(10));
+    }
+}
