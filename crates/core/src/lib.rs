@@ -12,6 +12,7 @@ pub mod logging;
 pub mod redact;
 pub mod secrets;
 pub mod settings;
+pub mod signin;
 pub mod startup;
 pub mod wizards;
 
