@@ -22,6 +22,7 @@ pub mod request;
 mod retry;
 pub mod sas;
 pub mod secret;
+pub mod user;
 
 pub use auth::{CentralApiToken, ClientSecretCredential, Credential};
 pub use cloud::{Cloud, Service};
@@ -33,6 +34,7 @@ pub use rate_limit::{Rate, RateLimits};
 pub use request::{Request, Response};
 pub use sas::{ConnectionString, SasCredential};
 pub use secret::Secret;
+pub use user::{UserApp, UserCredential};
 
 /// Tauri runs commands on a multi-threaded runtime: every client and every future they return
 /// must be `Send`. This does not run; it fails to compile if one is not.

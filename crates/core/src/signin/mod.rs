@@ -7,6 +7,7 @@
 
 pub mod aadsts;
 pub mod authorize;
+pub mod flow;
 pub mod page;
 pub mod port_holder;
 pub mod redirect;
@@ -29,6 +30,9 @@ pub enum SignInError {
     Cancelled,
     #[error("{}", .0.meaning)]
     Entra(aadsts::Explained),
+    /// The token endpoint could not be reached or answered oddly (not an Entra refusal).
+    #[error("{message}")]
+    Service { code: String, message: String },
 }
 
 impl SignInError {
@@ -40,6 +44,7 @@ impl SignInError {
             SignInError::TimedOut { .. } => "signin.timed_out",
             SignInError::Cancelled => "signin.cancelled",
             SignInError::Entra(e) => e.code,
+            SignInError::Service { .. } => "signin.service_failed",
         }
     }
 

@@ -1,0 +1,209 @@
+//! A person signed in with the authorization code flow: redeeming the code (with the PKCE
+//! verifier; with an `Origin` header for single-page-app registrations, which Entra otherwise
+//! refuses with AADSTS9002327), refreshing, and a `Credential` that keeps one access token per
+//! audience in memory and renews it silently from the refresh token before it expires. Rotated
+//! refresh tokens are handed to `on_rotate` so the caller can put them back in the keyring.
+
+use crate::auth::{BoxFuture, Credential};
+use crate::cloud::Service;
+use crate::error::AzureError;
+use crate::pipeline::Pipeline;
+use crate::request::Request;
+use crate::secret::Secret;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
+use reqwest::Method;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The app registration a person signs in through.
+#[derive(Debug, Clone)]
+pub struct UserApp {
+    /// `organizations`, `common` or a tenant ID; after sign-in, the account's own tenant.
+    pub tenant: String,
+    pub client_id: String,
+    /// For single-page-app registrations: the origin of the redirect URI (`http://localhost:3000`),
+    /// sent as `Origin` when redeeming and refreshing.
+    pub spa_origin: Option<String>,
+}
+
+/// Who signed in, from the ID token.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdTokenClaims {
+    pub oid: String,
+    pub tid: String,
+    #[serde(default)]
+    pub preferred_username: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub nonce: Option<String>,
+    #[serde(default)]
+    pub aud: Option<String>,
+}
+
+/// What the token endpoint gave.
+pub struct TokenGrant {
+    pub access_token: Secret<String>,
+    pub refresh_token: Option<Secret<String>>,
+    pub expires_in: u64,
+    pub id_token: Option<IdTokenClaims>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Secret<String>,
+    #[serde(default)]
+    refresh_token: Option<Secret<String>>,
+    expires_in: u64,
+    #[serde(default)]
+    id_token: Option<Secret<String>>,
+}
+
+/// The claims of an ID token received straight from the token endpoint over TLS to an allow-listed
+/// host: OpenID Connect lets that channel stand for the signature (Core 1.0, §3.1.3.7), while the
+/// audience and nonce are still checked.
+fn id_claims(token: &str, client_id: &str, nonce: Option<&str>) -> Result<IdTokenClaims, AzureError> {
+    let bad = |detail: &str| AzureError::Decode { service: Service::Entra, expected: "an ID token".into(), detail: detail.into() };
+    let payload = token.split('.').nth(1).ok_or_else(|| bad("not a JWT"))?;
+    let bytes = B64URL.decode(payload.trim_end_matches('=')).map_err(|_| bad("its payload is not base64url"))?;
+    let claims: IdTokenClaims = serde_json::from_slice(&bytes).map_err(|e| bad(&format!("its claims do not parse: {e}")))?;
+    if claims.aud.as_deref().is_some_and(|aud| !aud.eq_ignore_ascii_case(client_id)) {
+        return Err(bad("it was issued to another application"));
+    }
+    if let Some(expected) = nonce {
+        if claims.nonce.as_deref() != Some(expected) {
+            return Err(bad("its nonce is not the one this sign-in sent"));
+        }
+    }
+    Ok(claims)
+}
+
+async fn token_request(pipeline: &Pipeline, app: &UserApp, operation: &'static str, form: String) -> Result<TokenResponse, AzureError> {
+    let url = pipeline
+        .cloud()
+        .endpoints()
+        .authority_host
+        .join(&format!("{}/oauth2/v2.0/token", app.tenant))
+        .map_err(|e| AzureError::InvalidInput { what: "The token endpoint".into(), problem: e.to_string() })?;
+    let mut request = Request::new(Service::Entra, operation, Method::POST, url).form(Secret::new(form));
+    if let Some(origin) = &app.spa_origin {
+        request = request.header("Origin", origin)?;
+    }
+    // A code can be redeemed once: never repeat the redemption after it may have reached Entra.
+    let request = request.retry_safe(operation == "Token_RefreshToken");
+    pipeline.send(&request, None).await?.json("an Entra ID token response")
+}
+
+/// Redeems the authorization code with the PKCE verifier, checking the ID token's nonce.
+pub async fn redeem_code(pipeline: &Pipeline, app: &UserApp, code: &Secret<String>, verifier: &Secret<String>, redirect_uri: &str, scopes: &[String], nonce: &str) -> Result<TokenGrant, AzureError> {
+    let mut scope: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    scope.extend(["offline_access", "openid", "profile"]);
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "authorization_code")
+        .append_pair("client_id", &app.client_id)
+        .append_pair("code", code.expose())
+        .append_pair("code_verifier", verifier.expose())
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("scope", &scope.join(" "))
+        .finish();
+    let response = token_request(pipeline, app, "Token_AuthorizationCode", form).await?;
+    let id_token = response.id_token.as_ref().map(|t| id_claims(t.expose(), &app.client_id, Some(nonce))).transpose()?;
+    Ok(TokenGrant { access_token: response.access_token, refresh_token: response.refresh_token, expires_in: response.expires_in, id_token })
+}
+
+/// A new access token for `scope` from the refresh token (which Entra may rotate).
+pub async fn refresh(pipeline: &Pipeline, app: &UserApp, refresh_token: &Secret<String>, scope: &str) -> Result<TokenGrant, AzureError> {
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "refresh_token")
+        .append_pair("client_id", &app.client_id)
+        .append_pair("refresh_token", refresh_token.expose())
+        .append_pair("scope", &format!("{scope} offline_access"))
+        .finish();
+    let response = token_request(pipeline, app, "Token_RefreshToken", form).await?;
+    Ok(TokenGrant { access_token: response.access_token, refresh_token: response.refresh_token, expires_in: response.expires_in, id_token: None })
+}
+
+/// The scope a person asks for to call a service with `audience`: `user_impersonation` for ARM
+/// and IoT Central, `.default` for IoT Hub and DPS, as their registrations expose them.
+pub fn user_scope(audience: &str) -> String {
+    let audience = audience.trim_end_matches('/');
+    let impersonation = audience.contains("management") || audience.contains("azureiotcentral");
+    format!("{audience}/{}", if impersonation { "user_impersonation" } else { ".default" })
+}
+
+const RENEW_BEFORE: Duration = Duration::from_secs(300);
+
+/// Called with each new refresh token Entra hands out, to store it (the keyring).
+pub type OnRotate = Arc<dyn Fn(&Secret<String>) + Send + Sync>;
+
+/// A signed-in person as a `Credential`.
+pub struct UserCredential {
+    pipeline: Pipeline,
+    app: UserApp,
+    refresh_token: Mutex<Secret<String>>,
+    on_rotate: OnRotate,
+    cache: tokio::sync::Mutex<HashMap<String, (Secret<String>, Instant)>>,
+}
+
+impl UserCredential {
+    pub fn new(pipeline: Pipeline, app: UserApp, refresh_token: Secret<String>, on_rotate: OnRotate) -> UserCredential {
+        UserCredential { pipeline, app, refresh_token: Mutex::new(refresh_token), on_rotate, cache: Default::default() }
+    }
+
+    /// Seeds the cache with the access token the sign-in itself returned.
+    pub async fn remember(&self, audience: &str, access_token: &Secret<String>, expires_in: u64) {
+        let renew_at = Instant::now() + Duration::from_secs(expires_in).saturating_sub(RENEW_BEFORE);
+        self.cache.lock().await.insert(audience.trim_end_matches('/').to_string(), (Secret::new(format!("Bearer {}", access_token.expose())), renew_at));
+    }
+
+    async fn token(&self, audience: &str) -> Result<Secret<String>, AzureError> {
+        let key = audience.trim_end_matches('/').to_string();
+        let mut cache = self.cache.lock().await;
+        if let Some((header, _)) = cache.get(&key).filter(|(_, renew_at)| Instant::now() < *renew_at) {
+            return Ok(header.clone());
+        }
+        let current = self.refresh_token.lock().expect("refresh token lock").clone();
+        let grant = refresh(&self.pipeline, &self.app, &current, &user_scope(&key)).await?;
+        if let Some(rotated) = grant.refresh_token {
+            (self.on_rotate)(&rotated);
+            *self.refresh_token.lock().expect("refresh token lock") = rotated;
+        }
+        let header = Secret::new(format!("Bearer {}", grant.access_token.expose()));
+        cache.insert(key, (header.clone(), Instant::now() + Duration::from_secs(grant.expires_in).saturating_sub(RENEW_BEFORE)));
+        Ok(header)
+    }
+}
+
+impl Credential for UserCredential {
+    fn authorization<'a>(&'a self, audience: &'a str) -> BoxFuture<'a, Result<Secret<String>, AzureError>> {
+        Box::pin(self.token(audience))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: serde_json::Value) -> String {
+        format!("e30.{}.sig", B64URL.encode(claims.to_string()))
+    }
+
+    #[test]
+    fn an_id_token_for_another_app_or_with_another_nonce_is_refused() {
+        let good = jwt(serde_json::json!({"oid": "o", "tid": "t", "aud": "client", "nonce": "n1", "preferred_username": "ada@x"}));
+        assert_eq!(id_claims(&good, "client", Some("n1")).unwrap().preferred_username.as_deref(), Some("ada@x"));
+        assert!(id_claims(&good, "other-client", Some("n1")).is_err());
+        assert!(id_claims(&good, "client", Some("n2")).is_err());
+        assert!(id_claims("not-a-jwt", "client", None).is_err());
+    }
+
+    #[test]
+    fn arm_and_central_are_asked_for_user_impersonation_hub_and_dps_for_default() {
+        assert_eq!(user_scope("https://management.azure.com/"), "https://management.azure.com/user_impersonation");
+        assert_eq!(user_scope("https://apps.azureiotcentral.com"), "https://apps.azureiotcentral.com/user_impersonation");
+        assert_eq!(user_scope("https://iothubs.azure.net"), "https://iothubs.azure.net/.default");
+    }
+}

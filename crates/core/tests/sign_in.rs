@@ -1,0 +1,112 @@
+//! The interactive sign-in against the sandbox cloud's Entra ID, with a scripted browser doing
+//! what a person does on its sign-in page: a SPA registration (Origin sent), a desktop one, a SPA
+//! registration redeemed without the Origin (AADSTS9002327 explained), and a declined consent.
+//! Then the signed-in person's credential lists their subscriptions through ARM.
+
+use iotm_azure::arm::ArmClient;
+use iotm_azure::user::UserCredential;
+use iotm_azure::{Cloud, Pipeline, PipelineOptions};
+use iotm_core::accounts::RegistrationKind;
+use iotm_core::environment::Environment;
+use iotm_core::signin::flow::{sign_in, SignInOptions, SignedIn};
+use iotm_core::signin::SignInError;
+use iotm_sandbox::scenario::{Scenario, SANDBOX_DESKTOP_CLIENT_ID, SANDBOX_SPA_CLIENT_ID};
+use iotm_sandbox::{Sandbox, SandboxConfig};
+use std::sync::Arc;
+
+struct World {
+    sandbox: Sandbox,
+    _state: tempfile::TempDir,
+    pipeline: Pipeline,
+    /// A port the SPA registration lists (Entra checks the redirect URI exactly).
+    spa_port: u16,
+    browser: reqwest::Client,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
+}
+
+async fn world() -> World {
+    let spa_port = free_port();
+    let mut scenario = Scenario::builtin();
+    let spa = scenario.tenants[0].app_registrations.iter_mut().find(|a| a.client_id == SANDBOX_SPA_CLIENT_ID).unwrap();
+    spa.redirect_uris.push(format!("http://localhost:{spa_port}"));
+    let state = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start(SandboxConfig::new(state.path().to_path_buf(), scenario)).await.unwrap();
+    let ca = std::fs::read_to_string(&sandbox.ca_cert_path).unwrap();
+    let pipeline = Pipeline::new(Cloud::sandbox(&sandbox.base_url, ca.clone()).unwrap(), PipelineOptions::default()).unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let browser = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    World { sandbox, _state: state, pipeline, spa_port, browser }
+}
+
+/// What a person does: open the page, pick the user, accept or cancel; then the browser follows
+/// Entra's redirect to the app's loopback listener.
+async fn person(browser: reqwest::Client, authorize_url: String, upn: &'static str, decision: &'static str) {
+    let page = browser.get(&authorize_url).send().await.unwrap().text().await.unwrap();
+    let field = regex::Regex::new(r#"<input type="hidden" name="([^"]+)" value="([^"]*)">"#).unwrap();
+    let mut form: Vec<(String, String)> = field.captures_iter(&page).map(|c| (c[1].to_string(), c[2].replace("&amp;", "&").replace("&quot;", "\""))).collect();
+    let user = regex::Regex::new(&format!(r#"name="user" value="([^"]+)" data-upn="{}""#, regex::escape(upn))).unwrap();
+    form.push(("user".into(), user.captures(&page).expect("the user is offered")[1].to_string()));
+    form.push(("decision".into(), decision.into()));
+    let action = regex::Regex::new(r#"<form method="post" action="([^"]+)">"#).unwrap().captures(&page).unwrap()[1].to_string();
+    let origin = authorize_url.split("/").take(3).collect::<Vec<_>>().join("/");
+    let back = browser.post(format!("{origin}{action}")).form(&form).send().await.unwrap();
+    let location = back.headers()["location"].to_str().unwrap().to_string();
+    let _ = browser.get(location).send().await;
+}
+
+async fn run(world: &World, client_id: &str, registration: RegistrationKind, port: u16, decision: &'static str) -> Result<SignedIn, SignInError> {
+    let options = SignInOptions { environment: Environment::Sandbox, tenant: "organizations".into(), client_id: client_id.into(), registration, port };
+    let browser = world.browser.clone();
+    let open = move |url: &str| -> Result<(), String> {
+        tokio::spawn(person(browser.clone(), url.to_string(), "ada@contoso-sandbox.onmicrosoft.com", decision));
+        Ok(())
+    };
+    let (_cancel, cancelled) = tokio::sync::oneshot::channel();
+    sign_in(&world.pipeline, &options, &open, &|_| {}, cancelled).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spa_registration_signs_in_and_its_credential_lists_the_subscriptions() {
+    let world = world().await;
+    let signed = run(&world, SANDBOX_SPA_CLIENT_ID, RegistrationKind::Spa, world.spa_port, "accept").await.unwrap();
+    assert_eq!(signed.account.username, "ada@contoso-sandbox.onmicrosoft.com");
+    assert_eq!(signed.account.tenant_id, Scenario::builtin().tenants[0].id);
+    assert!(signed.expires_in > 0);
+    let rotated = Arc::new(std::sync::Mutex::new(0));
+    let seen = rotated.clone();
+    let credential = Arc::new(UserCredential::new(world.pipeline.clone(), signed.app.clone(), signed.refresh_token, Arc::new(move |_| *seen.lock().unwrap() += 1)));
+    let subscriptions = ArmClient::new(world.pipeline.clone(), credential).subscriptions().unwrap().all().await.unwrap();
+    assert_eq!(subscriptions.len(), 2, "Ada sees the production and the lab subscriptions");
+    assert_eq!(*rotated.lock().unwrap(), 1, "the refresh token Entra rotated was handed back to be stored");
+    drop(world.sandbox);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_desktop_registration_signs_in_on_any_loopback_port() {
+    let world = world().await;
+    let signed = run(&world, SANDBOX_DESKTOP_CLIENT_ID, RegistrationKind::Desktop, free_port(), "accept").await.unwrap();
+    assert_eq!(signed.account.registration, RegistrationKind::Desktop);
+    assert!(signed.app.spa_origin.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spa_registration_redeemed_without_origin_is_explained() {
+    let world = world().await;
+    let err = run(&world, SANDBOX_SPA_CLIENT_ID, RegistrationKind::Desktop, world.spa_port, "accept").await.err().expect("Entra refuses");
+    assert_eq!(err.code(), "signin.spa_origin_required", "{err}");
+    assert!(err.fix().unwrap().contains("Single-page application"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declined_consent_ends_the_sign_in_with_access_denied() {
+    let world = world().await;
+    let err = run(&world, SANDBOX_SPA_CLIENT_ID, RegistrationKind::Spa, world.spa_port, "cancel").await.err().expect("declined");
+    assert_eq!(err.code(), "signin.access_denied", "{err}");
+}
