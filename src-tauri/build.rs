@@ -10,6 +10,13 @@ fn main() {
         "ui_ready",
         "open_log_folder",
         "save_diagnostics_bundle",
+        "session_view",
+        "sign_in",
+        "cancel_sign_in",
+        "switch_account",
+        "sign_out",
+        "list_subscriptions",
+        "list_central_apps",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands)),

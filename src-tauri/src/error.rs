@@ -28,3 +28,18 @@ impl Serialize for CommandError {
 }
 
 pub type CommandResult<T> = Result<T, CommandError>;
+
+impl From<iotm_azure::AzureError> for CommandError {
+    fn from(e: iotm_azure::AzureError) -> Self {
+        CommandError::new(e.code(), e.to_string())
+    }
+}
+
+impl From<iotm_core::session::SessionError> for CommandError {
+    fn from(e: iotm_core::session::SessionError) -> Self {
+        let mut error = CommandError::new(&e.code(), e.to_string());
+        // The fix goes in `detail`, which the UI shows under the message.
+        error.0.detail = e.fix();
+        error
+    }
+}

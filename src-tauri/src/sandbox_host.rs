@@ -60,6 +60,15 @@ impl SandboxHost {
         }
     }
 
+    /// Its URL and CA certificate file, once running (waiting up to `timeout` while it starts).
+    pub fn wait_profile(&self, timeout: Duration) -> Result<(String, PathBuf), String> {
+        let url = self.wait_url(timeout)?;
+        match &*self.slot.lock().unwrap() {
+            Slot::Running(sandbox) => Ok((url, sandbox.ca_cert_path.clone())),
+            _ => Err("the sandbox cloud stopped".into()),
+        }
+    }
+
     /// Blocks (up to `timeout`) while it is starting; then its URL, or why it is not running.
     pub fn wait_url(&self, timeout: Duration) -> Result<String, String> {
         let deadline = Instant::now() + timeout;

@@ -3,6 +3,7 @@
 use crate::sandbox_host::SandboxHost;
 use iotm_core::environment::Environment;
 use iotm_core::logging::LogControl;
+use iotm_core::secrets::{KeyringStore, SecretStore, SessionStore};
 use iotm_core::settings::{self, Loaded, Settings};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub started: Instant,
     /// The in-app sandbox cloud, running while the Sandbox environment is chosen.
     pub sandbox: SandboxHost,
+    /// Signed-in accounts and their credentials.
+    pub session: iotm_core::session::Session,
 }
 
 impl AppState {
@@ -48,7 +51,27 @@ impl AppState {
         if settings.environment == Environment::Sandbox {
             sandbox.start();
         }
-        Ok(AppState { config_dir, data_dir, settings: Mutex::new(settings), settings_problem, log, started, sandbox })
+        let (secrets, keyring_problem): (std::sync::Arc<dyn SecretStore>, Option<String>) = match KeyringStore::probe() {
+            Ok(keyring) => (std::sync::Arc::new(keyring), None),
+            Err(e) => {
+                tracing::warn!(code = e.code(), "{e}");
+                (std::sync::Arc::new(SessionStore::default()), Some(e.to_string()))
+            }
+        };
+        let session = iotm_core::session::Session::open(&config_dir, secrets, keyring_problem).map_err(|e| e.to_string())?;
+        Ok(AppState { config_dir, data_dir, settings: Mutex::new(settings), settings_problem, log, started, sandbox, session })
+    }
+
+    /// The pipeline to the chosen environment's cloud (the in-app sandbox when that is chosen).
+    pub fn pipeline(&self) -> Result<iotm_azure::Pipeline, crate::error::CommandError> {
+        let settings = self.settings();
+        let sandbox = match settings.environment {
+            Environment::Sandbox => Some(self.sandbox.wait_profile(std::time::Duration::from_secs(15)).map_err(|e| crate::error::CommandError::new("sandbox.not_running", format!("The sandbox cloud is not running: {e}")))?),
+            _ => None,
+        };
+        let custom = settings.custom_profile_path.as_deref().map(std::path::Path::new);
+        let cloud = iotm_core::session::cloud_for(settings.environment, sandbox.as_ref().map(|(url, ca)| (url.as_str(), ca.as_path())), custom)?;
+        Ok(iotm_core::session::pipeline(cloud)?)
     }
 
     pub fn settings(&self) -> Settings {

@@ -32,6 +32,8 @@ pub struct Account {
     pub environment: Environment,
     pub client_id: String,
     pub registration: RegistrationKind,
+    /// The redirect URI the account signed in with (a SPA registration's refreshes carry its origin).
+    pub redirect_uri: String,
     /// Signed in for this session only (no keyring): gone when the app closes.
     pub session_only: bool,
 }
@@ -118,6 +120,7 @@ mod tests {
             environment: Environment::Sandbox,
             client_id: "5a4b1c2d-0000-4000-8000-00000000a001".into(),
             registration: RegistrationKind::Spa,
+            redirect_uri: "http://localhost:3000".into(),
             session_only,
         }
     }

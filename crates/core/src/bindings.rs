@@ -15,7 +15,7 @@ macro_rules! declarations {
 
 /// Every type that crosses the IPC boundary, in one TypeScript module.
 pub fn typescript() -> String {
-    use crate::{accounts, diagnostics, environment, error, settings, startup, wizards};
+    use crate::{accounts, diagnostics, environment, error, session, settings, signin, startup, wizards};
     let cfg = &ts_rs::Config::default();
     let decls = declarations![cfg;
         error::ErrorPayload,
@@ -37,6 +37,10 @@ pub fn typescript() -> String {
         accounts::RegistrationKind,
         accounts::Account,
         accounts::Accounts,
+        session::SessionView,
+        session::SubscriptionSummary,
+        session::CentralAppSummary,
+        signin::SignInProgress,
     ];
     let mut out = String::from("// Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.\n\n");
     for decl in decls {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod logging;
 pub mod redact;
 pub mod secrets;
+pub mod session;
 pub mod settings;
 pub mod signin;
 pub mod startup;

@@ -55,6 +55,8 @@ pub struct Settings {
     pub tenant: String,
     /// The Entra app registration's client ID; empty means the environment's built-in one.
     pub client_id: String,
+    /// How that registration is registered: single-page app (as the Node migrator's were) or desktop.
+    pub registration: crate::accounts::RegistrationKind,
     /// Loopback port of the sign-in redirect (`http://localhost:<port>`).
     pub redirect_port: u16,
     pub log_level: LogLevel,
@@ -68,6 +70,7 @@ impl Default for Settings {
             custom_profile_path: None,
             tenant: "organizations".into(),
             client_id: String::new(),
+            registration: crate::accounts::RegistrationKind::Spa,
             redirect_port: DEFAULT_REDIRECT_PORT,
             log_level: LogLevel::Info,
             theme: Theme::System,

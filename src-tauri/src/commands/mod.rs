@@ -1,6 +1,7 @@
 //! Every command the window may call, one module per area. Each adapts a core function: read the
 //! state, call the core, map the error.
 
+pub mod accounts;
 pub mod app;
 pub mod diagnostics;
 pub mod settings;
@@ -17,5 +18,12 @@ pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         startup::run_startup_checks,
         diagnostics::open_log_folder,
         diagnostics::save_diagnostics_bundle,
+        accounts::session_view,
+        accounts::sign_in,
+        accounts::cancel_sign_in,
+        accounts::switch_account,
+        accounts::sign_out,
+        accounts::list_subscriptions,
+        accounts::list_central_apps,
     ]
 }

@@ -24,6 +24,10 @@ tenant: string,
  */
 clientId: string, 
 /**
+ * How that registration is registered: single-page app (as the Node migrator's were) or desktop.
+ */
+registration: RegistrationKind, 
+/**
  * Loopback port of the sign-in redirect (`http://localhost:<port>`).
  */
 redirectPort: number, logLevel: LogLevel, theme: Theme, };
@@ -60,6 +64,10 @@ export type Account = {
  */
 id: string, username: string, displayName: string, tenantId: string, environment: Environment, clientId: string, registration: RegistrationKind, 
 /**
+ * The redirect URI the account signed in with (a SPA registration's refreshes carry its origin).
+ */
+redirectUri: string, 
+/**
  * Signed in for this session only (no keyring): gone when the app closes.
  */
 sessionOnly: boolean, };
@@ -69,3 +77,15 @@ export type Accounts = { accounts: Array<Account>,
  * The account the wizards act as.
  */
 current: string | null, };
+
+export type SessionView = { accounts: Array<Account>, current: string | null, 
+/**
+ * False where no keyring answered: sign-ins last for this session only.
+ */
+keyringAvailable: boolean, keyringProblem: string | null, };
+
+export type SubscriptionSummary = { id: string, name: string, state: string | null, };
+
+export type CentralAppSummary = { name: string, displayName: string, subdomain: string, subscriptionId: string, resourceGroup: string, location: string, applicationId: string | null, };
+
+export type SignInProgress = { "kind": "waitingForBrowser", authorize_url: string, redirect_uri: string, expires_in_seconds: bigint, } | { "kind": "redeeming" };

@@ -82,6 +82,7 @@ pub async fn sign_in(
         environment: options.environment,
         client_id: options.client_id.clone(),
         registration: options.registration,
+        redirect_uri: redirect_uri.clone(),
         session_only: false,
     };
     // Later tokens come from the account's own tenant, not `organizations`.

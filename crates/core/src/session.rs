@@ -1,0 +1,241 @@
+//! The signed-in side of the app: which accounts exist, which one acts, the credential of each
+//! (built again from the keyring's refresh token after a restart, so sign-in is silent), and the
+//! sign-in that adds one. Also the cloud a call goes to: one pipeline per environment.
+
+use crate::accounts::{refresh_token_name, Account, Accounts, RegistrationKind};
+use crate::environment::Environment;
+use crate::secrets::{SecretStore, SecretStoreError};
+use crate::signin::flow::{sign_in, SignInOptions};
+use crate::signin::{SignInError, SignInProgress};
+use iotm_azure::arm::ArmClient;
+use iotm_azure::cloud::Service;
+use iotm_azure::user::{UserApp, UserCredential};
+use iotm_azure::{AzureError, Cloud, Pipeline, PipelineOptions, Secret};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+use ts_rs::TS;
+
+/// What the UI shows of the session.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub accounts: Vec<Account>,
+    pub current: Option<String>,
+    /// False where no keyring answered: sign-ins last for this session only.
+    pub keyring_available: bool,
+    pub keyring_problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionSummary {
+    pub id: String,
+    pub name: String,
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CentralAppSummary {
+    pub name: String,
+    pub display_name: String,
+    pub subdomain: String,
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub location: String,
+    pub application_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("Nobody is signed in. Sign in first.")]
+    NotSignedIn,
+    #[error("The sign-in of {username} has ended. Sign in again.")]
+    SignInAgain { username: String },
+    #[error(transparent)]
+    Secrets(#[from] SecretStoreError),
+    #[error(transparent)]
+    Core(#[from] crate::Error),
+    #[error(transparent)]
+    Azure(#[from] AzureError),
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
+}
+
+impl SessionError {
+    pub fn code(&self) -> String {
+        match self {
+            SessionError::NotSignedIn => "session.not_signed_in".into(),
+            SessionError::SignInAgain { .. } => "signin.session_expired".into(),
+            SessionError::Secrets(e) => e.code().into(),
+            SessionError::Core(e) => e.code().into(),
+            SessionError::Azure(e) => e.code().into(),
+            SessionError::SignIn(e) => e.code().into(),
+        }
+    }
+
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            SessionError::SignIn(e) => e.fix(),
+            _ => None,
+        }
+    }
+}
+
+/// The cloud an environment means. The sandbox needs its running address and CA.
+pub fn cloud_for(environment: Environment, sandbox: Option<(&str, &Path)>, custom_profile: Option<&Path>) -> Result<Cloud, AzureError> {
+    match environment {
+        Environment::AzurePublic => Ok(Cloud::AzureCloud),
+        Environment::AzureUsGov => Ok(Cloud::AzureUSGovernment),
+        Environment::AzureChina => Ok(Cloud::AzureChinaCloud),
+        Environment::Custom => Cloud::from_file(custom_profile.ok_or_else(|| AzureError::InvalidInput { what: "The custom cloud".into(), problem: "needs a profile file chosen in Settings".into() })?),
+        Environment::Sandbox => {
+            let (url, ca) = sandbox.ok_or_else(|| AzureError::InvalidInput { what: "The sandbox".into(), problem: "is not running".into() })?;
+            let pem = std::fs::read_to_string(ca).map_err(|e| AzureError::InvalidInput { what: format!("The sandbox CA {}", ca.display()), problem: e.to_string() })?;
+            Cloud::sandbox(url, pem)
+        }
+    }
+}
+
+pub struct Session {
+    config_dir: PathBuf,
+    secrets: Arc<dyn SecretStore>,
+    keyring_problem: Option<String>,
+    accounts: Mutex<Accounts>,
+    credentials: Mutex<HashMap<String, Arc<UserCredential>>>,
+    cancel: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+impl Session {
+    /// `secrets` is the keyring, or the session store with why no keyring answered.
+    pub fn open(config_dir: &Path, secrets: Arc<dyn SecretStore>, keyring_problem: Option<String>) -> Result<Session, SessionError> {
+        let accounts = Accounts::load(config_dir)?;
+        Ok(Session { config_dir: config_dir.to_path_buf(), secrets, keyring_problem, accounts: Mutex::new(accounts), credentials: Mutex::default(), cancel: Mutex::default() })
+    }
+
+    pub fn view(&self) -> SessionView {
+        let accounts = self.accounts.lock().expect("accounts lock");
+        SessionView { accounts: accounts.accounts.clone(), current: accounts.current.clone(), keyring_available: self.secrets.persistent(), keyring_problem: self.keyring_problem.clone() }
+    }
+
+    /// Signs a person in and makes them the current account.
+    pub async fn sign_in(
+        &self,
+        pipeline: &Pipeline,
+        options: SignInOptions,
+        open_browser: &(dyn Fn(&str) -> Result<(), String> + Send + Sync),
+        progress: &(dyn Fn(SignInProgress) + Send + Sync),
+    ) -> Result<Account, SessionError> {
+        let (cancel, cancelled) = oneshot::channel();
+        if let Some(previous) = self.cancel.lock().expect("cancel lock").replace(cancel) {
+            let _ = previous.send(());
+        }
+        let signed = sign_in(pipeline, &options, open_browser, progress, cancelled).await?;
+        let mut account = signed.account;
+        account.session_only = !self.secrets.persistent();
+        self.secrets.put(&refresh_token_name(&account.id), signed.refresh_token.expose())?;
+        let credential = self.credential_from(pipeline, &account, signed.app, signed.refresh_token);
+        if let Ok(audience) = pipeline.cloud().audience(Service::Arm) {
+            credential.remember(&audience, &signed.access_token, signed.expires_in).await;
+        }
+        self.credentials.lock().expect("credentials lock").insert(account.id.clone(), credential);
+        let mut accounts = self.accounts.lock().expect("accounts lock");
+        accounts.signed_in(account.clone());
+        accounts.save(&self.config_dir)?;
+        tracing::info!(account = %account.username, session_only = account.session_only, "signed in");
+        Ok(account)
+    }
+
+    pub fn cancel_sign_in(&self) {
+        if let Some(cancel) = self.cancel.lock().expect("cancel lock").take() {
+            let _ = cancel.send(());
+        }
+    }
+
+    fn credential_from(&self, pipeline: &Pipeline, account: &Account, app: UserApp, refresh_token: Secret<String>) -> Arc<UserCredential> {
+        let (secrets, name) = (self.secrets.clone(), refresh_token_name(&account.id));
+        let on_rotate = Arc::new(move |token: &Secret<String>| {
+            if let Err(e) = secrets.put(&name, token.expose()) {
+                tracing::warn!(code = e.code(), "a rotated refresh token could not be stored: {e}");
+            }
+        });
+        Arc::new(UserCredential::new(pipeline.clone(), app, refresh_token, on_rotate))
+    }
+
+    /// The current account's credential: in memory, or rebuilt from the stored refresh token.
+    pub fn credential(&self, pipeline: &Pipeline) -> Result<Arc<UserCredential>, SessionError> {
+        let account = self.accounts.lock().expect("accounts lock").current().cloned().ok_or(SessionError::NotSignedIn)?;
+        if let Some(credential) = self.credentials.lock().expect("credentials lock").get(&account.id) {
+            return Ok(credential.clone());
+        }
+        let refresh_token = self.secrets.get(&refresh_token_name(&account.id))?.ok_or_else(|| SessionError::SignInAgain { username: account.username.clone() })?;
+        let spa_origin = (account.registration == RegistrationKind::Spa).then(|| account.redirect_uri.clone());
+        let app = UserApp { tenant: account.tenant_id.clone(), client_id: account.client_id.clone(), spa_origin };
+        let credential = self.credential_from(pipeline, &account, app, Secret::new(refresh_token));
+        self.credentials.lock().expect("credentials lock").insert(account.id.clone(), credential.clone());
+        Ok(credential)
+    }
+
+    pub fn switch(&self, id: &str) -> Result<SessionView, SessionError> {
+        let mut accounts = self.accounts.lock().expect("accounts lock");
+        accounts.switch_to(id)?;
+        accounts.save(&self.config_dir)?;
+        drop(accounts);
+        Ok(self.view())
+    }
+
+    /// Forgets the account: its refresh token, its tokens in memory, its entry.
+    pub fn sign_out(&self, id: &str) -> Result<SessionView, SessionError> {
+        self.credentials.lock().expect("credentials lock").remove(id);
+        let mut accounts = self.accounts.lock().expect("accounts lock");
+        accounts.sign_out(id, self.secrets.as_ref())?;
+        accounts.save(&self.config_dir)?;
+        drop(accounts);
+        tracing::info!("signed out");
+        Ok(self.view())
+    }
+
+    /// A failed call with an expired sign-in becomes "sign in again"; other errors pass.
+    fn expired(&self, error: AzureError) -> SessionError {
+        let ended = error.service_error().is_some_and(|e| e.service == Service::Entra && (e.code.as_deref() == Some("invalid_grant") || e.code.as_deref() == Some("interaction_required")));
+        match (ended, self.accounts.lock().expect("accounts lock").current()) {
+            (true, Some(account)) => SessionError::SignInAgain { username: account.username.clone() },
+            _ => SessionError::Azure(error),
+        }
+    }
+
+    pub async fn subscriptions(&self, pipeline: &Pipeline) -> Result<Vec<SubscriptionSummary>, SessionError> {
+        let arm = ArmClient::new(pipeline.clone(), self.credential(pipeline)?);
+        let all = arm.subscriptions()?.all().await.map_err(|e| self.expired(e))?;
+        Ok(all.into_iter().map(|s| SubscriptionSummary { id: s.subscription_id, name: s.display_name, state: s.state }).collect())
+    }
+
+    /// Every Central app in every subscription the account sees (every page of each list).
+    pub async fn central_apps(&self, pipeline: &Pipeline) -> Result<Vec<CentralAppSummary>, SessionError> {
+        let arm = ArmClient::new(pipeline.clone(), self.credential(pipeline)?);
+        let mut apps = Vec::new();
+        for subscription in arm.subscriptions()?.all().await.map_err(|e| self.expired(e))? {
+            for app in arm.central_apps(&subscription.subscription_id)?.all().await.map_err(|e| self.expired(e))? {
+                let resource_group = app.id.split('/').skip_while(|s| !s.eq_ignore_ascii_case("resourceGroups")).nth(1).unwrap_or_default().to_string();
+                apps.push(CentralAppSummary {
+                    display_name: app.properties.display_name.clone().unwrap_or_else(|| app.name.clone()),
+                    name: app.name,
+                    subdomain: app.properties.subdomain,
+                    subscription_id: subscription.subscription_id.clone(),
+                    resource_group,
+                    location: app.location,
+                    application_id: app.properties.application_id,
+                });
+            }
+        }
+        Ok(apps)
+    }
+}
+
+/// The pipeline options of the app (the defaults: connect 10 s, request 30 s, retries honouring Retry-After).
+pub fn pipeline(cloud: Cloud) -> Result<Pipeline, AzureError> {
+    Pipeline::new(cloud, PipelineOptions::default())
+}
