@@ -2,6 +2,11 @@
 // names the commands and turns failures into ErrorPayloads the pages can branch on by `code`.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
+  Account,
+  CentralAppSummary,
+  SessionView,
+  SignInProgress,
+  SubscriptionSummary,
   AppInfo,
   BundleSaved,
   EnvironmentOption,
@@ -40,6 +45,18 @@ export const api = {
   openLogFolder: () => call<string>("open_log_folder"),
   saveDiagnosticsBundle: () => call<BundleSaved>("save_diagnostics_bundle"),
   uiReady: () => call<void>("ui_ready"),
+  sessionView: () => call<SessionView>("session_view"),
+  /** Opens the system browser; resolves with the account once the redirect came back. */
+  signIn: (onProgress: (progress: SignInProgress) => void) => {
+    const channel = new Channel<SignInProgress>();
+    channel.onmessage = onProgress;
+    return call<Account>("sign_in", { onProgress: channel });
+  },
+  cancelSignIn: () => call<void>("cancel_sign_in"),
+  switchAccount: (id: string) => call<SessionView>("switch_account", { id }),
+  signOut: (id: string) => call<SessionView>("sign_out", { id }),
+  listSubscriptions: () => call<SubscriptionSummary[]>("list_subscriptions"),
+  listCentralApps: () => call<CentralAppSummary[]>("list_central_apps"),
   /** Streams each start-up check's progress to `onEvent` over a Tauri Channel. */
   runStartupChecks: (onEvent: (event: StartupEvent) => void) => {
     const channel = new Channel<StartupEvent>();

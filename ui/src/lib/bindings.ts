@@ -88,4 +88,4 @@ export type SubscriptionSummary = { id: string, name: string, state: string | nu
 
 export type CentralAppSummary = { name: string, displayName: string, subdomain: string, subscriptionId: string, resourceGroup: string, location: string, applicationId: string | null, };
 
-export type SignInProgress = { "kind": "waitingForBrowser", authorize_url: string, redirect_uri: string, expires_in_seconds: bigint, } | { "kind": "redeeming" };
+export type SignInProgress = { "kind": "waitingForBrowser", authorizeUrl: string, redirectUri: string, expiresInSeconds: number, } | { "kind": "redeeming" };

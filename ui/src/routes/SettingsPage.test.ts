@@ -13,6 +13,7 @@ const settings: Settings = {
   customProfilePath: null,
   tenant: "organizations",
   clientId: "",
+  registration: "spa",
   redirectPort: 3000,
   logLevel: "info",
   theme: "system",

@@ -59,7 +59,7 @@ pub async fn sign_in(
     let authority_host = pipeline.cloud().endpoints().authority_host.as_str().to_string();
     let request = AuthorizeRequest { authority_host: &authority_host, tenant: &options.tenant, client_id: &options.client_id, redirect_uri: &redirect_uri, scopes: &[&arm_scope], login_hint: None };
     let url = authorize_url(&request, &attempt).map_err(|e| SignInError::Service { code: "signin.bad_authority".into(), message: e.to_string() })?;
-    progress(SignInProgress::WaitingForBrowser { authorize_url: url.to_string(), redirect_uri: redirect_uri.clone(), expires_in_seconds: SIGN_IN_TIMEOUT.as_secs() });
+    progress(SignInProgress::WaitingForBrowser { authorize_url: url.to_string(), redirect_uri: redirect_uri.clone(), expires_in_seconds: SIGN_IN_TIMEOUT.as_secs() as u32 });
     if let Err(why) = open_browser(url.as_str()) {
         // The link is on screen too; the person can open it by hand while we keep listening.
         tracing::warn!("the browser did not open: {why}");

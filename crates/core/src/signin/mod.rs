@@ -59,10 +59,10 @@ impl SignInError {
 
 /// How a sign-in is going, streamed to the UI.
 #[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
 pub enum SignInProgress {
     /// The browser was sent to the sign-in page; the link is shown too, in case it did not open.
-    WaitingForBrowser { authorize_url: String, redirect_uri: String, expires_in_seconds: u64 },
+    WaitingForBrowser { authorize_url: String, redirect_uri: String, expires_in_seconds: u32 },
     /// The browser came back with a code; tokens are being fetched.
     Redeeming,
 }
