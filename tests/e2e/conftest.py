@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -70,6 +71,25 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"tauri-driver did not listen on {port} within {timeout}s")
 
 
+def browser_launcher(root: Path) -> Path:
+    """An executable that runs system_browser.py with this suite's Python, made this home's default
+    web browser the freedesktop way (xdg-open asks xdg-mime before it looks at $BROWSER)."""
+    root.mkdir(parents=True, exist_ok=True)
+    launcher = root / "system-browser"
+    launcher.write_text(f"#!/bin/sh\nexec {sys.executable} {ROOT / 'tests' / 'e2e' / 'system_browser.py'} \"$@\"\n")
+    launcher.chmod(0o755)
+    applications = root / "data" / "applications"
+    applications.mkdir(parents=True, exist_ok=True)
+    (applications / "iotm-e2e-browser.desktop").write_text(
+        f"[Desktop Entry]\nType=Application\nName=E2E browser\nExec={launcher} %u\nMimeType=x-scheme-handler/http;x-scheme-handler/https;\n"
+    )
+    (root / "config").mkdir(parents=True, exist_ok=True)
+    (root / "config" / "mimeapps.list").write_text(
+        "[Default Applications]\nx-scheme-handler/http=iotm-e2e-browser.desktop\nx-scheme-handler/https=iotm-e2e-browser.desktop\n"
+    )
+    return launcher
+
+
 class Home:
     """The fresh per-session home: where the app keeps its config, data and logs."""
 
@@ -82,6 +102,9 @@ class Home:
             "XDG_DATA_HOME": str(root / "data"),
             "XDG_CACHE_HOME": str(root / "cache"),
             "XDG_DOWNLOAD_DIR": str(root / "Downloads"),
+            # The app opens sign-in pages with xdg-open, which runs $BROWSER: a scripted Chromium.
+            "BROWSER": str(browser_launcher(root)),
+            "IOTM_E2E_BROWSER_LOG": str(root / "browser.log"),
         }
         (root / "Downloads").mkdir(parents=True)
 

@@ -59,7 +59,7 @@ def test_the_window_is_titled_and_shows_the_shell(driver):
     links = driver.find_elements(By.CSS_SELECTOR, "nav[aria-label='Main'] a")
     assert [a.text for a in links] == [title for _, title in WIZARDS] + ["Jobs", "Settings"]
     assert Select(css(driver, "[data-testid='environment-select']")).first_selected_option.text == "Sandbox"
-    assert css(driver, "[data-testid='account']").text == "Not signed in"
+    assert css(driver, "[data-testid='sign-in']").text == "Sign in"
 
 
 def test_every_wizard_page_shows_its_steps_and_says_it_is_not_built(driver, screenshots):

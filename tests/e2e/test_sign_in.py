@@ -1,0 +1,51 @@
+"""Signing in, in the real window against the in-app sandbox: Sign in → the system browser (headless
+Chromium) completes the sandbox's sign-in page and Entra's redirect to http://localhost:3000 → the
+top bar shows the account; the Account page lists its subscriptions and Central apps; sign out.
+No keyring runs in this session, so the sign-in is session-only and the dialog says why."""
+
+import json
+import time
+from pathlib import Path
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+
+from conftest import shoot, wait
+
+
+def css(driver, selector):
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def test_sign_in_through_the_system_browser_shows_the_account(driver, home, screenshots):
+    wait(driver, 30).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='sign-in']"))).click()
+    dialog = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='sign-in-dialog']")))
+    assert "browser" in dialog.text
+    name = wait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='account-name']")))
+    assert name.text == "Ada Lovelace"
+    heading, landed = Path(home.env["IOTM_E2E_BROWSER_LOG"]).read_text().splitlines()
+    assert heading == "Signed in" and landed == "http://localhost:3000/"
+    accounts = json.loads((home.config_dir / "accounts.json").read_text()) if (home.config_dir / "accounts.json").exists() else {"accounts": []}
+    assert "token" not in json.dumps(accounts).lower()
+    shoot(driver, screenshots, "signed-in")
+
+
+def test_the_account_page_lists_subscriptions_and_central_apps(driver, screenshots):
+    css(driver, "[data-testid='account']").click()
+    wait(driver).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "a[href='#/account']"))).click()
+    rows = lambda table: driver.find_elements(By.CSS_SELECTOR, f"[data-testid='{table}'] tbody tr")
+    wait(driver, 30).until(lambda d: len(rows("central-apps")) == 3)
+    assert len(rows("subscriptions")) == 2
+    subdomains = sorted(r.find_elements(By.TAG_NAME, "td")[1].text for r in rows("central-apps"))
+    assert subdomains == ["contoso-cold-chain", "contoso-fleet", "contoso-lab"]
+    shoot(driver, screenshots, "account-page")
+
+
+def test_sign_out_forgets_the_account(driver, home):
+    css(driver, "[data-testid='account']").click()
+    wait(driver).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='sign-out']"))).click()
+    wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='sign-in']")))
+    time.sleep(0.3)
+    assert "Not signed in" in css(driver, "[data-page='account']").text
+    log = "\n".join(p.read_text(errors="replace") for p in home.log_dir.glob("*"))
+    assert "signed out" in log and "Bearer " not in log and "refresh_token" not in log
