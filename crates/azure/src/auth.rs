@@ -22,6 +22,12 @@ pub trait Credential: Send + Sync {
     /// to a service whose tokens are for `audience` (e.g. `https://management.azure.com`; empty
     /// when the cloud names none). SAS signers and API tokens ignore it.
     fn authorization<'a>(&'a self, audience: &'a str) -> BoxFuture<'a, Result<Secret<String>, AzureError>>;
+
+    /// Drops any cached token for `audience`, after a service refused it; true when the next
+    /// `authorization` will fetch a new one (so a retry can help).
+    fn forget(&self, _audience: &str) -> bool {
+        false
+    }
 }
 
 /// An IoT Central API token (`SharedAccessSignature sr=…`), sent as it is.
@@ -118,5 +124,9 @@ impl ClientSecretCredential {
 impl Credential for ClientSecretCredential {
     fn authorization<'a>(&'a self, audience: &'a str) -> BoxFuture<'a, Result<Secret<String>, AzureError>> {
         Box::pin(self.token(audience))
+    }
+
+    fn forget(&self, audience: &str) -> bool {
+        self.cache.try_lock().map(|mut cache| cache.remove(audience).is_some()).unwrap_or(false)
     }
 }

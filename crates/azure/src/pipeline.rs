@@ -171,6 +171,7 @@ impl Pipeline {
         let audience = self.cloud().audience(request.service).unwrap_or_default();
         let write = !matches!(request.method, Method::GET | Method::HEAD);
         let mut attempt = 0;
+        let mut renewed = false;
         loop {
             attempt += 1;
             self.inner.limiter.acquire(request.service, write, &request.partition).await;
@@ -184,6 +185,13 @@ impl Pipeline {
                 Ok(response) if response.status.is_success() => {
                     tracing::debug!(status = response.status.as_u16(), attempts = attempt, duration_ms = elapsed_ms, request_id = response.request_id().unwrap_or("none"), "answered");
                     return Ok(Response { attempts: attempt, client_request_id, ..response });
+                }
+                // A token the service calls expired or revoked (clock skew, a revoked grant): drop
+                // it and try once more with a fresh one, as the Azure SDKs' bearer policies do.
+                Ok(response) if response.status.as_u16() == 401 && !renewed && credential.is_some_and(|c| c.forget(&audience)) => {
+                    renewed = true;
+                    tracing::info!(attempt, "the service refused the token; fetching a fresh one");
+                    continue;
                 }
                 Ok(response) => (Failure::Status(response.status.as_u16()), Some(response)),
                 Err(TryError::Final(error)) => {

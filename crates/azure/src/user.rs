@@ -181,6 +181,10 @@ impl Credential for UserCredential {
     fn authorization<'a>(&'a self, audience: &'a str) -> BoxFuture<'a, Result<Secret<String>, AzureError>> {
         Box::pin(self.token(audience))
     }
+
+    fn forget(&self, audience: &str) -> bool {
+        self.cache.try_lock().map(|mut cache| cache.remove(audience.trim_end_matches('/')).is_some()).unwrap_or(false)
+    }
 }
 
 #[cfg(test)]

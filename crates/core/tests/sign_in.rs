@@ -110,3 +110,46 @@ async fn a_declined_consent_ends_the_sign_in_with_access_denied() {
     let err = run(&world, SANDBOX_SPA_CLIENT_ID, RegistrationKind::Spa, world.spa_port, "cancel").await.err().expect("declined");
     assert_eq!(err.code(), "signin.access_denied", "{err}");
 }
+
+/// A session over the world's pipeline with Ada signed in through the SPA registration.
+async fn signed_in_session(world: &World) -> (iotm_core::session::Session, tempfile::TempDir) {
+    let config = tempfile::tempdir().unwrap();
+    let session = iotm_core::session::Session::open(config.path(), Arc::new(iotm_core::secrets::SessionStore::default()), Some("no keyring in tests".into())).unwrap();
+    let options = SignInOptions { environment: Environment::Sandbox, tenant: "organizations".into(), client_id: SANDBOX_SPA_CLIENT_ID.into(), registration: RegistrationKind::Spa, port: world.spa_port };
+    let browser = world.browser.clone();
+    let open = move |url: &str| -> Result<(), String> {
+        tokio::spawn(person(browser.clone(), url.to_string(), "ada@contoso-sandbox.onmicrosoft.com", "accept"));
+        Ok(())
+    };
+    let account = session.sign_in(&world.pipeline, options, &open, &|_| {}).await.unwrap();
+    assert!(account.session_only, "without a keyring the sign-in is for this session only");
+    (session, config)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_only_sign_in_does_not_outlive_the_app() {
+    let world = world().await;
+    let (session, _config) = signed_in_session(&world).await;
+    assert_eq!(session.subscriptions(&world.pipeline).await.unwrap().len(), 2);
+    // The app restarts: its accounts file never held the session-only account.
+    let session = iotm_core::session::Session::open(_config.path(), Arc::new(iotm_core::secrets::SessionStore::default()), None).unwrap();
+    let err = session.subscriptions(&world.pipeline).await.unwrap_err();
+    assert_eq!(err.code(), "session.not_signed_in", "a session-only account does not survive a restart: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_or_revoked_refresh_token_becomes_sign_in_again() {
+    let world = world().await;
+    let (session, _config) = signed_in_session(&world).await;
+    world.sandbox.cloud.advance_clock(25 * 3600);
+    let err = session.subscriptions(&world.pipeline).await.unwrap_err();
+    assert_eq!(err.code(), "signin.session_expired", "{err}");
+    assert!(err.to_string().contains("Sign in again"), "{err}");
+    // A revoked grant (the sandbox forgets every grant on reload) reads the same.
+    let world = self::world().await;
+    let (session, _config) = signed_in_session(&world).await;
+    world.sandbox.cloud.refresh_tokens.lock().unwrap().clear();
+    world.sandbox.cloud.advance_clock(2 * 3600);
+    let err = session.subscriptions(&world.pipeline).await.unwrap_err();
+    assert_eq!(err.code(), "signin.session_expired", "{err}");
+}
