@@ -17,6 +17,8 @@ fn main() {
         "sign_out",
         "list_subscriptions",
         "list_central_apps",
+        "add_connection",
+        "remove_connection",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands)),

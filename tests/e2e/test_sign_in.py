@@ -23,7 +23,12 @@ def test_sign_in_through_the_system_browser_shows_the_account(driver, home, scre
     assert "browser" in dialog.text
     name = wait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='account-name']")))
     assert name.text == "Ada Lovelace"
-    heading, landed = Path(home.env["IOTM_E2E_BROWSER_LOG"]).read_text().splitlines()
+    # The tab reads its page after the app has already moved on: wait for the browser's note.
+    note = Path(home.env["IOTM_E2E_BROWSER_LOG"])
+    deadline = time.monotonic() + 30
+    while not note.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    heading, landed = note.read_text().splitlines()
     assert heading == "Signed in" and landed == "http://localhost:3000/"
     accounts = json.loads((home.config_dir / "accounts.json").read_text()) if (home.config_dir / "accounts.json").exists() else {"accounts": []}
     assert "token" not in json.dumps(accounts).lower()
@@ -49,3 +54,22 @@ def test_sign_out_forgets_the_account(driver, home):
     assert "Not signed in" in css(driver, "[data-page='account']").text
     log = "\n".join(p.read_text(errors="replace") for p in home.log_dir.glob("*"))
     assert "signed out" in log and "Bearer " not in log and "refresh_token" not in log
+
+
+def test_a_connection_string_is_checked_and_its_secret_never_written(driver, home, screenshots):
+    css(driver, "[data-nav='settings']").click()
+    form = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='add-connection']")))
+    secret = form.find_element(By.CSS_SELECTOR, "input[aria-label='Secret']")
+    secret.send_keys("HostName=contoso-hub.azure-devices.net;SharedAccessKey=c2VjcmV0LWtleS1vZi10aGUtcG9saWN5LTMyLWJ5dGVz")
+    form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+    refused = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='connections-card'] [role='alert']")))
+    assert refused.get_attribute("data-error-code") == "connections.invalid" and "SharedAccessKeyName" in refused.text
+    secret.clear()
+    secret.send_keys("HostName=contoso-hub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=c2VjcmV0LWtleS1vZi10aGUtcG9saWN5LTMyLWJ5dGVz")
+    form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+    row = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='connections'] li")))
+    assert "contoso-hub.azure-devices.net" in row.text and "iothubowner" in row.text and "this session" in row.text
+    driver.execute_script("document.querySelector(\"[data-testid='connections-card']\").scrollIntoView()")
+    shoot(driver, screenshots, "settings-connections")
+    on_disk = "".join(p.read_text(errors="replace") for p in home.root.rglob("*.json"))
+    assert "c2VjcmV0LWtleS1vZi10aGUtcG9saWN5LTMyLWJ5dGVz" not in on_disk

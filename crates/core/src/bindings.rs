@@ -15,7 +15,7 @@ macro_rules! declarations {
 
 /// Every type that crosses the IPC boundary, in one TypeScript module.
 pub fn typescript() -> String {
-    use crate::{accounts, diagnostics, environment, error, session, settings, signin, startup, wizards};
+    use crate::{accounts, connections, diagnostics, environment, error, session, settings, signin, startup, wizards};
     let cfg = &ts_rs::Config::default();
     let decls = declarations![cfg;
         error::ErrorPayload,
@@ -37,6 +37,8 @@ pub fn typescript() -> String {
         accounts::RegistrationKind,
         accounts::Account,
         accounts::Accounts,
+        connections::ConnectionKind,
+        connections::SavedConnection,
         session::SessionView,
         session::SubscriptionSummary,
         session::CentralAppSummary,

@@ -27,6 +27,9 @@ pub enum Error {
     #[error("The accounts file {path} is not valid (line {line}, column {column}): {message}")]
     AccountsFileCorrupt { path: PathBuf, line: usize, column: usize, message: String },
 
+    #[error("The saved connections file {path} is not valid (line {line}, column {column}): {message}")]
+    ConnectionsFileCorrupt { path: PathBuf, line: usize, column: usize, message: String },
+
     #[error("No signed-in account has the ID {0}.")]
     UnknownAccount(String),
 }
@@ -42,6 +45,7 @@ impl Error {
             Error::Logging(_) => "logging.setup_failed",
             Error::AccountsFileCorrupt { .. } => "accounts.corrupt",
             Error::UnknownAccount(_) => "accounts.unknown",
+            Error::ConnectionsFileCorrupt { .. } => "connections.corrupt",
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod bindings;
+pub mod connections;
 pub mod diagnostics;
 pub mod environment;
 pub mod error;

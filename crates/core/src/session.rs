@@ -27,6 +27,8 @@ pub struct SessionView {
     /// False where no keyring answered: sign-ins last for this session only.
     pub keyring_available: bool,
     pub keyring_problem: Option<String>,
+    /// Connection strings and API tokens, described (never their secrets).
+    pub connections: Vec<crate::connections::SavedConnection>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -63,6 +65,10 @@ pub enum SessionError {
     Azure(#[from] AzureError),
     #[error(transparent)]
     SignIn(#[from] SignInError),
+    #[error(transparent)]
+    Connection(#[from] crate::connections::ConnectionError),
+    #[error("No saved connection has the ID {0}.")]
+    UnknownConnection(String),
 }
 
 impl SessionError {
@@ -74,6 +80,8 @@ impl SessionError {
             SessionError::Core(e) => e.code().into(),
             SessionError::Azure(e) => e.code().into(),
             SessionError::SignIn(e) => e.code().into(),
+            SessionError::Connection(e) => e.code().into(),
+            SessionError::UnknownConnection(_) => "connections.unknown".into(),
         }
     }
 
@@ -107,18 +115,61 @@ pub struct Session {
     accounts: Mutex<Accounts>,
     credentials: Mutex<HashMap<String, Arc<UserCredential>>>,
     cancel: Mutex<Option<oneshot::Sender<()>>>,
+    connections: Mutex<Vec<crate::connections::SavedConnection>>,
+    /// Secrets kept for this session only (connections not remembered).
+    memory: crate::secrets::SessionStore,
 }
 
 impl Session {
     /// `secrets` is the keyring, or the session store with why no keyring answered.
     pub fn open(config_dir: &Path, secrets: Arc<dyn SecretStore>, keyring_problem: Option<String>) -> Result<Session, SessionError> {
         let accounts = Accounts::load(config_dir)?;
-        Ok(Session { config_dir: config_dir.to_path_buf(), secrets, keyring_problem, accounts: Mutex::new(accounts), credentials: Mutex::default(), cancel: Mutex::default() })
+        let connections = crate::connections::load(config_dir)?;
+        Ok(Session {
+            config_dir: config_dir.to_path_buf(),
+            secrets,
+            keyring_problem,
+            accounts: Mutex::new(accounts),
+            credentials: Mutex::default(),
+            cancel: Mutex::default(),
+            connections: Mutex::new(connections),
+            memory: Default::default(),
+        })
     }
 
     pub fn view(&self) -> SessionView {
         let accounts = self.accounts.lock().expect("accounts lock");
-        SessionView { accounts: accounts.accounts.clone(), current: accounts.current.clone(), keyring_available: self.secrets.persistent(), keyring_problem: self.keyring_problem.clone() }
+        SessionView {
+            accounts: accounts.accounts.clone(),
+            current: accounts.current.clone(),
+            keyring_available: self.secrets.persistent(),
+            keyring_problem: self.keyring_problem.clone(),
+            connections: self.connections.lock().expect("connections lock").clone(),
+        }
+    }
+
+    /// Checks and keeps a connection string or API token (in the keyring when `remember`).
+    pub fn add_connection(&self, kind: crate::connections::ConnectionKind, label: &str, secret: &str, central_subdomain: Option<&str>, remember: bool) -> Result<SessionView, SessionError> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let mut connection = crate::connections::describe(kind, label, secret, central_subdomain, now)?;
+        crate::connections::store(&mut connection, secret, remember, self.secrets.as_ref(), &self.memory)?;
+        let mut all = self.connections.lock().expect("connections lock");
+        all.push(connection);
+        crate::connections::save(&self.config_dir, &all)?;
+        drop(all);
+        Ok(self.view())
+    }
+
+    /// Forgets a connection and its secret, wherever it was kept.
+    pub fn remove_connection(&self, id: &str) -> Result<SessionView, SessionError> {
+        let mut all = self.connections.lock().expect("connections lock");
+        let index = all.iter().position(|c| c.id == id).ok_or_else(|| SessionError::UnknownConnection(id.to_string()))?;
+        let removed = all.remove(index);
+        let name = crate::connections::secret_name(id);
+        if removed.remembered { self.secrets.delete(&name)? } else { self.memory.delete(&name)? }
+        crate::connections::save(&self.config_dir, &all)?;
+        drop(all);
+        Ok(self.view())
     }
 
     /// Signs a person in and makes them the current account.

@@ -124,7 +124,7 @@ fn check_environment(ctx: &StartupContext) -> Outcome {
                 match probe("127.0.0.1", port, ctx.probe_timeout) {
                     Ok(()) => (
                         CheckStatus::Passed,
-                        Some(format!("Sandbox cloud running at {url}: Entra ID, ARM, IoT Central (read), hub registries and DPS. Central jobs and the simulated device fleet come in a later version.")),
+                        Some(format!("Sandbox cloud running at {url}: Entra ID, ARM, IoT Central (with jobs and simulated devices), hub registries and DPS.")),
                     ),
                     Err(e) => (CheckStatus::Failed, Some(format!("The sandbox cloud at {url} does not answer: {e}"))),
                 }

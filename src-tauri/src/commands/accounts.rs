@@ -4,6 +4,7 @@
 use crate::error::CommandResult;
 use crate::state::AppState;
 use iotm_core::accounts::{Account, RegistrationKind};
+use iotm_core::connections::ConnectionKind;
 use iotm_core::environment::Environment;
 use iotm_core::session::{CentralAppSummary, SessionView, SubscriptionSummary};
 use iotm_core::signin::flow::SignInOptions;
@@ -60,4 +61,15 @@ pub async fn list_subscriptions(state: State<'_, AppState>) -> CommandResult<Vec
 pub async fn list_central_apps(state: State<'_, AppState>) -> CommandResult<Vec<CentralAppSummary>> {
     let pipeline = state.pipeline()?;
     Ok(state.session.central_apps(&pipeline).await?)
+}
+
+/// Checks a connection string or Central API token and keeps it (in the keyring when `remember`).
+#[tauri::command]
+pub fn add_connection(state: State<'_, AppState>, kind: ConnectionKind, label: String, secret: String, central_subdomain: Option<String>, remember: bool) -> CommandResult<SessionView> {
+    Ok(state.session.add_connection(kind, &label, &secret, central_subdomain.as_deref(), remember)?)
+}
+
+#[tauri::command]
+pub fn remove_connection(state: State<'_, AppState>, id: String) -> CommandResult<SessionView> {
+    Ok(state.session.remove_connection(&id)?)
 }

@@ -25,5 +25,7 @@ pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         accounts::sign_out,
         accounts::list_subscriptions,
         accounts::list_central_apps,
+        accounts::add_connection,
+        accounts::remove_connection,
     ]
 }

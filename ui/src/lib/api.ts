@@ -4,6 +4,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   Account,
   CentralAppSummary,
+  ConnectionKind,
   SessionView,
   SignInProgress,
   SubscriptionSummary,
@@ -57,6 +58,9 @@ export const api = {
   signOut: (id: string) => call<SessionView>("sign_out", { id }),
   listSubscriptions: () => call<SubscriptionSummary[]>("list_subscriptions"),
   listCentralApps: () => call<CentralAppSummary[]>("list_central_apps"),
+  addConnection: (kind: ConnectionKind, label: string, secret: string, centralSubdomain: string | null, remember: boolean) =>
+    call<SessionView>("add_connection", { kind, label, secret, centralSubdomain, remember }),
+  removeConnection: (id: string) => call<SessionView>("remove_connection", { id }),
   /** Streams each start-up check's progress to `onEvent` over a Tauri Channel. */
   runStartupChecks: (onEvent: (event: StartupEvent) => void) => {
     const channel = new Channel<StartupEvent>();

@@ -78,11 +78,35 @@ export type Accounts = { accounts: Array<Account>,
  */
 current: string | null, };
 
+export type ConnectionKind = "iotHub" | "dps" | "centralApiToken";
+
+export type SavedConnection = { id: string, kind: ConnectionKind, label: string, 
+/**
+ * The hub or DPS host name, or the Central app's subdomain.
+ */
+target: string, 
+/**
+ * The shared access policy (connection strings) — never its key.
+ */
+policy: string | null, 
+/**
+ * When a Central API token stops working (RFC 3339).
+ */
+expires: string | null, 
+/**
+ * Kept in the keyring; otherwise gone when the app closes.
+ */
+remembered: boolean, };
+
 export type SessionView = { accounts: Array<Account>, current: string | null, 
 /**
  * False where no keyring answered: sign-ins last for this session only.
  */
-keyringAvailable: boolean, keyringProblem: string | null, };
+keyringAvailable: boolean, keyringProblem: string | null, 
+/**
+ * Connection strings and API tokens, described (never their secrets).
+ */
+connections: Array<SavedConnection>, };
 
 export type SubscriptionSummary = { id: string, name: string, state: string | null, };
 
