@@ -73,7 +73,7 @@ pub fn explain(error: &str, description: &str, redirect_uri: &str) -> Explained 
             Some("Sign in again.".into()),
         ),
         (Some(70008), _) => ("signin.code_expired", "The sign-in took too long and its code expired.".into(), Some("Start the sign-in again.".into())),
-        (Some(501481), _) | (Some(5000224), _) => ("signin.pkce_mismatch", "The sign-in did not match the one this app started (PKCE check failed).".into(), Some("Start the sign-in again from the app.".into())),
+        (Some(50148), _) => ("signin.pkce_mismatch", "The sign-in did not match the one this app started (PKCE check failed).".into(), Some("Start the sign-in again from the app.".into())),
         (_, "interaction_required" | "login_required") => ("signin.interaction_required", "Entra needs you to sign in again in the browser.".into(), Some("Sign in again.".into())),
         _ => ("signin.entra_error", format!("Entra refused the sign-in ({error})."), None),
     };
@@ -93,6 +93,8 @@ mod tests {
             ("unsupported_response_type", "AADSTS700054: response_type 'id_token' is not enabled for the application.", "signin.response_type_not_enabled"),
             ("access_denied", "the user canceled the authentication", "signin.access_denied"),
             ("invalid_grant", "AADSTS700084: The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00", "signin.session_expired"),
+            ("invalid_grant", "AADSTS50148: The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.", "signin.pkce_mismatch"),
+            ("invalid_grant", "AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.", "signin.code_expired"),
         ];
         for (error, description, code) in cases {
             let e = explain(error, description, "http://localhost:3000");
