@@ -9,6 +9,7 @@ from pathlib import Path
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select
 
 from conftest import shoot, wait
 
@@ -73,3 +74,27 @@ def test_a_connection_string_is_checked_and_its_secret_never_written(driver, hom
     shoot(driver, screenshots, "settings-connections")
     on_disk = "".join(p.read_text(errors="replace") for p in home.root.rglob("*.json"))
     assert "c2VjcmV0LWtleS1vZi10aGUtcG9saWN5LTMyLWJ5dGVz" not in on_disk
+
+
+def test_a_desktop_registration_signs_in_too(driver, home, screenshots):
+    """Settings → the sandbox's mobile-and-desktop registration → Sign in → the account is back."""
+    css(driver, "[data-nav='settings']").click()
+    client = wait(driver).until(EC.presence_of_element_located((By.ID, "clientId")))
+    client.clear()
+    client.send_keys("5a4b1c2d-0000-4000-8000-00000000a002")
+    Select(css(driver, "#registration")).select_by_value("desktop")
+    css(driver, "[data-testid='save-settings']").click()
+    wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='settings-saved']")))
+    note = Path(home.env["IOTM_E2E_BROWSER_LOG"])
+    note.unlink(missing_ok=True)
+    css(driver, "[data-testid='sign-in']").click()
+    name = wait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='account-name']")))
+    assert name.text == "Ada Lovelace"
+    deadline = time.monotonic() + 30
+    while not note.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert note.read_text().splitlines()[0] == "Signed in"
+    css(driver, "[data-testid='account']").click()
+    wait(driver).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "a[href='#/account']"))).click()
+    card = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='account-card']")))
+    assert "desktop registration" in card.text
