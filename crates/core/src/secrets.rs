@@ -11,7 +11,7 @@ pub const KEYRING_SERVICE: &str = "com.iotmigrator.desktop";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SecretStoreError {
-    #[error("No keyring is available on this machine ({0}). Sign in for this session only, or install and unlock a Secret Service (for example GNOME Keyring).")]
+    #[error("no keyring answered on this computer ({0}). To keep sign-ins across restarts, install and unlock a Secret Service such as GNOME Keyring.")]
     Unavailable(String),
     #[error("The keyring refused to store or read a secret: {0}")]
     Failed(String),
