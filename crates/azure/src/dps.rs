@@ -3,20 +3,17 @@
 //! delete, query with `x-ms-continuation` paging) and the registration state that shows where a
 //! device landed. Signed with a DPS shared access policy's key from its connection string.
 
-use crate::auth::Credential;
+use crate::data_plane::DataPlane;
 use crate::cloud::Service;
 use crate::error::AzureError;
 use crate::pager::{Continuation, Pager};
 use crate::pipeline::Pipeline;
-use crate::request::{with_api_version, Request};
 use crate::sas::{ConnectionString, SasCredential};
 use crate::secret::{on_the_wire_opt, Secret};
 use reqwest::Method;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
-use url::Url;
 
 const API_VERSION: &str = "2021-10-01";
 
@@ -115,66 +112,53 @@ pub struct RegistrationState {
 
 #[derive(Clone)]
 pub struct DpsClient {
-    pipeline: Pipeline,
-    credential: Arc<dyn Credential>,
-    host: String,
+    plane: DataPlane,
 }
 
 impl DpsClient {
     /// The DPS a service connection string names, signed with its key.
     pub fn from_connection_string(pipeline: Pipeline, connection: ConnectionString) -> DpsClient {
         let host = connection.host_name.clone();
-        DpsClient { pipeline, credential: Arc::new(SasCredential::new(connection)), host }
+        DpsClient { plane: DataPlane::new(pipeline, Arc::new(SasCredential::new(connection)), &host, Service::Dps, API_VERSION, "An enrollment group or registration ID") }
     }
 
     pub fn host(&self) -> &str {
-        &self.host
+        &self.plane.host
     }
 
-    fn request(&self, operation: &'static str, method: Method, segments: &[&str]) -> Result<Request, AzureError> {
-        if segments.iter().any(|s| s.is_empty()) {
-            return Err(AzureError::InvalidInput { what: "An enrollment group or registration ID".into(), problem: "must not be empty".into() });
-        }
-        let mut url = Url::parse(&format!("https://{}/", self.host)).map_err(|e| AzureError::InvalidInput { what: format!("The DPS host {}", self.host), problem: e.to_string() })?;
-        url.path_segments_mut().map_err(|_| AzureError::InvalidInput { what: "The DPS address".into(), problem: "cannot take a path".into() })?.clear().extend(segments);
-        Ok(Request::new(Service::Dps, operation, method, with_api_version(url, API_VERSION)).partition(self.host.clone()))
-    }
-
-    async fn call<T: DeserializeOwned>(&self, request: Request, expected: &str) -> Result<T, AzureError> {
-        self.pipeline.send(&request, Some(self.credential.as_ref())).await?.json(expected)
-    }
 
     /// `EnrollmentGroup_Get`.
     pub async fn enrollment_group(&self, id: &str) -> Result<EnrollmentGroup, AzureError> {
-        self.call(self.request("EnrollmentGroup_Get", Method::GET, &["enrollmentGroups", id])?, "an enrollment group").await
+        self.plane.call(self.plane.request("EnrollmentGroup_Get", Method::GET, &["enrollmentGroups", id])?, "an enrollment group").await
     }
 
     /// `EnrollmentGroup_CreateOrUpdate`: creates the group, or replaces it when `if_match` is its
     /// current ETag (or `*`).
     pub async fn create_or_update_enrollment_group(&self, group: &EnrollmentGroup, if_match: Option<&str>) -> Result<EnrollmentGroup, AzureError> {
-        let request = self.request("EnrollmentGroup_CreateOrUpdate", Method::PUT, &["enrollmentGroups", &group.enrollment_group_id])?.json(group)?.if_match(if_match)?;
-        self.call(request, "the enrollment group written").await
+        let request = self.plane.request("EnrollmentGroup_CreateOrUpdate", Method::PUT, &["enrollmentGroups", &group.enrollment_group_id])?.json(group)?.if_match(if_match)?;
+        self.plane.call(request, "the enrollment group written").await
     }
 
     /// `EnrollmentGroup_Delete`.
     pub async fn delete_enrollment_group(&self, id: &str, if_match: Option<&str>) -> Result<(), AzureError> {
-        let request = self.request("EnrollmentGroup_Delete", Method::DELETE, &["enrollmentGroups", id])?.if_match(if_match)?;
-        self.pipeline.send(&request, Some(self.credential.as_ref())).await.map(drop)
+        let request = self.plane.request("EnrollmentGroup_Delete", Method::DELETE, &["enrollmentGroups", id])?.if_match(if_match)?;
+        self.plane.send(request).await
     }
 
     /// `EnrollmentGroup_Query`: every group, `page_size` at a time (`x-ms-max-item-count`), paged
     /// by `x-ms-continuation`. A query only reads, so it may be retried.
     pub fn enrollment_groups(&self, page_size: u32) -> Result<Pager<EnrollmentGroup>, AzureError> {
         let request = self
+            .plane
             .request("EnrollmentGroup_Query", Method::POST, &["enrollmentGroups", "query"])?
             .json(&serde_json::json!({"query": "*"}))?
             .header("x-ms-max-item-count", &page_size.max(1).to_string())?
             .retry_safe(true);
-        Ok(Pager::new(self.pipeline.clone(), self.credential.clone(), request, Continuation::Header, "enrollment groups"))
+        Ok(Pager::new(self.plane.pipeline.clone(), self.plane.credential.clone(), request, Continuation::Header, "enrollment groups"))
     }
 
     /// `DeviceRegistrationState_Get`: where the device was assigned.
     pub async fn registration_state(&self, registration_id: &str) -> Result<RegistrationState, AzureError> {
-        self.call(self.request("DeviceRegistrationState_Get", Method::GET, &["registrations", registration_id])?, "a registration state").await
+        self.plane.call(self.plane.request("DeviceRegistrationState_Get", Method::GET, &["registrations", registration_id])?, "a registration state").await
     }
 }

@@ -4,18 +4,16 @@
 //! bucket (registry operations are limited per hub and unit).
 
 use crate::auth::Credential;
+use crate::data_plane::DataPlane;
 use crate::cloud::Service;
 use crate::error::AzureError;
 use crate::pipeline::Pipeline;
-use crate::request::{with_api_version, Request};
 use crate::sas::{ConnectionString, SasCredential};
 use crate::secret::{on_the_wire_opt, Secret};
 use reqwest::Method;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
-use url::Url;
 
 const API_VERSION: &str = "2021-04-12";
 
@@ -108,68 +106,54 @@ pub struct Twin {
 
 #[derive(Clone)]
 pub struct HubClient {
-    pipeline: Pipeline,
-    credential: Arc<dyn Credential>,
-    host: String,
+    plane: DataPlane,
 }
 
 impl HubClient {
     /// The hub a service connection string names, signed with its key.
     pub fn from_connection_string(pipeline: Pipeline, connection: ConnectionString) -> HubClient {
         let host = connection.host_name.clone();
-        HubClient { pipeline, credential: Arc::new(SasCredential::new(connection)), host }
+        HubClient { plane: DataPlane::new(pipeline, Arc::new(SasCredential::new(connection)), &host, Service::Hub, API_VERSION, "A device ID") }
     }
 
     /// The hub at `host` (`<name>.azure-devices.net`) with any credential (a bearer token for the
     /// IoT Hub audience works too).
     pub fn new(pipeline: Pipeline, credential: Arc<dyn Credential>, host: &str) -> HubClient {
-        HubClient { pipeline, credential, host: host.to_ascii_lowercase() }
+        HubClient { plane: DataPlane::new(pipeline, credential, host, Service::Hub, API_VERSION, "A device ID") }
     }
 
     pub fn host(&self) -> &str {
-        &self.host
+        &self.plane.host
     }
 
-    fn request(&self, operation: &'static str, method: Method, segments: &[&str]) -> Result<Request, AzureError> {
-        if segments.iter().any(|s| s.is_empty()) {
-            return Err(AzureError::InvalidInput { what: "A device ID".into(), problem: "must not be empty".into() });
-        }
-        let mut url = Url::parse(&format!("https://{}/", self.host)).map_err(|e| AzureError::InvalidInput { what: format!("The hub host {}", self.host), problem: e.to_string() })?;
-        url.path_segments_mut().map_err(|_| AzureError::InvalidInput { what: "The hub address".into(), problem: "cannot take a path".into() })?.clear().extend(segments);
-        Ok(Request::new(Service::Hub, operation, method, with_api_version(url, API_VERSION)).partition(self.host.clone()))
-    }
-
-    async fn call<T: DeserializeOwned>(&self, request: Request, expected: &str) -> Result<T, AzureError> {
-        self.pipeline.send(&request, Some(self.credential.as_ref())).await?.json(expected)
-    }
 
     /// `Devices_GetIdentity`.
     pub async fn device(&self, device_id: &str) -> Result<DeviceIdentity, AzureError> {
-        self.call(self.request("Devices_GetIdentity", Method::GET, &["devices", device_id])?, "a device identity").await
+        self.plane.call(self.plane.request("Devices_GetIdentity", Method::GET, &["devices", device_id])?, "a device identity").await
     }
 
     /// `Devices_CreateOrUpdateIdentity`: creates the device (no `if_match`), or replaces it when
     /// `if_match` is its current ETag (or `*`).
     pub async fn create_or_update_device(&self, device: &DeviceIdentity, if_match: Option<&str>) -> Result<DeviceIdentity, AzureError> {
-        let request = self.request("Devices_CreateOrUpdateIdentity", Method::PUT, &["devices", &device.device_id])?.json(device)?.if_match(if_match)?;
-        self.call(request, "the device identity written").await
+        let request = self.plane.request("Devices_CreateOrUpdateIdentity", Method::PUT, &["devices", &device.device_id])?.json(device)?.if_match(if_match)?;
+        self.plane.call(request, "the device identity written").await
     }
 
     /// `Devices_DeleteIdentity`: with `if_match`, only if unchanged since read.
     pub async fn delete_device(&self, device_id: &str, if_match: Option<&str>) -> Result<(), AzureError> {
-        let request = self.request("Devices_DeleteIdentity", Method::DELETE, &["devices", device_id])?.if_match(if_match)?;
-        self.pipeline.send(&request, Some(self.credential.as_ref())).await.map(drop)
+        let request = self.plane.request("Devices_DeleteIdentity", Method::DELETE, &["devices", device_id])?.if_match(if_match)?;
+        self.plane.send(request).await
     }
 
     /// `Devices_GetDevices`: up to `top` identities (at most 1000), in one answer.
     pub async fn devices(&self, top: u32) -> Result<Vec<DeviceIdentity>, AzureError> {
-        let mut request = self.request("Devices_GetDevices", Method::GET, &["devices"])?;
+        let mut request = self.plane.request("Devices_GetDevices", Method::GET, &["devices"])?;
         request.url.query_pairs_mut().append_pair("top", &top.clamp(1, 1000).to_string());
-        self.call(request, "a list of device identities").await
+        self.plane.call(request, "a list of device identities").await
     }
 
     /// `Twin_GetDeviceTwin`.
     pub async fn twin(&self, device_id: &str) -> Result<Twin, AzureError> {
-        self.call(self.request("Twin_GetDeviceTwin", Method::GET, &["twins", device_id])?, "a device twin").await
+        self.plane.call(self.plane.request("Twin_GetDeviceTwin", Method::GET, &["twins", device_id])?, "a device twin").await
     }
 }

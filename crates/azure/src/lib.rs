@@ -9,6 +9,7 @@
 pub mod arm;
 pub mod auth;
 pub mod central;
+mod data_plane;
 pub mod cloud;
 pub mod dps;
 pub mod error;
