@@ -14,7 +14,11 @@ const WORK: Duration = Duration::from_millis(1200);
 
 /// The answer to a PUT that starts work on `resource_id`: `status` (201 created, 200 updated)
 /// with the resource body, and where to poll.
-pub fn started(ctx: &Ctx, resource_id: &str, version: &str, status: StatusCode, body: serde_json::Value) -> Response {
+pub fn started(ctx: &Ctx, resource_id: &str, version: &str, status: StatusCode, mut body: serde_json::Value) -> Response {
+    // The resource is still being worked on: its first answer says so, as ARM's does.
+    if let Some(properties) = body.get_mut("properties").and_then(serde_json::Value::as_object_mut) {
+        properties.insert("provisioningState".into(), json!("Accepted"));
+    }
     let id = ctx.cloud.request_id();
     ctx.cloud.arm_operations.lock().unwrap().insert(id.clone(), Instant::now() + WORK);
     let url = format!("{}{resource_id}/operationResults/{id}?api-version={version}&asyncinfo", ctx.cloud.base_url());
