@@ -74,6 +74,10 @@ impl ServiceError {
             error.code = Some(code.as_u64().map(|n| n.to_string()).or_else(|| text(code)).unwrap_or_default());
             error.message = text(&json["message"]).unwrap_or_default();
             error.request_id = text(&json["trackingId"]);
+        } else if let Some((code, message)) = crate::blob::xml_error(body) {
+            // Blob Storage: `<Error><Code>ContainerNotFound</Code><Message>…</Message></Error>`.
+            error.code = header("x-ms-error-code").or(Some(code));
+            error.message = message;
         } else {
             let raw = String::from_utf8_lossy(body);
             error.message = raw.chars().take(300).collect::<String>().trim().to_string();

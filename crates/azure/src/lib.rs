@@ -8,6 +8,7 @@
 
 pub mod arm;
 pub mod auth;
+pub mod blob;
 pub mod central;
 mod data_plane;
 pub mod cloud;

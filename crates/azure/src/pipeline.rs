@@ -259,6 +259,8 @@ impl Pipeline {
         builder = match &request.body {
             Some(Body::Json(bytes)) => builder.header(CONTENT_TYPE, "application/json").body(bytes.clone()),
             Some(Body::Form(form)) => builder.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(form.expose().clone()),
+            // An empty blob still states its length, or Storage cannot tell the request apart.
+            Some(Body::Raw(bytes, content_type)) => builder.header(CONTENT_TYPE, *content_type).header(reqwest::header::CONTENT_LENGTH, bytes.len()).body(bytes.clone()),
             None if matches!(request.method, Method::POST | Method::PUT | Method::PATCH) => builder.header(reqwest::header::CONTENT_LENGTH, "0"),
             None => builder,
         };

@@ -18,6 +18,8 @@ use url::Url;
 pub(crate) enum Body {
     Json(Vec<u8>),
     Form(Secret<String>),
+    /// Bytes as they are (a blob), with their content type.
+    Raw(Vec<u8>, &'static str),
 }
 
 #[derive(Clone)]
@@ -51,6 +53,12 @@ impl Request {
         let bytes = serde_json::to_vec(body).map_err(|e| AzureError::InvalidInput { what: format!("The body of {}", self.operation), problem: format!("could not be written as JSON: {e}") })?;
         self.body = Some(Body::Json(bytes));
         Ok(self)
+    }
+
+    /// A body sent as it is (a blob's content).
+    pub fn raw(mut self, bytes: Vec<u8>, content_type: &'static str) -> Request {
+        self.body = Some(Body::Raw(bytes, content_type));
+        self
     }
 
     pub(crate) fn form(mut self, body: Secret<String>) -> Request {

@@ -102,6 +102,28 @@ pub fn load_or_create(dir: &Path) -> Result<Authority, TlsError> {
     Ok(Authority { ca_cert_path, bundle_path, server_config: Arc::new(config), device_config: Arc::new(device_config) })
 }
 
+/// A certificate for `localhost` and 127.0.0.1 issued by the sandbox CA, written beside it as
+/// `<name>-cert.pem` and `<name>-key.pem` — for the real emulators the sandbox runs next to itself
+/// (Azurite), so clients trusting the sandbox CA trust them too.
+pub fn issue_localhost_certificate(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), TlsError> {
+    let ca_pem = std::fs::read_to_string(dir.join(CA_CERT_FILE)).map_err(io(dir))?;
+    let ca_key = KeyPair::from_pem(&std::fs::read_to_string(dir.join(CA_KEY_FILE)).map_err(io(dir))?)?;
+    let issuer = Issuer::from_ca_cert_pem(&ca_pem, &ca_key)?;
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name.push(DnType::CommonName, "localhost");
+    params.subject_alt_names = vec![SanType::DnsName("localhost".try_into()?), SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST))];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(365);
+    let cert = params.signed_by(&key, &issuer)?;
+    let (cert_path, key_path) = (dir.join(format!("{name}-cert.pem")), dir.join(format!("{name}-key.pem")));
+    std::fs::write(&cert_path, cert.pem()).map_err(io(&cert_path))?;
+    write_private(&key_path, key.serialize_pem().as_bytes())?;
+    Ok((cert_path, key_path))
+}
+
 fn pem_to_der(pem: &str) -> rustls::pki_types::CertificateDer<'static> {
     rustls_pemfile::certs(&mut pem.as_bytes())
         .next()

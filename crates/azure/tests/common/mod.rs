@@ -93,3 +93,4 @@ pub fn pipeline_to(sandbox: &Sandbox, base: &str) -> Pipeline {
     let ca = std::fs::read_to_string(&sandbox.ca_cert_path).unwrap();
     Pipeline::new(Cloud::sandbox(base, ca).unwrap(), PipelineOptions::default()).unwrap()
 }
+
