@@ -15,7 +15,7 @@ macro_rules! declarations {
 
 /// Every type that crosses the IPC boundary, in one TypeScript module.
 pub fn typescript() -> String {
-    use crate::{accounts, connections, diagnostics, environment, error, session, settings, signin, startup, wizards};
+    use crate::{accounts, connections, diagnostics, environment, error, journal, session, settings, signin, startup, wizards};
     let cfg = &ts_rs::Config::default();
     let decls = declarations![cfg;
         error::ErrorPayload,
@@ -43,6 +43,9 @@ pub fn typescript() -> String {
         session::SubscriptionSummary,
         session::CentralAppSummary,
         signin::SignInProgress,
+        journal::MigrationState,
+        journal::MigrationSummary,
+        journal::StepRecord,
     ];
     let mut out = String::from("// Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.\n\n");
     for decl in decls {

@@ -8,6 +8,7 @@ pub mod bindings;
 pub mod connections;
 pub mod diagnostics;
 pub mod environment;
+pub mod journal;
 pub mod error;
 pub mod logging;
 pub mod redact;

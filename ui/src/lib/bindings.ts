@@ -113,3 +113,9 @@ export type SubscriptionSummary = { id: string, name: string, state: string | nu
 export type CentralAppSummary = { name: string, displayName: string, subdomain: string, subscriptionId: string, resourceGroup: string, location: string, applicationId: string | null, };
 
 export type SignInProgress = { "kind": "waitingForBrowser", authorizeUrl: string, redirectUri: string, expiresInSeconds: number, } | { "kind": "redeeming" };
+
+export type MigrationState = "planned" | "running" | "completed" | "failed" | "cancelled";
+
+export type MigrationSummary = { id: string, wizard: string, title: string, state: MigrationState, createdAt: string, updatedAt: string, stepsDone: number, stepsFailed: number, };
+
+export type StepRecord = { key: string, intent: unknown, outcome: unknown, errorCode: string | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, };

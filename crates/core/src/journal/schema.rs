@@ -1,0 +1,93 @@
+//! The journal's schema, as an ordered list of migrations: a database records the last one applied
+//! in `PRAGMA user_version`, and opening it applies the rest, each in a transaction. A database
+//! written by a newer IoT Migrator is refused rather than guessed at.
+
+use rusqlite::Connection;
+
+/// Every migration, in order; never edit one that has shipped — add the next.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: migrations, their steps (intent before, outcome after), identifiers they created, devices.
+    "CREATE TABLE migrations (
+        id TEXT PRIMARY KEY,
+        wizard TEXT NOT NULL,
+        title TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE steps (
+        migration_id TEXT NOT NULL REFERENCES migrations(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        intent TEXT NOT NULL,
+        outcome TEXT,
+        error_code TEXT,
+        error_message TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        PRIMARY KEY (migration_id, key)
+    );
+    CREATE TABLE identifiers (
+        migration_id TEXT NOT NULL REFERENCES migrations(id) ON DELETE CASCADE,
+        purpose TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (migration_id, purpose)
+    );
+    CREATE TABLE devices (
+        migration_id TEXT NOT NULL REFERENCES migrations(id) ON DELETE CASCADE,
+        device_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (migration_id, device_id)
+    );
+    CREATE INDEX devices_by_state ON devices (migration_id, state);",
+];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SchemaError {
+    #[error("the journal was written by a newer IoT Migrator (schema {found}; this version knows up to {known}). Update the app, or move the journal aside.")]
+    TooNew { found: i64, known: i64 },
+    #[error("schema migration {version} failed: {message}")]
+    Failed { version: i64, message: String },
+}
+
+/// Brings the database up to the last of `migrations`.
+pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<i64, SchemaError> {
+    let failed = |version: i64| move |e: rusqlite::Error| SchemaError::Failed { version, message: e.to_string() };
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(failed(0))?;
+    let known = migrations.len() as i64;
+    if current > known {
+        return Err(SchemaError::TooNew { found: current, known });
+    }
+    for (index, sql) in migrations.iter().enumerate().skip(current as usize) {
+        let version = index as i64 + 1;
+        let tx = conn.transaction().map_err(failed(version))?;
+        tx.execute_batch(sql).map_err(failed(version))?;
+        tx.pragma_update(None, "user_version", version).map_err(failed(version))?;
+        tx.commit().map_err(failed(version))?;
+    }
+    Ok(known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_of_an_older_schema_is_upgraded_with_its_data_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(migrate(&mut conn, MIGRATIONS).unwrap(), 1);
+        conn.execute("INSERT INTO migrations VALUES ('m1','centralToHub','t','{}','planned','x','x')", []).unwrap();
+        drop(conn);
+        let next = [MIGRATIONS[0], "ALTER TABLE migrations ADD COLUMN notes TEXT NOT NULL DEFAULT ''"];
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(migrate(&mut conn, &next).unwrap(), 2);
+        let (id, notes): (String, String) = conn.query_row("SELECT id, notes FROM migrations", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!((id.as_str(), notes.as_str()), ("m1", ""));
+        assert_eq!(migrate(&mut conn, MIGRATIONS), Err(SchemaError::TooNew { found: 2, known: 1 }));
+    }
+}
