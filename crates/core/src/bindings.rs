@@ -46,6 +46,8 @@ pub fn typescript() -> String {
         journal::MigrationState,
         journal::MigrationSummary,
         journal::StepRecord,
+        wizards::central_to_hub::template::PayloadShape,
+        wizards::central_to_hub::template::DeviceMoveCommand,
     ];
     let mut out = String::from("// Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.\n\n");
     for decl in decls {

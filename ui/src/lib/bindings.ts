@@ -119,3 +119,11 @@ export type MigrationState = "planned" | "running" | "completed" | "failed" | "c
 export type MigrationSummary = { id: string, wizard: string, title: string, state: MigrationState, createdAt: string, updatedAt: string, stepsDone: number, stepsFailed: number, };
 
 export type StepRecord = { key: string, intent: unknown, outcome: unknown, errorCode: string | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, };
+
+export type PayloadShape = { "object": { fields: Array<string>, } } | "idScopeString";
+
+export type DeviceMoveCommand = { templateId: string, component: string | null, 
+/**
+ * The job data's `path`: `migration.DeviceMove`, or `DeviceMove` at the root.
+ */
+path: string, payload: PayloadShape, };

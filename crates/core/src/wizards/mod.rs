@@ -2,6 +2,8 @@
 //! verify → report. `available` turns true as each wizard's engine lands; until then the UI says
 //! plainly that it comes in a later version.
 
+pub mod central_to_hub;
+
 use serde::Serialize;
 use ts_rs::TS;
 
