@@ -98,6 +98,22 @@ impl CentralClient {
         self.call(call, "a device command result").await
     }
 
+    /// `Devices_GetComponentCommandHistory` (or `Devices_GetCommandHistory` at the root): the
+    /// last run of `command` on the device, with its answer code when it answered — how a job's
+    /// failed device tells "did not answer" from "answered with an error".
+    pub async fn command_history(&self, device_id: &str, component: Option<&str>, command: &str) -> Result<Vec<DeviceCommand>, AzureError> {
+        #[derive(serde::Deserialize)]
+        struct History {
+            #[serde(default)]
+            value: Vec<DeviceCommand>,
+        }
+        let history: History = match component {
+            Some(component) => self.get("Devices_GetComponentCommandHistory", &["devices", device_id, "components", component, "commands", command], "a command history").await?,
+            None => self.get("Devices_GetCommandHistory", &["devices", device_id, "commands", command], "a command history").await?,
+        };
+        Ok(history.value)
+    }
+
     /// `DeviceTemplates_List`.
     pub fn device_templates(&self) -> Result<Pager<DeviceTemplate>, AzureError> {
         self.list("DeviceTemplates_List", &["deviceTemplates"], "device templates")
@@ -116,6 +132,11 @@ impl CentralClient {
     /// `DeviceGroups_Get`.
     pub async fn device_group(&self, group_id: &str) -> Result<DeviceGroup, AzureError> {
         self.get("DeviceGroups_Get", &["deviceGroups", group_id], "a device group").await
+    }
+
+    /// `DeviceGroups_Create`: a group defined by its filter (a PUT: the same ID twice replaces, never doubles).
+    pub async fn create_device_group(&self, group_id: &str, group: &DeviceGroup) -> Result<DeviceGroup, AzureError> {
+        self.call(self.request("DeviceGroups_Create", Method::PUT, &["deviceGroups", group_id])?.json(group)?, "the created device group").await
     }
 
     /// `DeviceGroups_GetDevices`: the devices the group's filter selects.

@@ -157,6 +157,17 @@ impl DpsClient {
         Ok(Pager::new(self.plane.pipeline.clone(), self.plane.credential.clone(), request, Continuation::Header, "enrollment groups"))
     }
 
+    /// `DeviceRegistrationState_Query`: the registration state of every device that registered
+    /// through the enrollment group `group_id`, paged by `x-ms-continuation`.
+    pub fn registration_states(&self, group_id: &str, page_size: u32) -> Result<Pager<RegistrationState>, AzureError> {
+        let request = self
+            .plane
+            .request("DeviceRegistrationState_Query", Method::POST, &["registrations", group_id, "query"])?
+            .header("x-ms-max-item-count", &page_size.max(1).to_string())?
+            .retry_safe(true);
+        Ok(Pager::new(self.plane.pipeline.clone(), self.plane.credential.clone(), request, Continuation::Header, "registration states"))
+    }
+
     /// `DeviceRegistrationState_Get`: where the device was assigned.
     pub async fn registration_state(&self, registration_id: &str) -> Result<RegistrationState, AzureError> {
         self.plane.call(self.plane.request("DeviceRegistrationState_Get", Method::GET, &["registrations", registration_id])?, "a registration state").await

@@ -127,6 +127,15 @@ pub fn sas_token(resource: &str, key: &Secret<String>, key_name: Option<&str>, e
     Ok(Secret::new(token))
 }
 
+/// The key a device enrolled through a symmetric-key group signs with: HMAC-SHA256 of its
+/// registration ID under the group's key, as DPS derives it. `None` when the group key is not base64.
+pub fn derive_device_key(group_key: &Secret<String>, registration_id: &str) -> Option<Secret<String>> {
+    let key = B64.decode(group_key.expose()).ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+    mac.update(registration_id.as_bytes());
+    Some(Secret::new(B64.encode(mac.finalize().into_bytes())))
+}
+
 fn now_seconds() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }

@@ -1,5 +1,21 @@
 //! The Central → Hub wizard: move devices from an IoT Central application to an IoT hub through
 //! DPS with the `DeviceMove` command. Plan → dry run → run → verify → report, over the journal.
-//! Built so far: the template check every plan starts with.
 
+pub mod actions;
+pub mod dry_run;
+pub mod engine;
+pub mod enrollment;
+pub mod error;
+pub mod monitor;
+pub mod plan;
+pub mod progress;
+pub mod readiness;
+pub mod reasons;
+pub mod report;
+pub mod target;
 pub mod template;
+
+pub use engine::{create, Clients, Engine, WIZARD};
+pub use error::WizardError;
+pub use plan::Plan;
+pub use progress::{DeviceState, Progress, StopSignal};

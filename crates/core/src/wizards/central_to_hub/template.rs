@@ -5,14 +5,14 @@
 //! payload the device expects (the interface's object, or the legacy bare ID scope).
 
 use iotm_azure::central::models::DeviceTemplate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
 
 pub const DEVICE_MIGRATION_INTERFACE: &str = "dtmi:azureiot:DeviceMigration;1";
 pub const COMMAND: &str = "DeviceMove";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum PayloadShape {
     /// `{"idScope": …, "dpsName": …, …}`: the DeviceMigration interface's object.
@@ -22,7 +22,7 @@ pub enum PayloadShape {
 }
 
 /// Where the command is and how to send it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceMoveCommand {
     pub template_id: String,

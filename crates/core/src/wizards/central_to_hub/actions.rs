@@ -1,0 +1,108 @@
+//! What a person does to a migration once it has run: retry the failed devices (Central's rerun of
+//! each job over its failed devices, journaled like any side effect), stop or resume its jobs.
+
+use super::engine::{Engine, RunOutcome};
+use super::error::WizardError;
+use super::monitor::{JobRef, Monitor};
+use super::progress::DeviceState;
+use super::reasons::{COMMAND_ERROR, JOB_ENDED, NO_ANSWER, NO_DEVICE_MOVE};
+use super::target;
+use super::template::DeviceMoveCommand;
+use crate::journal::MigrationState;
+use serde_json::json;
+
+impl Engine<'_> {
+    /// The Central jobs this migration created (first jobs and reruns), from its journal.
+    pub fn jobs(&self) -> Result<Vec<JobRef>, WizardError> {
+        Ok(self
+            .journal
+            .steps(&self.id)?
+            .into_iter()
+            .filter(|s| s.key.starts_with("job:") || s.key.starts_with("rerun:"))
+            .filter_map(|s| {
+                let id = s.outcome.as_ref()?["jobId"].as_str()?.to_string();
+                Some(JobRef { id, group: s.key.split(':').nth(1).unwrap_or_default().to_string() })
+            })
+            .collect())
+    }
+
+    /// Reruns each job over its failed devices and watches them again. Only failures Central
+    /// reruns are retried: devices that did not answer or answered with an error. Devices that
+    /// answered and then did not arrive have left Central; a new command cannot reach them.
+    pub async fn retry_failed(&self) -> Result<RunOutcome, WizardError> {
+        let plan = self.plan()?;
+        let retriable = |reason: &Option<String>| reason.as_deref().is_some_and(|r| [NO_ANSWER, NO_DEVICE_MOVE, COMMAND_ERROR, JOB_ENDED].iter().any(|c| r.split(':').next() == Some(c)));
+        let failed: Vec<String> = self.journal.devices(&self.id, Some("failed"), 0, u32::MAX)?.into_iter().filter(|(_, _, r)| retriable(r)).map(|(id, _, _)| id).collect();
+        if failed.is_empty() {
+            return Ok(RunOutcome { counts: self.journal.device_counts(&self.id)? });
+        }
+        self.journal.set_state(&self.id, MigrationState::Running)?;
+        let command: DeviceMoveCommand = self
+            .journal
+            .steps(&self.id)?
+            .into_iter()
+            .find(|s| s.key == "template")
+            .and_then(|s| s.outcome)
+            .and_then(|o| serde_json::from_value(o).ok())
+            .ok_or_else(|| WizardError::Plan(super::plan::PlanProblem { field: "journal".into(), problem: "the migration never checked its template; run it first".into(), line: None }))?;
+        let attempt = self.journal.steps(&self.id)?.iter().filter(|s| s.key.starts_with("verify")).count();
+        let mut reruns = Vec::new();
+        for job in self.jobs()?.into_iter().filter(|j| !j.group.is_empty()) {
+            let rerun_id = self.journal.identifier(&self.id, &format!("rerun:{}:{attempt}", job.id), || format!("{}-r{attempt}", job.id))?;
+            let key = format!("rerun:{}:{attempt}", job.group);
+            let central = &self.clients.central;
+            let (rerun_ref, job_ref) = (&rerun_id, &job);
+            let done = self
+                .step(&key, &format!("Rerun {} on its failed devices", job.id), json!({"jobId": rerun_id, "of": job.id}), |unfinished| async move {
+                    let (rerun_id, job) = (rerun_ref, job_ref);
+                    if unfinished && central.job(rerun_id).await.is_ok() {
+                        return Ok(json!({"jobId": rerun_id}));
+                    }
+                    match central.rerun_job(&job.id, rerun_id).await {
+                        Ok(_) => Ok(json!({"jobId": rerun_id})),
+                        // No failed device in this job: nothing to rerun.
+                        Err(e) if matches!(e.status(), Some(400 | 404 | 409)) => Ok(json!({"skipped": e.to_string()})),
+                        Err(e) => Err(WizardError::JobFailed { job: rerun_id.clone(), detail: e.to_string() }),
+                    }
+                })
+                .await?;
+            if done["jobId"].is_string() {
+                reruns.push(JobRef { id: rerun_id, group: job.group });
+            }
+        }
+        let rows: Vec<(&str, &str, Option<&str>)> = failed.iter().map(|id| (id.as_str(), DeviceState::Pending.as_str(), None)).collect();
+        self.journal.record_devices(&self.id, rows)?;
+        let target = target::resolve(&self.clients.arm, &plan).await?;
+        let planes = target::data_planes(&self.clients.arm, &self.clients.pipeline, &plan, &target).await?;
+        let central_group = self.clients.central.enrollment_group(&plan.enrollment.central_group_id).await?;
+        Monitor::new(self, &plan, &command, &planes, &target.hub_host, &central_group, reruns)?.watch().await?;
+        let counts = self.journal.device_counts(&self.id)?;
+        self.step(&format!("verify:{attempt}"), "Verify the retried devices", json!({}), |_| async { Ok(json!({"counts": counts})) }).await?;
+        self.journal.set_state(&self.id, MigrationState::Completed)?;
+        Ok(RunOutcome { counts: self.journal.device_counts(&self.id)? })
+    }
+
+    /// Stops the migration's running jobs in Central (devices not yet reached stay on Central).
+    pub async fn stop_jobs(&self) -> Result<u32, WizardError> {
+        let mut stopped = 0;
+        for job in self.jobs()? {
+            if self.clients.central.job(&job.id).await?.status.as_deref() == Some("running") {
+                self.clients.central.stop_job(&job.id).await?;
+                stopped += 1;
+            }
+        }
+        Ok(stopped)
+    }
+
+    /// Resumes the migration's stopped jobs.
+    pub async fn resume_jobs(&self) -> Result<u32, WizardError> {
+        let mut resumed = 0;
+        for job in self.jobs()? {
+            if self.clients.central.job(&job.id).await?.status.as_deref() == Some("stopped") {
+                self.clients.central.resume_job(&job.id).await?;
+                resumed += 1;
+            }
+        }
+        Ok(resumed)
+    }
+}

@@ -1,0 +1,119 @@
+//! The dry run: everything the run would do, read and checked but not done — the DPS change, the
+//! enrollment group (created, or reused), the device group, the jobs with their device counts and
+//! the exact payload — which devices are expected to fail and why, and how long it should take.
+//! Anything that would stop the run (template, access, a group clash, a missing certificate) stops
+//! the dry run first, with the same error.
+
+use super::engine::{payload, Clients};
+use super::enrollment::desired_group;
+use super::error::WizardError;
+use super::plan::Plan;
+use super::readiness::{self, Readiness};
+use super::target::{self, DpsView};
+use super::template::{find_device_move, DeviceMoveCommand};
+use serde::Serialize;
+use serde_json::Value;
+use ts_rs::TS;
+
+/// Central's documented API limit per application.
+const CENTRAL_REQUESTS_PER_SECOND: f64 = 20.0;
+/// How long a device that does not answer holds a job batch (Central's command timeout).
+const COMMAND_TIMEOUT_SECONDS: f64 = 30.0;
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    /// `linkHub`, `createEnrollmentGroup`, `reuseEnrollmentGroup`, `createDeviceGroup`, `createJob`.
+    pub kind: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Estimate {
+    pub low_seconds: u32,
+    pub high_seconds: u32,
+    pub assumptions: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DryRun {
+    pub command: DeviceMoveCommand,
+    #[ts(type = "unknown")]
+    pub payload: Value,
+    pub dps: DpsView,
+    pub hub_host: String,
+    pub changes: Vec<Change>,
+    pub readiness: Readiness,
+    pub estimate: Estimate,
+}
+
+pub async fn dry_run(clients: &Clients, plan: &Plan, progress: &(dyn Fn(u32, u32) + Send + Sync)) -> Result<DryRun, WizardError> {
+    plan.check().map_err(|mut p| WizardError::Plan(p.remove(0)))?;
+    let central = &clients.central;
+    let command = find_device_move(&central.device_template(&plan.source.template_id).await?)?;
+    let target = target::resolve(&clients.arm, plan).await?;
+    let mut changes = Vec::new();
+    if !target.hub_is_linked() {
+        if !plan.target.link_hub_if_needed {
+            return Err(WizardError::HubNotLinked { hub: plan.target.hub_name.clone(), dps: plan.target.dps_name.clone() });
+        }
+        changes.push(Change { kind: "linkHub".into(), description: format!("Link the hub {} to the DPS {} (an ETag-guarded update of the DPS).", target.hub_host, plan.target.dps_name) });
+    }
+    let central_group = central.enrollment_group(&plan.enrollment.central_group_id).await?;
+    let desired = desired_group(plan, &central_group, &target.hub_host)?;
+    let planes = target::data_planes(&clients.arm, &clients.pipeline, plan, &target).await?;
+    match planes.dps.enrollment_group(&desired.enrollment_group_id).await {
+        Ok(_) => {
+            // The run's own check decides reuse or clash; run it now so a clash shows here.
+            super::enrollment::ensure_group(&planes.dps, plan, &desired).await?;
+            changes.push(Change { kind: "reuseEnrollmentGroup".into(), description: format!("Reuse the DPS enrollment group {}: it already holds Central's keys.", desired.enrollment_group_id) });
+        }
+        Err(e) if e.is_not_found() => changes.push(Change {
+            kind: "createEnrollmentGroup".into(),
+            description: format!("Create the DPS enrollment group {} ({} attestation from Central's group {}), assigning to {} only.", desired.enrollment_group_id, desired.attestation.kind, central_group.id, target.hub_host),
+        }),
+        Err(e) => return Err(e.into()),
+    }
+    let readiness = readiness::check(central, plan, &central_group, true, progress).await?;
+    if plan.source.device_groups.is_empty() {
+        changes.push(Change { kind: "createDeviceGroup".into(), description: format!("Create a Central device group of every device of {}.", plan.source.template_id) });
+    }
+    for group in &readiness.groups {
+        changes.push(Change {
+            kind: "createJob".into(),
+            description: format!("Create a Central job sending {} to the {} devices of {}{}.", command.path, group.devices, group.display_name, batch_text(plan)),
+        });
+    }
+    let payload = payload(&command, plan, &target.view.id_scope, &target.hub_host);
+    let estimate = estimate(plan, &readiness);
+    Ok(DryRun { command, payload, dps: target.view, hub_host: target.hub_host, changes, readiness, estimate })
+}
+
+fn batch_text(plan: &Plan) -> String {
+    match plan.job.batch_size {
+        Some(n) => format!(", in batches of {n}"),
+        None => String::new(),
+    }
+}
+
+/// From the limits in force: Central's request rate (the monitor's reads), its command timeout
+/// (an unanswering device holds its batch that long), and the settle time (how long a device that
+/// answered may take to appear in the hub).
+pub fn estimate(plan: &Plan, readiness: &Readiness) -> Estimate {
+    let devices = readiness.rows.len() as f64;
+    let reads = devices / 100.0 / CENTRAL_REQUESTS_PER_SECOND;
+    let batches = plan.job.batch_size.map(|b| (devices / b as f64).ceil()).unwrap_or(1.0);
+    let low = reads + 5.0;
+    let settle = if readiness.expected_to_fail > 0 { plan.verify.settle_seconds as f64 } else { 0.0 };
+    let high = reads + batches * COMMAND_TIMEOUT_SECONDS + plan.verify.settle_seconds as f64;
+    Estimate {
+        low_seconds: (low + settle).ceil() as u32,
+        high_seconds: high.ceil() as u32,
+        assumptions: format!(
+            "{} devices in {} batch(es); Central allows {} requests/s; a device that does not answer holds its batch {} s; devices that answered get {} s to appear in the hub.",
+            devices as u64, batches as u64, CENTRAL_REQUESTS_PER_SECOND, COMMAND_TIMEOUT_SECONDS, plan.verify.settle_seconds
+        ),
+    }
+}

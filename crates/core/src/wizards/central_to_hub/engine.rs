@@ -1,0 +1,298 @@
+//! The run: every side effect journaled before and after, so a run killed at any point resumes
+//! where it stopped and never makes anything twice. Steps, in order:
+//! template check → hub link (if needed) → DPS enrollment group → device group (when the plan
+//! takes every device of the template) → device selection → one Central job per device group →
+//! monitor and verify. Identifiers (job IDs, the device group's ID) come from the journal.
+
+use super::enrollment::{desired_group, ensure_group, GroupOutcome};
+use super::error::WizardError;
+use super::monitor::{JobRef, Monitor};
+use super::plan::{PayloadStyle, Plan};
+use super::progress::{DeviceState, Progress, StepState, StopSignal};
+use super::readiness;
+use super::target::{self, ResolvedTarget};
+use super::template::{find_device_move, DeviceMoveCommand, PayloadShape};
+use crate::journal::{Journal, MigrationState, StepStart};
+use iotm_azure::arm::ArmClient;
+use iotm_azure::central::models::{DeviceGroup, Job, JobBatch, JobCancellationThreshold, JobData};
+use iotm_azure::central::CentralClient;
+use iotm_azure::Pipeline;
+use serde_json::{json, Value};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+pub const WIZARD: &str = "centralToHub";
+
+/// The clients a run speaks through; built by the caller from the session (or the CLI's credential).
+#[derive(Clone)]
+pub struct Clients {
+    pub pipeline: Pipeline,
+    pub arm: ArmClient,
+    pub central: CentralClient,
+}
+
+/// Records a new migration of this plan (checked first); returns its ID.
+pub fn create(journal: &Journal, plan: &Plan) -> Result<String, WizardError> {
+    plan.check().map_err(|mut problems| WizardError::Plan(problems.remove(0)))?;
+    let value = serde_json::to_value(plan).map_err(|e| crate::journal::JournalError::Sql(e.to_string()))?;
+    Ok(journal.create(WIZARD, &plan.title(), &value)?)
+}
+
+pub struct Engine<'a> {
+    pub journal: &'a Journal,
+    pub id: String,
+    pub clients: Clients,
+    pub progress: &'a (dyn Fn(Progress) + Send + Sync),
+    pub stop: StopSignal,
+    started: Instant,
+}
+
+/// What a finished run found, in counts (the report has the rows).
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RunOutcome {
+    #[ts(type = "Record<string, number>")]
+    pub counts: std::collections::BTreeMap<String, u64>,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(journal: &'a Journal, id: &str, clients: Clients, progress: &'a (dyn Fn(Progress) + Send + Sync), stop: StopSignal) -> Engine<'a> {
+        Engine { journal, id: id.to_string(), clients, progress, stop, started: Instant::now() }
+    }
+
+    pub fn plan(&self) -> Result<Plan, WizardError> {
+        let value = self.journal.plan(&self.id)?;
+        serde_json::from_value(value).map_err(|e| WizardError::Plan(super::plan::PlanProblem { field: "plan".into(), problem: e.to_string(), line: None }))
+    }
+
+    fn emit_step(&self, key: &str, title: &str, state: StepState, detail: Option<String>) {
+        (self.progress)(Progress::Step { key: key.into(), title: title.into(), state, detail });
+    }
+
+    /// One journaled side effect. `act(unfinished)` is told whether an earlier run began it and
+    /// never finished, so it checks what exists before acting again.
+    pub(crate) async fn step<F, Fut>(&self, key: &str, title: &str, intent: Value, act: F) -> Result<Value, WizardError>
+    where
+        F: FnOnce(bool) -> Fut,
+        Fut: Future<Output = Result<Value, WizardError>>,
+    {
+        if self.stop.is_stopped() {
+            return Err(WizardError::Cancelled);
+        }
+        let unfinished = match self.journal.begin_step(&self.id, key, &intent)? {
+            StepStart::Done { outcome } => {
+                self.emit_step(key, title, StepState::AlreadyDone, None);
+                return Ok(outcome);
+            }
+            StepStart::Unfinished { .. } => true,
+            StepStart::Fresh => false,
+        };
+        self.emit_step(key, title, StepState::Started, None);
+        match act(unfinished).await {
+            Ok(outcome) => {
+                self.journal.finish_step(&self.id, key, Ok(&outcome))?;
+                self.emit_step(key, title, StepState::Done, None);
+                Ok(outcome)
+            }
+            Err(WizardError::Cancelled) => Err(WizardError::Cancelled),
+            Err(e) => {
+                let message = e.to_string();
+                self.journal.finish_step(&self.id, key, Err((&e.code(), &message)))?;
+                self.emit_step(key, title, StepState::Failed, Some(crate::redact::redact(&message).into_owned()));
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs (or resumes) the migration to its end.
+    pub async fn run(&self) -> Result<RunOutcome, WizardError> {
+        let plan = self.plan()?;
+        self.journal.set_state(&self.id, MigrationState::Running)?;
+        let result = self.run_plan(&plan).await;
+        match &result {
+            Ok(_) => self.journal.set_state(&self.id, MigrationState::Completed)?,
+            // Stopped or cut off: still running as far as the journal knows, so Resume is offered.
+            Err(WizardError::Cancelled) => {}
+            Err(WizardError::Azure(e)) if e.status().is_none() => {}
+            Err(_) => self.journal.set_state(&self.id, MigrationState::Failed)?,
+        }
+        result
+    }
+
+    async fn run_plan(&self, plan: &Plan) -> Result<RunOutcome, WizardError> {
+        let central = &self.clients.central;
+        let command: DeviceMoveCommand = {
+            let template_id = plan.source.template_id.clone();
+            let outcome = self
+                .step("template", "Check the template carries DeviceMove", json!({"template": template_id}), |_| async {
+                    let template = central.device_template(&template_id).await?;
+                    Ok(serde_json::to_value(find_device_move(&template)?).unwrap_or_default())
+                })
+                .await?;
+            serde_json::from_value(outcome).map_err(|e| WizardError::Plan(super::plan::PlanProblem { field: "journal step template".into(), problem: e.to_string(), line: None }))?
+        };
+
+        let target = target::resolve(&self.clients.arm, plan).await?;
+        if !target.hub_is_linked() {
+            if !plan.target.link_hub_if_needed {
+                return Err(WizardError::HubNotLinked { hub: plan.target.hub_name.clone(), dps: plan.target.dps_name.clone() });
+            }
+            let target = &target;
+            self.step("link-hub", "Link the hub to the DPS", json!({"hub": target.hub_host, "dps": plan.target.dps_name}), |unfinished| async move {
+                if unfinished && target::resolve(&self.clients.arm, plan).await?.hub_is_linked() {
+                    return Ok(json!({"linked": true, "already": true}));
+                }
+                target::link_hub(&self.clients.arm, plan, target).await?;
+                Ok(json!({"linked": true}))
+            })
+            .await?;
+        }
+        let planes = target::data_planes(&self.clients.arm, &self.clients.pipeline, plan, &target).await?;
+
+        let central_group = central.enrollment_group(&plan.enrollment.central_group_id).await?;
+        let desired = desired_group(plan, &central_group, &target.hub_host)?;
+        self.step("enrollment-group", "Create the DPS enrollment group from Central's keys", json!({"group": desired.enrollment_group_id, "dps": plan.target.dps_name, "hub": target.hub_host}), |_| async {
+            let outcome = ensure_group(&planes.dps, plan, &desired).await?;
+            Ok(json!({"group": desired.enrollment_group_id, "reused": outcome == GroupOutcome::Reused}))
+        })
+        .await?;
+
+        let groups = self.device_groups(plan).await?;
+        self.select_devices(plan, &central_group).await?;
+        let mut jobs = Vec::new();
+        for group in &groups {
+            jobs.push(self.send_job(plan, &command, &target, group).await?);
+        }
+        let monitor = Monitor::new(self, plan, &command, &planes, &target.hub_host, &central_group, jobs)?;
+        monitor.watch().await?;
+        let counts = self.journal.device_counts(&self.id)?;
+        self.step("verify", "Verify every device in the hub", json!({}), |_| async { Ok(json!({"counts": counts})) }).await?;
+        Ok(RunOutcome { counts: self.journal.device_counts(&self.id)? })
+    }
+
+    /// The Central device groups the jobs target: the plan's, or one made for every device of the template.
+    async fn device_groups(&self, plan: &Plan) -> Result<Vec<String>, WizardError> {
+        if !plan.source.device_groups.is_empty() {
+            return Ok(plan.source.device_groups.clone());
+        }
+        let group_id = self.journal.identifier(&self.id, "device-group", || format!("iotm-move-{}", short_id()))?;
+        let template = plan.source.template_id.clone();
+        self.step("device-group", "Create a device group of every device of the template", json!({"group": group_id, "template": template}), |_| async {
+            let group = DeviceGroup {
+                id: group_id.clone(),
+                display_name: format!("Moved by IoT Migrator ({})", template),
+                filter: format!("SELECT * FROM devices WHERE $template = \"{}\"", template.replace('"', "")),
+                description: Some(format!("Every device of {template}, for migration {}", self.id)),
+                etag: None,
+                organizations: vec![],
+            };
+            self.clients.central.create_device_group(&group_id, &group).await?;
+            Ok(json!({"group": group_id}))
+        })
+        .await?;
+        Ok(vec![group_id])
+    }
+
+    /// The devices this migration moves, recorded once as pending (a resumed run keeps its states).
+    async fn select_devices(&self, plan: &Plan, central_group: &iotm_azure::central::models::EnrollmentGroup) -> Result<(), WizardError> {
+        self.step("select-devices", "List the devices to move", json!({"groups": plan.source.device_groups}), |_| async {
+            let found = readiness::check(&self.clients.central, plan, central_group, false, &|_, _| {}).await?;
+            let rows: Vec<(&str, &str, Option<&str>)> = found.rows.iter().map(|r| (r.device_id.as_str(), DeviceState::Pending.as_str(), None)).collect();
+            self.journal.record_devices(&self.id, rows)?;
+            Ok(json!({"devices": found.rows.len(), "groups": found.groups.iter().map(|g| (g.id.clone(), g.devices)).collect::<Vec<_>>()}))
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn send_job(&self, plan: &Plan, command: &DeviceMoveCommand, target: &ResolvedTarget, group: &str) -> Result<JobRef, WizardError> {
+        let job_id = self.journal.identifier(&self.id, &format!("job:{group}"), || format!("iotm-{}", short_id()))?;
+        let key = format!("job:{group}");
+        let job = Job {
+            display_name: Some(format!("Move to {} (IoT Migrator)", plan.target.hub_name)),
+            description: Some(format!("DeviceMove to DPS {} for migration {}", plan.target.dps_name, self.id)),
+            group: group.to_string(),
+            batch: plan.job.batch_size.map(|n| JobBatch { kind: "number".into(), value: n as f64 }),
+            cancellation_threshold: plan.job.cancellation_threshold_percent.map(|p| JobCancellationThreshold { kind: "percentage".into(), value: p, batch: None }),
+            data: vec![JobData::command(&plan.source.template_id, &command.path, payload(command, plan, &target.view.id_scope, &target.hub_host))],
+            ..Job::default()
+        };
+        let (id, job) = (&job_id, &job);
+        self.step(&key, &format!("Send DeviceMove to the devices of {group}"), json!({"jobId": job_id, "group": group}), |unfinished| async move {
+            if unfinished && self.clients.central.job(id).await.is_ok() {
+                return Ok(json!({"jobId": id}));
+            }
+            self.create_job(id, job).await?;
+            Ok(json!({"jobId": id}))
+        })
+        .await?;
+        Ok(JobRef { id: job_id, group: group.to_string() })
+    }
+
+    /// Creates a job, waiting while Central already runs its five. The job's ID is fixed, so after
+    /// a dropped connection the job is looked up before it is created again: never two jobs.
+    pub(crate) async fn create_job(&self, job_id: &str, job: &Job) -> Result<(), WizardError> {
+        let mut lost = 0;
+        loop {
+            match self.clients.central.create_job(job_id, job).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.status() == Some(409) && e.service_code().is_some_and(|c| c.contains("TooManyRunningJobs")) => {
+                    self.sleep(Duration::from_secs(5)).await?;
+                }
+                Err(e) if e.status().is_none_or(|s| s == 429 || s >= 500) && lost < 5 => {
+                    lost += 1;
+                    if self.clients.central.job(job_id).await.is_ok() {
+                        return Ok(());
+                    }
+                    self.sleep(Duration::from_secs(1)).await?;
+                }
+                Err(e) => {
+                    let request = e.service_error().and_then(|s| s.request_id.clone()).map(|r| format!(" (request ID {r})")).unwrap_or_default();
+                    return Err(WizardError::JobFailed { job: job_id.into(), detail: format!("{e}{request}") });
+                }
+            }
+        }
+    }
+
+    /// Sleeps unless asked to stop.
+    pub(crate) async fn sleep(&self, how_long: Duration) -> Result<(), WizardError> {
+        let end = Instant::now() + how_long;
+        while Instant::now() < end {
+            if self.stop.is_stopped() {
+                return Err(WizardError::Cancelled);
+            }
+            tokio::time::sleep((end - Instant::now()).min(Duration::from_millis(100))).await;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn elapsed_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+}
+
+/// The DeviceMove payload: the interface's object (the fields it names that the plan can fill,
+/// `idScope` always), or the bare ID scope.
+pub fn payload(command: &DeviceMoveCommand, plan: &Plan, id_scope: &str, hub_host: &str) -> Value {
+    let fields = match (&command.payload, plan.job.payload) {
+        (PayloadShape::Object { fields }, PayloadStyle::FromTemplate) => fields,
+        _ => return Value::String(id_scope.to_string()),
+    };
+    let mut object = serde_json::Map::new();
+    object.insert("idScope".into(), json!(id_scope));
+    for field in fields {
+        let value = match field.as_str() {
+            "dpsName" | "dps" => json!(plan.target.dps_name),
+            "hubName" | "iotHubName" | "hub" | "hubHostName" => json!(hub_host),
+            "centralAppSubdomain" => json!(plan.source.subdomain),
+            "deviceTemplateId" => json!(plan.source.template_id),
+            _ => continue,
+        };
+        object.insert(field.clone(), value);
+    }
+    Value::Object(object)
+}
+
+fn short_id() -> String {
+    format!("{:08x}", rand::random::<u32>())
+}

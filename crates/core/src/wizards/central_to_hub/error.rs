@@ -1,0 +1,75 @@
+//! What stops a Central → Hub migration, each with a code the UI branches on and a sentence that
+//! says what to do. Azure's own errors pass through with their codes (and request IDs).
+
+use super::template::TemplateProblem;
+use crate::journal::JournalError;
+use iotm_azure::AzureError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WizardError {
+    #[error("The plan cannot run: {0}")]
+    Plan(super::plan::PlanProblem),
+    #[error(transparent)]
+    Template(#[from] TemplateProblem),
+    #[error("Nothing to move: {what} holds no device of the template {template}.")]
+    EmptySelection { what: String, template: String },
+    #[error("The device group {0} does not exist in the Central application.")]
+    NoSuchDeviceGroup(String),
+    #[error("You have no access to the DPS {dps}: {detail} Ask for a role on it (IoT Hub Data Contributor or Contributor on the DPS), or pick another.")]
+    DpsForbidden { dps: String, detail: String },
+    #[error("The hub {hub} is not linked to the DPS {dps}, and linking it was not allowed in the plan. Link it (DPS linked hubs wizard), or allow the migration to link it.")]
+    HubNotLinked { hub: String, dps: String },
+    #[error("The hub {hub} is not linked to the DPS {dps}, and you may not link it: {detail} Ask for Contributor on the DPS, or have someone link the hub first.")]
+    LinkForbidden { hub: String, dps: String, detail: String },
+    #[error("The DPS {dps} already has an enrollment group {group} with {difference}. Choose another group name in the plan, or delete that group if it is not in use.")]
+    EnrollmentClash { dps: String, group: String, difference: String },
+    #[error("Central's enrollment group {group} attests with X.509 certificates, and Central does not hand out the certificate. Give the signing certificate's PEM in the plan (enrollment → certificate); its SHA-1 thumbprint must be {thumbprint}.")]
+    X509CertificateNeeded { group: String, thumbprint: String },
+    #[error("The certificate given for {group} is not the one Central holds: its SHA-1 thumbprint is {given}, Central's is {expected}.")]
+    X509CertificateMismatch { group: String, given: String, expected: String },
+    #[error("Central's enrollment group {0} uses TPM attestation, which a DPS enrollment group cannot take; TPM devices need individual enrollments.")]
+    TpmGroup(String),
+    #[error("The Central job {job} failed: {detail}")]
+    JobFailed { job: String, detail: String },
+    #[error("The migration was stopped before it finished; Resume continues it.")]
+    Cancelled,
+    #[error(transparent)]
+    Azure(#[from] AzureError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+impl WizardError {
+    pub fn code(&self) -> String {
+        match self {
+            WizardError::Plan(_) => "centralToHub.bad_plan".into(),
+            WizardError::Template(t) => t.code().into(),
+            WizardError::EmptySelection { .. } => "centralToHub.empty_selection".into(),
+            WizardError::NoSuchDeviceGroup(_) => "centralToHub.no_such_device_group".into(),
+            WizardError::DpsForbidden { .. } => "centralToHub.dps_forbidden".into(),
+            WizardError::HubNotLinked { .. } => "centralToHub.hub_not_linked".into(),
+            WizardError::LinkForbidden { .. } => "centralToHub.link_forbidden".into(),
+            WizardError::EnrollmentClash { .. } => "centralToHub.enrollment_clash".into(),
+            WizardError::X509CertificateNeeded { .. } => "centralToHub.x509_certificate_needed".into(),
+            WizardError::X509CertificateMismatch { .. } => "centralToHub.x509_certificate_mismatch".into(),
+            WizardError::TpmGroup(_) => "centralToHub.tpm_group".into(),
+            WizardError::JobFailed { .. } => "centralToHub.job_failed".into(),
+            WizardError::Cancelled => "centralToHub.cancelled".into(),
+            WizardError::Azure(e) => e.code().into(),
+            WizardError::Journal(e) => e.code().into(),
+        }
+    }
+
+    /// Azure's request ID, when Azure refused: what a support ticket asks for.
+    pub fn request_id(&self) -> Option<String> {
+        match self {
+            WizardError::Azure(e) => e.service_error().and_then(|s| s.request_id.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// A 401/403 from ARM: the caller has no right to the resource.
+pub(crate) fn is_forbidden(error: &AzureError) -> bool {
+    matches!(error.status(), Some(401 | 403))
+}

@@ -1,0 +1,302 @@
+//! Watching the move, live, until every device is verified or has failed for a named reason.
+//! Each tick reads the jobs' statuses, the target DPS's registrations of the enrollment group (one
+//! paged query, not a call per device), and the hub's view of newly registered devices (queries of
+//! up to 100 IDs: one hub query answers what would take 100 registry reads against the hub's
+//! quota). Per-device job statuses are read when a job ends (or every tick for small fleets), and
+//! only failed devices cost a call each, to tell "no answer" from "answered with an error".
+//! Every change is journaled, so a resumed run picks up the states where they were.
+
+use super::engine::Engine;
+use super::error::WizardError;
+use super::plan::Plan;
+use super::progress::{DeviceRow, DeviceState, Progress};
+use super::readiness::{attestation_of, AttestationKind};
+use super::reasons::*;
+use super::target::DataPlanes;
+use super::template::{DeviceMoveCommand, COMMAND};
+use iotm_azure::central::models::EnrollmentGroup as CentralGroup;
+use iotm_azure::central::CentralClient;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Devices read per tick from the job's per-device statuses while it runs (above: at its end).
+const LIVE_SWEEP_LIMIT: usize = 1_000;
+const HUB_QUERY_BATCH: usize = 100;
+
+struct Watch {
+    swept: HashSet<String>,
+    settle_deadline: Option<Instant>,
+    settle: Duration,
+}
+
+/// A fault that passes: throttling, a service hiccup, a dropped connection.
+fn is_passing(error: &iotm_azure::AzureError) -> bool {
+    match error.status() {
+        None => true,
+        Some(status) => status == 429 || status >= 500,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct JobRef {
+    pub id: String,
+    pub group: String,
+}
+
+pub struct Monitor<'e, 'a> {
+    engine: &'e Engine<'a>,
+    plan: &'e Plan,
+    command: &'e DeviceMoveCommand,
+    planes: &'e DataPlanes,
+    hub_host: String,
+    central_group: &'e CentralGroup,
+    jobs: Vec<JobRef>,
+    devices: HashMap<String, (DeviceState, Option<String>)>,
+    /// Lower-case ID → the ID as Central spells it (DPS registration IDs come back lower-case).
+    by_lower: HashMap<String, String>,
+    changed: Vec<DeviceRow>,
+}
+
+fn is_finished(status: &str) -> bool {
+    matches!(status, "completed" | "cancelled" | "failed")
+}
+
+impl<'e, 'a> Monitor<'e, 'a> {
+    pub fn new(engine: &'e Engine<'a>, plan: &'e Plan, command: &'e DeviceMoveCommand, planes: &'e DataPlanes, hub_host: &str, central_group: &'e CentralGroup, jobs: Vec<JobRef>) -> Result<Self, WizardError> {
+        let rows = engine.journal.devices(&engine.id, None, 0, u32::MAX)?;
+        let devices: HashMap<String, (DeviceState, Option<String>)> = rows.into_iter().map(|(id, state, reason)| (id, (DeviceState::parse(&state), reason))).collect();
+        let by_lower = devices.keys().map(|id| (id.to_ascii_lowercase(), id.clone())).collect();
+        Ok(Monitor { engine, plan, command, planes, hub_host: hub_host.to_ascii_lowercase(), central_group, jobs, devices, by_lower, changed: Vec::new() })
+    }
+
+    fn set(&mut self, id: &str, state: DeviceState, reason: Option<String>) {
+        if let Some(entry) = self.devices.get_mut(id) {
+            if entry.0 != state || entry.1 != reason {
+                *entry = (state, reason.clone());
+                self.changed.push(DeviceRow { device_id: id.to_string(), state, reason });
+            }
+        }
+    }
+
+    fn in_state(&self, state: DeviceState) -> Vec<String> {
+        self.devices.iter().filter(|(_, (s, _))| *s == state).map(|(id, _)| id.clone()).collect()
+    }
+
+    fn counts(&self) -> BTreeMap<String, u64> {
+        let mut counts = BTreeMap::new();
+        for (state, _) in self.devices.values() {
+            *counts.entry(state.as_str().to_string()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Ticks until every device has a final state, or the settle time after the jobs ended is over.
+    /// A tick that fails on a passing fault (after the client's own retries) is tried again at the
+    /// next tick: watching must outlast a flaky network; ten in a row end the watch.
+    pub async fn watch(mut self) -> Result<(), WizardError> {
+        let central = self.engine.clients.central.clone();
+        let mut watch = Watch { swept: HashSet::new(), settle_deadline: None, settle: Duration::from_secs(self.plan.verify.settle_seconds as u64) };
+        let mut interval = Duration::from_millis(200);
+        let mut failures = 0;
+        loop {
+            let statuses = match self.tick(&central, &mut watch).await {
+                Ok(statuses) => {
+                    failures = 0;
+                    statuses
+                }
+                Err(WizardError::Azure(e)) if is_passing(&e) && failures < 10 => {
+                    failures += 1;
+                    tracing::warn!(code = e.code(), "a monitor read failed; trying again at the next tick: {e}");
+                    self.engine.sleep(Duration::from_secs(1)).await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let progressed = !self.changed.is_empty();
+            self.flush(statuses)?;
+            if self.devices.values().all(|(s, _)| s.is_final()) {
+                return Ok(());
+            }
+            // Quick while devices are moving, slower while nothing changes.
+            interval = if progressed { Duration::from_millis(200) } else { (interval * 3 / 2).min(Duration::from_secs(2)) };
+            self.engine.sleep(interval).await?;
+        }
+    }
+
+    async fn tick(&mut self, central: &CentralClient, watch: &mut Watch) -> Result<BTreeMap<String, String>, WizardError> {
+        let mut statuses = BTreeMap::new();
+        for job in &self.jobs {
+            let read = central.job(&job.id).await?;
+            let status = read.status.unwrap_or_else(|| "running".into());
+            if status == "failed" {
+                return Err(WizardError::JobFailed { job: job.id.clone(), detail: "Central reports the job failed.".into() });
+            }
+            statuses.insert(job.id.clone(), status);
+        }
+        let small = self.devices.len() <= LIVE_SWEEP_LIMIT;
+        for job in self.jobs.clone() {
+            let status = statuses[&job.id].clone();
+            let ended = is_finished(&status);
+            let wanted = (ended && !watch.swept.contains(&job.id)) || (small && status == "running");
+            if wanted && !self.in_state(DeviceState::Pending).is_empty() {
+                self.sweep_job(central, &job, &status).await?;
+            }
+            if ended {
+                watch.swept.insert(job.id.clone());
+            }
+        }
+        if self.devices.values().any(|(s, _)| matches!(s, DeviceState::Pending | DeviceState::Answered)) {
+            self.read_registrations().await?;
+        }
+        self.read_hub().await?;
+        let all_ended = statuses.values().all(|s| is_finished(s)) && self.jobs.iter().all(|j| watch.swept.contains(&j.id));
+        if all_ended && watch.settle_deadline.is_none() {
+            watch.settle_deadline = Some(Instant::now() + watch.settle);
+        }
+        if watch.settle_deadline.is_some_and(|d| Instant::now() >= d) {
+            self.conclude(central).await?;
+        }
+        Ok(statuses)
+    }
+
+    fn flush(&mut self, jobs: BTreeMap<String, String>) -> Result<(), WizardError> {
+        let changed = std::mem::take(&mut self.changed);
+        if !changed.is_empty() {
+            let rows: Vec<(&str, &str, Option<&str>)> = changed.iter().map(|r| (r.device_id.as_str(), r.state.as_str(), r.reason.as_deref())).collect();
+            self.engine.journal.record_devices(&self.engine.id, rows)?;
+        }
+        (self.engine.progress)(Progress::Tick { elapsed_ms: self.engine.elapsed_ms(), counts: self.counts(), jobs, changed });
+        Ok(())
+    }
+
+    /// Each device's status in the job: answered, or failed (and why, from its command history).
+    async fn sweep_job(&mut self, central: &CentralClient, job: &JobRef, status: &str) -> Result<(), WizardError> {
+        let mut pager = central.job_devices(&job.id)?;
+        let mut failed = Vec::new();
+        while let Some(page) = pager.next_page().await {
+            for entry in page? {
+                let Some(id) = self.by_lower.get(&entry.id.to_ascii_lowercase()).cloned() else { continue };
+                if self.devices[&id].0 != DeviceState::Pending {
+                    continue;
+                }
+                match entry.status.as_str() {
+                    "completed" => self.set(&id, DeviceState::Answered, None),
+                    "failed" => failed.push(id),
+                    _ if status == "cancelled" => self.set(&id, DeviceState::Failed, Some(format!("{JOB_ENDED}:cancelled"))),
+                    _ => {}
+                }
+            }
+        }
+        let component = self.command.component.clone();
+        let reasons = for_each(failed, central.clone(), move |central, id| {
+            let component = component.clone();
+            async move {
+                match central.command_history(&id, component.as_deref(), COMMAND).await {
+                    Ok(history) => match history.last().and_then(|c| c.response_code) {
+                        Some(501) => NO_DEVICE_MOVE.to_string(),
+                        Some(code) if code >= 300 => format!("{COMMAND_ERROR}:{code}"),
+                        // Answered fine after all (a late answer): it will show in DPS if it moved.
+                        Some(_) => String::new(),
+                        None => NO_ANSWER.to_string(),
+                    },
+                    Err(_) => NO_ANSWER.to_string(),
+                }
+            }
+        })
+        .await;
+        for (id, reason) in reasons {
+            if reason.is_empty() { self.set(&id, DeviceState::Answered, None) } else { self.set(&id, DeviceState::Failed, Some(reason)) }
+        }
+        Ok(())
+    }
+
+    /// Where the target DPS assigned the devices that registered through the enrollment group.
+    async fn read_registrations(&mut self) -> Result<(), WizardError> {
+        let mut pager = self.planes.dps.registration_states(&self.plan.enrollment.dps_group_id, 1000)?;
+        while let Some(page) = pager.next_page().await {
+            for state in page? {
+                let Some(id) = self.by_lower.get(&state.registration_id.to_ascii_lowercase()).cloned() else { continue };
+                if !matches!(self.devices[&id].0, DeviceState::Pending | DeviceState::Answered) {
+                    continue;
+                }
+                match state.status.as_deref() {
+                    Some("assigned") => match state.assigned_hub.as_deref().map(str::to_ascii_lowercase) {
+                        Some(hub) if hub == self.hub_host => self.set(&id, DeviceState::Registered, None),
+                        Some(other) => self.set(&id, DeviceState::Failed, Some(format!("{ASSIGNED_ELSEWHERE}:{other}"))),
+                        None => {}
+                    },
+                    Some("failed") | Some("disabled") => {
+                        let why = state.error_message.clone().unwrap_or_else(|| state.status.clone().unwrap_or_default());
+                        self.set(&id, DeviceState::Failed, Some(format!("{DPS_REFUSED}:{why}")));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Registered devices found connected in the hub become verified.
+    async fn read_hub(&mut self) -> Result<(), WizardError> {
+        let registered = self.in_state(DeviceState::Registered);
+        for batch in registered.chunks(HUB_QUERY_BATCH) {
+            let list = batch.iter().filter(|id| !id.contains('\'')).map(|id| format!("'{id}'")).collect::<Vec<_>>().join(", ");
+            let sql = format!("SELECT deviceId, connectionState, status FROM devices WHERE deviceId IN [{list}]");
+            let twins = self.planes.hub.query(&sql, 1000)?.all().await?;
+            for twin in twins {
+                let Some(id) = twin["deviceId"].as_str().and_then(|d| self.by_lower.get(&d.to_ascii_lowercase())).cloned() else { continue };
+                if twin["connectionState"] == "Connected" {
+                    self.set(&id, DeviceState::Verified, None);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The settle time is over: whatever has not arrived failed, for the reason the evidence gives.
+    async fn conclude(&mut self, central: &CentralClient) -> Result<(), WizardError> {
+        for id in self.in_state(DeviceState::Registered) {
+            self.set(&id, DeviceState::Failed, Some(NOT_CONNECTED.into()));
+        }
+        for id in self.in_state(DeviceState::Pending) {
+            self.set(&id, DeviceState::Failed, Some(format!("{JOB_ENDED}:without an answer from the device")));
+        }
+        let answered = self.in_state(DeviceState::Answered);
+        let group = Arc::new(self.central_group.clone());
+        let kinds = for_each(answered, central.clone(), move |central, id| {
+            let group = group.clone();
+            async move { attestation_of(&central, &group, &id).await.ok() }
+        })
+        .await;
+        for (id, kind) in kinds {
+            let reason = if kind == Some(AttestationKind::OwnKey) { WRONG_KEY } else { NEVER_REGISTERED };
+            self.set(&id, DeviceState::Failed, Some(reason.into()));
+        }
+        Ok(())
+    }
+}
+
+/// Runs `work` for each ID, eight at a time (the client keeps the service's rate).
+async fn for_each<T, F, Fut>(ids: Vec<String>, central: CentralClient, work: F) -> Vec<(String, T)>
+where
+    T: Send + 'static,
+    F: Fn(CentralClient, String) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut results = Vec::with_capacity(ids.len());
+    let mut pending = ids.into_iter();
+    loop {
+        while tasks.len() < 8 {
+            let Some(id) = pending.next() else { break };
+            let future = work(central.clone(), id.clone());
+            tasks.spawn(async move { (id, future.await) });
+        }
+        match tasks.join_next().await {
+            Some(Ok(result)) => results.push(result),
+            Some(Err(_)) => {}
+            None => return results,
+        }
+    }
+}

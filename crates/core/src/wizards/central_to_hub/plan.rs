@@ -1,0 +1,247 @@
+//! The plan of a Central → Hub migration, as the wizard's first page fills it in and the CLI reads
+//! it from a file: where the devices come from, where they go, and how the job runs. It names
+//! things and never holds a secret: keys are read from Central and ARM when the run needs them, so
+//! a plan can be saved, mailed and journaled in clear.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Plan {
+    pub source: Source,
+    pub target: Target,
+    #[serde(default)]
+    pub enrollment: Enrollment,
+    #[serde(default)]
+    pub job: JobOptions,
+    #[serde(default)]
+    pub verify: VerifyOptions,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Source {
+    /// The application's subdomain (`contoso-fleet` of contoso-fleet.azureiotcentral.com).
+    pub subdomain: String,
+    /// How the app is reached: the signed-in account, or a saved API token (by its ID).
+    #[serde(default)]
+    pub access: CentralAccess,
+    /// The device template whose devices move; it must carry DeviceMove.
+    pub template_id: String,
+    /// The Central device groups to move (one job each). Empty: every device of the template,
+    /// through a device group the migration creates for it.
+    #[serde(default)]
+    pub device_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum CentralAccess {
+    #[default]
+    SignedIn,
+    ApiToken { connection_id: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Target {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub dps_name: String,
+    /// The hub the devices must land in (name, in the same subscription).
+    pub hub_name: String,
+    #[serde(default)]
+    pub hub_resource_group: Option<String>,
+    /// Link the hub to the DPS when it is not linked yet (an ETag-guarded update of the DPS).
+    #[serde(default = "yes")]
+    pub link_hub_if_needed: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Enrollment {
+    /// Central's enrollment group whose keys the devices derive theirs from.
+    pub central_group_id: String,
+    /// The DPS enrollment group to create (or reuse, when it holds the same keys).
+    pub dps_group_id: String,
+    /// The PEM of the signing certificate, for an X.509 group: Central shows only its thumbprint,
+    /// so the person gives the certificate (public; never its private key).
+    #[serde(default)]
+    pub x509_certificate_pem: Option<String>,
+}
+
+impl Default for Enrollment {
+    fn default() -> Self {
+        Enrollment { central_group_id: "sas-iot-devices".into(), dps_group_id: "central-migration".into(), x509_certificate_pem: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum PayloadStyle {
+    /// What the template's DeviceMigration interface defines (an object carrying `idScope`).
+    #[default]
+    FromTemplate,
+    /// The bare ID scope string older device code expects.
+    IdScopeString,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobOptions {
+    #[serde(default)]
+    pub payload: PayloadStyle,
+    /// Devices per batch (Central runs a job in batches); none: all at once.
+    #[serde(default)]
+    pub batch_size: Option<u32>,
+    /// Cancel the job once this share of devices (percent) has failed; none: never.
+    #[serde(default)]
+    pub cancellation_threshold_percent: Option<f64>,
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        JobOptions { payload: PayloadStyle::FromTemplate, batch_size: None, cancellation_threshold_percent: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerifyOptions {
+    /// How long after the job ends a device that answered may take to appear in the hub before it
+    /// counts as failed.
+    #[serde(default = "default_settle")]
+    pub settle_seconds: u32,
+}
+
+fn default_settle() -> u32 {
+    120
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions { settle_seconds: default_settle() }
+    }
+}
+
+/// A problem in a plan: which field, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanProblem {
+    pub field: String,
+    pub problem: String,
+    /// The line in the plan file, when the plan came from one.
+    pub line: Option<u32>,
+}
+
+impl std::fmt::Display for PlanProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}, {}: {}", self.field, self.problem),
+            None => write!(f, "{}: {}", self.field, self.problem),
+        }
+    }
+}
+
+impl Plan {
+    /// A plan from its JSON file, with the line and field of whatever is wrong.
+    pub fn from_json(text: &str) -> Result<Plan, PlanProblem> {
+        let plan: Plan = serde_json::from_str(text).map_err(|e| {
+            let message = e.to_string();
+            let field = message.split('`').nth(1).map(str::to_string).unwrap_or_else(|| "plan".into());
+            let problem = message.split(" at line ").next().unwrap_or(&message).to_string();
+            PlanProblem { field, problem, line: Some(e.line() as u32) }
+        })?;
+        plan.check().map_err(|mut problems| problems.remove(0))?;
+        Ok(plan)
+    }
+
+    /// Every field that cannot work, named by its path.
+    pub fn check(&self) -> Result<(), Vec<PlanProblem>> {
+        let mut problems = Vec::new();
+        let mut need = |field: &str, value: &str| {
+            if value.trim().is_empty() {
+                problems.push(PlanProblem { field: field.into(), problem: "is required".into(), line: None });
+            }
+        };
+        need("source.subdomain", &self.source.subdomain);
+        need("source.templateId", &self.source.template_id);
+        need("target.subscriptionId", &self.target.subscription_id);
+        need("target.resourceGroup", &self.target.resource_group);
+        need("target.dpsName", &self.target.dps_name);
+        need("target.hubName", &self.target.hub_name);
+        need("enrollment.centralGroupId", &self.enrollment.central_group_id);
+        need("enrollment.dpsGroupId", &self.enrollment.dps_group_id);
+        let id = &self.enrollment.dps_group_id;
+        if !id.is_empty() && !(id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c))) {
+            problems.push(PlanProblem { field: "enrollment.dpsGroupId".into(), problem: "may hold only letters, digits and - . _ : (at most 128)".into(), line: None });
+        }
+        if let Some(share) = self.job.cancellation_threshold_percent {
+            if !(share > 0.0 && share <= 100.0) {
+                problems.push(PlanProblem { field: "job.cancellationThresholdPercent".into(), problem: format!("{share} is not between 0 (exclusive) and 100"), line: None });
+            }
+        }
+        if self.job.batch_size == Some(0) {
+            problems.push(PlanProblem { field: "job.batchSize".into(), problem: "must be at least 1".into(), line: None });
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, group) in self.source.device_groups.iter().enumerate() {
+            if group.trim().is_empty() || !seen.insert(group) {
+                problems.push(PlanProblem { field: format!("source.deviceGroups[{i}]"), problem: if group.trim().is_empty() { "is empty".into() } else { format!("'{group}' is listed twice") }, line: None });
+            }
+        }
+        if problems.is_empty() { Ok(()) } else { Err(problems) }
+    }
+
+    /// The hub's resource group (the DPS's when not given).
+    pub fn hub_resource_group(&self) -> &str {
+        self.target.hub_resource_group.as_deref().unwrap_or(&self.target.resource_group)
+    }
+
+    pub fn title(&self) -> String {
+        format!("{} → {} via {}", self.source.subdomain, self.target.hub_name, self.target.dps_name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text() -> String {
+        r#"{
+  "source": {"subdomain": "contoso-fleet", "templateId": "dtmi:contoso:Thermostat;1", "deviceGroups": ["thermostats"]},
+  "target": {"subscriptionId": "s", "resourceGroup": "rg", "dpsName": "dps", "hubName": "hub"}
+}"#
+        .into()
+    }
+
+    #[test]
+    fn a_minimal_plan_takes_the_defaults() {
+        let plan = Plan::from_json(&text()).unwrap();
+        assert_eq!(plan.enrollment.central_group_id, "sas-iot-devices");
+        assert!(plan.target.link_hub_if_needed);
+        assert_eq!(plan.source.access, CentralAccess::SignedIn);
+    }
+
+    #[test]
+    fn an_unknown_field_is_named_with_its_line() {
+        let bad = text().replace("\"hubName\"", "\"hubname\"");
+        let problem = Plan::from_json(&bad).unwrap_err();
+        assert_eq!((problem.field.as_str(), problem.line), ("hubname", Some(3)), "{problem}");
+    }
+
+    #[test]
+    fn empty_and_impossible_fields_are_each_named() {
+        let mut plan = Plan::from_json(&text()).unwrap();
+        plan.target.dps_name.clear();
+        plan.job.cancellation_threshold_percent = Some(150.0);
+        plan.source.device_groups.push("thermostats".into());
+        let fields: Vec<String> = plan.check().unwrap_err().into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["target.dpsName", "job.cancellationThresholdPercent", "source.deviceGroups[1]"]);
+    }
+}

@@ -1,0 +1,78 @@
+//! The Central → Hub engine end to end against the sandbox: 200 simulated devices of every persona
+//! moved to a hub that is not linked yet; every device ends as its persona dictates, with the right
+//! reason; a second run changes nothing; faults injected on every service leave the same end state.
+
+mod common;
+
+use common::*;
+use iotm_azure::PipelineOptions;
+use iotm_core::journal::Journal;
+use iotm_core::wizards::central_to_hub::progress::StepState;
+use iotm_core::wizards::central_to_hub::{create, report, Engine, Progress, StopSignal};
+use iotm_sandbox::faults::{FaultKind, FaultRule};
+use std::sync::Mutex;
+
+fn check_end_state(world: &World, journal: &Journal, id: &str) {
+    let personas = world.personas();
+    let rows = journal.devices(id, None, 0, u32::MAX).unwrap();
+    assert_eq!(rows.len(), personas.len(), "every thermostat is tracked");
+    for (device, state, reason) in &rows {
+        let persona = personas[device];
+        let (want_state, want_reason) = expected(persona);
+        let code = reason.as_deref().map(|r| r.split(':').next().unwrap());
+        assert!(state == want_state && code == want_reason, "{device} ({persona:?}) ended {state} {reason:?}; tally: {:#?}", tally(&rows, &personas));
+    }
+    assert_eq!(world.connected_to("contoso-hub-neu.azure-devices.net"), rows.iter().filter(|r| r.1 == "verified").count());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_devices_of_every_persona_end_as_their_persona_says() {
+    let world = start(scenario(200), PipelineOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("journal.db")).unwrap();
+    let id = create(&journal, &plan()).unwrap();
+    let events = Mutex::new(Vec::new());
+    let progress = |p: Progress| events.lock().unwrap().push(p);
+    let engine = Engine::new(&journal, &id, world.clients.clone(), &progress, StopSignal::default());
+    let outcome = engine.run().await.unwrap();
+    assert_eq!(outcome.counts.get("verified"), Some(&160), "{:?}", outcome.counts);
+    check_end_state(&world, &journal, &id);
+
+    let report = report::build(&journal, &id).unwrap();
+    assert_eq!((report.total, report.verified, report.failed), (200, 160, 40));
+    for code in ["noAnswer", "noDeviceMove", "wrongKey", "neverRegistered"] {
+        assert_eq!(report.by_reason.get(code), Some(&10), "{code}: {:?}", report.by_reason);
+    }
+    let steps: Vec<String> = report.steps.iter().map(|s| s.key.clone()).collect();
+    assert_eq!(steps, ["template", "link-hub", "enrollment-group", "select-devices", "job:thermostats", "verify"]);
+    assert!(events.lock().unwrap().iter().any(|e| matches!(e, Progress::Tick { changed, .. } if !changed.is_empty())));
+
+    // Run again: every step is read from the journal, nothing is created twice.
+    let jobs_before = world.clients.central.jobs().unwrap().all().await.unwrap().len();
+    let again = Mutex::new(Vec::new());
+    let progress = |p: Progress| again.lock().unwrap().push(p);
+    Engine::new(&journal, &id, world.clients.clone(), &progress, StopSignal::default()).run().await.unwrap();
+    assert_eq!(world.clients.central.jobs().unwrap().all().await.unwrap().len(), jobs_before);
+    let fresh = again.lock().unwrap().iter().filter(|e| matches!(e, Progress::Step { state: StepState::Started, .. })).count();
+    assert_eq!(fresh, 0, "a finished migration starts no step again");
+    world.sandbox.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_percent_throttling_errors_and_resets_leave_the_same_end_state() {
+    let world = start(scenario(200), PipelineOptions::default()).await;
+    for service in ["arm", "central", "dps", "hub"] {
+        for kind in [FaultKind::Throttle, FaultKind::Unavailable, FaultKind::Reset] {
+            let rule = FaultRule { service: Some(service.into()), operation: None, kind, share: 0.034, count: None, retry_after_seconds: 1, stall_seconds: 0 };
+            world.sandbox.cloud.faults.add(rule).unwrap();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("journal.db")).unwrap();
+    let id = create(&journal, &plan()).unwrap();
+    let progress = |_: Progress| {};
+    Engine::new(&journal, &id, world.clients.clone(), &progress, StopSignal::default()).run().await.unwrap();
+    check_end_state(&world, &journal, &id);
+    assert_eq!(world.clients.central.jobs().unwrap().all().await.unwrap().iter().filter(|j| j.id.starts_with("iotm-")).count(), 1, "exactly one job");
+    world.sandbox.stop();
+}
