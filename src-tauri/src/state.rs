@@ -22,6 +22,10 @@ pub struct AppState {
     pub sandbox: SandboxHost,
     /// Signed-in accounts and their credentials.
     pub session: iotm_core::session::Session,
+    /// Every wizard's journal (`journal.db` in the data folder).
+    pub journal: std::sync::Arc<iotm_core::journal::Journal>,
+    /// The migrations running in this process.
+    pub runs: std::sync::Arc<iotm_core::wizards::central_to_hub::runner::Runs>,
 }
 
 impl AppState {
@@ -59,7 +63,12 @@ impl AppState {
             }
         };
         let session = iotm_core::session::Session::open(&config_dir, secrets, keyring_problem).map_err(|e| e.to_string())?;
-        Ok(AppState { config_dir, data_dir, settings: Mutex::new(settings), settings_problem, log, started, sandbox, session })
+        let journal = std::sync::Arc::new(iotm_core::journal::Journal::open(&data_dir.join(iotm_core::journal::JOURNAL_FILE)).map_err(|e| e.to_string())?);
+        let interrupted = journal.resumable().map(|r| r.len()).unwrap_or(0);
+        if interrupted > 0 {
+            tracing::info!(interrupted, "migrations were running when the app last stopped; the Jobs page offers Resume");
+        }
+        Ok(AppState { config_dir, data_dir, settings: Mutex::new(settings), settings_problem, log, started, sandbox, session, journal, runs: Default::default() })
     }
 
     /// The pipeline to the chosen environment's cloud (the in-app sandbox when that is chosen).

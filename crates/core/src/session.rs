@@ -286,6 +286,40 @@ impl Session {
     }
 }
 
+impl Session {
+    /// A saved connection's secret, wherever it was kept.
+    pub fn connection_secret(&self, id: &str) -> Result<Secret<String>, SessionError> {
+        let remembered = self.connections.lock().expect("connections lock").iter().find(|c| c.id == id).map(|c| c.remembered).ok_or_else(|| SessionError::UnknownConnection(id.to_string()))?;
+        let name = crate::connections::secret_name(id);
+        let secret = if remembered { self.secrets.get(&name)? } else { self.memory.get(&name)? };
+        secret.map(Secret::new).ok_or_else(|| SessionError::UnknownConnection(id.to_string()))
+    }
+
+    /// A Central application's client: as the signed-in account, or through a saved API token.
+    pub fn central_client(&self, pipeline: &Pipeline, subdomain: &str, access: &crate::wizards::central_to_hub::plan::CentralAccess) -> Result<iotm_azure::central::CentralClient, SessionError> {
+        use crate::wizards::central_to_hub::plan::CentralAccess;
+        let credential: Arc<dyn iotm_azure::Credential> = match access {
+            CentralAccess::SignedIn => self.credential(pipeline)?,
+            CentralAccess::ApiToken { connection_id } => Arc::new(iotm_azure::CentralApiToken::new(self.connection_secret(connection_id)?)),
+        };
+        Ok(iotm_azure::central::CentralClient::new(pipeline.clone(), credential, subdomain)?)
+    }
+
+    pub fn arm(&self, pipeline: &Pipeline) -> Result<ArmClient, SessionError> {
+        Ok(ArmClient::new(pipeline.clone(), self.credential(pipeline)?))
+    }
+
+    /// The clients a Central → Hub migration runs through: ARM as the signed-in account, Central
+    /// as the plan says.
+    pub fn central_to_hub_clients(&self, pipeline: &Pipeline, plan: &crate::wizards::central_to_hub::Plan) -> Result<crate::wizards::central_to_hub::Clients, SessionError> {
+        Ok(crate::wizards::central_to_hub::Clients {
+            pipeline: pipeline.clone(),
+            arm: self.arm(pipeline)?,
+            central: self.central_client(pipeline, &plan.source.subdomain, &plan.source.access)?,
+        })
+    }
+}
+
 /// The pipeline options of the app (the defaults: connect 10 s, request 30 s, retries honouring Retry-After).
 pub fn pipeline(cloud: Cloud) -> Result<Pipeline, AzureError> {
     Pipeline::new(cloud, PipelineOptions::default())

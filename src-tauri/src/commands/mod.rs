@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod central_to_hub;
 pub mod diagnostics;
 pub mod settings;
 pub mod startup;
@@ -27,5 +28,18 @@ pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         accounts::list_central_apps,
         accounts::add_connection,
         accounts::remove_connection,
+        central_to_hub::c2h_source_options,
+        central_to_hub::c2h_target_options,
+        central_to_hub::c2h_dry_run,
+        central_to_hub::c2h_start,
+        central_to_hub::c2h_resume,
+        central_to_hub::c2h_retry,
+        central_to_hub::c2h_stop,
+        central_to_hub::c2h_stop_jobs,
+        central_to_hub::c2h_resume_jobs,
+        central_to_hub::c2h_devices,
+        central_to_hub::c2h_report,
+        central_to_hub::c2h_export_report,
+        central_to_hub::list_migrations,
     ]
 }

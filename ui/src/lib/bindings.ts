@@ -127,3 +127,164 @@ export type DeviceMoveCommand = { templateId: string, component: string | null,
  * The job data's `path`: `migration.DeviceMove`, or `DeviceMove` at the root.
  */
 path: string, payload: PayloadShape, };
+
+export type Plan = { source: Source, target: Target, enrollment: Enrollment, job: JobOptions, verify: VerifyOptions, };
+
+export type Source = { 
+/**
+ * The application's subdomain (`contoso-fleet` of contoso-fleet.azureiotcentral.com).
+ */
+subdomain: string, 
+/**
+ * How the app is reached: the signed-in account, or a saved API token (by its ID).
+ */
+access: CentralAccess, 
+/**
+ * The device template whose devices move; it must carry DeviceMove.
+ */
+templateId: string, 
+/**
+ * The Central device groups to move (one job each). Empty: every device of the template,
+ * through a device group the migration creates for it.
+ */
+deviceGroups: Array<string>, };
+
+export type CentralAccess = { "kind": "signedIn" } | { "kind": "apiToken", connection_id: string, };
+
+export type Target = { subscriptionId: string, resourceGroup: string, dpsName: string, 
+/**
+ * The hub the devices must land in (name, in the same subscription).
+ */
+hubName: string, hubResourceGroup: string | null, 
+/**
+ * Link the hub to the DPS when it is not linked yet (an ETag-guarded update of the DPS).
+ */
+linkHubIfNeeded: boolean, };
+
+export type Enrollment = { 
+/**
+ * Central's enrollment group whose keys the devices derive theirs from.
+ */
+centralGroupId: string, 
+/**
+ * The DPS enrollment group to create (or reuse, when it holds the same keys).
+ */
+dpsGroupId: string, 
+/**
+ * The PEM of the signing certificate, for an X.509 group: Central shows only its thumbprint,
+ * so the person gives the certificate (public; never its private key).
+ */
+x509CertificatePem: string | null, };
+
+export type PayloadStyle = "fromTemplate" | "idScopeString";
+
+export type JobOptions = { payload: PayloadStyle, 
+/**
+ * Devices per batch (Central runs a job in batches); none: all at once.
+ */
+batchSize: number | null, 
+/**
+ * Cancel the job once this share of devices (percent) has failed; none: never.
+ */
+cancellationThresholdPercent: number | null, };
+
+export type VerifyOptions = { 
+/**
+ * How long after the job ends a device that answered may take to appear in the hub before it
+ * counts as failed.
+ */
+settleSeconds: number, };
+
+export type PlanProblem = { field: string, problem: string, 
+/**
+ * The line in the plan file, when the plan came from one.
+ */
+line: number | null, };
+
+export type TemplateOption = { id: string, displayName: string, deviceMove: DeviceMoveCommand | null, 
+/**
+ * Why it cannot be moved, when it cannot.
+ */
+problem: string | null, problemCode: string | null, };
+
+export type GroupOption = { id: string, displayName: string, filter: string, };
+
+export type EnrollmentGroupOption = { id: string, displayName: string, 
+/**
+ * `iot` or `iotEdge`.
+ */
+kind: string, 
+/**
+ * `symmetricKey`, `x509` or `tpm`.
+ */
+attestation: string, };
+
+export type SourceOptions = { templates: Array<TemplateOption>, deviceGroups: Array<GroupOption>, enrollmentGroups: Array<EnrollmentGroupOption>, };
+
+export type DpsOption = { name: string, resourceGroup: string, location: string, idScope: string, allocationPolicy: string, linkedHubs: Array<string>, };
+
+export type HubOption = { name: string, resourceGroup: string, location: string, hostName: string, sku: string, };
+
+export type TargetOptions = { dps: Array<DpsOption>, hubs: Array<HubOption>, };
+
+export type AttestationKind = "groupKey" | "ownKey" | "x509" | "tpm" | "notChecked";
+
+export type Expected = { code: string, reason: string, };
+
+export type ReadinessRow = { deviceId: string, displayName: string, group: string, provisioned: boolean, enabled: boolean, attestation: AttestationKind, 
+/**
+ * Why the device is expected to fail, if it is (a reason code and a sentence).
+ */
+expectedFailure: Expected | null, };
+
+export type GroupSelection = { id: string, displayName: string, devices: number, 
+/**
+ * Devices of other templates in the group: the job leaves them alone.
+ */
+otherTemplates: number, };
+
+export type Readiness = { groups: Array<GroupSelection>, rows: Array<ReadinessRow>, ready: number, expectedToFail: number, 
+/**
+ * Counts by expected-failure code.
+ */
+byReason: { [key in string]: number }, attestationChecked: boolean, };
+
+export type DpsView = { name: string, idScope: string, allocationPolicy: string, serviceHost: string, linkedHubs: Array<string>, };
+
+export type Change = { 
+/**
+ * `linkHub`, `createEnrollmentGroup`, `reuseEnrollmentGroup`, `createDeviceGroup`, `createJob`.
+ */
+kind: string, description: string, };
+
+export type Estimate = { lowSeconds: number, highSeconds: number, assumptions: string, };
+
+export type DryRun = { command: DeviceMoveCommand, payload: unknown, dps: DpsView, hubHost: string, changes: Array<Change>, readiness: Readiness, estimate: Estimate, };
+
+export type DeviceState = "pending" | "answered" | "registered" | "verified" | "failed";
+
+export type StepState = "started" | "done" | "alreadyDone" | "failed";
+
+export type DeviceRow = { deviceId: string, state: DeviceState, 
+/**
+ * A reason code (`noAnswer`, `noDeviceMove`, `wrongKey`…), for failed devices.
+ */
+reason: string | null, };
+
+export type Progress = { "kind": "step", key: string, title: string, state: StepState, detail: string | null, } | { "kind": "tick", elapsed_ms: bigint, counts: Record<string, number>, 
+/**
+ * Job statuses by job ID (`running`, `completed`…).
+ */
+jobs: Record<string, string>, changed: Array<DeviceRow>, } | { "kind": "finished", ok: boolean, code: string | null, message: string | null, request_id: string | null, counts: Record<string, number>, };
+
+export type ReportRow = { deviceId: string, state: DeviceState, reasonCode: string | null, reason: string | null, };
+
+export type Report = { migrationId: string, title: string, state: MigrationState, createdAt: string, updatedAt: string, total: bigint, verified: bigint, failed: bigint, 
+/**
+ * Devices the run had not finished with (still pending, answered or registered).
+ */
+unfinished: bigint, 
+/**
+ * Failed devices by reason code.
+ */
+byReason: Record<string, number>, steps: Array<StepRecord>, devices: Array<ReportRow>, };

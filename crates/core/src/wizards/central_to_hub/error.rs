@@ -31,6 +31,8 @@ pub enum WizardError {
     TpmGroup(String),
     #[error("The Central job {job} failed: {detail}")]
     JobFailed { job: String, detail: String },
+    #[error("The migration {0} is already running.")]
+    AlreadyRunning(String),
     #[error("The migration was stopped before it finished; Resume continues it.")]
     Cancelled,
     #[error(transparent)]
@@ -54,6 +56,7 @@ impl WizardError {
             WizardError::X509CertificateMismatch { .. } => "centralToHub.x509_certificate_mismatch".into(),
             WizardError::TpmGroup(_) => "centralToHub.tpm_group".into(),
             WizardError::JobFailed { .. } => "centralToHub.job_failed".into(),
+            WizardError::AlreadyRunning(_) => "centralToHub.already_running".into(),
             WizardError::Cancelled => "centralToHub.cancelled".into(),
             WizardError::Azure(e) => e.code().into(),
             WizardError::Journal(e) => e.code().into(),

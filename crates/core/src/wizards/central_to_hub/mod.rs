@@ -7,11 +7,13 @@ pub mod engine;
 pub mod enrollment;
 pub mod error;
 pub mod monitor;
+pub mod options;
 pub mod plan;
 pub mod progress;
 pub mod readiness;
 pub mod reasons;
 pub mod report;
+pub mod runner;
 pub mod target;
 pub mod template;
 

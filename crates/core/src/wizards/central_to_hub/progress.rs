@@ -81,6 +81,15 @@ pub enum Progress {
         jobs: BTreeMap<String, String>,
         changed: Vec<DeviceRow>,
     },
+    /// The run ended: done, stopped (resumable), or failed with a code and a sentence.
+    Finished {
+        ok: bool,
+        code: Option<String>,
+        message: Option<String>,
+        request_id: Option<String>,
+        #[ts(type = "Record<string, number>")]
+        counts: BTreeMap<String, u64>,
+    },
 }
 
 /// Asks a run to stop at its next safe point (the journal keeps it resumable).

@@ -1,0 +1,114 @@
+//! The command line, read by hand (a handful of subcommands and options does not need a parser
+//! crate): each mistake names the argument and what was expected.
+
+use std::path::PathBuf;
+
+pub const USAGE: &str = "\
+IoT Migrator from a command line.
+
+USAGE:
+  iotm central-to-hub dry-run <plan.json>
+  iotm central-to-hub run <plan.json>
+  iotm central-to-hub resume <migration-id>
+  iotm central-to-hub retry <migration-id>
+  iotm central-to-hub report <migration-id> [--csv <file>] [--json <file>]
+  iotm migrations
+
+OPTIONS:
+  --journal <file>      the journal (default: the app's, so the window's Jobs page sees CLI runs)
+  --cloud <name>        AzureCloud (default), AzureUSGovernment, AzureChinaCloud, or sandbox
+  --sandbox-url <url>   the sandbox cloud's address (with --cloud sandbox; or IOTM_SANDBOX_URL)
+  --sandbox-ca <file>   the sandbox's CA certificate (or IOTM_SANDBOX_CA)
+  --report-dir <dir>    where run, resume and retry write the report (default: the current folder)
+
+CREDENTIALS (environment):
+  AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET   a service principal, for ARM (and Central)
+  IOTM_CENTRAL_API_TOKEN                                  a Central API token, for Central instead
+
+EXIT CODES: 0 done · 1 failed · 2 bad input · 3 stopped (resumable)";
+
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    DryRun { plan: PathBuf },
+    Run { plan: PathBuf },
+    Resume { id: String },
+    Retry { id: String },
+    Report { id: String, csv: Option<PathBuf>, json: Option<PathBuf> },
+    Migrations,
+    Help,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct Options {
+    pub journal: Option<PathBuf>,
+    pub cloud: Option<String>,
+    pub sandbox_url: Option<String>,
+    pub sandbox_ca: Option<PathBuf>,
+    pub report_dir: Option<PathBuf>,
+    pub csv: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+}
+
+pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
+    let mut options = Options::default();
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        if let Some(name) = arg.strip_prefix("--") {
+            if name == "help" {
+                return Ok((Command::Help, options));
+            }
+            let value = args.get(i + 1).filter(|v| !v.starts_with("--")).ok_or_else(|| format!("--{name} needs a value"))?.clone();
+            match name {
+                "journal" => options.journal = Some(value.into()),
+                "cloud" => options.cloud = Some(value),
+                "sandbox-url" => options.sandbox_url = Some(value),
+                "sandbox-ca" => options.sandbox_ca = Some(value.into()),
+                "report-dir" => options.report_dir = Some(value.into()),
+                "csv" => options.csv = Some(value.into()),
+                "json" => options.json = Some(value.into()),
+                other => return Err(format!("--{other} is not an option (see iotm --help)")),
+            }
+            i += 2;
+        } else {
+            words.push(arg.as_str());
+            i += 1;
+        }
+    }
+    let command = match words.as_slice() {
+        [] | ["help"] => Command::Help,
+        ["migrations"] => Command::Migrations,
+        ["central-to-hub", "dry-run", plan] => Command::DryRun { plan: plan.into() },
+        ["central-to-hub", "run", plan] => Command::Run { plan: plan.into() },
+        ["central-to-hub", "resume", id] => Command::Resume { id: id.to_string() },
+        ["central-to-hub", "retry", id] => Command::Retry { id: id.to_string() },
+        ["central-to-hub", "report", id] => Command::Report { id: id.to_string(), csv: options.csv.take(), json: options.json.take() },
+        ["central-to-hub", action, ..] => return Err(format!("'{action}' is not a central-to-hub action, or its argument is missing (see iotm --help)")),
+        [other, ..] => return Err(format!("'{other}' is not a command (see iotm --help)")),
+    };
+    Ok((command, options))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn commands_and_options_are_read_in_any_order() {
+        let (command, options) = parse(&args("--cloud sandbox central-to-hub run plan.json --journal j.db")).unwrap();
+        assert_eq!(command, Command::Run { plan: "plan.json".into() });
+        assert_eq!((options.cloud.as_deref(), options.journal), (Some("sandbox"), Some(PathBuf::from("j.db"))));
+    }
+
+    #[test]
+    fn mistakes_name_the_argument() {
+        assert_eq!(parse(&args("central-to-hub run")).unwrap_err(), "'run' is not a central-to-hub action, or its argument is missing (see iotm --help)");
+        assert_eq!(parse(&args("migrations --journal")).unwrap_err(), "--journal needs a value");
+        assert_eq!(parse(&args("migrations --jornal x")).unwrap_err(), "--jornal is not an option (see iotm --help)");
+    }
+}

@@ -1,0 +1,140 @@
+//! What the Source and Target pages offer to pick from: the app's templates (each with its
+//! DeviceMove verdict), device groups and enrollment groups; the subscription's DPS instances
+//! (ID scope, allocation policy, linked hubs) and hubs. Every page of every list is read.
+
+use super::template::{find_device_move, DeviceMoveCommand};
+use super::error::WizardError;
+use iotm_azure::arm::ArmClient;
+use iotm_azure::central::CentralClient;
+use iotm_azure::sas::ConnectionString;
+use serde::Serialize;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateOption {
+    pub id: String,
+    pub display_name: String,
+    pub device_move: Option<DeviceMoveCommand>,
+    /// Why it cannot be moved, when it cannot.
+    pub problem: Option<String>,
+    pub problem_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupOption {
+    pub id: String,
+    pub display_name: String,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollmentGroupOption {
+    pub id: String,
+    pub display_name: String,
+    /// `iot` or `iotEdge`.
+    pub kind: String,
+    /// `symmetricKey`, `x509` or `tpm`.
+    pub attestation: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceOptions {
+    pub templates: Vec<TemplateOption>,
+    pub device_groups: Vec<GroupOption>,
+    pub enrollment_groups: Vec<EnrollmentGroupOption>,
+}
+
+pub async fn source_options(central: &CentralClient) -> Result<SourceOptions, WizardError> {
+    let templates = central
+        .device_templates()?
+        .all()
+        .await?
+        .into_iter()
+        .map(|t| {
+            let verdict = find_device_move(&t);
+            TemplateOption {
+                display_name: t.display_name.clone().unwrap_or_else(|| t.id.clone()),
+                id: t.id,
+                problem: verdict.as_ref().err().map(|p| p.to_string()),
+                problem_code: verdict.as_ref().err().map(|p| p.code().to_string()),
+                device_move: verdict.ok(),
+            }
+        })
+        .collect();
+    let device_groups = central.device_groups()?.all().await?.into_iter().map(|g| GroupOption { id: g.id, display_name: g.display_name, filter: g.filter }).collect();
+    let enrollment_groups = central
+        .enrollment_groups()?
+        .all()
+        .await?
+        .into_iter()
+        .map(|g| EnrollmentGroupOption { id: g.id, display_name: g.display_name, kind: g.kind, attestation: g.attestation.kind })
+        .collect();
+    Ok(SourceOptions { templates, device_groups, enrollment_groups })
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DpsOption {
+    pub name: String,
+    pub resource_group: String,
+    pub location: String,
+    pub id_scope: String,
+    pub allocation_policy: String,
+    pub linked_hubs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct HubOption {
+    pub name: String,
+    pub resource_group: String,
+    pub location: String,
+    pub host_name: String,
+    pub sku: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetOptions {
+    pub dps: Vec<DpsOption>,
+    pub hubs: Vec<HubOption>,
+}
+
+fn resource_group(id: Option<&str>) -> String {
+    id.unwrap_or_default().split('/').skip_while(|s| !s.eq_ignore_ascii_case("resourceGroups")).nth(1).unwrap_or_default().to_string()
+}
+
+pub async fn target_options(arm: &ArmClient, subscription_id: &str) -> Result<TargetOptions, WizardError> {
+    let dps = arm
+        .provisioning_services(subscription_id)?
+        .all()
+        .await?
+        .into_iter()
+        .map(|d| DpsOption {
+            name: d.name.clone().unwrap_or_default(),
+            resource_group: resource_group(d.id.as_deref()),
+            location: d.location.clone(),
+            id_scope: d.properties.id_scope.clone().unwrap_or_default(),
+            allocation_policy: d.properties.allocation_policy.clone().unwrap_or_else(|| "Hashed".into()),
+            linked_hubs: d.properties.iot_hubs.iter().filter_map(|h| h.name.clone().or_else(|| ConnectionString::parse(h.connection_string.expose()).ok().map(|c| c.host_name))).collect(),
+        })
+        .collect();
+    let hubs = arm
+        .iot_hubs(subscription_id)?
+        .all()
+        .await?
+        .into_iter()
+        .map(|h| HubOption {
+            name: h.name.clone().unwrap_or_default(),
+            resource_group: resource_group(h.id.as_deref()),
+            location: h.location.clone(),
+            host_name: h.properties.host_name.clone().unwrap_or_default(),
+            sku: format!("{}×{}", h.sku.name, h.sku.capacity.unwrap_or(1)),
+        })
+        .collect();
+    Ok(TargetOptions { dps, hubs })
+}
