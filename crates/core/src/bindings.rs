@@ -79,6 +79,10 @@ pub fn typescript() -> String {
         wizards::central_to_hub::progress::Progress,
         wizards::central_to_hub::report::ReportRow,
         wizards::central_to_hub::report::Report,
+        wizards::central_to_hub::views::Checked,
+        wizards::central_to_hub::views::JobsChanged,
+        wizards::central_to_hub::views::DevicePage,
+        wizards::central_to_hub::views::MigrationEntry,
     ];
     let mut out = String::from("// Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.\n\n");
     for decl in decls {

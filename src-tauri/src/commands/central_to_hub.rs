@@ -4,15 +4,14 @@
 
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
-use iotm_core::journal::MigrationSummary;
 use iotm_core::wizards::central_to_hub::dry_run::{dry_run, DryRun};
 use iotm_core::wizards::central_to_hub::options::{source_options, target_options, SourceOptions, TargetOptions};
 use iotm_core::wizards::central_to_hub::plan::{CentralAccess, Plan};
 use iotm_core::wizards::central_to_hub::progress::DeviceRow;
 use iotm_core::wizards::central_to_hub::report::{self, Report};
 use iotm_core::wizards::central_to_hub::runner::RunMode;
+use iotm_core::wizards::central_to_hub::views::{Checked, DevicePage, JobsChanged, MigrationEntry};
 use iotm_core::wizards::central_to_hub::{create, DeviceState, Progress, WizardError};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
@@ -42,13 +41,6 @@ pub async fn c2h_source_options(state: State<'_, AppState>, subdomain: String, a
 pub async fn c2h_target_options(state: State<'_, AppState>, subscription_id: String) -> CommandResult<TargetOptions> {
     let pipeline = state.pipeline()?;
     Ok(target_options(&state.session.arm(&pipeline)?, &subscription_id).await?)
-}
-
-#[derive(Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Checked {
-    checked: u32,
-    total: u32,
 }
 
 /// Everything the run would do, checked, and each device's readiness (progress: devices checked).
@@ -115,12 +107,6 @@ pub fn c2h_stop(state: State<'_, AppState>, id: String) -> bool {
     state.runs.stop(&id)
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobsChanged {
-    changed: u32,
-}
-
 /// Stops the migration's running Central jobs (devices not yet reached stay on Central).
 #[tauri::command]
 pub async fn c2h_stop_jobs(state: State<'_, AppState>, id: String) -> CommandResult<JobsChanged> {
@@ -138,13 +124,6 @@ pub async fn c2h_resume_jobs(state: State<'_, AppState>, id: String) -> CommandR
     let progress = |_: Progress| {};
     let engine = iotm_core::wizards::central_to_hub::Engine::new(&state.journal, &id, clients, &progress, Default::default());
     Ok(JobsChanged { changed: engine.resume_jobs().await? })
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DevicePage {
-    counts: BTreeMap<String, u64>,
-    rows: Vec<DeviceRow>,
 }
 
 /// A page of the migration's devices (in one state, or all), with the counts by state.
@@ -176,15 +155,7 @@ pub fn c2h_export_report(app: AppHandle, state: State<'_, AppState>, id: String,
     Ok(path.display().to_string())
 }
 
-/// Every migration in the journal, newest first; `running` marks those running in this process.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MigrationEntry {
-    #[serde(flatten)]
-    summary: MigrationSummary,
-    running_here: bool,
-}
-
+/// Every migration in the journal, newest first.
 #[tauri::command]
 pub fn list_migrations(state: State<'_, AppState>) -> CommandResult<Vec<MigrationEntry>> {
     Ok(state.journal.list()?.into_iter().map(|summary| MigrationEntry { running_here: state.runs.is_running(&summary.id), summary }).collect())

@@ -15,6 +15,17 @@ import type {
   Settings,
   StartupEvent,
   Wizard,
+  CentralAccess,
+  Checked,
+  DevicePage,
+  DryRun,
+  JobsChanged,
+  MigrationEntry,
+  Plan,
+  Progress,
+  Report,
+  SourceOptions,
+  TargetOptions,
 } from "./bindings";
 
 export type { ErrorPayload };
@@ -35,6 +46,12 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   } catch (error) {
     throw toErrorPayload(error);
   }
+}
+
+function channelOf(onProgress: (progress: Progress) => void): Channel<Progress> {
+  const channel = new Channel<Progress>();
+  channel.onmessage = onProgress;
+  return channel;
 }
 
 export const api = {
@@ -61,6 +78,24 @@ export const api = {
   addConnection: (kind: ConnectionKind, label: string, secret: string, centralSubdomain: string | null, remember: boolean) =>
     call<SessionView>("add_connection", { kind, label, secret, centralSubdomain, remember }),
   removeConnection: (id: string) => call<SessionView>("remove_connection", { id }),
+  c2hSourceOptions: (subdomain: string, access: CentralAccess) => call<SourceOptions>("c2h_source_options", { subdomain, access }),
+  c2hTargetOptions: (subscriptionId: string) => call<TargetOptions>("c2h_target_options", { subscriptionId }),
+  c2hDryRun: (plan: Plan, onProgress: (checked: Checked) => void) => {
+    const channel = new Channel<Checked>();
+    channel.onmessage = onProgress;
+    return call<DryRun>("c2h_dry_run", { plan, onProgress: channel });
+  },
+  /** Records and starts the migration; resolves with its ID at once, progress follows on the channel. */
+  c2hStart: (plan: Plan, onProgress: (progress: Progress) => void) => call<string>("c2h_start", { plan, onProgress: channelOf(onProgress) }),
+  c2hResume: (id: string, onProgress: (progress: Progress) => void) => call<void>("c2h_resume", { id, onProgress: channelOf(onProgress) }),
+  c2hRetry: (id: string, onProgress: (progress: Progress) => void) => call<void>("c2h_retry", { id, onProgress: channelOf(onProgress) }),
+  c2hStop: (id: string) => call<boolean>("c2h_stop", { id }),
+  c2hStopJobs: (id: string) => call<JobsChanged>("c2h_stop_jobs", { id }),
+  c2hResumeJobs: (id: string) => call<JobsChanged>("c2h_resume_jobs", { id }),
+  c2hDevices: (id: string, filter: string | null, offset: number, limit: number) => call<DevicePage>("c2h_devices", { id, filter, offset, limit }),
+  c2hReport: (id: string) => call<Report>("c2h_report", { id }),
+  c2hExportReport: (id: string, format: "csv" | "json") => call<string>("c2h_export_report", { id, format }),
+  listMigrations: () => call<MigrationEntry[]>("list_migrations"),
   /** Streams each start-up check's progress to `onEvent` over a Tauri Channel. */
   runStartupChecks: (onEvent: (event: StartupEvent) => void) => {
     const channel = new Channel<StartupEvent>();

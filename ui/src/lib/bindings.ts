@@ -149,7 +149,7 @@ templateId: string,
  */
 deviceGroups: Array<string>, };
 
-export type CentralAccess = { "kind": "signedIn" } | { "kind": "apiToken", connection_id: string, };
+export type CentralAccess = { "kind": "signedIn" } | { "kind": "apiToken", connectionId: string, };
 
 export type Target = { subscriptionId: string, resourceGroup: string, dpsName: string, 
 /**
@@ -271,20 +271,28 @@ export type DeviceRow = { deviceId: string, state: DeviceState,
  */
 reason: string | null, };
 
-export type Progress = { "kind": "step", key: string, title: string, state: StepState, detail: string | null, } | { "kind": "tick", elapsed_ms: bigint, counts: Record<string, number>, 
+export type Progress = { "kind": "step", key: string, title: string, state: StepState, detail: string | null, } | { "kind": "tick", elapsedMs: number, counts: Record<string, number>, 
 /**
  * Job statuses by job ID (`running`, `completed`…).
  */
-jobs: Record<string, string>, changed: Array<DeviceRow>, } | { "kind": "finished", ok: boolean, code: string | null, message: string | null, request_id: string | null, counts: Record<string, number>, };
+jobs: Record<string, string>, changed: Array<DeviceRow>, } | { "kind": "finished", ok: boolean, code: string | null, message: string | null, requestId: string | null, counts: Record<string, number>, };
 
 export type ReportRow = { deviceId: string, state: DeviceState, reasonCode: string | null, reason: string | null, };
 
-export type Report = { migrationId: string, title: string, state: MigrationState, createdAt: string, updatedAt: string, total: bigint, verified: bigint, failed: bigint, 
+export type Report = { migrationId: string, title: string, state: MigrationState, createdAt: string, updatedAt: string, total: number, verified: number, failed: number, 
 /**
  * Devices the run had not finished with (still pending, answered or registered).
  */
-unfinished: bigint, 
+unfinished: number, 
 /**
  * Failed devices by reason code.
  */
 byReason: Record<string, number>, steps: Array<StepRecord>, devices: Array<ReportRow>, };
+
+export type Checked = { checked: number, total: number, };
+
+export type JobsChanged = { changed: number, };
+
+export type DevicePage = { counts: Record<string, number>, rows: Array<DeviceRow>, };
+
+export type MigrationEntry = { summary: MigrationSummary, runningHere: boolean, };

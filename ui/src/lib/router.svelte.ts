@@ -1,7 +1,7 @@
 // A hash router: the window has one page at a time and deep links are not needed across launches.
 import type { WizardId } from "./bindings";
 
-export type Route = { page: "wizard"; wizard: WizardId } | { page: "jobs" } | { page: "settings" } | { page: "account" };
+export type Route = { page: "wizard"; wizard: WizardId; migration?: string } | { page: "jobs" } | { page: "settings" } | { page: "account" };
 
 const WIZARD_IDS: WizardId[] = ["centralToHub", "hubState", "bulkIdentities", "dpsLinkedHubs", "iotOperationsClone"];
 export const DEFAULT_ROUTE: Route = { page: "wizard", wizard: "centralToHub" };
@@ -11,7 +11,8 @@ export function parseRoute(hash: string): Route {
   if (page === "jobs") return { page: "jobs" };
   if (page === "settings") return { page: "settings" };
   if (page === "account") return { page: "account" };
-  if (page === "wizard" && WIZARD_IDS.includes(id as WizardId)) return { page: "wizard", wizard: id as WizardId };
+  const [, , , migration] = hash.replace(/^#/, "").split("/");
+  if (page === "wizard" && WIZARD_IDS.includes(id as WizardId)) return migration ? { page: "wizard", wizard: id as WizardId, migration } : { page: "wizard", wizard: id as WizardId };
   return DEFAULT_ROUTE;
 }
 

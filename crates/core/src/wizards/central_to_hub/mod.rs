@@ -16,6 +16,7 @@ pub mod report;
 pub mod runner;
 pub mod target;
 pub mod template;
+pub mod views;
 
 pub use engine::{create, Clients, Engine, WIZARD};
 pub use error::WizardError;

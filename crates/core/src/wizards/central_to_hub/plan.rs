@@ -36,7 +36,7 @@ pub struct Source {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
 pub enum CentralAccess {
     #[default]
     SignedIn,
@@ -151,11 +151,21 @@ impl std::fmt::Display for PlanProblem {
 impl Plan {
     /// A plan from its JSON file, with the line and field of whatever is wrong.
     pub fn from_json(text: &str) -> Result<Plan, PlanProblem> {
-        let plan: Plan = serde_json::from_str(text).map_err(|e| {
-            let message = e.to_string();
-            let field = message.split('`').nth(1).map(str::to_string).unwrap_or_else(|| "plan".into());
+        let deserializer = &mut serde_json::Deserializer::from_str(text);
+        let plan: Plan = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let message = inner.to_string();
             let problem = message.split(" at line ").next().unwrap_or(&message).to_string();
-            PlanProblem { field, problem, line: Some(e.line() as u32) }
+            // A missing field is reported at its parent: name the field itself.
+            let missing = problem.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+            let field = match (missing, path.as_str()) {
+                (Some(name), "." | "") => name.to_string(),
+                (Some(name), parent) => format!("{parent}.{name}"),
+                (None, ".") => "plan".to_string(),
+                (None, path) => path.to_string(),
+            };
+            PlanProblem { field, problem, line: Some(inner.line() as u32) }
         })?;
         plan.check().map_err(|mut problems| problems.remove(0))?;
         Ok(plan)
@@ -232,7 +242,9 @@ mod tests {
     fn an_unknown_field_is_named_with_its_line() {
         let bad = text().replace("\"hubName\"", "\"hubname\"");
         let problem = Plan::from_json(&bad).unwrap_err();
-        assert_eq!((problem.field.as_str(), problem.line), ("hubname", Some(3)), "{problem}");
+        assert_eq!((problem.field.as_str(), problem.line), ("target.hubname", Some(3)), "{problem}");
+        let missing = Plan::from_json(r#"{"source": {"templateId": "t"}}"#).unwrap_err();
+        assert_eq!(missing.field, "source.subdomain", "{missing}");
     }
 
     #[test]

@@ -69,10 +69,11 @@ pub struct DeviceRow {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
 pub enum Progress {
     Step { key: String, title: String, state: StepState, detail: Option<String> },
     Tick {
+        #[ts(type = "number")]
         elapsed_ms: u64,
         #[ts(type = "Record<string, number>")]
         counts: BTreeMap<String, u64>,

@@ -26,10 +26,14 @@ pub struct Report {
     pub state: MigrationState,
     pub created_at: String,
     pub updated_at: String,
+    #[ts(type = "number")]
     pub total: u64,
+    #[ts(type = "number")]
     pub verified: u64,
+    #[ts(type = "number")]
     pub failed: u64,
     /// Devices the run had not finished with (still pending, answered or registered).
+    #[ts(type = "number")]
     pub unfinished: u64,
     /// Failed devices by reason code.
     #[ts(type = "Record<string, number>")]
