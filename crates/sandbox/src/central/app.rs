@@ -34,6 +34,8 @@ pub struct LiveCentralApp {
     /// The devices that are simulated, by ID (devices created through the API have none).
     pub fleet: RwLock<BTreeMap<String, Arc<SimDevice>>>,
     pub jobs: Mutex<BTreeMap<String, Arc<CentralJob>>>,
+    /// The last run of each command on each device, direct or by a job.
+    pub commands: super::commands::CommandHistory,
     pub throttle: Mutex<TokenBucket>,
     pub timing: DeviceTiming,
     /// The app's own provisioning service and hub, where its devices register and connect.
@@ -133,6 +135,7 @@ impl LiveCentralApp {
             attestations: Mutex::default(),
             fleet: RwLock::new(fleet),
             jobs: Mutex::default(),
+            commands: Default::default(),
             throttle: Mutex::new(TokenBucket::new(REQUESTS_PER_SECOND, REQUESTS_PER_SECOND)),
             timing,
             dps: Arc::new(dps),
@@ -220,6 +223,14 @@ pub struct CommandTarget {
 }
 
 impl CommandTarget {
+    /// `component.Command` or `Command`, as the command history's routes name it.
+    pub fn path(&self) -> String {
+        match &self.component {
+            Some(c) => format!("{c}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
     pub fn method_name(&self) -> String {
         match &self.component {
             Some(c) => format!("{c}*{}", self.name),
