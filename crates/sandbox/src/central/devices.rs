@@ -81,6 +81,7 @@ pub async fn remove(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
     let app = open(&cloud, &sub, &headers, &q)?;
     app.devices.lock().unwrap().remove(&id).ok_or_else(|| CentralError::not_found("Device", &id))?;
     app.attestations.lock().unwrap().remove(&id);
+    super::attestation::mirror(&app.dps, &id, None);
     app.commands.forget(&id);
     if let Some(device) = app.fleet.write().unwrap().remove(&id) {
         device.disconnect(&cloud);
