@@ -43,9 +43,12 @@ impl CommandRun {
     }
 }
 
-/// The last run per device and command path (`Command` or `component.Command`).
+/// A device's last runs, by command path (`Command` or `component.Command`): a few at most.
+type DeviceRuns = Vec<(Box<str>, CommandRun)>;
+
+/// The last run per device and command path.
 #[derive(Default)]
-pub struct CommandHistory(Mutex<HashMap<String, Vec<(Box<str>, CommandRun)>>>);
+pub struct CommandHistory(Mutex<HashMap<String, DeviceRuns>>);
 
 impl CommandHistory {
     pub fn record(&self, device_id: &str, path: &str, run: CommandRun) {
