@@ -15,7 +15,8 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-BINARY = ROOT / "target" / "debug" / "iotm-sandbox"
+# IOTM_SANDBOX_BINARY points at a build elsewhere (a separate CARGO_TARGET_DIR, say).
+BINARY = Path(os.environ.get("IOTM_SANDBOX_BINARY") or ROOT / "target" / "debug" / "iotm-sandbox")
 
 TENANT = "72f9a1b0-5c1e-4d7a-9b8e-0c1d2e3f4a5b"
 SPA_CLIENT = "5a4b1c2d-0000-4000-8000-00000000a001"

@@ -4,6 +4,9 @@ sending DeviceMove to a device group, each simulated device acting out its perso
 devices found connected in the target hub (official azure-iot-hub client). Responses validated
 against the IoT Central 2022-07-31 spec."""
 
+import base64
+import hashlib
+import hmac
 import time
 import uuid
 
@@ -135,6 +138,14 @@ def test_device_move_lands_each_persona_where_it_should(world):
     with pytest.raises(HttpOperationError) as missing:
         registry.get_device(wrong_key)
     assert missing.value.response.status_code == 404
+    # Why: Central enrolled it on its own, so the group's keys copied to the target do not cover it.
+    own = central.call("GET", f"/devices/{wrong_key}/attestation")
+    validate(SPEC, "/devices/{deviceId}/attestation", "get", 200, own)
+    group_key = base64.b64decode(central.call("GET", "/enrollmentGroups/sas-iot-devices")["attestation"]["symmetricKey"]["primaryKey"])
+    derived = base64.b64encode(hmac.new(group_key, wrong_key.encode(), hashlib.sha256).digest()).decode()
+    assert own["type"] == "symmetricKey" and own["symmetricKey"]["primaryKey"] != derived
+    assert central.call("GET", f"/devices/{wrong_key}/credentials")["symmetricKey"] == own["symmetricKey"]
+    assert before["wrongKey"][0]["link"]["connected"], "its home DPS took it"
     stayed = before["neverMoves"][0]["id"]
     assert after[stayed]["link"]["hub"] == central.fleet()["hub"] and after[stayed]["link"]["connected"]
 
@@ -230,3 +241,35 @@ def test_central_throttles_past_twenty_requests_a_second(sandbox, fresh_scenario
     assert throttled[0].json()["error"]["code"] == "TooManyRequests"
     sandbox.control("POST", "quotas", json={"enabled": False})
     assert all(session.get(f"{central.url}/deviceGroups?{V}", headers={"Authorization": central.token}, timeout=10).status_code == 200 for _ in range(40))
+
+
+def test_command_history_keeps_each_devices_last_run_from_a_job_or_a_direct_call(world):
+    central, target = world
+    personas = by_persona(central.fleet())
+    job_id = str(uuid.uuid4())
+    payload = move_job(target["id_scope"])["data"][0]["value"]
+    central.call("PUT", f"/jobs/{job_id}", move_job(target["id_scope"]))
+    central.wait_job(job_id)
+
+    path = "/components/migration/commands/DeviceMove"
+    moved = sorted(d["id"] for d in personas["healthy"] if d["id"].startswith("thermostat-"))[0]
+    answered = central.call("GET", f"/devices/{moved}{path}")
+    validate(SPEC, "/devices/{deviceId}/components/{componentName}/commands/{commandName}", "get", 200, answered)
+    [run] = answered["value"]
+    assert run["request"] == payload and run["responseCode"] == 200 and run["response"]["result"] is True
+    assert run["responseTimeout"] == 30 and run["connectionTimeout"] == 0 and run["id"]
+
+    offline = personas["offline"][0]["id"]
+    [silent] = central.call("GET", f"/devices/{offline}{path}")["value"]
+    assert silent["request"] == payload and "response" not in silent and "responseCode" not in silent
+    refused = personas["noDeviceMove"][0]["id"]
+    assert central.call("GET", f"/devices/{refused}{path}")["value"][0]["responseCode"] == 501
+
+    # A direct run replaces the job's record with its own.
+    direct = central.call("POST", f"/devices/{moved}{path}", {"request": {"idScope": "0neDIRECT"}, "responseTimeout": 10, "connectionTimeout": 5}, expect=201)
+    [latest] = central.call("GET", f"/devices/{moved}{path}")["value"]
+    assert latest == direct and latest["id"] != run["id"] and latest["responseTimeout"] == 10 and latest["connectionTimeout"] == 5
+
+    assert central.call("GET", f"/devices/{moved}/commands/Reboot")["value"] == []
+    missing = central.call("GET", f"/devices/nobody{path}", expect=404)
+    assert missing["error"]["code"] == "NotFound"

@@ -126,3 +126,27 @@ def test_the_service_api_takes_an_entra_token_for_the_dps_audience(sandbox, clou
     service = DeviceProvisioningClient(f"https://{cloud['dps_host']}", credential)
     service.enrollment_group.create_or_update("by-entra", {"enrollmentGroupId": "by-entra", "attestation": {"type": "symmetricKey"}})
     assert service.enrollment_group.get("by-entra")["attestation"]["symmetricKey"]["primaryKey"]
+
+
+def test_registration_states_of_an_enrollment_group_page_through_the_official_client(cloud):
+    from azure.core.exceptions import ResourceNotFoundError
+
+    client = DeviceProvisioningClient.from_connection_string(cloud["dps_cs"])
+    client.enrollment_group.create_or_update("central-devices", group_body())
+    ids = [f"reg-{n:02}" for n in range(1, 8)]
+    for registration_id in ids:
+        started, _ = register(cloud, registration_id, derived_key(GROUP_KEY, registration_id))
+        assert started.status_code == 202, started.text
+    # A device of another group stays out.
+    other = {"enrollmentGroupId": "other", "attestation": {"type": "symmetricKey", "symmetricKey": {"primaryKey": "", "secondaryKey": ""}}}
+    other_key = client.enrollment_group.create_or_update("other", other)["attestation"]["symmetricKey"]["primaryKey"]
+    assert other_key != GROUP_KEY
+    assert register(cloud, "reg-other", derived_key(other_key, "reg-other"))[0].status_code == 202
+
+    states = list(client.device_registration_state.query("central-devices", top=3))
+    assert [s["registrationId"] for s in states] == ids
+    assert all(s["status"] == "assigned" and s["assignedHub"] == cloud["hub_host"] for s in states)
+    assert states[0] == client.device_registration_state.get("reg-01")
+    validate(SERVICE_SPEC, "/registrations/{id}/query", "post", 200, states)
+    with pytest.raises(ResourceNotFoundError):
+        list(client.device_registration_state.query("no-such-group"))

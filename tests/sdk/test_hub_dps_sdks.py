@@ -120,3 +120,38 @@ def test_a_hub_connection_string_with_a_wrong_key_is_not_linked(dps_client, hubs
     with pytest.raises(HttpResponseError) as bad:
         dps_client.iot_dps_resource.begin_create_or_update(RG, "contoso-dps", dps).result()
     assert bad.value.status_code == 400 and "InvalidIotHubConnectionString" in str(bad.value)
+
+
+def test_query_iot_hub_pages_twins_and_filters_with_in(hubs, fresh_scenario):
+    from azure.iot.hub.models import QuerySpecification
+
+    registry = IoTHubRegistryManager.from_connection_string(owner_connection_string(hubs, "contoso-hub-weu"))
+    ids = [f"q-{n:02}" for n in range(1, 26)]
+    for n, device_id in enumerate(ids):
+        registry.create_device_with_sas(device_id, "", "", "disabled" if n % 5 == 0 else "enabled")
+
+    seen, token, pages = [], None, 0
+    while True:
+        page = registry.query_iot_hub(QuerySpecification(query="SELECT * FROM devices"), token, 10)
+        assert page.type == "twin" and len(page.items) <= 10
+        seen += [t.device_id for t in page.items]
+        pages += 1
+        token = page.continuation_token
+        if not token:
+            break
+    assert pages == 3 and sorted(seen) == seen and set(ids) <= set(seen)
+    twin = registry.get_twin("q-02")
+    assert {(t.device_id, t.status, t.connection_state) for t in page.items if t.device_id == "q-25"} == {("q-25", "enabled", "Disconnected")}
+    assert twin.device_id == "q-02"
+
+    query = "select deviceId, status from devices where status = 'disabled' and deviceId IN ['q-01', 'q-06', 'q-07', 'nobody']"
+    found = registry.query_iot_hub(QuerySpecification(query=query), None, 100)
+    assert [(t.device_id, t.status) for t in found.items] == [("q-01", "disabled"), ("q-06", "disabled")]
+    assert found.continuation_token is None and found.items[0].etag is None, "only the selected fields come back"
+    found = registry.query_iot_hub(QuerySpecification(query="SELECT * FROM devices WHERE deviceId NOT IN ['q-01'] AND NOT (status = 'enabled')"), None, 100)
+    assert [t.device_id for t in found.items] == ["q-06", "q-11", "q-16", "q-21"]
+
+    with pytest.raises(HttpOperationError) as bad:
+        registry.query_iot_hub(QuerySpecification(query="SELECT * FROM devices WHERE status == 'x'"), None, 10)
+    assert bad.value.response.status_code == 400
+    assert "position 37" in bad.value.response.json()["Message"]

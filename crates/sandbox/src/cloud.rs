@@ -210,3 +210,33 @@ impl Cloud {
         format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
     }
 }
+
+/// What handler tests need: an empty cloud (its state folder lives as long as the guard) and a
+/// SAS header for a resource's policy, as an SDK would sign it.
+#[cfg(test)]
+pub mod testing {
+    use super::Cloud;
+    use crate::live::AccessPolicy;
+    use std::sync::Arc;
+
+    pub fn cloud() -> (tempfile::TempDir, Arc<Cloud>) {
+        let dir = tempfile::tempdir().unwrap();
+        let authority = crate::tls::load_or_create(dir.path()).unwrap();
+        let signer = crate::tokens::TokenSigner::load_or_create(dir.path()).unwrap();
+        (dir, Cloud::new(signer, authority.server_config, authority.device_config))
+    }
+
+    pub fn placement() -> crate::live::Placement {
+        crate::live::Placement { subscription_id: "sub".into(), resource_group: "rg".into(), location: "westeurope".into() }
+    }
+
+    pub fn sas(host: &str, policy: &AccessPolicy, now: i64) -> axum::http::HeaderMap {
+        let expiry = now + 3600;
+        let sr: String = url::form_urlencoded::byte_serialize(host.as_bytes()).collect();
+        let sig = crate::sas::sign(&policy.primary_key, &sr, expiry).unwrap();
+        let sig: String = url::form_urlencoded::byte_serialize(sig.as_bytes()).collect();
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("authorization", format!("SharedAccessSignature sr={sr}&sig={sig}&se={expiry}&skn={}", policy.key_name).parse().unwrap());
+        headers
+    }
+}

@@ -34,6 +34,8 @@ pub struct LiveCentralApp {
     /// The devices that are simulated, by ID (devices created through the API have none).
     pub fleet: RwLock<BTreeMap<String, Arc<SimDevice>>>,
     pub jobs: Mutex<BTreeMap<String, Arc<CentralJob>>>,
+    /// The last run of each command on each device, direct or by a job.
+    pub commands: super::commands::CommandHistory,
     pub throttle: Mutex<TokenBucket>,
     pub timing: DeviceTiming,
     /// The app's own provisioning service and hub, where its devices register and connect.
@@ -101,15 +103,26 @@ impl LiveCentralApp {
         }));
         let mut devices = BTreeMap::new();
         let mut fleet = BTreeMap::new();
-        let home_scope: Arc<str> = Arc::from(dps.id_scope.as_str());
+        let mut attestations = BTreeMap::new();
         for batch in &app.fleets {
             let template: Arc<str> = Arc::from(batch.template.as_str());
             let width = batch.count.to_string().len().max(3);
             let ids: Vec<String> = (1..=batch.count).map(|n| format!("{}{:0width$}", batch.prefix, n)).chain(batch.ids.iter().cloned()).collect();
             for (id, persona) in ids.iter().zip(assign_personas(&ids, &batch.personas)) {
                 devices.insert(id.clone(), super::device::CentralDevice::provisioned(template.clone()));
-                let key = derive_device_key(&group_key, id).unwrap_or_default();
-                fleet.insert(id.clone(), Arc::new(SimDevice::new(id.clone(), persona, key, home_scope.clone())));
+                // A wrongKey device was enrolled on its own: an individual symmetric-key attestation
+                // (mirrored into the app's DPS, as Central does) rather than a key derived from the
+                // group's. At home it registers; a DPS given only the group's keys refuses it.
+                let key = if persona == Persona::WrongKey {
+                    let attestation = json!({"type": "symmetricKey", "symmetricKey": {"primaryKey": new_key(), "secondaryKey": new_key()}});
+                    super::attestation::mirror(&dps, id, Some(&attestation));
+                    let key = attestation["symmetricKey"]["primaryKey"].as_str().unwrap_or_default().to_string();
+                    attestations.insert(id.clone(), attestation);
+                    key
+                } else {
+                    derive_device_key(&group_key, id).unwrap_or_default()
+                };
+                fleet.insert(id.clone(), Arc::new(SimDevice::new(id.clone(), persona, key)));
             }
         }
         let api_tokens = HashMap::from([(
@@ -130,9 +143,10 @@ impl LiveCentralApp {
             ),
             enrollment_groups: Mutex::new(enrollment_groups),
             devices: Mutex::new(devices),
-            attestations: Mutex::default(),
+            attestations: Mutex::new(attestations),
             fleet: RwLock::new(fleet),
             jobs: Mutex::default(),
+            commands: Default::default(),
             throttle: Mutex::new(TokenBucket::new(REQUESTS_PER_SECOND, REQUESTS_PER_SECOND)),
             timing,
             dps: Arc::new(dps),
@@ -220,10 +234,57 @@ pub struct CommandTarget {
 }
 
 impl CommandTarget {
+    /// `component.Command` or `Command`, as the command history's routes name it.
+    pub fn path(&self) -> String {
+        match &self.component {
+            Some(c) => format!("{c}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
     pub fn method_name(&self) -> String {
         match &self.component {
             Some(c) => format!("{c}*{}", self.name),
             None => self.name.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cloud::testing;
+    use crate::fleet::Persona;
+    use crate::sas::derive_device_key;
+    use serde_json::json;
+
+    /// A wrongKey device has its own attestation in Central, registers at home with it, and is
+    /// refused by a DPS whose group enrollment holds the app's group keys; a healthy device is not.
+    #[tokio::test]
+    async fn a_wrong_key_device_is_individually_enrolled_and_refused_by_a_group_copy() {
+        let (_dir, cloud) = testing::cloud();
+        cloud.load(crate::scenario::Scenario::builtin()).unwrap();
+        let app = cloud.central_apps.read().unwrap().iter().find(|a| a.subdomain == "contoso-fleet").cloned().unwrap();
+        let fleet = app.fleet.read().unwrap().clone();
+        let wrong = fleet.values().find(|d| d.persona() == Persona::WrongKey).unwrap().clone();
+        let healthy = fleet.values().find(|d| d.persona() == Persona::Healthy).unwrap().clone();
+        let group_key = app.enrollment_groups.lock().unwrap()[0]["attestation"]["symmetricKey"].clone();
+
+        let own = app.attestations.lock().unwrap().get(&wrong.id).cloned().unwrap();
+        assert_eq!(own["type"], "symmetricKey");
+        let primary = own["symmetricKey"]["primaryKey"].as_str().unwrap();
+        assert_ne!(Some(primary.to_string()), derive_device_key(group_key["primaryKey"].as_str().unwrap(), &wrong.id));
+        assert_eq!(app.credentials(&wrong.id)["symmetricKey"], own["symmetricKey"]);
+        assert!(app.attestations.lock().unwrap().get(&healthy.id).is_none());
+        assert!(wrong.link.lock().unwrap().connected, "its home DPS knows its individual enrollment");
+        assert!(app.dps.enrollments.lock().unwrap().contains_key(&wrong.id.to_ascii_lowercase()));
+
+        let target = cloud.provisioning_services.read().unwrap()[0].clone();
+        target.enrollment_groups.lock().unwrap().insert("from-app".into(), json!({
+            "enrollmentGroupId": "from-app", "provisioningStatus": "enabled", "attestation": {"type": "symmetricKey", "symmetricKey": group_key},
+        }));
+        assert!(wrong.register(&cloud, &target.id_scope).unwrap_err().contains("401"));
+        assert!(healthy.register(&cloud, &target.id_scope).is_ok());
+        assert!(wrong.register(&cloud, &app.dps.id_scope).is_ok(), "home still takes it");
+        cloud.stop_endpoints();
     }
 }

@@ -82,6 +82,25 @@ pub fn merge(base: &mut Value, patch: &Value) {
     }
 }
 
+/// Mirrors a device's own attestation into the app's DPS as an individual enrollment, as Central
+/// does, so the device registers at home with its own key or certificate; `None` (or a TPM, which
+/// the sandbox's DPS does not attest) drops it and the device falls back to its group.
+pub fn mirror(dps: &crate::live::Dps, device_id: &str, stored: Option<&Value>) {
+    let mut enrollments = dps.enrollments.lock().unwrap();
+    let key = device_id.to_ascii_lowercase();
+    match stored.filter(|a| a["type"] == "symmetricKey" || a["type"] == "x509") {
+        Some(attestation) => {
+            let stamp = crate::live::now_iso();
+            let enrollment = json!({"registrationId": device_id, "deviceId": device_id, "provisioningStatus": "enabled", "etag": crate::live::new_etag(),
+                                    "attestation": attestation, "createdDateTimeUtc": stamp, "lastUpdatedDateTimeUtc": stamp});
+            enrollments.insert(key, enrollment);
+        }
+        None => {
+            enrollments.remove(&key);
+        }
+    }
+}
+
 fn device_exists(app: &super::app::LiveCentralApp, id: &str) -> Result<(), CentralError> {
     app.devices.lock().unwrap().contains_key(id).then_some(()).ok_or_else(|| CentralError::not_found("Device", id))
 }
@@ -99,6 +118,7 @@ pub async fn put(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String,
     let body = parse_body(&body)?;
     device_exists(&app, &id)?;
     let stored = device_attestation(&body)?;
+    mirror(&app.dps, &id, Some(&stored));
     app.attestations.lock().unwrap().insert(id, stored.clone());
     Ok(Json(public(&stored)))
 }
@@ -112,6 +132,7 @@ pub async fn patch(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Strin
     let mut merged = attestations.get(&id).filter(|a| body.get("type").is_none_or(|t| *t == a["type"])).cloned().unwrap_or(json!({}));
     merge(&mut merged, &body);
     let stored = device_attestation(&merged)?;
+    mirror(&app.dps, &id, Some(&stored));
     attestations.insert(id, stored.clone());
     Ok(Json(public(&stored)))
 }
@@ -121,5 +142,6 @@ pub async fn remove(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
     let app = open(&cloud, &sub, &headers, &q)?;
     device_exists(&app, &id)?;
     app.attestations.lock().unwrap().remove(&id);
+    mirror(&app.dps, &id, None);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,6 +3,7 @@
 
 use super::app::LiveCentralApp;
 use super::attestation::merge;
+use super::commands::CommandRun;
 use super::device::CentralDevice;
 use super::{bad_request, open, parse_body, CentralError, Q};
 use crate::cloud::Cloud;
@@ -80,6 +81,8 @@ pub async fn remove(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
     let app = open(&cloud, &sub, &headers, &q)?;
     app.devices.lock().unwrap().remove(&id).ok_or_else(|| CentralError::not_found("Device", &id))?;
     app.attestations.lock().unwrap().remove(&id);
+    super::attestation::mirror(&app.dps, &id, None);
+    app.commands.forget(&id);
     if let Some(device) = app.fleet.write().unwrap().remove(&id) {
         device.disconnect(&cloud);
     }
@@ -105,24 +108,28 @@ async fn run_command(State(cloud): State<Arc<Cloud>>, sub: String, id: String, c
     // Central waits `responseTimeout` seconds (5 to 30, 30 when not given); the scenario's timeout
     // stands for the default, so a fast scenario stays fast while the answer reports Central's value.
     let mut timing = app.timing.clone();
-    let response_timeout = match &body["responseTimeout"] {
-        Value::Null => None,
-        v => Some(v.as_u64().filter(|s| (5..=30).contains(s)).ok_or_else(|| bad_request(format!("responseTimeout must be a whole number of seconds from 5 to 30, not {v}.")))?),
+    let seconds = |field: &str, range: std::ops::RangeInclusive<u64>| -> Result<Option<u8>, CentralError> {
+        match &body[field] {
+            Value::Null => Ok(None),
+            v => v.as_u64().filter(|s| range.contains(s)).map(|s| Some(s as u8)).ok_or_else(|| bad_request(format!("{field} must be a whole number of seconds from {} to {}, not {v}.", range.start(), range.end()))),
+        }
     };
+    let response_timeout = seconds("responseTimeout", 5..=30)?;
+    let connection_timeout = seconds("connectionTimeout", 0..=30)?.unwrap_or(0);
     if let Some(seconds) = response_timeout {
-        timing.command_timeout_ms = seconds * 1000;
+        timing.command_timeout_ms = u64::from(seconds) * 1000;
     }
     let device = app.fleet.read().unwrap().get(&id).cloned();
-    let request = body.get("request").cloned().unwrap_or(Value::Null);
+    let request = Arc::new(body.get("request").cloned().unwrap_or(Value::Null));
     let outcome = match device {
         Some(device) => device.invoke(&cloud, &target.method_name(), &request, &timing).await,
         None => MethodOutcome::TimedOut,
     };
+    // Kept for the command history, answered or not, as Central keeps it.
+    let run = CommandRun::new(request, connection_timeout, response_timeout.unwrap_or(30), &outcome);
+    app.commands.record(&id, &target.path(), run.clone());
     match outcome {
-        MethodOutcome::Answered { status, payload } => {
-            let answer = json!({"id": crate::tokens::random_token(12), "request": request, "response": payload, "responseCode": status, "responseTimeout": response_timeout.unwrap_or(30)});
-            Ok((StatusCode::CREATED, Json(answer)).into_response())
-        }
+        MethodOutcome::Answered { .. } => Ok((StatusCode::CREATED, Json(run.to_json())).into_response()),
         MethodOutcome::TimedOut => Err(CentralError::new(StatusCode::GATEWAY_TIMEOUT, "GatewayTimeout", format!("Device {id} did not answer within {} s.", timing.command_timeout_ms / 1000))),
     }
 }

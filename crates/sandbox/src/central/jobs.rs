@@ -3,6 +3,7 @@
 //! batches, calling each simulated device; at most five run at once per application, as on Central.
 
 use super::app::{CommandTarget, LiveCentralApp};
+use super::commands::CommandRun;
 use super::{bad_request, open, page, parse_body, CentralError, Q};
 use crate::cloud::Cloud;
 use crate::fleet::{DeviceTiming, MethodOutcome, Persona, SimDevice};
@@ -160,7 +161,8 @@ async fn run(cloud: Arc<Cloud>, app: Arc<LiveCentralApp>, job: Arc<CentralJob>) 
     let batch_size = count_of(&job.definition["batch"], total, "batch").ok().flatten().unwrap_or(total).max(1);
     let threshold = &job.definition["cancellationThreshold"];
     let (limit, per_batch) = (count_of(threshold, total, "cancellationThreshold").ok().flatten(), threshold["batch"].as_bool().unwrap_or(false));
-    let payload = job.definition["data"][0]["value"].clone();
+    // One request for every device, shared by their command-history records.
+    let payload = Arc::new(job.definition["data"][0]["value"].clone());
     let generation = job.state.lock().unwrap().generation;
     loop {
         let batch: Vec<usize> = {
@@ -180,13 +182,21 @@ async fn run(cloud: Arc<Cloud>, app: Arc<LiveCentralApp>, job: Arc<CentralJob>) 
         for index in batch {
             let device_id = job.state.lock().unwrap().devices[index].0.clone();
             let device = app.fleet.read().unwrap().get(&device_id).cloned();
-            let (cloud, action, payload, timing) = (cloud.clone(), job.action.clone(), payload.clone(), app.timing.clone());
+            let (cloud, app, action, payload, timing) = (cloud.clone(), app.clone(), job.action.clone(), payload.clone(), app.timing.clone());
             calls.spawn(async move {
                 let ok = match (action, device) {
-                    (JobAction::Command(command), Some(device)) => matches!(device.invoke(&cloud, &command.method_name(), &payload, &timing).await, MethodOutcome::Answered { status: 200, .. }),
-                    (JobAction::Command(_), None) => {
-                        tokio::time::sleep(std::time::Duration::from_millis(timing.command_timeout_ms)).await;
-                        false
+                    (JobAction::Command(command), device) => {
+                        let outcome = match device {
+                            Some(device) => device.invoke(&cloud, &command.method_name(), &payload, &timing).await,
+                            None => {
+                                tokio::time::sleep(std::time::Duration::from_millis(timing.command_timeout_ms)).await;
+                                MethodOutcome::TimedOut
+                            }
+                        };
+                        let ok = matches!(outcome, MethodOutcome::Answered { status: 200, .. });
+                        // A job's run is in the device's command history too (Central's default timeouts).
+                        app.commands.record(&device_id, &command.path(), CommandRun::new(payload, 0, 30, &outcome));
+                        ok
                     }
                     (JobAction::Property, device) => acknowledge(device, &timing).await,
                 };

@@ -1,13 +1,15 @@
 //! IoT Central's application API (2022-07-31), under `/iotc/{subdomain}/api` on the control-plane
 //! listener: a client's base URL for an app is `https://localhost:<port>/iotc/<subdomain>` where
 //! Azure's is `https://<subdomain>.azureiotcentral.com`. Devices (with their attestations and
-//! commands), templates (read), device groups, enrollment groups and jobs — what the migration
-//! wizards use; any other operation answers Central's 404 saying the sandbox does not serve it.
+//! commands and command history), templates (read), device groups, enrollment groups and jobs —
+//! what the migration wizards use; any other operation answers Central's 404 saying the sandbox
+//! does not serve it.
 //! Auth by Entra token (Central audience) or the app's API token.
 
 pub mod app;
 mod device;
 mod attestation;
+mod commands;
 mod devices;
 mod enrollment;
 mod filter;
@@ -35,8 +37,8 @@ pub fn router() -> Router<Arc<Cloud>> {
         .route("/iotc/{app}/api/devices/{id}", get(get_device).put(devices::create).patch(devices::update).delete(devices::remove))
         .route("/iotc/{app}/api/devices/{id}/credentials", get(device_credentials))
         .route("/iotc/{app}/api/devices/{id}/attestation", get(attestation::get).put(attestation::put).patch(attestation::patch).delete(attestation::remove))
-        .route("/iotc/{app}/api/devices/{id}/commands/{command}", post(devices::run_root_command))
-        .route("/iotc/{app}/api/devices/{id}/components/{component}/commands/{command}", post(devices::run_component_command))
+        .route("/iotc/{app}/api/devices/{id}/commands/{command}", get(commands::root_history).post(devices::run_root_command))
+        .route("/iotc/{app}/api/devices/{id}/components/{component}/commands/{command}", get(commands::component_history).post(devices::run_component_command))
         .route("/iotc/{app}/api/jobs", get(jobs::list))
         .route("/iotc/{app}/api/jobs/{id}", get(jobs::get).put(jobs::create))
         .route("/iotc/{app}/api/jobs/{id}/devices", get(jobs::devices))

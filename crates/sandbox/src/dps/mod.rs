@@ -34,6 +34,7 @@ pub fn router(cloud: Arc<Cloud>, dps: Arc<Dps>) -> Router {
         .route("/enrollments/{id}", get(enrollments::individual::get).put(enrollments::individual::put).delete(enrollments::individual::delete))
         .route("/enrollments/query", post(enrollments::individual::query))
         .route("/registrations/{id}", get(runtime::registration_state))
+        .route("/registrations/{id}/query", post(runtime::registration_states_of_group))
         .route("/{scope}/registrations/{id}/register", put(runtime::register))
         .route("/{scope}/registrations/{id}/operations/{op}", get(runtime::operation_status))
         .fallback(|| async { DpsError::new(StatusCode::NOT_FOUND, 404000, "The sandbox cloud does not serve this DPS operation yet.") })

@@ -171,6 +171,9 @@ pub struct RegistrationRecord {
     pub outcome: Outcome,
     /// The custom payload the device sent, echoed back as DPS does.
     pub payload: Option<Value>,
+    /// The enrollment group it registered through (lower-cased, as DPS keys groups); `None` for
+    /// an individual enrollment. What the registration-state query by group selects on.
+    pub enrollment_group: Option<String>,
 }
 
 impl RegistrationRecord {
@@ -233,6 +236,7 @@ pub fn register(cloud: &Cloud, dps: &Dps, scope: &str, registration_id: &str, pr
         etag: new_etag(),
         outcome,
         payload: payload.filter(|p| !p.is_null()),
+        enrollment_group: voucher.enrollment["enrollmentGroupId"].as_str().map(str::to_ascii_lowercase),
     };
     dps.registrations.lock().unwrap().insert(registration_id.to_ascii_lowercase(), record.clone());
     Ok(record)

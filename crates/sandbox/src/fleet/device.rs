@@ -28,9 +28,8 @@ pub struct Link {
 pub struct SimDevice {
     pub id: String,
     pub persona: Mutex<Persona>,
-    /// The ID scope it was first provisioned with (its Central app's), where its key is known.
-    home_scope: Arc<str>,
-    /// The device's symmetric key (derived from its enrollment group's key); never logged.
+    /// The device's symmetric key: derived from its enrollment group's key, or (wrongKey) its own
+    /// individual enrollment's. It signs every registration with it; never logged.
     key: String,
     pub link: Mutex<Link>,
 }
@@ -44,25 +43,12 @@ pub enum MethodOutcome {
 }
 
 impl SimDevice {
-    pub fn new(id: String, persona: Persona, key: String, home_scope: Arc<str>) -> SimDevice {
-        SimDevice { id, persona: Mutex::new(persona), home_scope, key, link: Mutex::default() }
+    pub fn new(id: String, persona: Persona, key: String) -> SimDevice {
+        SimDevice { id, persona: Mutex::new(persona), key, link: Mutex::default() }
     }
 
     pub fn persona(&self) -> Persona {
         *self.persona.lock().unwrap()
-    }
-
-    /// The key the device signs its DPS token with. A `wrongKey` device's key is not the one its
-    /// group derives (an individual enrollment at home, say), so any other DPS refuses it.
-    fn signing_key(&self, scope: &str) -> String {
-        if self.persona() == Persona::WrongKey && !scope.eq_ignore_ascii_case(&self.home_scope) {
-            let mut bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &self.key).unwrap_or_default();
-            if let Some(b) = bytes.first_mut() {
-                *b ^= 0x5a;
-            }
-            return base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
-        }
-        self.key.clone()
     }
 
     /// Registers with the DPS that owns `scope` over the same code path the runtime API uses (a
@@ -73,7 +59,7 @@ impl SimDevice {
             let resource = format!("{scope}/registrations/{}", self.id);
             let expiry = cloud.now() + 3600;
             let encoded: String = url::form_urlencoded::byte_serialize(resource.as_bytes()).collect();
-            let sig = crate::sas::sign(&self.signing_key(scope), &encoded, expiry).ok_or("the device key is not base64")?;
+            let sig = crate::sas::sign(&self.key, &encoded, expiry).ok_or("the device key is not base64")?;
             let sig: String = url::form_urlencoded::byte_serialize(sig.as_bytes()).collect();
             let header = format!("SharedAccessSignature sr={encoded}&sig={sig}&se={expiry}&skn=registration");
             let state = registration::register(cloud, &dps, scope, &self.id, registration::DeviceProof::Sas(Some(&header)), None).map_err(|e| format!("DPS answered {}: {}", e.code, e.message))?;

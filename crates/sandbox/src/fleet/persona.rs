@@ -15,7 +15,9 @@ pub enum Persona {
     Offline,
     /// Firmware without the DeviceMove handler: answers 501.
     NoDeviceMove,
-    /// Answers and re-registers, but with a damaged key: DPS refuses it (401).
+    /// Enrolled in Central with its own individual symmetric key, not one its group derives: its
+    /// app's DPS knows it, but a DPS given the app's group keys refuses it (401) after it answers
+    /// DeviceMove. Set when the fleet is created; a persona changed later keeps the device's key.
     WrongKey,
     /// Answers after the slow delay, then moves.
     Slow,

@@ -1,16 +1,17 @@
 //! IoT Hub's service API, the device-registry part: device identities (get, list, create/update
-//! with ETags, delete) and device twins, authorised by the hub's shared access policies. Modules,
-//! configurations, query, bulk jobs and quotas extend this module in "Sandbox cloud, part 2".
+//! with ETags, delete), device twins and the twin query, authorised by the hub's shared access
+//! policies. Modules, configurations, bulk jobs and quotas extend this module in "Sandbox cloud, part 2".
 
 mod devices;
 mod errors;
 pub mod identity;
+mod query;
 
 use crate::cloud::Cloud;
 use crate::live::Hub;
 use crate::sas::{self, SasError};
 use axum::http::HeaderMap;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 pub use errors::HubError;
 use std::collections::HashMap;
@@ -28,6 +29,7 @@ pub struct HubCtx {
 pub fn router(cloud: Arc<Cloud>, hub: Arc<Hub>) -> Router {
     Router::new()
         .route("/devices", get(devices::list))
+        .route("/devices/query", post(query::twins))
         .route("/devices/{id}", get(devices::get).put(devices::put).delete(devices::delete))
         .route("/twins/{id}", get(devices::get_twin))
         .fallback(|| async { HubError::not_served() })
