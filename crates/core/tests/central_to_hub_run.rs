@@ -22,7 +22,7 @@ fn check_end_state(world: &World, journal: &Journal, id: &str) {
         let code = reason.as_deref().map(|r| r.split(':').next().unwrap());
         assert!(state == want_state && code == want_reason, "{device} ({persona:?}) ended {state} {reason:?}; tally: {:#?}", tally(&rows, &personas));
     }
-    assert_eq!(world.connected_to("contoso-hub-neu.azure-devices.net"), rows.iter().filter(|r| r.1 == "verified").count());
+    assert_eq!(world.connected_to(&world.hub_host("contoso-hub-neu")), rows.iter().filter(|r| r.1 == "verified").count());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,6 +83,11 @@ impl World {
         fleet.values().filter(|d| d.id.starts_with("thermostat-")).map(|d| (d.id.clone(), d.persona())).collect()
     }
 
+    /// The host of the hub named `name` (each sandbox hub listens on its own localhost port).
+    pub fn hub_host(&self, name: &str) -> String {
+        self.sandbox.cloud.hubs.read().unwrap().iter().find(|h| h.name == name).map(|h| h.host.clone()).unwrap()
+    }
+
     /// Devices connected to `hub_host`, as the simulated devices see themselves.
     pub fn connected_to(&self, hub_host: &str) -> usize {
         let apps = self.sandbox.cloud.central_apps.read().unwrap();
