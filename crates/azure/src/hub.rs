@@ -105,6 +105,17 @@ pub struct Twin {
     pub version: Option<u64>,
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceStatistics {
+    #[serde(default)]
+    pub total_device_count: u64,
+    #[serde(default)]
+    pub enabled_device_count: u64,
+    #[serde(default)]
+    pub disabled_device_count: u64,
+}
+
 #[derive(Clone)]
 pub struct HubClient {
     plane: DataPlane,
@@ -164,6 +175,11 @@ impl HubClient {
             .header("x-ms-max-item-count", &page_size.clamp(1, 1000).to_string())?
             .retry_safe(true);
         Ok(Pager::new(self.plane.pipeline.clone(), self.plane.credential.clone(), request, Continuation::Header, "device twins"))
+    }
+
+    /// `Statistics_GetDeviceStatistics`: how many devices the registry holds (one registry read).
+    pub async fn device_statistics(&self) -> Result<DeviceStatistics, AzureError> {
+        self.plane.call(self.plane.request("Statistics_GetDeviceStatistics", Method::GET, &["statistics", "devices"])?, "device statistics").await
     }
 
     /// `Twin_GetDeviceTwin`.

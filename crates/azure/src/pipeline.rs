@@ -145,6 +145,11 @@ impl Pipeline {
         &self.inner.cloud
     }
 
+    /// Paces calls to one instance at its own rate (a hub at its tier's), not the service default.
+    pub fn set_rate(&self, service: crate::cloud::Service, partition: &str, rate: crate::rate_limit::Rate) {
+        self.inner.limiter.set_rate(service, partition, rate);
+    }
+
     pub fn options(&self) -> &PipelineOptions {
         &self.inner.options
     }

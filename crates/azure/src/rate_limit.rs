@@ -94,14 +94,31 @@ impl Bucket {
     }
 }
 
+/// IoT Hub's identity-registry throttle for a tier and unit count, from the service's quota
+/// table: 100 a minute per unit up to S2 (and B2, F1), 5,000 a minute per unit on S3 and B3.
+pub fn hub_registry_rate(sku: &str, units: u32) -> Rate {
+    let per_unit = if matches!(sku.to_ascii_uppercase().as_str(), "S3" | "B3") { 5_000.0 } else { 100.0 };
+    let per_minute = per_unit * units.max(1) as f64;
+    Rate::per_second(per_minute / 60.0, (per_minute / 10.0).clamp(10.0, 500.0))
+}
+
 pub(crate) struct RateLimiter {
     limits: RateLimits,
+    /// Rates known for one instance (a hub's, from its tier), over the service's default.
+    overrides: Mutex<HashMap<(Service, String), Rate>>,
     buckets: Mutex<HashMap<(Service, bool, String), Bucket>>,
 }
 
 impl RateLimiter {
     pub fn new(limits: RateLimits) -> RateLimiter {
-        RateLimiter { limits, buckets: Mutex::default() }
+        RateLimiter { limits, overrides: Mutex::default(), buckets: Mutex::default() }
+    }
+
+    /// The rate of one instance (`partition`: a hub's host), once its tier is known.
+    pub fn set_rate(&self, service: Service, partition: &str, rate: Rate) {
+        self.overrides.lock().unwrap_or_else(|p| p.into_inner()).insert((service, partition.to_ascii_lowercase()), rate);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets.retain(|(s, _, p), _| !(*s == service && p.eq_ignore_ascii_case(partition)));
     }
 
     /// Waits until the bucket of `service` / `partition` has a token for this call.
@@ -109,7 +126,8 @@ impl RateLimiter {
         loop {
             let wait = {
                 let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-                let rate = self.limits.rate(service, write);
+                let known = self.overrides.lock().unwrap_or_else(|p| p.into_inner()).get(&(service, partition.to_ascii_lowercase())).copied();
+                let rate = known.unwrap_or_else(|| self.limits.rate(service, write));
                 let now = Instant::now();
                 let bucket = buckets.entry((service, write && service == Service::Arm, partition.to_string())).or_insert(Bucket { rate, tokens: rate.burst, last: now });
                 bucket.take(now)
@@ -137,6 +155,24 @@ mod tests {
         let wait = bucket.take(start).expect("empty");
         assert!((wait.as_secs_f64() - 0.05).abs() < 1e-6, "{wait:?}");
         assert!(bucket.take(start + Duration::from_millis(50)).is_none());
+    }
+
+    #[test]
+    fn hub_rates_follow_the_tier_and_units() {
+        assert!((hub_registry_rate("S1", 1).per_second - 100.0 / 60.0).abs() < 1e-9);
+        assert!((hub_registry_rate("S1", 3).per_second - 5.0).abs() < 1e-9);
+        assert!((hub_registry_rate("S3", 2).per_second - 10_000.0 / 60.0).abs() < 1e-9);
+    }
+
+    #[tokio::test]
+    async fn an_instance_rate_overrides_the_default_for_that_instance_only() {
+        let limiter = RateLimiter::new(RateLimits { hub: Rate::per_second(1.0, 1.0), ..RateLimits::default() });
+        limiter.set_rate(Service::Hub, "big.azure-devices.net", Rate::per_second(1000.0, 100.0));
+        let start = Instant::now();
+        for _ in 0..50 {
+            limiter.acquire(Service::Hub, false, "big.azure-devices.net").await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(50), "{:?}", start.elapsed());
     }
 
     #[tokio::test]

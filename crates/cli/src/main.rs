@@ -34,6 +34,9 @@ fn bad_input(message: impl Into<String>) -> Failure {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Diagnostics on stderr, warnings by default (RUST_LOG=debug shows every call, redacted).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args::parse(&args) {
         Ok((command, options)) => run(command, options).await,

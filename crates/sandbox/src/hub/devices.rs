@@ -71,3 +71,11 @@ pub async fn get_twin(State(ctx): State<HubCtx>, Path(id): Path<String>, Query(q
     ctx.authorize(&headers, &q, "RegistryRead")?;
     ctx.hub.devices.lock().unwrap().get(&id).map(|d| Json(d.twin_json())).ok_or_else(|| HubError::device_not_found(&id))
 }
+
+/// `Statistics_GetDeviceStatistics`: the registry's device counts.
+pub async fn statistics(State(ctx): State<HubCtx>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, HubError> {
+    ctx.authorize(&headers, &q, "RegistryRead")?;
+    let devices = ctx.hub.devices.lock().unwrap();
+    let enabled = devices.values().filter(|d| d.enabled).count();
+    Ok(Json(serde_json::json!({"totalDeviceCount": devices.len(), "enabledDeviceCount": enabled, "disabledDeviceCount": devices.len() - enabled})))
+}

@@ -32,6 +32,7 @@ pub fn router(cloud: Arc<Cloud>, hub: Arc<Hub>) -> Router {
         .route("/devices/query", post(query::twins))
         .route("/devices/{id}", get(devices::get).put(devices::put).delete(devices::delete))
         .route("/twins/{id}", get(devices::get_twin))
+        .route("/statistics/devices", get(devices::statistics))
         .fallback(|| async { HubError::not_served() })
         .layer(axum::middleware::from_fn_with_state(Some("hub"), crate::rejections::reshape))
         .layer(axum::middleware::from_fn_with_state((cloud.clone(), Some("hub")), crate::faults::apply))

@@ -133,13 +133,15 @@ impl<'a> Engine<'a> {
         };
 
         let target = target::resolve(&self.clients.arm, plan).await?;
-        if !target.hub_is_linked() {
-            if !plan.target.link_hub_if_needed {
+        // A link begun by an earlier run is finished in the journal even if the hub shows linked now.
+        let link_begun = self.journal.steps(&self.id)?.iter().any(|s| s.key == "link-hub");
+        if !target.hub_is_linked() || link_begun {
+            if !target.hub_is_linked() && !plan.target.link_hub_if_needed {
                 return Err(WizardError::HubNotLinked { hub: plan.target.hub_name.clone(), dps: plan.target.dps_name.clone() });
             }
             let target = &target;
             self.step("link-hub", "Link the hub to the DPS", json!({"hub": target.hub_host, "dps": plan.target.dps_name}), |unfinished| async move {
-                if unfinished && target::resolve(&self.clients.arm, plan).await?.hub_is_linked() {
+                if target.hub_is_linked() || (unfinished && target::resolve(&self.clients.arm, plan).await?.hub_is_linked()) {
                     return Ok(json!({"linked": true, "already": true}));
                 }
                 target::link_hub(&self.clients.arm, plan, target).await?;

@@ -1,8 +1,8 @@
 //! Watching the move, live, until every device is verified or has failed for a named reason.
-//! Each tick reads the jobs' statuses, the target DPS's registrations of the enrollment group (one
-//! paged query, not a call per device), and the hub's view of newly registered devices (queries of
-//! up to 100 IDs: one hub query answers what would take 100 registry reads against the hub's
-//! quota). Per-device job statuses are read when a job ends (or every tick for small fleets), and
+//! Each tick reads the jobs' statuses and the target hub (connected devices are verified: one
+//! query answers up to a thousand devices where registry reads would take one call each), and,
+//! for devices that answered but have not arrived, the target DPS's registrations of the
+//! enrollment group (one paged query, not a call per device). Per-device job statuses are read when a job ends (or every tick for small fleets), and
 //! only failed devices cost a call each, to tell "no answer" from "answered with an error".
 //! Every change is journaled, so a resumed run picks up the states where they were.
 
@@ -25,6 +25,8 @@ const LIVE_SWEEP_LIMIT: usize = 1_000;
 const HUB_QUERY_BATCH: usize = 100;
 
 struct Watch {
+    /// Devices in the target hub, read once: decides between scanning the hub and asking by ID.
+    hub_total: Option<u64>,
     swept: HashSet<String>,
     settle_deadline: Option<Instant>,
     settle: Duration,
@@ -96,7 +98,7 @@ impl<'e, 'a> Monitor<'e, 'a> {
     /// next tick: watching must outlast a flaky network; ten in a row end the watch.
     pub async fn watch(mut self) -> Result<(), WizardError> {
         let central = self.engine.clients.central.clone();
-        let mut watch = Watch { swept: HashSet::new(), settle_deadline: None, settle: Duration::from_secs(self.plan.verify.settle_seconds as u64) };
+        let mut watch = Watch { hub_total: None, swept: HashSet::new(), settle_deadline: None, settle: Duration::from_secs(self.plan.verify.settle_seconds as u64) };
         let mut interval = Duration::from_millis(200);
         let mut failures = 0;
         loop {
@@ -146,10 +148,15 @@ impl<'e, 'a> Monitor<'e, 'a> {
                 watch.swept.insert(job.id.clone());
             }
         }
-        if self.devices.values().any(|(s, _)| matches!(s, DeviceState::Pending | DeviceState::Answered)) {
+        if watch.hub_total.is_none() {
+            watch.hub_total = Some(self.planes.hub.device_statistics().await.map(|s| s.total_device_count).unwrap_or(u64::MAX));
+        }
+        self.read_hub(watch.hub_total.unwrap_or(u64::MAX)).await?;
+        // DPS is asked only about devices that answered and have not shown up in the hub: where
+        // it put them, or why it refused them. Healthy devices never cost a DPS call.
+        if self.devices.values().any(|(s, _)| *s == DeviceState::Answered) {
             self.read_registrations().await?;
         }
-        self.read_hub().await?;
         let all_ended = statuses.values().all(|s| is_finished(s)) && self.jobs.iter().all(|j| watch.swept.contains(&j.id));
         if all_ended && watch.settle_deadline.is_none() {
             watch.settle_deadline = Some(Instant::now() + watch.settle);
@@ -237,18 +244,32 @@ impl<'e, 'a> Monitor<'e, 'a> {
         Ok(())
     }
 
-    /// Registered devices found connected in the hub become verified.
-    async fn read_hub(&mut self) -> Result<(), WizardError> {
-        let registered = self.in_state(DeviceState::Registered);
-        for batch in registered.chunks(HUB_QUERY_BATCH) {
-            let list = batch.iter().filter(|id| !id.contains('\'')).map(|id| format!("'{id}'")).collect::<Vec<_>>().join(", ");
-            let sql = format!("SELECT deviceId, connectionState, status FROM devices WHERE deviceId IN [{list}]");
-            let twins = self.planes.hub.query(&sql, 1000)?.all().await?;
-            for twin in twins {
-                let Some(id) = twin["deviceId"].as_str().and_then(|d| self.by_lower.get(&d.to_ascii_lowercase())).cloned() else { continue };
-                if twin["connectionState"] == "Connected" {
-                    self.set(&id, DeviceState::Verified, None);
-                }
+    /// Devices found connected in the target hub are verified, whatever step they were last seen
+    /// at: connecting to the hub proves the device answered, registered and was assigned there.
+    /// A hub that holds little besides this migration's devices is scanned whole (a thousand per
+    /// query); a hub shared with a larger fleet is asked about the waiting devices by ID, a hundred
+    /// per query.
+    async fn read_hub(&mut self, hub_total: u64) -> Result<(), WizardError> {
+        let waiting: Vec<String> = self.devices.iter().filter(|(_, (s, _))| !s.is_final()).map(|(id, _)| id.clone()).collect();
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let mut connected = Vec::new();
+        if hub_total <= 2 * self.devices.len() as u64 + 1_000 {
+            let twins = self.planes.hub.query("SELECT deviceId, connectionState FROM devices WHERE connectionState = 'Connected'", 1000)?.all().await?;
+            connected.extend(twins.into_iter().filter_map(|t| t["deviceId"].as_str().map(str::to_string)));
+        } else {
+            for batch in waiting.chunks(HUB_QUERY_BATCH) {
+                let list = batch.iter().filter(|id| !id.contains('\'')).map(|id| format!("'{id}'")).collect::<Vec<_>>().join(", ");
+                let sql = format!("SELECT deviceId, connectionState FROM devices WHERE deviceId IN [{list}]");
+                let twins = self.planes.hub.query(&sql, 1000)?.all().await?;
+                connected.extend(twins.into_iter().filter(|t| t["connectionState"] == "Connected").filter_map(|t| t["deviceId"].as_str().map(str::to_string)));
+            }
+        }
+        for device in connected {
+            let Some(id) = self.by_lower.get(&device.to_ascii_lowercase()).cloned() else { continue };
+            if !self.devices[&id].0.is_final() {
+                self.set(&id, DeviceState::Verified, None);
             }
         }
         Ok(())

@@ -30,6 +30,8 @@ pub struct ResolvedTarget {
     pub view: DpsView,
     pub hub_host: String,
     pub hub_location: String,
+    /// The hub's tier and units (`S1`, 1): its throttles follow them.
+    pub hub_sku: (String, u32),
 }
 
 impl ResolvedTarget {
@@ -55,7 +57,7 @@ pub async fn resolve(arm: &ArmClient, plan: &Plan) -> Result<ResolvedTarget, Wiz
         service_host: dps.properties.service_operations_host_name.clone().unwrap_or_else(|| format!("{}.azure-devices-provisioning.net", t.dps_name)),
         linked_hubs: dps.properties.iot_hubs.iter().filter_map(linked_host).collect(),
     };
-    Ok(ResolvedTarget { dps, view, hub_host, hub_location: hub.location })
+    Ok(ResolvedTarget { dps, view, hub_host, hub_location: hub.location, hub_sku: (hub.sku.name.clone(), hub.sku.capacity.unwrap_or(1)) })
 }
 
 fn forbidden_dps(error: AzureError, dps: &str) -> WizardError {
@@ -119,5 +121,7 @@ pub async fn data_planes(arm: &ArmClient, pipeline: &Pipeline, plan: &Plan, targ
     let key: Secret<String> = policy.primary_key.clone().ok_or_else(|| WizardError::DpsForbidden { dps: t.dps_name.clone(), detail: "its policy came without a key.".into() })?;
     let dps = DpsClient::from_connection_string(pipeline.clone(), ConnectionString::for_policy(&target.view.service_host, &policy.key_name, &key));
     let hub = HubClient::from_connection_string(pipeline.clone(), hub_connection(arm, plan).await?);
+    // Pace the hub at its own tier's throttle rather than the smallest tier's.
+    pipeline.set_rate(iotm_azure::Service::Hub, hub.host(), iotm_azure::rate_limit::hub_registry_rate(&target.hub_sku.0, target.hub_sku.1));
     Ok(DataPlanes { dps, hub })
 }
