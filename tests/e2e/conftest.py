@@ -107,6 +107,9 @@ class Home:
             "IOTM_E2E_BROWSER_LOG": str(root / "browser.log"),
         }
         (root / "Downloads").mkdir(parents=True)
+        # Where a desktop keeps its Downloads folder: xdg-user-dirs' file (what Tauri's download_dir reads).
+        (root / "config").mkdir(parents=True, exist_ok=True)
+        (root / "config" / "user-dirs.dirs").write_text('XDG_DOWNLOAD_DIR="$HOME/Downloads"\n')
 
     @property
     def config_dir(self) -> Path:

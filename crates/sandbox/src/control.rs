@@ -20,7 +20,7 @@ pub fn router() -> Router<Arc<Cloud>> {
         .route("/_sandbox/info", get(info))
         .route("/_sandbox/credentials", get(credentials))
         .route("/_sandbox/clock", post(clock))
-        .route("/_sandbox/scenario", post(load_scenario))
+        .route("/_sandbox/scenario", get(current_scenario).post(load_scenario))
         .route("/_sandbox/reset", post(reset))
         .route("/_sandbox/faults", post(add_fault).delete(clear_faults))
         .route("/_sandbox/counters", get(counters).delete(clear_counters))
@@ -154,6 +154,11 @@ struct ClockChange {
 async fn clock(State(cloud): State<Arc<Cloud>>, Json(change): Json<ClockChange>) -> Json<Value> {
     cloud.advance_clock(change.advance_seconds);
     Json(json!({"now": cloud.now()}))
+}
+
+/// The scenario loaded now: what a test changes and loads back.
+async fn current_scenario(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
+    Json(serde_json::to_value(&*cloud.scenario.read().unwrap()).unwrap_or_default())
 }
 
 async fn load_scenario(State(cloud): State<Arc<Cloud>>, body: String) -> Result<Json<Value>, (StatusCode, Json<Value>)> {

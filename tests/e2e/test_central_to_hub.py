@@ -1,0 +1,135 @@
+"""The Central → Hub wizard clicked through in the real window against the in-app Sandbox, as a
+person would: sign in; choose the Central app, its template (checked for DeviceMove), the device
+group, the DPS and a hub it does not link yet; dry run; run 200 simulated devices mixing every
+persona; watch; read the report — whose counts per persona must be exact (healthy and slow →
+verified; offline, no DeviceMove, wrong key, never moves → failed with the right reason) — export
+it, and find the migration on the Jobs page. A screenshot of each step."""
+
+import json
+import re
+import time
+from pathlib import Path
+
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select
+
+from conftest import shoot, wait
+
+PERSONAS = ["offline", "noDeviceMove", "wrongKey", "neverMoves", "slow"]
+EXPECTED = {"healthy": ("verified", None), "slow": ("verified", None), "offline": ("failed", "noAnswer"),
+            "noDeviceMove": ("failed", "noDeviceMove"), "wrongKey": ("failed", "wrongKey"), "neverMoves": ("failed", "neverRegistered")}
+
+
+def css(driver, selector):
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def sandbox_of(home) -> tuple[str, str]:
+    """The in-app sandbox's address (from the app's log) and its CA."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        log = "\n".join(p.read_text(errors="replace") for p in home.log_dir.glob("*"))
+        found = re.findall(r"sandbox cloud started url=(https://\S+)", log)
+        if found:
+            return found[-1], str(home.data_dir / "sandbox" / "sandbox-ca.pem")
+        time.sleep(0.3)
+    raise AssertionError("the app's log never said where the sandbox listens")
+
+
+def test_a_fleet_of_two_hundred_with_every_persona(driver, home):
+    base, ca = sandbox_of(home)
+    scenario = requests.get(f"{base}/_sandbox/scenario", verify=ca, timeout=30)
+    scenario = scenario.json() if scenario.ok else None
+    assert scenario, "the control API gives the loaded scenario"
+    app = scenario["subscriptions"][0]["resourceGroups"][0]["iotCentralApps"][0]
+    fleet = next(f for f in app["fleets"] if f["prefix"] == "thermostat-")
+    fleet["count"] = 200
+    fleet["personas"] = {p: 5.0 for p in PERSONAS}
+    scenario["deviceTiming"] = {"answerMs": 50, "slowAnswerMs": 600, "reconnectMs": 100, "commandTimeoutMs": 1500}
+    r = requests.post(f"{base}/_sandbox/scenario", data=json.dumps(scenario), verify=ca, timeout=60)
+    assert r.ok, r.text
+
+
+def test_sign_in(driver):
+    wait(driver, 30).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='sign-in']"))).click()
+    name = wait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='account-name']")))
+    assert name.text == "Ada Lovelace"
+
+
+def test_plan_source_and_target(driver, screenshots):
+    css(driver, "[data-nav='centralToHub']").click()
+    wait(driver, 30).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-app='contoso-fleet']"))).click()
+    templates = wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='templates']")))
+    # The legacy template cannot move, and says why.
+    assert "no DeviceMove command" in templates.text
+    thermostat = templates.find_element(By.CSS_SELECTOR, "input[value='dtmi:contoso:Thermostat;1']")
+    assert thermostat.is_selected(), "the template with DeviceMove is chosen for the person"
+    groups = css(driver, "[data-testid='device-groups']")
+    groups.find_element(By.CSS_SELECTOR, "input[value='thermostats']").click()
+    dps = wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='dps']")))
+    Select(dps).select_by_value("rg-iot-prod/contoso-dps")
+    facts = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='dps-facts']")))
+    assert "contoso-hub-weu" in facts.text
+    Select(css(driver, "[data-testid='hub']")).select_by_value("contoso-hub-neu")
+    assert "Not linked yet" in css(driver, "[data-testid='target']").text
+    settle = css(driver, "[data-testid='settle']")
+    settle.clear()
+    settle.send_keys("5")
+    shoot(driver, screenshots, "c2h-1-plan")
+
+
+def test_dry_run_lists_the_changes_and_who_will_fail(driver, screenshots):
+    css(driver, "[data-testid='to-dry-run']").click()
+    dry = wait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='dry-run']")))
+    kinds = [li.get_attribute("data-kind") for li in dry.find_elements(By.CSS_SELECTOR, "[data-testid='changes'] li")]
+    assert kinds == ["linkHub", "createEnrollmentGroup", "createJob"], kinds
+    assert '"idScope"' in css(driver, "[data-testid='payload']").text
+    # The ten wrong-key devices are caught before anything runs: their keys are their own.
+    assert css(driver, "[data-testid='expected-fail-count']").text == "10"
+    assert css(driver, "[data-testid='ready-count']").text == "190"
+    assert css(driver, "[data-testid='readiness-table']").get_attribute("data-rows") == "200"
+    shoot(driver, screenshots, "c2h-2-dry-run")
+
+
+def test_run_and_watch_every_device(driver, screenshots):
+    css(driver, "[data-testid='run']").click()
+    wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='monitor']")))
+    wait(driver, 60).until(lambda d: int(css(d, "[data-testid='counts'] [data-state='verified'] strong").text) > 0)
+    shoot(driver, screenshots, "c2h-3-run")
+    wait(driver, 120).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='to-report']")))
+    counts = {b.get_attribute("data-state"): int(b.find_element(By.TAG_NAME, "strong").text) for b in driver.find_elements(By.CSS_SELECTOR, "[data-testid='counts'] button")}
+    assert counts["verified"] == 160 and counts["failed"] == 40, counts
+    assert css(driver, "[data-testid='devices-table']").get_attribute("data-rows") == "200"
+    shoot(driver, screenshots, "c2h-4-verified")
+
+
+def test_the_report_counts_every_persona_exactly(driver, home, screenshots):
+    css(driver, "[data-testid='to-report']").click()
+    report = wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='report']")))
+    assert (css(driver, "[data-testid='verified']").text, css(driver, "[data-testid='failed']").text) == ("160", "40")
+    reasons = {tr.get_attribute("data-code"): int(tr.find_element(By.CSS_SELECTOR, ".n").text) for tr in report.find_elements(By.CSS_SELECTOR, "[data-testid='by-reason'] tr")}
+    assert reasons == {"noAnswer": 10, "noDeviceMove": 10, "wrongKey": 10, "neverRegistered": 10}, reasons
+    css(driver, "[data-testid='export-json']").click()
+    saved = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='saved']")))
+    path = Path(saved.text.removeprefix("Saved "))
+    assert path.parent == home.root / "Downloads", path
+    exported = json.loads(path.read_text())
+    base, ca = sandbox_of(home)
+    personas = {d["id"]: d["persona"] for d in requests.get(f"{base}/_sandbox/fleet/contoso-fleet", verify=ca, timeout=30).json()["devices"] if d["id"].startswith("thermostat-")}
+    ended = {d["deviceId"]: (d["state"], d["reasonCode"]) for d in exported["devices"]}
+    assert len(ended) == 200
+    wrong = {d: (personas[d], ended[d]) for d in ended if ended[d] != EXPECTED[personas[d]]}
+    assert not wrong, wrong
+    css(driver, "[data-testid='export-csv']").click()
+    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid='saved']")) == 2)
+    shoot(driver, screenshots, "c2h-5-report")
+
+
+def test_the_jobs_page_lists_the_migration(driver, screenshots):
+    css(driver, "[data-nav='jobs']").click()
+    row = wait(driver, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='migrations'] tbody tr")))
+    assert row.get_attribute("data-state") == "completed"
+    assert "contoso-fleet → contoso-hub-neu via contoso-dps" in row.text
+    shoot(driver, screenshots, "c2h-6-jobs")
