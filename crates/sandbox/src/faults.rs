@@ -1,6 +1,7 @@
 //! Fault injection and call counting for tests, driven by the control API: every request to an
 //! emulated service is counted by service and operation, and may be answered with a throttle
-//! (429), an outage (503), a dropped connection or a stall, for a share of calls or a set count.
+//! (429), an outage (503), a dropped connection, a stall, or a refusal with a chosen status and
+//! error code (a 4xx no retry helps), for a share of calls or a set count.
 
 use crate::cloud::Cloud;
 use axum::extract::{MatchedPath, Request, State};
@@ -13,7 +14,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum FaultKind {
     /// 429 with Retry-After, in the service's error shape.
@@ -24,6 +25,14 @@ pub enum FaultKind {
     Reset,
     /// The answer comes only after `stallSeconds`.
     Stall,
+    /// The call is refused with `status` and the service's error `code` (and `message`), in the
+    /// service's error shape with a request ID: `{"refuse": {"status": 400, "code": "BadRequest"}}`.
+    Refuse {
+        status: u16,
+        code: String,
+        #[serde(default)]
+        message: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,6 +85,11 @@ impl Faults {
         if let Some(s) = rule.service.as_deref().filter(|s| !["entra", "arm", "central", "hub", "dps"].contains(s)) {
             return Err(format!("service '{s}' is not one of entra, arm, central, hub, dps"));
         }
+        if let FaultKind::Refuse { status, code, .. } = &rule.kind {
+            if !(400..=599).contains(status) || code.trim().is_empty() {
+                return Err(format!("a refusal needs a status from 400 to 599 and an error code, not {status} '{code}'"));
+            }
+        }
         self.rules.lock().unwrap().push(rule);
         Ok(())
     }
@@ -120,6 +134,24 @@ pub fn service_of(path: &str) -> Option<&'static str> {
     }
 }
 
+/// A refusal in the service's own error shape, with the request ID the service would give.
+fn refusal(cloud: &Cloud, service: &str, status: u16, code: &str, message: Option<&str>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let message = message.map(str::to_string).unwrap_or_else(|| format!("Injected by the sandbox's control API: {code}."));
+    let request_id = cloud.request_id();
+    let body = match service {
+        "hub" => json!({"Message": format!("ErrorCode:{code};{message}"), "ExceptionMessage": ""}),
+        "dps" => json!({"errorCode": code.parse::<u64>().unwrap_or(status.as_u16() as u64 * 1000), "message": message, "trackingId": request_id}),
+        "central" => json!({"error": {"code": code, "message": message, "requestId": request_id}}),
+        _ => json!({"error": {"code": code, "message": message}}),
+    };
+    let mut response = (status, Json(body)).into_response();
+    if let Ok(v) = request_id.parse() {
+        response.headers_mut().insert("x-ms-request-id", v);
+    }
+    response
+}
+
 fn fault_response(service: &str, status: StatusCode, retry_after: u64) -> Response {
     let message = format!("Injected by the sandbox's control API: {}.", status.canonical_reason().unwrap_or_default());
     let body = match service {
@@ -152,6 +184,7 @@ pub async fn apply(State((cloud, fixed_service)): State<(Arc<Cloud>, Option<&'st
                 response.extensions_mut().insert(ResetConnection);
                 response
             }
+            FaultKind::Refuse { status, code, message } => refusal(&cloud, service, status, &code, message.as_deref()),
             FaultKind::Stall => {
                 tokio::time::sleep(std::time::Duration::from_secs(rule.stall_seconds)).await;
                 next.run(request).await

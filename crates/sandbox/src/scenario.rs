@@ -19,6 +19,15 @@ pub struct Scenario {
     /// Service limits (Central's request rate and running jobs): on for realism, off for speed.
     #[serde(default = "yes")]
     pub quotas: bool,
+    /// Lifetime of the access tokens Entra issues (Azure: about an hour). Shorter lets a test move
+    /// the sandbox clock past a token's expiry without also passing the expiry of the SAS tokens
+    /// clients sign by their own clock (an hour for IoT Hub and DPS).
+    #[serde(default = "default_access_token_seconds")]
+    pub access_token_seconds: i64,
+}
+
+pub fn default_access_token_seconds() -> i64 {
+    3599
 }
 
 fn yes() -> bool {
@@ -79,6 +88,11 @@ pub struct Subscription {
     pub tenant_id: String,
     /// Object IDs (users or service principals) with access to everything in the subscription.
     pub access: Vec<String>,
+    /// Object IDs with a read-only role: they may GET and list, and call the read-only POSTs
+    /// (`listKeys`), but a PUT, PATCH or DELETE through ARM gets 403 AuthorizationFailed naming the
+    /// action. They are not members of the subscription's Central apps and have no data-plane role.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readers: Vec<String>,
     #[serde(default)]
     pub resource_groups: Vec<ResourceGroup>,
 }
@@ -204,7 +218,7 @@ pub const SANDBOX_CONFIDENTIAL_CLIENT_ID: &str = "5a4b1c2d-0000-4000-8000-000000
 
 impl Scenario {
     pub fn empty() -> Scenario {
-        Scenario { tenants: vec![], subscriptions: vec![], arm_page_size: 100, device_timing: Default::default(), quotas: true }
+        Scenario { tenants: vec![], subscriptions: vec![], arm_page_size: 100, device_timing: Default::default(), quotas: true, access_token_seconds: default_access_token_seconds() }
     }
 
     pub fn from_json(text: &str) -> Result<Scenario, serde_json::Error> {
@@ -288,6 +302,7 @@ impl Scenario {
                     display_name: "Contoso IoT Production (sandbox)".into(),
                     tenant_id: tenant.into(),
                     access: vec![ada.into(), automation_sp.into()],
+                    readers: vec![],
                     resource_groups: vec![ResourceGroup {
                         name: "rg-iot-prod".into(),
                         location: "westeurope".into(),
@@ -311,6 +326,7 @@ impl Scenario {
                     display_name: "Contoso IoT Lab (sandbox)".into(),
                     tenant_id: tenant.into(),
                     access: vec![ada.into(), grace.into()],
+                    readers: vec![],
                     resource_groups: vec![ResourceGroup {
                         name: "rg-iot-lab".into(),
                         location: "northeurope".into(),
@@ -323,6 +339,7 @@ impl Scenario {
             arm_page_size: default_page_size(),
             device_timing: Default::default(),
             quotas: true,
+            access_token_seconds: default_access_token_seconds(),
         }
     }
 

@@ -20,6 +20,11 @@ pub fn problems(scenario: &Scenario) -> Vec<String> {
         if !tenants.contains(&sub.tenant_id.to_ascii_lowercase()) {
             found.push(format!("{at}.tenantId: '{}' is not a tenant of the scenario", sub.tenant_id));
         }
+        for (r, reader) in sub.readers.iter().enumerate() {
+            if sub.access.contains(reader) {
+                found.push(format!("{at}.readers[{r}]: '{reader}' is also in access (a principal has one role here)"));
+            }
+        }
         let sub_hubs: HashSet<String> = sub.resource_groups.iter().flat_map(|g| g.iot_hubs.iter().map(|h| h.name.to_ascii_lowercase())).collect();
         for (g, group) in sub.resource_groups.iter().enumerate() {
             let at = format!("{at}.resourceGroups[{g}]");
@@ -86,10 +91,13 @@ mod tests {
         group.provisioning_services[0].linked_hubs.push("no-such-hub".into());
         group.iot_central_apps[0].fleets[0].template = "dtmi:nope;1".into();
         group.iot_central_apps[1].subdomain = "contoso-fleet".into();
+        let ada = s.subscriptions[1].access[0].clone();
+        s.subscriptions[1].readers.push(ada.clone());
         let found = problems(&s);
+        assert!(found.contains(&format!("subscriptions[1].readers[0]: '{ada}' is also in access (a principal has one role here)")), "{found:?}");
         assert!(found.contains(&"subscriptions[0].resourceGroups[0].provisioningServices[0].linkedHubs[1]: no hub 'no-such-hub' in this subscription".to_string()), "{found:?}");
         assert!(found.contains(&"subscriptions[0].resourceGroups[0].iotCentralApps[0].fleets[0].template: 'dtmi:nope;1' is not a template of this app".to_string()), "{found:?}");
         assert!(found.contains(&"subscriptions[0].resourceGroups[0].iotCentralApps[1].subdomain: 'contoso-fleet' is taken".to_string()), "{found:?}");
-        assert_eq!(found.len(), 3);
+        assert_eq!(found.len(), 4);
     }
 }

@@ -31,13 +31,20 @@ fn subscription_json(s: &Subscription) -> Value {
     })
 }
 
-/// The subscription, if the caller may read it: 404 when it does not exist, 403 when no access.
+/// The subscription, if the caller may perform `action` in it: 404 when it does not exist, 403
+/// (ARM's AuthorizationFailed naming the action and scope) when the caller has no role there, or
+/// only the read-only one and the action writes.
 pub fn readable<'a>(ctx: &Ctx, subscriptions: &'a [Subscription], id: &str, action: &str, scope: &str) -> Result<&'a Subscription, ArmError> {
     let sub = subscriptions
         .iter()
         .find(|s| s.id.eq_ignore_ascii_case(id))
         .ok_or_else(|| ArmError::new(StatusCode::NOT_FOUND, "SubscriptionNotFound", format!("The subscription '{id}' could not be found.")))?;
-    if !sub.access.iter().any(|o| o == &ctx.caller.oid) {
+    let full = sub.access.iter().any(|o| o == &ctx.caller.oid);
+    // A reader may read and list keys (`…/read`, `…/listkeys/Action`); writes are refused.
+    let lower = action.to_ascii_lowercase();
+    let read_only = lower.ends_with("/read") || lower.ends_with("/listkeys/action");
+    let reader = sub.readers.iter().any(|o| o == &ctx.caller.oid) && read_only;
+    if !full && !reader {
         return Err(ArmError::new(
             StatusCode::FORBIDDEN,
             "AuthorizationFailed",
@@ -50,7 +57,7 @@ pub fn readable<'a>(ctx: &Ctx, subscriptions: &'a [Subscription], id: &str, acti
 pub fn list(ctx: &Ctx, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, "subscriptions", SUBSCRIPTION_VERSIONS)?;
     let scenario = ctx.cloud.scenario.read().unwrap();
-    let items: Vec<Value> = scenario.subscriptions.iter().filter(|s| s.access.contains(&ctx.caller.oid)).map(subscription_json).collect();
+    let items: Vec<Value> = scenario.subscriptions.iter().filter(|s| s.access.contains(&ctx.caller.oid) || s.readers.contains(&ctx.caller.oid)).map(subscription_json).collect();
     let count = items.len();
     let mut body = ctx.paged(items);
     body["count"] = j!({"type": "Total", "value": count});

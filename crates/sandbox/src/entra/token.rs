@@ -16,7 +16,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-const ACCESS_TOKEN_SECONDS: i64 = 3599;
 const CODE_SECONDS: i64 = 600;
 const SPA_REFRESH_SECONDS: i64 = 24 * 3600;
 const REFRESH_SECONDS: i64 = 90 * 24 * 3600;
@@ -142,14 +141,15 @@ fn issue_user_tokens(
         (user.user_principal_name.clone(), user.display_name.clone())
     };
     let now = cloud.now();
+    let lifetime = access_token_seconds(cloud);
     let base = cloud.base_url();
     let issuer = format!("{base}/{tenant_id}/v2.0");
-    let mut body = json!({"token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS, "ext_expires_in": ACCESS_TOKEN_SECONDS});
+    let mut body = json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime});
     let mut granted: Vec<String> = Vec::new();
     if let Some(resource) = requested.resource {
         let scp = requested.names.iter().map(|n| if n == ".default" { "user_impersonation" } else { n.as_str() }).collect::<Vec<_>>().join(" ");
         let access = cloud.signer.sign(&json!({
-            "aud": resource.audience(), "iss": issuer, "iat": now, "nbf": now, "exp": now + ACCESS_TOKEN_SECONDS,
+            "aud": resource.audience(), "iss": issuer, "iat": now, "nbf": now, "exp": now + lifetime,
             "appid": client_id, "azp": client_id, "oid": user_id, "sub": user_id, "tid": tenant_id,
             "upn": upn, "unique_name": upn, "name": name, "scp": scp, "ver": "1.0", "idtyp": "user", "uti": random_token(16),
         }));
@@ -159,7 +159,7 @@ fn issue_user_tokens(
     if requested.openid {
         granted.push("openid".into());
         let mut claims = json!({
-            "aud": client_id, "iss": issuer, "iat": now, "nbf": now, "exp": now + ACCESS_TOKEN_SECONDS,
+            "aud": client_id, "iss": issuer, "iat": now, "nbf": now, "exp": now + lifetime,
             "oid": user_id, "sub": user_id, "tid": tenant_id, "preferred_username": upn, "name": name, "ver": "2.0", "uti": random_token(16),
         });
         if let Some(nonce) = nonce {
@@ -187,6 +187,11 @@ fn issue_user_tokens(
     Ok(Json(body))
 }
 
+/// The scenario's access-token lifetime (Azure's is about an hour).
+fn access_token_seconds(cloud: &Cloud) -> i64 {
+    cloud.scenario.read().unwrap().access_token_seconds.max(1)
+}
+
 fn client_credentials(cloud: &Cloud, client_id: &str, kind: AppKind, sp_id: Option<String>, tenant_id: &str, req: TokenRequest) -> Result<Json<Value>, AadError> {
     if kind != AppKind::Confidential {
         return Err(AadError::new(StatusCode::UNAUTHORIZED, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."));
@@ -203,10 +208,11 @@ fn client_credentials(cloud: &Cloud, client_id: &str, kind: AppKind, sp_id: Opti
     let resource = requested.resource.expect(".default scopes name a resource");
     let oid = sp_id.unwrap_or_else(|| client_id.to_string());
     let now = cloud.now();
+    let lifetime = access_token_seconds(cloud);
     let access = cloud.signer.sign(&json!({
         "aud": resource.audience(), "iss": format!("{}/{tenant_id}/v2.0", cloud.base_url()), "iat": now, "nbf": now,
-        "exp": now + ACCESS_TOKEN_SECONDS, "appid": client_id, "azp": client_id, "oid": oid, "sub": oid,
+        "exp": now + lifetime, "appid": client_id, "azp": client_id, "oid": oid, "sub": oid,
         "tid": tenant_id, "ver": "1.0", "idtyp": "app", "roles": [], "uti": random_token(16),
     }));
-    Ok(Json(json!({"token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS, "ext_expires_in": ACCESS_TOKEN_SECONDS, "access_token": access})))
+    Ok(Json(json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": access})))
 }

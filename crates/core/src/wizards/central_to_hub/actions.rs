@@ -62,7 +62,7 @@ impl Engine<'_> {
                         Ok(_) => Ok(json!({"jobId": rerun_id})),
                         // No failed device in this job: nothing to rerun.
                         Err(e) if matches!(e.status(), Some(400 | 404 | 409)) => Ok(json!({"skipped": e.to_string()})),
-                        Err(e) => Err(WizardError::JobFailed { job: rerun_id.clone(), detail: e.to_string() }),
+                        Err(e) => Err(WizardError::JobFailed { job: rerun_id.clone(), detail: e.to_string(), request_id: e.service_error().and_then(|s| s.request_id.clone()) }),
                     }
                 })
                 .await?;

@@ -1,10 +1,12 @@
 //! The run: every side effect journaled before and after, so a run killed at any point resumes
 //! where it stopped and never makes anything twice. Steps, in order:
-//! template check → hub link (if needed) → DPS enrollment group → device group (when the plan
-//! takes every device of the template) → device selection → one Central job per device group →
-//! monitor and verify. Identifiers (job IDs, the device group's ID) come from the journal.
+//! template check → target check (DPS and hub readable, link possible) → enrollment check (the
+//! DPS group can be made: certificate given, no clash) → device selection → hub link (if needed)
+//! → DPS enrollment group → device group (when the plan takes every device of the template) →
+//! one Central job per device group → monitor and verify. Nothing is changed before every check
+//! has passed. Identifiers (job IDs, the device group's ID) come from the journal.
 
-use super::enrollment::{desired_group, ensure_group, GroupOutcome};
+use super::enrollment::{desired_group, ensure_group, existing_group, GroupOutcome};
 use super::error::WizardError;
 use super::monitor::{JobRef, Monitor};
 use super::plan::{PayloadStyle, Plan};
@@ -104,6 +106,34 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// A check that runs on every run (unlike a step, whose outcome a resumed run reuses): journaled
+    /// as a step — done when it passes, failed with the error's code when it refuses the plan.
+    pub(crate) async fn check<T, F, Fut>(&self, key: &str, title: &str, intent: Value, act: F) -> Result<T, WizardError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, WizardError>>,
+    {
+        if self.stop.is_stopped() {
+            return Err(WizardError::Cancelled);
+        }
+        self.journal.begin_step(&self.id, key, &intent)?;
+        self.emit_step(key, title, StepState::Started, None);
+        match act().await {
+            Ok(value) => {
+                self.journal.finish_step(&self.id, key, Ok(&json!({"passed": true})))?;
+                self.emit_step(key, title, StepState::Done, None);
+                Ok(value)
+            }
+            Err(WizardError::Cancelled) => Err(WizardError::Cancelled),
+            Err(e) => {
+                let message = e.to_string();
+                self.journal.finish_step(&self.id, key, Err((&e.code(), &message)))?;
+                self.emit_step(key, title, StepState::Failed, Some(crate::redact::redact(&message).into_owned()));
+                Err(e)
+            }
+        }
+    }
+
     /// Runs (or resumes) the migration to its end.
     pub async fn run(&self) -> Result<RunOutcome, WizardError> {
         let plan = self.plan()?;
@@ -132,13 +162,34 @@ impl<'a> Engine<'a> {
             serde_json::from_value(outcome).map_err(|e| WizardError::Plan(super::plan::PlanProblem { field: "journal step template".into(), problem: e.to_string(), line: None }))?
         };
 
-        let target = target::resolve(&self.clients.arm, plan).await?;
+        // Everything that can refuse the plan is checked before anything is changed (a bad plan
+        // used to link the hub and create the DPS group before an empty selection, a group clash
+        // or a missing certificate stopped it). The checks run again on every run, since access,
+        // links and groups change between runs; each is journaled as a step, so a stopped run
+        // shows where and why.
+        let (target, planes) = self
+            .check("target", "Check the DPS and the hub", json!({"dps": plan.target.dps_name, "hub": plan.target.hub_name}), || async {
+                let target = target::resolve(&self.clients.arm, plan).await?;
+                if !target.hub_is_linked() && !plan.target.link_hub_if_needed {
+                    return Err(WizardError::HubNotLinked { hub: plan.target.hub_name.clone(), dps: plan.target.dps_name.clone() });
+                }
+                let planes = target::data_planes(&self.clients.arm, &self.clients.pipeline, plan, &target).await?;
+                Ok((target, planes))
+            })
+            .await?;
+        let (central_group, desired) = self
+            .check("enrollment", "Check the DPS enrollment group can be made", json!({"centralGroup": plan.enrollment.central_group_id, "group": plan.enrollment.dps_group_id}), || async {
+                let central_group = central.enrollment_group(&plan.enrollment.central_group_id).await?;
+                let desired = desired_group(plan, &central_group, &target.hub_host)?;
+                existing_group(&planes.dps, plan, &desired).await?;
+                Ok((central_group, desired))
+            })
+            .await?;
+        self.select_devices(plan, &central_group).await?;
+
         // A link begun by an earlier run is finished in the journal even if the hub shows linked now.
         let link_begun = self.journal.steps(&self.id)?.iter().any(|s| s.key == "link-hub");
         if !target.hub_is_linked() || link_begun {
-            if !target.hub_is_linked() && !plan.target.link_hub_if_needed {
-                return Err(WizardError::HubNotLinked { hub: plan.target.hub_name.clone(), dps: plan.target.dps_name.clone() });
-            }
             let target = &target;
             self.step("link-hub", "Link the hub to the DPS", json!({"hub": target.hub_host, "dps": plan.target.dps_name}), |unfinished| async move {
                 if target.hub_is_linked() || (unfinished && target::resolve(&self.clients.arm, plan).await?.hub_is_linked()) {
@@ -149,10 +200,6 @@ impl<'a> Engine<'a> {
             })
             .await?;
         }
-        let planes = target::data_planes(&self.clients.arm, &self.clients.pipeline, plan, &target).await?;
-
-        let central_group = central.enrollment_group(&plan.enrollment.central_group_id).await?;
-        let desired = desired_group(plan, &central_group, &target.hub_host)?;
         self.step("enrollment-group", "Create the DPS enrollment group from Central's keys", json!({"group": desired.enrollment_group_id, "dps": plan.target.dps_name, "hub": target.hub_host}), |_| async {
             let outcome = ensure_group(&planes.dps, plan, &desired).await?;
             Ok(json!({"group": desired.enrollment_group_id, "reused": outcome == GroupOutcome::Reused}))
@@ -160,7 +207,6 @@ impl<'a> Engine<'a> {
         .await?;
 
         let groups = self.device_groups(plan).await?;
-        self.select_devices(plan, &central_group).await?;
         let mut jobs = Vec::new();
         for group in &groups {
             jobs.push(self.send_job(plan, &command, &target, group).await?);
@@ -249,8 +295,14 @@ impl<'a> Engine<'a> {
                     self.sleep(Duration::from_secs(1)).await?;
                 }
                 Err(e) => {
-                    let request = e.service_error().and_then(|s| s.request_id.clone()).map(|r| format!(" (request ID {r})")).unwrap_or_default();
-                    return Err(WizardError::JobFailed { job: job_id.into(), detail: format!("{e}{request}") });
+                    // Central's answer already reads "… (request ID x)"; say it only when it does not.
+                    let request_id = e.service_error().and_then(|s| s.request_id.clone());
+                    let detail = e.to_string();
+                    let detail = match &request_id {
+                        Some(r) if !detail.contains(r.as_str()) => format!("{detail} (request ID {r})"),
+                        _ => detail,
+                    };
+                    return Err(WizardError::JobFailed { job: job_id.into(), detail, request_id });
                 }
             }
         }

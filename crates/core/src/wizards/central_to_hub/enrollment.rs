@@ -108,19 +108,26 @@ fn difference(existing: &EnrollmentGroup, desired: &EnrollmentGroup) -> Option<S
     None
 }
 
-/// Creates the group, or reuses it when it is already what is needed.
-pub async fn ensure_group(dps: &DpsClient, plan: &Plan, desired: &EnrollmentGroup) -> Result<GroupOutcome, WizardError> {
+/// Whether the DPS already has the group (and it fits: `Reused`) or not (`Created` is what the
+/// run will do); a group there that does not fit is a clash. Reads only.
+pub async fn existing_group(dps: &DpsClient, plan: &Plan, desired: &EnrollmentGroup) -> Result<GroupOutcome, WizardError> {
     match dps.enrollment_group(&desired.enrollment_group_id).await {
         Ok(existing) => match difference(&existing, desired) {
             None => Ok(GroupOutcome::Reused),
             Some(difference) => Err(WizardError::EnrollmentClash { dps: plan.target.dps_name.clone(), group: desired.enrollment_group_id.clone(), difference }),
         },
-        Err(e) if e.is_not_found() => {
-            dps.create_or_update_enrollment_group(desired, None).await?;
-            Ok(GroupOutcome::Created)
-        }
+        Err(e) if e.is_not_found() => Ok(GroupOutcome::Created),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Creates the group, or reuses it when it is already what is needed.
+pub async fn ensure_group(dps: &DpsClient, plan: &Plan, desired: &EnrollmentGroup) -> Result<GroupOutcome, WizardError> {
+    let outcome = existing_group(dps, plan, desired).await?;
+    if outcome == GroupOutcome::Created {
+        dps.create_or_update_enrollment_group(desired, None).await?;
+    }
+    Ok(outcome)
 }
 
 /// The key a device of a symmetric-key group should hold; compared with what Central says the

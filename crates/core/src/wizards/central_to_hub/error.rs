@@ -30,7 +30,12 @@ pub enum WizardError {
     #[error("Central's enrollment group {0} uses TPM attestation, which a DPS enrollment group cannot take; TPM devices need individual enrollments.")]
     TpmGroup(String),
     #[error("The Central job {job} failed: {detail}")]
-    JobFailed { job: String, detail: String },
+    JobFailed {
+        job: String,
+        detail: String,
+        /// Central's request ID when Central refused the job (what a support ticket asks for).
+        request_id: Option<String>,
+    },
     #[error("The migration {0} is already running.")]
     AlreadyRunning(String),
     #[error("The migration was stopped before it finished; Resume continues it.")]
@@ -67,6 +72,7 @@ impl WizardError {
     pub fn request_id(&self) -> Option<String> {
         match self {
             WizardError::Azure(e) => e.service_error().and_then(|s| s.request_id.clone()),
+            WizardError::JobFailed { request_id, .. } => request_id.clone(),
             _ => None,
         }
     }

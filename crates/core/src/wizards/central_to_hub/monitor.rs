@@ -132,7 +132,7 @@ impl<'e, 'a> Monitor<'e, 'a> {
             let read = central.job(&job.id).await?;
             let status = read.status.unwrap_or_else(|| "running".into());
             if status == "failed" {
-                return Err(WizardError::JobFailed { job: job.id.clone(), detail: "Central reports the job failed.".into() });
+                return Err(WizardError::JobFailed { job: job.id.clone(), detail: "Central reports the job failed.".into(), request_id: None });
             }
             statuses.insert(job.id.clone(), status);
         }

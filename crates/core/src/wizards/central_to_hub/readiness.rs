@@ -177,7 +177,7 @@ async fn check_attestations(central: &CentralClient, group: &CentralGroup, rows:
             next += 1;
         }
         let Some(joined) = tasks.join_next().await else { break };
-        let (index, kind) = joined.map_err(|e| WizardError::JobFailed { job: "readiness".into(), detail: e.to_string() })?;
+        let (index, kind) = joined.map_err(|e| WizardError::JobFailed { job: "readiness".into(), detail: e.to_string(), request_id: None })?;
         let kind = kind?;
         let row = &mut rows[index];
         row.attestation = kind;
