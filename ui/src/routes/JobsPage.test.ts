@@ -1,0 +1,42 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { MigrationEntry } from "../lib/bindings";
+
+const invoke = vi.fn();
+vi.mock("@tauri-apps/api/core", () => ({ invoke: (...a: unknown[]) => invoke(...a), Channel: class {} }));
+const JobsPage = (await import("./JobsPage.svelte")).default;
+
+const entry = (id: string, state: MigrationEntry["summary"]["state"], runningHere: boolean): MigrationEntry => ({
+  summary: { id, wizard: "centralToHub", title: `app → hub (${id})`, state, createdAt: "2026-11-23T10:00:00Z", updatedAt: "2026-11-23T10:05:00Z", stepsDone: 5, stepsFailed: 0 },
+  runningHere,
+});
+
+describe("JobsPage", () => {
+  beforeEach(() => invoke.mockReset());
+
+  it("offers Resume only for a migration the journal says runs but this window does not", async () => {
+    invoke.mockImplementation(async (command: string) => {
+      if (command === "list_migrations") return [entry("interrupted", "running", false), entry("live", "running", true), entry("done", "completed", false)];
+      if (command === "c2h_devices") return { counts: {}, rows: [] };
+      return null;
+    });
+    render(JobsPage);
+    await waitFor(() => expect(screen.getAllByRole("row").length).toBe(4));
+    const rows = screen.getAllByRole("row").slice(1);
+    expect(rows.map((r) => r.getAttribute("data-id"))).toEqual(["interrupted", "live", "done"]);
+    expect(rows[0].textContent).toContain("interrupted");
+    expect(rows[0].querySelector("[data-testid='resume']")).not.toBeNull();
+    expect(rows[1].querySelector("[data-testid='resume']")).toBeNull();
+    expect(rows[2].querySelector("[data-testid='resume']")).toBeNull();
+
+    await fireEvent.click(rows[0].querySelector("[data-testid='resume']")!);
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith("c2h_resume", expect.objectContaining({ id: "interrupted" })));
+    expect(location.hash).toBe("#/wizard/centralToHub/interrupted");
+  });
+
+  it("says so when there is nothing yet", async () => {
+    invoke.mockResolvedValue([]);
+    render(JobsPage);
+    expect(await screen.findByText("No migrations yet")).toBeTruthy();
+  });
+});
