@@ -77,3 +77,33 @@ async fn ten_percent_throttling_errors_and_resets_leave_the_same_end_state() {
     assert_eq!(world.clients.central.jobs().unwrap().all().await.unwrap().iter().filter(|j| j.id.starts_with("iotm-")).count(), 1, "exactly one job");
     world.sandbox.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_reruns_the_job_on_the_devices_central_can_reach_again() {
+    let world = start(scenario(200), PipelineOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("journal.db")).unwrap();
+    let id = create(&journal, &plan()).unwrap();
+    let progress = |_: Progress| {};
+    Engine::new(&journal, &id, world.clients.clone(), &progress, StopSignal::default()).run().await.unwrap();
+    // The offline devices come back online; the ones without DeviceMove stay as they are.
+    {
+        let apps = world.sandbox.cloud.central_apps.read().unwrap();
+        let app = apps.iter().find(|a| a.subdomain == "contoso-fleet").unwrap();
+        for device in app.fleet.read().unwrap().values().filter(|d| d.persona() == iotm_sandbox::fleet::Persona::Offline) {
+            *device.persona.lock().unwrap() = iotm_sandbox::fleet::Persona::Healthy;
+            // Back online, it reconnects where it was registered (as the control API does it).
+            let scope = device.link.lock().unwrap().id_scope.clone();
+            device.register(&world.sandbox.cloud, &scope).unwrap();
+        }
+    }
+    let outcome = Engine::new(&journal, &id, world.clients.clone(), &progress, StopSignal::default()).retry_failed().await.unwrap();
+    assert_eq!((outcome.counts.get("verified"), outcome.counts.get("failed")), (Some(&170), Some(&30)), "{:?}", outcome.counts);
+    let report = report::build(&journal, &id).unwrap();
+    assert_eq!(report.by_reason.get("noAnswer"), None);
+    assert_eq!(report.by_reason.get("noDeviceMove"), Some(&10));
+    let reruns: Vec<String> = report.steps.iter().filter(|s| s.key.starts_with("rerun:")).map(|s| s.key.clone()).collect();
+    assert_eq!(reruns, ["rerun:thermostats:1"]);
+    assert_eq!(world.clients.central.jobs().unwrap().all().await.unwrap().iter().filter(|j| j.id.starts_with("iotm-")).count(), 2, "the job and its one rerun");
+    world.sandbox.stop();
+}
