@@ -5,8 +5,12 @@ connected in the target hub — measured side by side in one run, each on a fres
 both times, their ratio (goal ≤ 1.1) and the engine's peak RSS (goal ≤ 200 MB). `./x bench central-to-hub`.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import os
+import urllib.parse
 import shutil
 import subprocess
 import sys
@@ -72,14 +76,43 @@ def hub_host(base, ca, s) -> str:
     return hub["properties"]["hostName"], dps["properties"]["idScope"], creds, client, tenant
 
 
+def sas(host: str, key_name: str, key: str) -> str:
+    expiry = int(time.time()) + 3600
+    sr = urllib.parse.quote(host, safe="")
+    sig = base64.b64encode(hmac.new(base64.b64decode(key), f"{sr}\n{expiry}".encode(), hashlib.sha256).digest()).decode()
+    return f"SharedAccessSignature sr={sr}&sig={urllib.parse.quote(sig, safe='')}&se={expiry}&skn={key_name}"
+
+
+def prepare_target(base, ca, s, arm_token, central_headers) -> str:
+    """The floor's cloud as the app leaves it before its job: the DPS enrollment group holding
+    Central's keys, for the hub the DPS already links (contoso-hub-weu). Answers that hub's host."""
+    sub = s["subscriptions"][0]["id"]
+    rg = f"{base}/subscriptions/{sub}/resourceGroups/rg-iot-prod/providers/Microsoft.Devices"
+    arm = {"Authorization": f"Bearer {arm_token}"}
+    dps = requests.get(f"{rg}/provisioningServices/contoso-dps?api-version=2022-12-12", headers=arm, verify=ca, timeout=30).json()
+    weu = requests.get(f"{rg}/IotHubs/contoso-hub-weu?api-version=2023-06-30", headers=arm, verify=ca, timeout=30).json()["properties"]["hostName"]
+    owner = requests.post(f"{rg}/provisioningServices/contoso-dps/keys/provisioningserviceowner/listKeys?api-version=2022-12-12", headers=arm, verify=ca, timeout=30).json()
+    keys = requests.get(f"{base}/iotc/contoso-fleet/api/enrollmentGroups/sas-iot-devices?{V}", headers=central_headers, verify=ca, timeout=30).json()["attestation"]["symmetricKey"]
+    host = dps["properties"]["serviceOperationsHostName"]
+    group = {"enrollmentGroupId": "floor", "attestation": {"type": "symmetricKey", "symmetricKey": keys}, "iotHubs": [weu], "allocationPolicy": "hashed", "provisioningStatus": "enabled"}
+    r = requests.put(f"https://{host}/enrollmentGroups/floor?api-version=2021-10-01", json=group,
+                     headers={"Authorization": sas(host, "provisioningserviceowner", owner["primaryKey"])}, verify=ca, timeout=30)
+    assert r.status_code == 200, r.text
+    return weu
+
+
 def floor(s: dict) -> float:
     """What the sandbox itself needs: the devices listed at Central's rate, the job, the devices' latency."""
     proc, info, state = start(s)
     try:
         base, ca = info["baseUrl"], info["caBundle"]
-        host, scope, creds, _, _ = hub_host(base, ca, s)
+        _, scope, creds, client, tenant = hub_host(base, ca, s)
         token = creds["centralApiTokens"]["contoso-fleet"]
         h = {"Authorization": token}
+        arm_token = requests.post(f"{base}/{tenant}/oauth2/v2.0/token", verify=ca, timeout=30, data={
+            "grant_type": "client_credentials", "client_id": client, "client_secret": creds["clientSecrets"][client],
+            "scope": "https://management.azure.com/.default"}).json()["access_token"]
+        host = prepare_target(base, ca, s, arm_token, h)
         app = f"{base}/iotc/contoso-fleet/api"
         t0 = time.perf_counter()
         url, pages = f"{app}/deviceGroups/thermostats/devices?{V}", 0
@@ -93,7 +126,9 @@ def floor(s: dict) -> float:
                "data": [{"type": "command", "target": THERMOSTAT, "path": "migration.DeviceMove", "value": {"idScope": scope}}]}
         r = requests.put(f"{app}/jobs/floor?{V}", json=job, headers=h, verify=ca, timeout=60)
         assert r.status_code == 200, r.text
+        deadline = time.perf_counter() + 300
         while connected(base, ca, host) < DEVICES:
+            assert time.perf_counter() < deadline, f"only {connected(base, ca, host)} devices connected after 300 s"
             time.sleep(0.05)
         return time.perf_counter() - t0
     finally:
@@ -121,7 +156,7 @@ def app_run(s: dict) -> tuple[float, float, str]:
         _, status, usage = os.wait4(cli.pid, 0)
         elapsed = time.perf_counter() - t0
         assert os.waitstatus_to_exitcode(status) == 0, out
-        report = json.loads(next(work.glob("*.json")).read_text())
+        report = json.loads(next(work.glob("iot-migrator-*.json")).read_text())
         assert report["verified"] == DEVICES, (report["verified"], out[-2000:])
         assert connected(base, ca, host) == DEVICES
         shutil.rmtree(work, ignore_errors=True)
