@@ -36,9 +36,10 @@ def scenario() -> dict:
     s["quotas"] = False
     rg = s["subscriptions"][0]["resourceGroups"][0]
     rg["iotCentralApps"][0]["fleets"] = [{"prefix": "mover-", "count": DEVICES, "template": THERMOSTAT}]
-    # An S3 target: the engine paces the hub at its tier's throttle (S1 would allow 100 calls a minute).
+    # The target is the hub the DPS already links (a link is a one-off ARM operation, not part of
+    # moving devices), on S3: the engine paces the hub at its tier's throttle (S1 allows 100 calls a minute).
     for hub in rg["iotHubs"]:
-        if hub["name"] == "contoso-hub-neu":
+        if hub["name"] == "contoso-hub-weu":
             hub["sku"] = "S3"
     return s
 
@@ -69,7 +70,7 @@ def hub_host(base, ca, s) -> str:
         "grant_type": "client_credentials", "client_id": client, "client_secret": creds["clientSecrets"][client],
         "scope": "https://management.azure.com/.default"}).json()["access_token"]
     sub = s["subscriptions"][0]["id"]
-    hub = requests.get(f"{base}/subscriptions/{sub}/resourceGroups/rg-iot-prod/providers/Microsoft.Devices/IotHubs/contoso-hub-neu?api-version=2023-06-30",
+    hub = requests.get(f"{base}/subscriptions/{sub}/resourceGroups/rg-iot-prod/providers/Microsoft.Devices/IotHubs/contoso-hub-weu?api-version=2023-06-30",
                        headers={"Authorization": f"Bearer {token}"}, verify=ca, timeout=30).json()
     dps = requests.get(f"{base}/subscriptions/{sub}/resourceGroups/rg-iot-prod/providers/Microsoft.Devices/provisioningServices/contoso-dps?api-version=2022-12-12",
                        headers={"Authorization": f"Bearer {token}"}, verify=ca, timeout=30).json()
@@ -117,7 +118,7 @@ def floor(s: dict) -> float:
         t0 = time.perf_counter()
         url, pages = f"{app}/deviceGroups/thermostats/devices?{V}", 0
         while url:
-            due = t0 + pages / 20.0  # Central's 20 requests/s
+            due = t0 + max(0, pages - 20) / 20.0  # Central's 20 requests/s (a second's worth at once, as the app's client may)
             time.sleep(max(0.0, due - time.perf_counter()))
             body = requests.get(url, headers=h, verify=ca, timeout=60).json()
             pages += 1
@@ -144,7 +145,7 @@ def app_run(s: dict) -> tuple[float, float, str]:
         plan = work / "plan.json"
         plan.write_text(json.dumps({
             "source": {"subdomain": "contoso-fleet", "templateId": THERMOSTAT, "deviceGroups": ["thermostats"]},
-            "target": {"subscriptionId": s["subscriptions"][0]["id"], "resourceGroup": "rg-iot-prod", "dpsName": "contoso-dps", "hubName": "contoso-hub-neu"},
+            "target": {"subscriptionId": s["subscriptions"][0]["id"], "resourceGroup": "rg-iot-prod", "dpsName": "contoso-dps", "hubName": "contoso-hub-weu"},
             "verify": {"settleSeconds": 30},
         }))
         env = dict(os.environ, AZURE_TENANT_ID=tenant, AZURE_CLIENT_ID=client, AZURE_CLIENT_SECRET=creds["clientSecrets"][client],
@@ -152,7 +153,7 @@ def app_run(s: dict) -> tuple[float, float, str]:
         t0 = time.perf_counter()
         cli = subprocess.Popen([str(CLI), "central-to-hub", "run", str(plan), "--cloud", "sandbox", "--journal", str(work / "journal.db"), "--report-dir", str(work)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        out = cli.stdout.read()
+        out = "".join(f"{time.perf_counter() - t0:6.2f} {line}" for line in cli.stdout)
         _, status, usage = os.wait4(cli.pid, 0)
         elapsed = time.perf_counter() - t0
         assert os.waitstatus_to_exitcode(status) == 0, out
@@ -169,9 +170,9 @@ def main():
     s = scenario()
     app, rss, out = app_run(s)
     low = floor(s)
-    print(f"central-to-hub, {DEVICES} healthy devices (answer {TIMING['answerMs']} ms, reconnect {TIMING['reconnectMs']} ms), target hub S3×1, sandbox quotas off")
+    print(f"central-to-hub, {DEVICES} healthy devices (answer {TIMING['answerMs']} ms, reconnect {TIMING['reconnectMs']} ms), target hub S3×1 already linked, sandbox quotas off")
     print(f"  floor (list devices at Central's 20 req/s + job + device latency): {low:6.2f} s")
-    print(f"  iotm run (sign-in, checks, link, enrollment group, list, job, verify): {app:6.2f} s")
+    print(f"  iotm run (process start, sign-in, checks, enrollment group, list, job, verify): {app:6.2f} s")
     print(f"  ratio app/floor: {app / low:.2f} (goal ≤ 1.10) {'OK' if app / low <= 1.10 else 'OVER'}")
     print(f"  engine peak RSS: {rss:.0f} MB (goal ≤ 200) {'OK' if rss <= 200 else 'OVER'}")
     if "-v" in sys.argv:

@@ -23,11 +23,17 @@ use std::time::{Duration, Instant};
 /// Devices read per tick from the job's per-device statuses while it runs (above: at its end).
 const LIVE_SWEEP_LIMIT: usize = 1_000;
 const HUB_QUERY_BATCH: usize = 100;
+/// Pages of per-device job statuses read per tick (Central serves 100 a page, 20 requests a
+/// second): a long list never holds back the hub readings between them.
+const SWEEP_PAGES_PER_TICK: usize = 10;
 
 struct Watch {
     /// Devices in the target hub, read once: decides between scanning the hub and asking by ID.
     hub_total: Option<u64>,
+    /// Jobs whose per-device statuses have all been read since they ended.
     swept: HashSet<String>,
+    /// Per-device status lists being read, a few pages per tick.
+    sweeps: HashMap<String, iotm_azure::Pager<iotm_azure::central::models::JobDeviceStatus>>,
     settle_deadline: Option<Instant>,
     settle: Duration,
 }
@@ -98,7 +104,7 @@ impl<'e, 'a> Monitor<'e, 'a> {
     /// next tick: watching must outlast a flaky network; ten in a row end the watch.
     pub async fn watch(mut self) -> Result<(), WizardError> {
         let central = self.engine.clients.central.clone();
-        let mut watch = Watch { hub_total: None, swept: HashSet::new(), settle_deadline: None, settle: Duration::from_secs(self.plan.verify.settle_seconds as u64) };
+        let mut watch = Watch { hub_total: None, sweeps: HashMap::new(), swept: HashSet::new(), settle_deadline: None, settle: Duration::from_secs(self.plan.verify.settle_seconds as u64) };
         let mut interval = Duration::from_millis(200);
         let mut failures = 0;
         loop {
@@ -120,48 +126,68 @@ impl<'e, 'a> Monitor<'e, 'a> {
             if self.devices.values().all(|(s, _)| s.is_final()) {
                 return Ok(());
             }
-            // Quick while devices are moving, slower while nothing changes.
-            interval = if progressed { Duration::from_millis(200) } else { (interval * 3 / 2).min(Duration::from_secs(2)) };
+            // Quick while devices are moving, slower while nothing changes — but never so slow that
+            // a wave of arrivals waits long to be seen (the client's rate limits pace real clouds).
+            interval = if progressed { Duration::from_millis(200) } else { (interval * 3 / 2).min(Duration::from_millis(600)) };
             self.engine.sleep(interval).await?;
         }
     }
 
     async fn tick(&mut self, central: &CentralClient, watch: &mut Watch) -> Result<BTreeMap<String, String>, WizardError> {
+        let settled = watch.settle_deadline.is_some_and(|d| Instant::now() >= d);
         let mut statuses = BTreeMap::new();
+        let mut failures = BTreeMap::new();
         for job in &self.jobs {
             let read = central.job(&job.id).await?;
             let status = read.status.unwrap_or_else(|| "running".into());
             if status == "failed" {
                 return Err(WizardError::JobFailed { job: job.id.clone(), detail: "Central reports the job failed.".into(), request_id: None });
             }
+            failures.insert(job.id.clone(), read.progress.map(|p| p.failed).unwrap_or(u64::MAX));
             statuses.insert(job.id.clone(), status);
         }
-        let small = self.devices.len() <= LIVE_SWEEP_LIMIT;
-        for job in self.jobs.clone() {
-            let status = statuses[&job.id].clone();
-            let ended = is_finished(&status);
-            let wanted = (ended && !watch.swept.contains(&job.id)) || (small && status == "running");
-            if wanted && !self.in_state(DeviceState::Pending).is_empty() {
-                self.sweep_job(central, &job, &status).await?;
-            }
-            if ended {
-                watch.swept.insert(job.id.clone());
-            }
-        }
+        // The hub first: arrivals are what the person waits to see.
         if watch.hub_total.is_none() {
             watch.hub_total = Some(self.planes.hub.device_statistics().await.map(|s| s.total_device_count).unwrap_or(u64::MAX));
         }
         self.read_hub(watch.hub_total.unwrap_or(u64::MAX)).await?;
+
+        let small = self.devices.len() <= LIVE_SWEEP_LIMIT;
+        let mut waiting_on_jobs = false;
+        for job in self.jobs.clone() {
+            let status = statuses[&job.id].clone();
+            let ended = is_finished(&status);
+            if ended && watch.swept.contains(&job.id) {
+                continue;
+            }
+            if self.in_state(DeviceState::Pending).is_empty() {
+                if ended {
+                    watch.swept.insert(job.id.clone());
+                }
+                continue;
+            }
+            // A job that ended with no failed device has nothing to explain: its per-device
+            // answers are read at the settle time, for the devices that never arrived.
+            let deferred = ended && failures[&job.id] == 0 && !settled;
+            let wanted = (ended && !deferred) || (small && status == "running");
+            if wanted {
+                let pages = if settled { usize::MAX } else { SWEEP_PAGES_PER_TICK };
+                let done = self.sweep_job(central, &job, &status, watch, pages).await?;
+                if done && ended {
+                    watch.swept.insert(job.id.clone());
+                }
+            }
+            waiting_on_jobs |= !ended || (!deferred && !watch.swept.contains(&job.id));
+        }
         // DPS is asked only about devices that answered and have not shown up in the hub: where
         // it put them, or why it refused them. Healthy devices never cost a DPS call.
         if self.devices.values().any(|(s, _)| *s == DeviceState::Answered) {
             self.read_registrations().await?;
         }
-        let all_ended = statuses.values().all(|s| is_finished(s)) && self.jobs.iter().all(|j| watch.swept.contains(&j.id));
-        if all_ended && watch.settle_deadline.is_none() {
+        if !waiting_on_jobs && watch.settle_deadline.is_none() {
             watch.settle_deadline = Some(Instant::now() + watch.settle);
         }
-        if watch.settle_deadline.is_some_and(|d| Instant::now() >= d) {
+        if settled && self.jobs.iter().all(|j| watch.swept.contains(&j.id)) {
             self.conclude(central).await?;
         }
         Ok(statuses)
@@ -177,12 +203,28 @@ impl<'e, 'a> Monitor<'e, 'a> {
         Ok(())
     }
 
-    /// Each device's status in the job: answered, or failed (and why, from its command history).
-    async fn sweep_job(&mut self, central: &CentralClient, job: &JobRef, status: &str) -> Result<(), WizardError> {
-        let mut pager = central.job_devices(&job.id)?;
+    /// Each device's status in the job, `pages` pages at a time (the pager carries on at the next
+    /// tick): answered, or failed and why (from its command history). True once the list is done.
+    async fn sweep_job(&mut self, central: &CentralClient, job: &JobRef, status: &str, watch: &mut Watch, pages: usize) -> Result<bool, WizardError> {
+        if !watch.sweeps.contains_key(&job.id) {
+            watch.sweeps.insert(job.id.clone(), central.job_devices(&job.id)?);
+        }
         let mut failed = Vec::new();
-        while let Some(page) = pager.next_page().await {
-            for entry in page? {
+        let mut done = false;
+        for _ in 0..pages {
+            let pager = watch.sweeps.get_mut(&job.id).expect("the sweep's pager");
+            let Some(page) = pager.next_page().await else {
+                done = true;
+                break;
+            };
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => {
+                    watch.sweeps.remove(&job.id); // start over at the next tick
+                    return Err(e.into());
+                }
+            };
+            for entry in page {
                 let Some(id) = self.by_lower.get(&entry.id.to_ascii_lowercase()).cloned() else { continue };
                 if self.devices[&id].0 != DeviceState::Pending {
                     continue;
@@ -194,6 +236,9 @@ impl<'e, 'a> Monitor<'e, 'a> {
                     _ => {}
                 }
             }
+        }
+        if done {
+            watch.sweeps.remove(&job.id);
         }
         let component = self.command.component.clone();
         let reasons = for_each(failed, central.clone(), move |central, id| {
@@ -215,7 +260,7 @@ impl<'e, 'a> Monitor<'e, 'a> {
         for (id, reason) in reasons {
             if reason.is_empty() { self.set(&id, DeviceState::Answered, None) } else { self.set(&id, DeviceState::Failed, Some(reason)) }
         }
-        Ok(())
+        Ok(done)
     }
 
     /// Where the target DPS assigned the devices that registered through the enrollment group.
