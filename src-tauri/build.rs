@@ -21,6 +21,7 @@ fn main() {
         "remove_connection",
         "c2h_source_options",
         "c2h_target_options",
+        "c2h_create_dps",
         "c2h_dry_run",
         "c2h_start",
         "c2h_resume",

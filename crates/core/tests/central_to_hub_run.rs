@@ -107,3 +107,16 @@ async fn retry_reruns_the_job_on_the_devices_central_can_reach_again() {
     assert_eq!(world.clients.central.jobs().unwrap().all().await.unwrap().iter().filter(|j| j.id.starts_with("iotm-")).count(), 2, "the job and its one rerun");
     world.sandbox.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_target_page_can_create_a_dps_and_then_lists_it() {
+    use iotm_core::wizards::central_to_hub::options::{create_dps, target_options};
+    let world = start(scenario(10), PipelineOptions::default()).await;
+    let bad = create_dps(&world.clients.arm, PRODUCTION, "rg-iot-prod", "no spaces allowed", "westeurope").await.unwrap_err();
+    assert_eq!(bad.code(), "centralToHub.bad_plan");
+    let created = create_dps(&world.clients.arm, PRODUCTION, "rg-iot-prod", "contoso-dps-neu", "northeurope").await.unwrap();
+    assert!(!created.id_scope.is_empty() && created.linked_hubs.is_empty(), "{created:?}");
+    let listed = target_options(&world.clients.arm, PRODUCTION).await.unwrap();
+    assert!(listed.dps.iter().any(|d| d.name == "contoso-dps-neu" && d.id_scope == created.id_scope));
+    world.sandbox.stop();
+}

@@ -5,7 +5,7 @@
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 use iotm_core::wizards::central_to_hub::dry_run::{dry_run, DryRun};
-use iotm_core::wizards::central_to_hub::options::{source_options, target_options, SourceOptions, TargetOptions};
+use iotm_core::wizards::central_to_hub::options::{create_dps, source_options, target_options, DpsOption, SourceOptions, TargetOptions};
 use iotm_core::wizards::central_to_hub::plan::{CentralAccess, Plan};
 use iotm_core::wizards::central_to_hub::progress::DeviceRow;
 use iotm_core::wizards::central_to_hub::report::{self, Report};
@@ -41,6 +41,13 @@ pub async fn c2h_source_options(state: State<'_, AppState>, subdomain: String, a
 pub async fn c2h_target_options(state: State<'_, AppState>, subscription_id: String) -> CommandResult<TargetOptions> {
     let pipeline = state.pipeline()?;
     Ok(target_options(&state.session.arm(&pipeline)?, &subscription_id).await?)
+}
+
+/// Creates a DPS in the subscription (the Target page's "Create a DPS").
+#[tauri::command]
+pub async fn c2h_create_dps(state: State<'_, AppState>, subscription_id: String, resource_group: String, name: String, location: String) -> CommandResult<DpsOption> {
+    let pipeline = state.pipeline()?;
+    Ok(create_dps(&state.session.arm(&pipeline)?, &subscription_id, &resource_group, &name, &location).await?)
 }
 
 /// Everything the run would do, checked, and each device's readiness (progress: devices checked).

@@ -30,6 +30,7 @@ pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         accounts::remove_connection,
         central_to_hub::c2h_source_options,
         central_to_hub::c2h_target_options,
+        central_to_hub::c2h_create_dps,
         central_to_hub::c2h_dry_run,
         central_to_hub::c2h_start,
         central_to_hub::c2h_resume,

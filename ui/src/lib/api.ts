@@ -18,6 +18,7 @@ import type {
   CentralAccess,
   Checked,
   DevicePage,
+  DpsOption,
   DryRun,
   JobsChanged,
   MigrationEntry,
@@ -80,6 +81,8 @@ export const api = {
   removeConnection: (id: string) => call<SessionView>("remove_connection", { id }),
   c2hSourceOptions: (subdomain: string, access: CentralAccess) => call<SourceOptions>("c2h_source_options", { subdomain, access }),
   c2hTargetOptions: (subscriptionId: string) => call<TargetOptions>("c2h_target_options", { subscriptionId }),
+  c2hCreateDps: (subscriptionId: string, resourceGroup: string, name: string, location: string) =>
+    call<DpsOption>("c2h_create_dps", { subscriptionId, resourceGroup, name, location }),
   c2hDryRun: (plan: Plan, onProgress: (checked: Checked) => void) => {
     const channel = new Channel<Checked>();
     channel.onmessage = onProgress;

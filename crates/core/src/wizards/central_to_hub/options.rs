@@ -138,3 +138,34 @@ pub async fn target_options(arm: &ArmClient, subscription_id: &str) -> Result<Ta
         .collect();
     Ok(TargetOptions { dps, hubs })
 }
+
+/// Creates a DPS (S1, one unit, hashed allocation, no linked hub yet) for the Target page, and
+/// waits for ARM's long-running operation; answers it as the page lists DPS instances.
+pub async fn create_dps(arm: &ArmClient, subscription_id: &str, resource_group: &str, name: &str, location: &str) -> Result<DpsOption, WizardError> {
+    use iotm_azure::arm::models::{DpsSku, ProvisioningService, ProvisioningServiceProperties};
+    let valid = (3..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !valid {
+        return Err(WizardError::Plan(super::plan::PlanProblem { field: "dpsName".into(), problem: "must be 3 to 64 letters, digits or hyphens".into(), line: None }));
+    }
+    let dps = ProvisioningService {
+        id: None,
+        kind: None,
+        system_data: None,
+        name: Some(name.to_string()),
+        location: location.to_string(),
+        tags: Default::default(),
+        etag: None,
+        sku: DpsSku { name: Some("S1".into()), tier: None, capacity: Some(1) },
+        properties: ProvisioningServiceProperties { allocation_policy: Some("Hashed".into()), ..Default::default() },
+        other: Default::default(),
+    };
+    let created = arm.create_or_update_provisioning_service(subscription_id, resource_group, name, &dps).await?.wait().await?;
+    Ok(DpsOption {
+        name: created.name.clone().unwrap_or_else(|| name.to_string()),
+        resource_group: resource_group.to_string(),
+        location: created.location.clone(),
+        id_scope: created.properties.id_scope.clone().unwrap_or_default(),
+        allocation_policy: created.properties.allocation_policy.clone().unwrap_or_else(|| "Hashed".into()),
+        linked_hubs: vec![],
+    })
+}
