@@ -98,6 +98,13 @@ fn check_content(content: &Value) -> Result<(), HubError> {
     }
 }
 
+/// Content as the hub keeps and shows it: all three sections, absent ones empty (so a client's
+/// round trip of a configuration compares equal whichever empty sections it sends back).
+fn normalized(content: &Value) -> Value {
+    let section = |name: &str| content.get(name).filter(|v| v.is_object()).cloned().unwrap_or_else(|| json!({}));
+    json!({"deviceContent": section("deviceContent"), "moduleContent": section("moduleContent"), "modulesContent": section("modulesContent")})
+}
+
 impl Configuration {
     /// The configuration a PUT body describes (`existing` when it updates one).
     pub fn from_request(id: &str, body: &Value, existing: Option<&Configuration>) -> Result<Configuration, HubError> {
@@ -113,6 +120,7 @@ impl Configuration {
         };
         let content = body.get("content").cloned().unwrap_or(Value::Null);
         check_content(&content)?;
+        let content = normalized(&content);
         if let Some(old) = existing {
             if old.content != content {
                 return Err(bad("CannotModifyImmutableConfigurationContent", format!("The content of configuration {id} cannot be changed; create a new configuration.")));
@@ -301,6 +309,8 @@ mod tests {
         assert_eq!(config(json!({"content": content(), "metrics": {"queries": {"m": "SELECT nothing"}}})).unwrap_err().name, "InvalidConfigurationCustomMetricsQuery");
         let ok = config(json!({"content": content(), "targetCondition": "tags.site = 'lyon'", "labels": {"team": "ops"}, "priority": 5})).unwrap();
         assert_eq!((ok.priority, ok.schema_version.as_str()), (5, "1.0"));
+        let round_trip = json!({"content": {"deviceContent": {"properties.desired.interval": 30}, "moduleContent": {}}});
+        assert!(Configuration::from_request("cfg-1", &round_trip, Some(&ok)).is_ok(), "empty sections sent back are no change");
         let changed = Configuration::from_request("cfg-1", &json!({"content": {"deviceContent": {"properties.desired.interval": 60}}}), Some(&ok));
         assert_eq!(changed.unwrap_err().name, "CannotModifyImmutableConfigurationContent");
         let updated = Configuration::from_request("cfg-1", &json!({"content": content(), "priority": 9}), Some(&ok)).unwrap();

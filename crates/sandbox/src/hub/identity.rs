@@ -121,13 +121,14 @@ fn edge_scope(device_id: &str) -> String {
     format!("ms-azure-iot-edge://{device_id}-{stamp}")
 }
 
-/// A leaf device's `deviceScope` must be that of an edge device in the registry (not itself).
+/// A leaf device's `deviceScope`, and every parent scope, must be that of an edge device in the
+/// registry (other than the device itself).
 pub fn check_scope(devices: &BTreeMap<String, DeviceIdentity>, device: &DeviceIdentity) -> Result<(), InvalidField> {
-    match &device.device_scope {
-        Some(scope) if !device.iot_edge && !devices.values().any(|d| d.iot_edge && d.device_scope.as_ref() == Some(scope)) => {
-            Err(InvalidField { field: "deviceScope", problem: format!("'{scope}' is not the scope of an edge device of this hub") })
-        }
-        _ => Ok(()),
+    let is_edge_scope = |scope: &String| devices.values().any(|d| d.iot_edge && d.device_id != device.device_id && d.device_scope.as_ref() == Some(scope));
+    let leaf_scope = device.device_scope.as_ref().filter(|_| !device.iot_edge);
+    match leaf_scope.into_iter().chain(&device.parent_scopes).find(|s| !is_edge_scope(s)) {
+        Some(scope) => Err(InvalidField { field: "deviceScope", problem: format!("'{scope}' is not the scope of an edge device of this hub") }),
+        None => Ok(()),
     }
 }
 
@@ -177,14 +178,18 @@ impl DeviceIdentity {
             return Err(InvalidField { field: "statusReason", problem: "must be at most 128 characters".into() });
         }
         let iot_edge = body.pointer("/capabilities/iotEdge").and_then(Value::as_bool).unwrap_or(false);
-        let mut device_scope = optional_string(body, "/deviceScope", "deviceScope")?;
-        if iot_edge && device_scope.is_none() {
-            // An edge device is a scope of its own: the hub names it after the device, and keeps it.
-            device_scope = existing.and_then(|e| e.device_scope.clone().filter(|_| e.iot_edge)).or_else(|| Some(edge_scope(device_id)));
-        }
-        // A leaf device's parent is the edge device whose scope it is in.
-        let parent_scopes = match (iot_edge, &device_scope) {
-            (false, Some(scope)) if parent_scopes.is_empty() => vec![scope.clone()],
+        let given_scope = optional_string(body, "/deviceScope", "deviceScope")?;
+        // An edge device is a scope of its own, named by the hub and kept (immutable): a scope it
+        // is given names its parent edge device. A leaf device's scope is its parent's.
+        let (device_scope, parent) = if iot_edge {
+            let own = existing.and_then(|e| e.device_scope.clone().filter(|_| e.iot_edge)).unwrap_or_else(|| edge_scope(device_id));
+            let parent = given_scope.filter(|s| *s != own);
+            (Some(own), parent)
+        } else {
+            (given_scope.clone(), given_scope)
+        };
+        let parent_scopes = match parent {
+            Some(scope) if parent_scopes.is_empty() => vec![scope],
             _ => parent_scopes,
         };
         let base = existing.cloned().unwrap_or_else(|| DeviceIdentity::new_sas(device_id, String::new(), String::new()));
@@ -266,6 +271,26 @@ mod tests {
         assert_eq!(bad(json!({"authentication": {"type": "sas", "symmetricKey": {"primaryKey": "not base64!"}}})), "primaryKey");
         assert_eq!(bad(json!({"parentScopes": "x"})), "parentScopes");
         assert_eq!(bad(json!([])), "body");
+        assert_eq!(bad(json!({"authentication": {"type": "selfSigned", "x509Thumbprint": {"primaryThumbprint": "abc"}}})), "primaryThumbprint");
+        assert_eq!(bad(json!({"authentication": {"type": "selfSigned"}})), "primaryThumbprint");
+        assert_eq!(bad(json!({"statusReason": "x".repeat(129)})), "statusReason");
+        assert!(valid_id("dev-1:a.b@c") && !valid_id("a b") && !valid_id("") && !valid_id(&"a".repeat(129)));
+    }
+
+    #[test]
+    fn edge_devices_get_a_scope_that_leaves_and_child_edges_point_at() {
+        let edge = DeviceIdentity::from_request("edge", &json!({"capabilities": {"iotEdge": true}, "deviceScope": null}), None).unwrap();
+        let scope = edge.device_scope.clone().unwrap();
+        assert!(scope.starts_with("ms-azure-iot-edge://edge-") && edge.parent_scopes.is_empty());
+        let again = DeviceIdentity::from_request("edge", &json!({"capabilities": {"iotEdge": true}, "deviceScope": "ms-azure-iot-edge://other-1"}), Some(&edge)).unwrap();
+        assert_eq!((again.device_scope.as_ref(), again.parent_scopes.clone()), (Some(&scope), vec!["ms-azure-iot-edge://other-1".to_string()]), "an edge device keeps its scope");
+        let devices = BTreeMap::from([("edge".to_string(), edge)]);
+        let leaf = DeviceIdentity::from_request("leaf", &json!({"deviceScope": scope}), None).unwrap();
+        assert_eq!(leaf.parent_scopes, vec![scope.clone()]);
+        assert!(check_scope(&devices, &leaf).is_ok());
+        let stray = DeviceIdentity::from_request("stray", &json!({"deviceScope": "ms-azure-iot-edge://nobody-1"}), None).unwrap();
+        assert_eq!(check_scope(&devices, &stray).unwrap_err().field, "deviceScope");
+        assert!(check_scope(&devices, &again).is_err(), "its parent is not in the registry");
     }
 
     #[test]
