@@ -53,6 +53,11 @@ def _is_erratum(spec: str, path: str, error) -> bool:
     # `$version` (a number) and `$metadata` there; the SDK's own models read them.
     if path.startswith("/twins/") and error.validator == "type" and str(list(error.path)[-1]).startswith("$"):
         return True
+    # A bare `{"type": "object"}` (twin tags and properties, configuration content, method
+    # payloads) is AutoRest's "any": the generated clients read any JSON value there, and the hub
+    # sends numbers, strings and booleans in those places.
+    if error.validator == "type" and error.schema.get("type") == "object" and not {"properties", "additionalProperties", "allOf"} & set(error.schema):
+        return True
     allowed = ERRATA.get((spec, path), set())
     return error.validator == "required" and any(f"'{p}' is a required property" == error.message for p in allowed)
 

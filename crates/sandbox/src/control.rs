@@ -27,9 +27,25 @@ pub fn router() -> Router<Arc<Cloud>> {
         .route("/_sandbox/quotas", post(quotas))
         .route("/_sandbox/fleet/{app}", get(fleet))
         .route("/_sandbox/fleet/{app}/{device}", post(set_persona))
+        .route("/_sandbox/hubs/{hub}/devices/{device}/reported", post(report_properties))
 }
 
 type ControlError = (StatusCode, Json<Value>);
+
+/// What a device does when it reports state: the body (a JSON object) is merged into the reported
+/// properties of its twin, or of its module's with `?moduleId=`. The hub is named by ARM name or host.
+async fn report_properties(State(cloud): State<Arc<Cloud>>, Path((hub, device)): Path<(String, String)>, Query(q): Query<HashMap<String, String>>, body: String) -> Result<Json<Value>, ControlError> {
+    let patch = match serde_json::from_str::<Value>(&body) {
+        Ok(Value::Object(patch)) => patch,
+        _ => return Err(control_error(StatusCode::BAD_REQUEST, "InvalidReport", "The body must be a JSON object of reported properties.")),
+    };
+    let by_name = cloud.hubs.read().unwrap().iter().find(|h| h.name.eq_ignore_ascii_case(&hub)).cloned();
+    let found = by_name.or_else(|| cloud.hub_by_host(&hub)).ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No hub {hub}.")))?;
+    if !found.report_properties(&device, q.get("moduleId").map(String::as_str), patch) {
+        return Err(control_error(StatusCode::NOT_FOUND, "NotFound", format!("No device {device} (or module) on hub {hub}.")));
+    }
+    Ok(Json(json!({"reported": true})))
+}
 
 fn control_error(status: StatusCode, code: &str, message: impl Into<String>) -> ControlError {
     (status, Json(json!({"error": {"code": code, "message": message.into()}})))

@@ -129,6 +129,8 @@ pub struct Hub {
     pub policies: Vec<AccessPolicy>,
     pub etag: Mutex<String>,
     pub devices: Mutex<BTreeMap<String, DeviceIdentity>>,
+    /// Automatic device management configurations by ID.
+    pub configurations: Mutex<BTreeMap<String, crate::hub::Configuration>>,
     pub endpoint: Endpoint,
 }
 
@@ -184,6 +186,7 @@ impl Hub {
             ],
             etag: Mutex::new(new_etag()),
             devices: Mutex::default(),
+            configurations: Mutex::default(),
             endpoint: Endpoint::default(),
         }
     }
@@ -207,6 +210,22 @@ impl Hub {
         if let Some(device) = self.devices.lock().unwrap().get_mut(device_id) {
             device.set_connected(connected);
         }
+    }
+
+    /// A device (or its module) reporting properties: merged into the twin's reported ones.
+    /// False when there is no such device or module.
+    pub fn report_properties(&self, device_id: &str, module_id: Option<&str>, patch: serde_json::Map<String, Value>) -> bool {
+        let mut devices = self.devices.lock().unwrap();
+        let Some(device) = devices.get_mut(device_id) else { return false };
+        let slot = match module_id {
+            None => &mut device.twin,
+            Some(mid) => match device.modules.as_mut().and_then(|m| m.get_mut(mid)) {
+                Some(module) => &mut module.twin,
+                None => return false,
+            },
+        };
+        slot.get_or_insert_with(Box::default).report(patch);
+        true
     }
 
     /// The hub a linked-hub entry of a DPS points at.

@@ -1,9 +1,12 @@
 //! A device identity as the hub keeps it: typed and compact (a hub holds up to a million of them),
 //! rendered to the service's JSON on the way out and parsed, field by field, on the way in.
 
+use super::module_identity::ModuleIdentity;
+use super::twin::TwinState;
 use crate::live::{new_etag, NEVER};
 use crate::tokens::random_token;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +33,10 @@ pub struct DeviceIdentity {
     pub device_scope: Option<String>,
     pub parent_scopes: Vec<String>,
     pub cloud_to_device_message_count: u32,
+    /// Tags and properties, only once something set them (most devices of a big hub never do).
+    pub twin: Option<Box<TwinState>>,
+    /// Module identities by module ID, only on devices that have some.
+    pub modules: Option<Box<BTreeMap<String, ModuleIdentity>>>,
 }
 
 /// Keys never reach a log through Debug.
@@ -39,7 +46,7 @@ impl std::fmt::Debug for DeviceIdentity {
     }
 }
 
-fn stamp(t: Option<OffsetDateTime>) -> Value {
+pub fn stamp(t: Option<OffsetDateTime>) -> Value {
     t.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).map(Value::String).unwrap_or_else(|| json!(NEVER))
 }
 
@@ -50,7 +57,7 @@ pub struct InvalidField {
     pub problem: String,
 }
 
-fn optional_string(body: &Value, pointer: &str, field: &'static str) -> Result<Option<String>, InvalidField> {
+pub fn optional_string(body: &Value, pointer: &str, field: &'static str) -> Result<Option<String>, InvalidField> {
     match body.pointer(pointer) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
@@ -61,6 +68,68 @@ fn optional_string(body: &Value, pointer: &str, field: &'static str) -> Result<O
 
 fn is_base64_key(key: &str) -> bool {
     base64::Engine::decode(&base64::engine::general_purpose::STANDARD, key).is_ok_and(|k| (16..=64).contains(&k.len()))
+}
+
+/// A device ID or module ID as the hub accepts it: 1 to 128 ASCII letters, digits and `-.%_*?!(),:=@$'+#`.
+pub fn valid_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.%_*?!(),:=@$'+#".contains(&b))
+}
+
+/// A certificate thumbprint: SHA-1 (40) or SHA-256 (64) hex digits.
+fn is_thumbprint(t: &str) -> bool {
+    matches!(t.len(), 40 | 64) && t.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The `authentication` of a device or module body: SAS keys (generated when left empty), X.509
+/// thumbprints (self-signed: a primary one at least), certificate authority, or none.
+pub fn parse_authentication(body: &Value) -> Result<Authentication, InvalidField> {
+    let kind = body.pointer("/authentication/type").and_then(Value::as_str).unwrap_or("sas");
+    let authentication = match kind.to_ascii_lowercase().as_str() {
+        "sas" => {
+            let key = |k: &'static str| -> Result<String, InvalidField> {
+                match optional_string(body, &format!("/authentication/symmetricKey/{k}"), k)? {
+                    None => Ok(crate::live::new_key()),
+                    Some(key) if is_base64_key(&key) => Ok(key),
+                    Some(_) => Err(InvalidField { field: k, problem: "must be a base64 key of 16 to 64 bytes".into() }),
+                }
+            };
+            Authentication::Sas { primary_key: key("primaryKey")?, secondary_key: key("secondaryKey")? }
+        }
+        "selfsigned" => {
+            let thumbprint = |pointer: &str, field: &'static str| -> Result<Option<String>, InvalidField> {
+                match optional_string(body, pointer, field)? {
+                    Some(t) if !is_thumbprint(&t) => Err(InvalidField { field, problem: "must be 40 (SHA-1) or 64 (SHA-256) hex digits".into() }),
+                    t => Ok(t),
+                }
+            };
+            let primary_thumbprint = thumbprint("/authentication/x509Thumbprint/primaryThumbprint", "primaryThumbprint")?;
+            if primary_thumbprint.is_none() {
+                return Err(InvalidField { field: "primaryThumbprint", problem: "is required for selfSigned authentication".into() });
+            }
+            Authentication::SelfSigned { primary_thumbprint, secondary_thumbprint: thumbprint("/authentication/x509Thumbprint/secondaryThumbprint", "secondaryThumbprint")? }
+        }
+        "certificateauthority" => Authentication::CertificateAuthority,
+        "none" => Authentication::None,
+        other => return Err(InvalidField { field: "authentication.type", problem: format!("'{other}' is not one of sas, selfSigned, certificateAuthority, none") }),
+    };
+    Ok(authentication)
+}
+
+/// The scope the hub gives an edge device: its ID and a number that tells re-creations apart.
+fn edge_scope(device_id: &str) -> String {
+    let stamp = OffsetDateTime::now_utc().unix_timestamp_nanos() / 100;
+    format!("ms-azure-iot-edge://{device_id}-{stamp}")
+}
+
+/// A leaf device's `deviceScope`, and every parent scope, must be that of an edge device in the
+/// registry (other than the device itself).
+pub fn check_scope(devices: &BTreeMap<String, DeviceIdentity>, device: &DeviceIdentity) -> Result<(), InvalidField> {
+    let is_edge_scope = |scope: &String| devices.values().any(|d| d.iot_edge && d.device_id != device.device_id && d.device_scope.as_ref() == Some(scope));
+    let leaf_scope = device.device_scope.as_ref().filter(|_| !device.iot_edge);
+    match leaf_scope.into_iter().chain(&device.parent_scopes).find(|s| !is_edge_scope(s)) {
+        Some(scope) => Err(InvalidField { field: "deviceScope", problem: format!("'{scope}' is not the scope of an edge device of this hub") }),
+        None => Ok(()),
+    }
 }
 
 impl DeviceIdentity {
@@ -81,6 +150,8 @@ impl DeviceIdentity {
             device_scope: None,
             parent_scopes: vec![],
             cloud_to_device_message_count: 0,
+            twin: None,
+            modules: None,
         }
     }
 
@@ -96,40 +167,40 @@ impl DeviceIdentity {
             Some(s) if s.eq_ignore_ascii_case("disabled") => false,
             Some(other) => return Err(InvalidField { field: "status", problem: format!("'{other}' is neither enabled nor disabled") }),
         };
-        let kind = body.pointer("/authentication/type").and_then(Value::as_str).unwrap_or("sas");
-        let authentication = match kind.to_ascii_lowercase().as_str() {
-            "sas" => {
-                let key = |k: &'static str| -> Result<String, InvalidField> {
-                    match optional_string(body, &format!("/authentication/symmetricKey/{k}"), k)? {
-                        None => Ok(crate::live::new_key()),
-                        Some(key) if is_base64_key(&key) => Ok(key),
-                        Some(_) => Err(InvalidField { field: k, problem: "must be a base64 key of 16 to 64 bytes".into() }),
-                    }
-                };
-                Authentication::Sas { primary_key: key("primaryKey")?, secondary_key: key("secondaryKey")? }
-            }
-            "selfsigned" => Authentication::SelfSigned {
-                primary_thumbprint: optional_string(body, "/authentication/x509Thumbprint/primaryThumbprint", "primaryThumbprint")?,
-                secondary_thumbprint: optional_string(body, "/authentication/x509Thumbprint/secondaryThumbprint", "secondaryThumbprint")?,
-            },
-            "certificateauthority" => Authentication::CertificateAuthority,
-            "none" => Authentication::None,
-            other => return Err(InvalidField { field: "authentication.type", problem: format!("'{other}' is not one of sas, selfSigned, certificateAuthority, none") }),
-        };
+        let authentication = parse_authentication(body)?;
         let parent_scopes = match body.get("parentScopes") {
             None | Some(Value::Null) => vec![],
             Some(Value::Array(a)) => a.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<_>>>().ok_or(InvalidField { field: "parentScopes", problem: "must be an array of strings".into() })?,
             Some(_) => return Err(InvalidField { field: "parentScopes", problem: "must be an array of strings".into() }),
+        };
+        let status_reason = optional_string(body, "/statusReason", "statusReason")?;
+        if status_reason.as_ref().is_some_and(|r| r.chars().count() > 128) {
+            return Err(InvalidField { field: "statusReason", problem: "must be at most 128 characters".into() });
+        }
+        let iot_edge = body.pointer("/capabilities/iotEdge").and_then(Value::as_bool).unwrap_or(false);
+        let given_scope = optional_string(body, "/deviceScope", "deviceScope")?;
+        // An edge device is a scope of its own, named by the hub and kept (immutable): a scope it
+        // is given names its parent edge device. A leaf device's scope is its parent's.
+        let (device_scope, parent) = if iot_edge {
+            let own = existing.and_then(|e| e.device_scope.clone().filter(|_| e.iot_edge)).unwrap_or_else(|| edge_scope(device_id));
+            let parent = given_scope.filter(|s| *s != own);
+            (Some(own), parent)
+        } else {
+            (given_scope.clone(), given_scope)
+        };
+        let parent_scopes = match parent {
+            Some(scope) if parent_scopes.is_empty() => vec![scope],
+            _ => parent_scopes,
         };
         let base = existing.cloned().unwrap_or_else(|| DeviceIdentity::new_sas(device_id, String::new(), String::new()));
         Ok(DeviceIdentity {
             etag: new_etag(),
             status_updated: if existing.is_some_and(|e| e.enabled != enabled) { Some(OffsetDateTime::now_utc()) } else { base.status_updated },
             enabled,
-            status_reason: optional_string(body, "/statusReason", "statusReason")?,
+            status_reason,
             authentication,
-            iot_edge: body.pointer("/capabilities/iotEdge").and_then(Value::as_bool).unwrap_or(false),
-            device_scope: optional_string(body, "/deviceScope", "deviceScope")?,
+            iot_edge,
+            device_scope,
             parent_scopes,
             ..base
         })
@@ -168,20 +239,23 @@ impl DeviceIdentity {
         })
     }
 
-    /// The twin as `GET /twins/{id}` shows it until twins are stored (tags and properties empty).
+    /// The device's twin: identity fields, and tags and properties with their versions (the empty
+    /// twin at version 1 until something is set).
     pub fn twin_json(&self) -> Value {
         let thumbprints = match &self.authentication {
             Authentication::SelfSigned { primary_thumbprint, secondary_thumbprint } => json!({"primaryThumbprint": primary_thumbprint, "secondaryThumbprint": secondary_thumbprint}),
             _ => json!({"primaryThumbprint": null, "secondaryThumbprint": null}),
         };
-        json!({
-            "deviceId": self.device_id, "etag": "AAAAAAAAAAE=", "deviceEtag": self.etag, "status": if self.enabled { "enabled" } else { "disabled" },
-            "statusUpdateTime": stamp(self.status_updated), "connectionState": if self.connected { "Connected" } else { "Disconnected" },
+        let mut twin = json!({
+            "deviceId": self.device_id, "deviceEtag": self.etag, "status": if self.enabled { "enabled" } else { "disabled" },
+            "statusReason": self.status_reason, "statusUpdateTime": stamp(self.status_updated),
+            "connectionState": if self.connected { "Connected" } else { "Disconnected" },
             "lastActivityTime": stamp(self.last_activity), "cloudToDeviceMessageCount": self.cloud_to_device_message_count,
-            "authenticationType": self.authentication_type(), "x509Thumbprint": thumbprints, "version": 1, "tags": {},
-            "capabilities": {"iotEdge": self.iot_edge},
-            "properties": {"desired": {"$metadata": {"$lastUpdated": NEVER}, "$version": 1}, "reported": {"$metadata": {"$lastUpdated": NEVER}, "$version": 1}},
-        })
+            "authenticationType": self.authentication_type(), "x509Thumbprint": thumbprints,
+            "capabilities": {"iotEdge": self.iot_edge}, "deviceScope": self.device_scope, "parentScopes": self.parent_scopes,
+        });
+        super::twin::render_into(&mut twin, self.twin.as_deref());
+        twin
     }
 }
 
@@ -197,6 +271,26 @@ mod tests {
         assert_eq!(bad(json!({"authentication": {"type": "sas", "symmetricKey": {"primaryKey": "not base64!"}}})), "primaryKey");
         assert_eq!(bad(json!({"parentScopes": "x"})), "parentScopes");
         assert_eq!(bad(json!([])), "body");
+        assert_eq!(bad(json!({"authentication": {"type": "selfSigned", "x509Thumbprint": {"primaryThumbprint": "abc"}}})), "primaryThumbprint");
+        assert_eq!(bad(json!({"authentication": {"type": "selfSigned"}})), "primaryThumbprint");
+        assert_eq!(bad(json!({"statusReason": "x".repeat(129)})), "statusReason");
+        assert!(valid_id("dev-1:a.b@c") && !valid_id("a b") && !valid_id("") && !valid_id(&"a".repeat(129)));
+    }
+
+    #[test]
+    fn edge_devices_get_a_scope_that_leaves_and_child_edges_point_at() {
+        let edge = DeviceIdentity::from_request("edge", &json!({"capabilities": {"iotEdge": true}, "deviceScope": null}), None).unwrap();
+        let scope = edge.device_scope.clone().unwrap();
+        assert!(scope.starts_with("ms-azure-iot-edge://edge-") && edge.parent_scopes.is_empty());
+        let again = DeviceIdentity::from_request("edge", &json!({"capabilities": {"iotEdge": true}, "deviceScope": "ms-azure-iot-edge://other-1"}), Some(&edge)).unwrap();
+        assert_eq!((again.device_scope.as_ref(), again.parent_scopes.clone()), (Some(&scope), vec!["ms-azure-iot-edge://other-1".to_string()]), "an edge device keeps its scope");
+        let devices = BTreeMap::from([("edge".to_string(), edge)]);
+        let leaf = DeviceIdentity::from_request("leaf", &json!({"deviceScope": scope}), None).unwrap();
+        assert_eq!(leaf.parent_scopes, vec![scope.clone()]);
+        assert!(check_scope(&devices, &leaf).is_ok());
+        let stray = DeviceIdentity::from_request("stray", &json!({"deviceScope": "ms-azure-iot-edge://nobody-1"}), None).unwrap();
+        assert_eq!(check_scope(&devices, &stray).unwrap_err().field, "deviceScope");
+        assert!(check_scope(&devices, &again).is_err(), "its parent is not in the registry");
     }
 
     #[test]

@@ -1,18 +1,27 @@
 //! IoT Hub's service API, the device-registry part: device identities (get, list, create/update
 //! with ETags, delete), device twins and the twin query, authorised by the hub's shared access
-//! policies. Modules, configurations, bulk jobs and quotas extend this module in "Sandbox cloud, part 2".
+//! policies; modules, module twins, the bulk registry, configurations, direct methods and the
+//! service statistics. Bulk import/export jobs and quotas extend this module in "Sandbox cloud, part 2".
 
+mod bulk;
+mod configurations;
 mod devices;
 mod errors;
 pub mod identity;
+mod methods;
+pub mod module_identity;
+mod modules;
 mod query;
+pub mod twin;
+mod twins;
 
 use crate::cloud::Cloud;
 use crate::live::Hub;
 use crate::sas::{self, SasError};
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
+pub use configurations::Configuration;
 pub use errors::HubError;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,11 +37,21 @@ pub struct HubCtx {
 
 pub fn router(cloud: Arc<Cloud>, hub: Arc<Hub>) -> Router {
     Router::new()
-        .route("/devices", get(devices::list))
+        .route("/devices", get(devices::list).post(bulk::update_registry))
         .route("/devices/query", post(query::twins))
         .route("/devices/{id}", get(devices::get).put(devices::put).delete(devices::delete))
-        .route("/twins/{id}", get(devices::get_twin))
         .route("/statistics/devices", get(devices::statistics))
+        // Twins, modules, configurations and direct methods (hub-api).
+        .route("/twins/{id}", get(twins::get).patch(twins::update).put(twins::replace))
+        .route("/twins/{id}/modules/{mid}", get(twins::get_module).patch(twins::update_module).put(twins::replace_module))
+        .route("/twins/{id}/methods", post(methods::device))
+        .route("/twins/{id}/modules/{mid}/methods", post(methods::module))
+        .route("/devices/{id}/modules", get(modules::list))
+        .route("/devices/{id}/modules/{mid}", put(modules::put).get(modules::get).delete(modules::delete))
+        .route("/configurations", get(configurations::list))
+        .route("/configurations/testQueries", post(configurations::test_queries))
+        .route("/configurations/{id}", put(configurations::put).get(configurations::get).delete(configurations::delete))
+        .route("/statistics/service", get(devices::service_statistics))
         .fallback(|| async { HubError::not_served() })
         .layer(axum::middleware::from_fn_with_state(Some("hub"), crate::rejections::reshape))
         .layer(axum::middleware::from_fn_with_state((cloud.clone(), Some("hub")), crate::faults::apply))

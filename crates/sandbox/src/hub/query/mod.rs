@@ -6,6 +6,10 @@
 mod eval;
 mod parse;
 
+// Configurations select their devices with the same language.
+pub use eval::selects;
+pub use parse::{parse, Condition};
+
 use super::{HubCtx, HubError};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};

@@ -1,0 +1,261 @@
+//! A twin's service-side state — tags, desired and reported properties, their versions — and the
+//! two ways the service API changes it: update (a JSON merge patch: objects merge, `null` removes)
+//! and replace (tags and desired properties swapped whole). Reported properties belong to the
+//! device: the service API never writes them, the sandbox's control API and fleet do.
+//!
+//! The ETag is the twin version as the hub writes it (base64 of the big-endian 64-bit version:
+//! version 1 is `AAAAAAAAAAE=`), so it needs no storage and changes exactly when the version does.
+
+use super::identity::stamp;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
+
+/// Deepest nesting the hub accepts in tags and properties.
+const MAX_DEPTH: usize = 10;
+/// Largest tags, or desired properties, document the hub accepts (bytes of JSON).
+const MAX_SECTION_BYTES: usize = 32 * 1024;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TwinState {
+    pub tags: Map<String, Value>,
+    pub desired: Map<String, Value>,
+    pub reported: Map<String, Value>,
+    /// Counts every change to tags or properties.
+    pub version: u64,
+    pub desired_version: u64,
+    pub reported_version: u64,
+    pub desired_updated: Option<OffsetDateTime>,
+    pub reported_updated: Option<OffsetDateTime>,
+}
+
+impl Default for TwinState {
+    fn default() -> TwinState {
+        TwinState { tags: Map::new(), desired: Map::new(), reported: Map::new(), version: 1, desired_version: 1, reported_version: 1, desired_updated: None, reported_updated: None }
+    }
+}
+
+/// The ETag of a twin at `version`.
+pub fn etag(version: u64) -> String {
+    B64.encode(version.to_be_bytes())
+}
+
+/// The ETag of a stored twin, or of the empty one.
+pub fn etag_of(twin: Option<&TwinState>) -> String {
+    etag(twin.map_or(1, |t| t.version))
+}
+
+/// Whether an If-Match value (quotes already trimmed) allows a write to a twin at this state.
+pub fn matches(twin: Option<&TwinState>, if_match: Option<&str>) -> bool {
+    if_match.is_none_or(|e| e == "*" || e == etag_of(twin))
+}
+
+/// The writable part of a twin body: tags and desired properties, each only if present.
+#[derive(Debug, Default, PartialEq)]
+pub struct TwinPatch {
+    pub tags: Option<Map<String, Value>>,
+    pub desired: Option<Map<String, Value>>,
+}
+
+/// Keys the hub refuses: empty, with `.`, space, `$` or control characters.
+fn bad_key(key: &str) -> bool {
+    key.is_empty() || key.chars().any(|c| c == '.' || c == ' ' || c == '$' || c.is_control())
+}
+
+fn check(section: &str, value: &Value, depth: usize) -> Result<(), String> {
+    match value {
+        Value::Object(map) => {
+            if depth > MAX_DEPTH {
+                return Err(format!("{section} nest deeper than {MAX_DEPTH} levels"));
+            }
+            for (k, v) in map {
+                if bad_key(k) {
+                    return Err(format!("'{k}' in {section} is not a valid key: keys may not be empty nor hold '.', '$', spaces or control characters"));
+                }
+                check(section, v, depth + 1)?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items.iter().try_for_each(|v| check(section, v, depth + 1)),
+        _ => Ok(()),
+    }
+}
+
+/// The section's object, without the service's own `$version`/`$metadata` (a read-modify-write
+/// sends them back), checked as the hub checks it.
+fn section(body: &Value, pointer: &str, name: &str) -> Result<Option<Map<String, Value>>, String> {
+    match body.pointer(pointer) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) => {
+            let map: Map<String, Value> = map.iter().filter(|(k, _)| !k.starts_with('$')).map(|(k, v)| (k.clone(), v.clone())).collect();
+            let value = Value::Object(map);
+            check(name, &value, 1)?;
+            if value.to_string().len() > MAX_SECTION_BYTES {
+                return Err(format!("{name} exceed {MAX_SECTION_BYTES} bytes"));
+            }
+            let Value::Object(map) = value else { unreachable!() };
+            Ok(Some(map))
+        }
+        Some(other) => Err(format!("{name} must be a JSON object, not {other}")),
+    }
+}
+
+/// Reads the tags and desired properties of a twin body; anything else in it (identity fields,
+/// reported properties, versions) is the hub's and is ignored, as a round trip sends them back.
+pub fn parse_patch(body: &Value) -> Result<TwinPatch, String> {
+    if !body.is_object() {
+        return Err("The twin must be a JSON object.".into());
+    }
+    Ok(TwinPatch { tags: section(body, "/tags", "tags")?, desired: section(body, "/properties/desired", "desired properties")? })
+}
+
+/// RFC 7396 merge: objects merge key by key, `null` removes, anything else replaces.
+pub fn merge(target: &mut Map<String, Value>, patch: Map<String, Value>) {
+    for (key, value) in patch {
+        match value {
+            Value::Null => {
+                target.remove(&key);
+            }
+            Value::Object(inner) => match target.get_mut(&key) {
+                Some(Value::Object(existing)) => merge(existing, inner),
+                _ => {
+                    let mut fresh = Map::new();
+                    merge(&mut fresh, inner);
+                    target.insert(key, Value::Object(fresh));
+                }
+            },
+            other => {
+                target.insert(key, other);
+            }
+        }
+    }
+}
+
+/// A replacement keeps no nulls: a removed key is simply absent.
+fn without_nulls(map: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    merge(&mut out, map);
+    out
+}
+
+impl TwinState {
+    /// Applies an update (merge) or a replacement. The twin version moves once per call that
+    /// carries anything; desired properties' own version only when they were part of it.
+    pub fn apply(&mut self, patch: TwinPatch, replace: bool) {
+        let TwinPatch { tags, desired } = patch;
+        if replace {
+            self.tags = without_nulls(tags.unwrap_or_default());
+            self.desired = without_nulls(desired.unwrap_or_default());
+            self.desired_version += 1;
+            self.desired_updated = Some(OffsetDateTime::now_utc());
+            self.version += 1;
+            return;
+        }
+        if tags.is_none() && desired.is_none() {
+            return;
+        }
+        if let Some(tags) = tags {
+            merge(&mut self.tags, tags);
+        }
+        if let Some(desired) = desired {
+            merge(&mut self.desired, desired);
+            self.desired_version += 1;
+            self.desired_updated = Some(OffsetDateTime::now_utc());
+        }
+        self.version += 1;
+    }
+
+    /// What a device reporting its state does: a merge into reported properties.
+    pub fn report(&mut self, patch: Map<String, Value>) {
+        merge(&mut self.reported, patch);
+        self.reported_version += 1;
+        self.reported_updated = Some(OffsetDateTime::now_utc());
+        self.version += 1;
+    }
+}
+
+/// Adds `etag`, `version`, `tags` and `properties` to a rendered twin (an identity's fields).
+pub fn render_into(twin: &mut Value, state: Option<&TwinState>) {
+    let empty = TwinState::default();
+    let state = state.unwrap_or(&empty);
+    let properties = |map: &Map<String, Value>, version: u64, updated: Option<OffsetDateTime>| {
+        let mut out = map.clone();
+        out.insert("$metadata".into(), json!({"$lastUpdated": stamp(updated)}));
+        out.insert("$version".into(), json!(version));
+        Value::Object(out)
+    };
+    twin["etag"] = json!(etag(state.version));
+    twin["version"] = json!(state.version);
+    twin["tags"] = Value::Object(state.tags.clone());
+    twin["properties"] = json!({
+        "desired": properties(&state.desired, state.desired_version, state.desired_updated),
+        "reported": properties(&state.reported, state.reported_version, state.reported_updated),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn the_etag_is_the_version_as_the_hub_writes_it() {
+        assert_eq!(etag(1), "AAAAAAAAAAE=");
+        assert_eq!(etag(258), "AAAAAAAAAQI=");
+        assert!(matches(None, Some("AAAAAAAAAAE=")) && matches(None, Some("*")) && matches(None, None));
+        let twin = TwinState { version: 2, ..TwinState::default() };
+        assert!(!matches(Some(&twin), Some("AAAAAAAAAAE=")), "a stale ETag is refused");
+    }
+
+    #[test]
+    fn an_update_merges_and_null_removes() {
+        let mut twin = TwinState::default();
+        twin.apply(parse_patch(&json!({"tags": {"site": "lyon", "loc": {"floor": 3, "room": "a"}}, "properties": {"desired": {"interval": 30}}})).unwrap(), false);
+        assert_eq!((twin.version, twin.desired_version), (2, 2));
+        twin.apply(parse_patch(&json!({"tags": {"loc": {"room": null, "wing": "w"}, "site": null, "team": "ops"}})).unwrap(), false);
+        assert_eq!(Value::Object(twin.tags.clone()), json!({"loc": {"floor": 3, "wing": "w"}, "team": "ops"}));
+        assert_eq!((twin.version, twin.desired_version), (3, 2), "tags alone leave the desired version");
+        assert_eq!(Value::Object(twin.desired.clone()), json!({"interval": 30}));
+    }
+
+    #[test]
+    fn a_replacement_swaps_tags_and_desired_whole_and_keeps_reported() {
+        let mut twin = TwinState::default();
+        twin.apply(parse_patch(&json!({"tags": {"a": 1, "b": 2}, "properties": {"desired": {"x": 1}}})).unwrap(), false);
+        twin.report(obj(json!({"fw": "1.0"})));
+        twin.apply(parse_patch(&json!({"tags": {"c": 3, "gone": null}, "properties": {"reported": {"fw": "hack"}}})).unwrap(), true);
+        assert_eq!(Value::Object(twin.tags.clone()), json!({"c": 3}));
+        assert!(twin.desired.is_empty());
+        assert_eq!(Value::Object(twin.reported.clone()), json!({"fw": "1.0"}), "the service API never writes reported properties");
+        assert_eq!((twin.version, twin.desired_version, twin.reported_version), (4, 3, 2));
+    }
+
+    #[test]
+    fn a_round_trip_of_the_services_own_fields_is_accepted() {
+        let mut rendered = json!({"deviceId": "d"});
+        let mut twin = TwinState::default();
+        twin.apply(parse_patch(&json!({"properties": {"desired": {"x": 1}}})).unwrap(), false);
+        render_into(&mut rendered, Some(&twin));
+        assert_eq!(rendered["properties"]["desired"]["$version"], 2);
+        assert_eq!(parse_patch(&rendered).unwrap().desired, Some(obj(json!({"x": 1}))));
+    }
+
+    #[test]
+    fn bad_keys_depth_and_size_are_refused() {
+        assert!(parse_patch(&json!({"tags": {"a.b": 1}})).unwrap_err().contains("'a.b'"));
+        assert!(parse_patch(&json!({"tags": {"a b": 1}})).is_err());
+        assert!(parse_patch(&json!({"properties": {"desired": {"ok": {"$x": 1}}}})).is_err(), "only the top level's $ keys are the service's");
+        assert!(parse_patch(&json!({"tags": "x"})).is_err() && parse_patch(&json!([])).is_err());
+        let mut deep = json!(1);
+        for _ in 0..MAX_DEPTH {
+            deep = json!({"k": deep});
+        }
+        assert!(parse_patch(&json!({"tags": deep.clone()})).is_ok());
+        assert!(parse_patch(&json!({"tags": {"k": deep}})).unwrap_err().contains("deeper"));
+        assert!(parse_patch(&json!({"tags": {"big": "x".repeat(MAX_SECTION_BYTES)}})).unwrap_err().contains("bytes"));
+    }
+}
