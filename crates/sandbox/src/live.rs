@@ -130,6 +130,8 @@ pub struct Hub {
     pub etag: Mutex<String>,
     pub devices: Mutex<BTreeMap<String, DeviceIdentity>>,
     pub endpoint: Endpoint,
+    /// Its throttles' buckets, its quota switch, today's message count.
+    pub quotas: crate::hub::quotas::HubQuotas,
 }
 
 #[derive(Clone)]
@@ -185,6 +187,7 @@ impl Hub {
             etag: Mutex::new(new_etag()),
             devices: Mutex::default(),
             endpoint: Endpoint::default(),
+            quotas: Default::default(),
         }
     }
 
@@ -289,6 +292,7 @@ pub fn build(scenario: &Scenario) -> std::io::Result<(Reserved<Hub>, Reserved<Dp
                 let listener = reserve_port()?;
                 let host = format!("localhost:{}", listener.local_addr()?.port());
                 let hub = Hub::new(placement.clone(), &h.name, &h.sku, h.capacity, host);
+                hub.quotas.set_switch(h.quotas);
                 hubs.push((Arc::new(hub), listener));
             }
         }

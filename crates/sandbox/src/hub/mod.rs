@@ -6,6 +6,7 @@ mod devices;
 mod errors;
 pub mod identity;
 mod query;
+pub mod quotas;
 
 use crate::cloud::Cloud;
 use crate::live::Hub;
@@ -35,6 +36,7 @@ pub fn router(cloud: Arc<Cloud>, hub: Arc<Hub>) -> Router {
         .route("/statistics/devices", get(devices::statistics))
         .fallback(|| async { HubError::not_served() })
         .layer(axum::middleware::from_fn_with_state(Some("hub"), crate::rejections::reshape))
+        .layer(axum::middleware::from_fn_with_state((cloud.clone(), hub.clone()), quotas::apply))
         .layer(axum::middleware::from_fn_with_state((cloud.clone(), Some("hub")), crate::faults::apply))
         .with_state(HubCtx { cloud, hub })
 }
