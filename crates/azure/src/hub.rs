@@ -173,7 +173,9 @@ impl HubClient {
             .request("Query_GetTwins", Method::POST, &["devices", "query"])?
             .json(&serde_json::json!({"query": sql}))?
             .header("x-ms-max-item-count", &page_size.clamp(1, 1000).to_string())?
-            .retry_safe(true);
+            .retry_safe(true)
+            // Queries have a throttle of their own, tighter than registry operations'.
+            .partition(crate::rate_limit::hub_query_partition(&self.plane.host));
         Ok(Pager::new(self.plane.pipeline.clone(), self.plane.credential.clone(), request, Continuation::Header, "device twins"))
     }
 

@@ -102,6 +102,18 @@ pub fn hub_registry_rate(sku: &str, units: u32) -> Rate {
     Rate::per_second(per_minute / 60.0, (per_minute / 10.0).clamp(10.0, 500.0))
 }
 
+/// IoT Hub's query throttle: 20 a minute per unit up to S2 (and B2, F1), 1,000 on S3 and B3.
+pub fn hub_query_rate(sku: &str, units: u32) -> Rate {
+    let per_unit = if matches!(sku.to_ascii_uppercase().as_str(), "S3" | "B3") { 1_000.0 } else { 20.0 };
+    let per_minute = per_unit * units.max(1) as f64;
+    Rate::per_second(per_minute / 60.0, (per_minute / 4.0).clamp(2.0, 250.0))
+}
+
+/// The rate-limit partition of a hub's queries: paced apart from its registry operations.
+pub fn hub_query_partition(host: &str) -> String {
+    format!("{}/query", host.to_ascii_lowercase())
+}
+
 pub(crate) struct RateLimiter {
     limits: RateLimits,
     /// Rates known for one instance (a hub's, from its tier), over the service's default.
@@ -155,6 +167,13 @@ mod tests {
         let wait = bucket.take(start).expect("empty");
         assert!((wait.as_secs_f64() - 0.05).abs() < 1e-6, "{wait:?}");
         assert!(bucket.take(start + Duration::from_millis(50)).is_none());
+    }
+
+    #[test]
+    fn hub_queries_are_paced_at_their_own_tier_rate() {
+        assert!((hub_query_rate("S1", 1).per_second - 20.0 / 60.0).abs() < 1e-9);
+        assert!((hub_query_rate("S3", 1).per_second - 1_000.0 / 60.0).abs() < 1e-9);
+        assert_eq!(hub_query_partition("Hub.Azure-Devices.net"), "hub.azure-devices.net/query");
     }
 
     #[test]

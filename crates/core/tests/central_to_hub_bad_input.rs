@@ -152,7 +152,7 @@ fn with_lab_dps(mut scenario: Scenario) -> Scenario {
     let lab = scenario.subscriptions.iter_mut().find(|s| s.id == LAB).unwrap();
     assert!(!lab.access.iter().any(|a| a == AUTOMATION_SP));
     let group = &mut lab.resource_groups[0];
-    group.iot_hubs.push(IotHub { name: "lab-hub".into(), sku: "S1".into(), capacity: 1 });
+    group.iot_hubs.push(IotHub { name: "lab-hub".into(), sku: "S1".into(), capacity: 1, quotas: None });
     group.provisioning_services.push(ProvisioningService { name: "lab-dps".into(), linked_hubs: vec!["lab-hub".into()], allocation_policy: "Hashed".into() });
     scenario
 }

@@ -84,12 +84,28 @@ async fn clear_counters(State(cloud): State<Arc<Cloud>>) -> StatusCode {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct QuotaSwitch {
-    enabled: bool,
+    /// Sandbox-wide; for a hub, null hands it back to the sandbox-wide switch.
+    #[serde(alias = "on")]
+    enabled: Option<bool>,
+    /// One hub (by name) instead of the whole sandbox.
+    #[serde(default)]
+    hub: Option<String>,
 }
 
-async fn quotas(State(cloud): State<Arc<Cloud>>, Json(switch): Json<QuotaSwitch>) -> Json<Value> {
-    cloud.set_quotas(switch.enabled);
-    Json(json!({"enabled": cloud.quotas_on()}))
+/// `{"enabled": bool}` for every service; `{"enabled": bool|null, "hub": name}` for one hub.
+/// Answers the sandbox-wide switch and each hub's effective one.
+async fn quotas(State(cloud): State<Arc<Cloud>>, body: String) -> Result<Json<Value>, ControlError> {
+    let switch: QuotaSwitch = serde_json::from_str(&body).map_err(|e| control_error(StatusCode::BAD_REQUEST, "InvalidQuotaSwitch", e.to_string()))?;
+    match (&switch.hub, switch.enabled) {
+        (Some(name), on) => {
+            let hub = cloud.hubs.read().unwrap().iter().find(|h| h.name.eq_ignore_ascii_case(name)).cloned();
+            hub.ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No IoT hub {name}.")))?.quotas.set_switch(on);
+        }
+        (None, Some(on)) => cloud.set_quotas(on),
+        (None, None) => return Err(control_error(StatusCode::BAD_REQUEST, "InvalidQuotaSwitch", "enabled (true or false) is required without a hub.")),
+    }
+    let hubs: serde_json::Map<String, Value> = cloud.hubs.read().unwrap().iter().map(|h| (h.name.clone(), json!(h.quotas.enabled(&cloud)))).collect();
+    Ok(Json(json!({"enabled": cloud.quotas_on(), "hubs": hubs})))
 }
 
 fn central_app(cloud: &Cloud, subdomain: &str) -> Result<Arc<crate::central::app::LiveCentralApp>, ControlError> {

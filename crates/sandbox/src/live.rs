@@ -132,6 +132,8 @@ pub struct Hub {
     /// Automatic device management configurations by ID.
     pub configurations: Mutex<BTreeMap<String, crate::hub::Configuration>>,
     pub endpoint: Endpoint,
+    /// Its throttles' buckets, its quota switch, today's message count.
+    pub quotas: crate::hub::quotas::HubQuotas,
 }
 
 #[derive(Clone)]
@@ -188,6 +190,7 @@ impl Hub {
             devices: Mutex::default(),
             configurations: Mutex::default(),
             endpoint: Endpoint::default(),
+            quotas: Default::default(),
         }
     }
 
@@ -308,6 +311,7 @@ pub fn build(scenario: &Scenario) -> std::io::Result<(Reserved<Hub>, Reserved<Dp
                 let listener = reserve_port()?;
                 let host = format!("localhost:{}", listener.local_addr()?.port());
                 let hub = Hub::new(placement.clone(), &h.name, &h.sku, h.capacity, host);
+                hub.quotas.set_switch(h.quotas);
                 hubs.push((Arc::new(hub), listener));
             }
         }

@@ -16,7 +16,8 @@ pub struct Scenario {
     /// How long the simulated devices take to answer and to move.
     #[serde(default)]
     pub device_timing: crate::fleet::DeviceTiming,
-    /// Service limits (Central's request rate and running jobs): on for realism, off for speed.
+    /// Service limits (Central's request rate and running jobs, IoT Hub's tier throttles and
+    /// quotas): on for realism, off for speed. A hub's own `quotas` overrides it.
     #[serde(default = "yes")]
     pub quotas: bool,
     /// Lifetime of the access tokens Entra issues (Azure: about an hour). Shorter lets a test move
@@ -118,6 +119,9 @@ pub struct IotHub {
     pub sku: String,
     #[serde(default = "one")]
     pub capacity: u32,
+    /// This hub's throttles and quotas on or off, whatever the scenario-wide `quotas` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quotas: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -311,8 +315,8 @@ impl Scenario {
                             app("contoso-cold-chain", "Contoso Cold Chain", "b1f5e0a4-3a7c-4e0e-9f3e-6c0d1a2b3c02"),
                         ],
                         iot_hubs: vec![
-                            IotHub { name: "contoso-hub-weu".into(), sku: "S1".into(), capacity: 1 },
-                            IotHub { name: "contoso-hub-neu".into(), sku: "S1".into(), capacity: 1 },
+                            IotHub { name: "contoso-hub-weu".into(), sku: "S1".into(), capacity: 1, quotas: None },
+                            IotHub { name: "contoso-hub-neu".into(), sku: "S1".into(), capacity: 1, quotas: None },
                         ],
                         provisioning_services: vec![ProvisioningService {
                             name: "contoso-dps".into(),

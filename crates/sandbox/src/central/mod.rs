@@ -15,7 +15,7 @@ mod enrollment;
 mod filter;
 mod groups;
 pub mod jobs;
-mod throttle;
+pub(crate) mod throttle;
 
 use crate::cloud::Cloud;
 use crate::entra::{resource_audiences, Resource};

@@ -1,7 +1,7 @@
 //! IoT Hub's service API, the device-registry part: device identities (get, list, create/update
 //! with ETags, delete), device twins and the twin query, authorised by the hub's shared access
 //! policies; modules, module twins, the bulk registry, configurations, direct methods and the
-//! service statistics. Bulk import/export jobs and quotas extend this module in "Sandbox cloud, part 2".
+//! service statistics, each throttled per hub at its tier's documented rates (quotas/).
 
 mod bulk;
 mod configurations;
@@ -12,6 +12,7 @@ mod methods;
 pub mod module_identity;
 mod modules;
 mod query;
+pub mod quotas;
 pub mod twin;
 mod twins;
 
@@ -54,6 +55,7 @@ pub fn router(cloud: Arc<Cloud>, hub: Arc<Hub>) -> Router {
         .route("/statistics/service", get(devices::service_statistics))
         .fallback(|| async { HubError::not_served() })
         .layer(axum::middleware::from_fn_with_state(Some("hub"), crate::rejections::reshape))
+        .layer(axum::middleware::from_fn_with_state((cloud.clone(), hub.clone()), quotas::apply))
         .layer(axum::middleware::from_fn_with_state((cloud.clone(), Some("hub")), crate::faults::apply))
         .with_state(HubCtx { cloud, hub })
 }

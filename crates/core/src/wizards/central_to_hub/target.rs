@@ -122,6 +122,8 @@ pub async fn data_planes(arm: &ArmClient, pipeline: &Pipeline, plan: &Plan, targ
     let dps = DpsClient::from_connection_string(pipeline.clone(), ConnectionString::for_policy(&target.view.service_host, &policy.key_name, &key));
     let hub = HubClient::from_connection_string(pipeline.clone(), hub_connection(arm, plan).await?);
     // Pace the hub at its own tier's throttle rather than the smallest tier's.
-    pipeline.set_rate(iotm_azure::Service::Hub, hub.host(), iotm_azure::rate_limit::hub_registry_rate(&target.hub_sku.0, target.hub_sku.1));
+    let (sku, units) = (&target.hub_sku.0, target.hub_sku.1);
+    pipeline.set_rate(iotm_azure::Service::Hub, hub.host(), iotm_azure::rate_limit::hub_registry_rate(sku, units));
+    pipeline.set_rate(iotm_azure::Service::Hub, &iotm_azure::rate_limit::hub_query_partition(hub.host()), iotm_azure::rate_limit::hub_query_rate(sku, units));
     Ok(DataPlanes { dps, hub })
 }
