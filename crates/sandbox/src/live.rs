@@ -130,6 +130,8 @@ pub struct Hub {
     pub etag: Mutex<String>,
     pub devices: Mutex<BTreeMap<String, DeviceIdentity>>,
     pub endpoint: Endpoint,
+    /// Import/export jobs, and the twin data they carry (hub/jobs).
+    pub jobs: crate::hub::jobs::HubJobs,
 }
 
 #[derive(Clone)]
@@ -185,6 +187,7 @@ impl Hub {
             etag: Mutex::new(new_etag()),
             devices: Mutex::default(),
             endpoint: Endpoint::default(),
+            jobs: Default::default(),
         }
     }
 

@@ -5,6 +5,7 @@
 mod devices;
 mod errors;
 pub mod identity;
+pub mod jobs;
 mod query;
 
 use crate::cloud::Cloud;
@@ -33,6 +34,10 @@ pub fn router(cloud: Arc<Cloud>, hub: Arc<Hub>) -> Router {
         .route("/devices/{id}", get(devices::get).put(devices::put).delete(devices::delete))
         .route("/twins/{id}", get(devices::get_twin))
         .route("/statistics/devices", get(devices::statistics))
+        // Import/export jobs (hub/jobs).
+        .route("/jobs", get(jobs::list))
+        .route("/jobs/create", post(jobs::create))
+        .route("/jobs/{id}", get(jobs::get).delete(jobs::cancel))
         .fallback(|| async { HubError::not_served() })
         .layer(axum::middleware::from_fn_with_state(Some("hub"), crate::rejections::reshape))
         .layer(axum::middleware::from_fn_with_state((cloud.clone(), Some("hub")), crate::faults::apply))
