@@ -145,8 +145,20 @@ pub fn start(state_dir: &Path, launch: &Launch) -> Storage {
     }
 }
 
+/// The launcher is a Node script (`#!/usr/bin/env node`): without Node on PATH it would start and
+/// die at once, so say so up front.
+fn node_on_path() -> Result<(), String> {
+    let names: &[&str] = if cfg!(windows) { &["node.exe", "node.cmd"] } else { &["node"] };
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .any(|dir| names.iter().any(|n| dir.join(n).is_file()))
+        .then_some(())
+        .ok_or_else(|| "Node.js is not on PATH, and Azurite runs on it".to_string())
+}
+
 fn spawn(state_dir: &Path) -> Result<Azurite, String> {
     let launcher = find_launcher()?;
+    node_on_path()?;
     let (cert, key) = crate::tls::issue_localhost_certificate(state_dir, "azurite").map_err(|e| e.to_string())?;
     let tls = client_tls(state_dir)?;
     let data = state_dir.join("azurite");
