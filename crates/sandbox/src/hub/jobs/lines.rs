@@ -1,7 +1,7 @@
 //! The lines of devices.txt (one `ExportImportDevice` JSON object per line, service.json) and of
 //! importErrors.log (one `{"deviceId","errorCode","errorStatus"}` object per failed line).
 
-use super::twin_docs::{properties_json, TwinDocs};
+use super::twin_docs::{properties_text, TwinDocs};
 use crate::hub::identity::{Authentication, DeviceIdentity};
 use serde_json::{json, Map, Value};
 
@@ -14,28 +14,29 @@ pub fn export_line(device: &DeviceIdentity, twins: &TwinDocs, exclude_keys: bool
         Authentication::SelfSigned { primary_thumbprint, secondary_thumbprint } => (json!({"primaryKey": null, "secondaryKey": null}), json!({"primaryThumbprint": primary_thumbprint, "secondaryThumbprint": secondary_thumbprint})),
         _ => (json!({"primaryKey": null, "secondaryKey": null}), json!({"primaryThumbprint": null, "secondaryThumbprint": null})),
     };
-    let mut fields: Vec<(&str, Value)> = vec![
-        ("id", json!(device.device_id)),
-        ("eTag", json!(device.etag)),
-        ("status", json!(if device.enabled { "enabled" } else { "disabled" })),
+    // (name, JSON text): twin parts are kept as text and spliced in as they are.
+    let mut fields: Vec<(&str, String)> = vec![
+        ("id", json!(device.device_id).to_string()),
+        ("eTag", json!(device.etag).to_string()),
+        ("status", json!(if device.enabled { "enabled" } else { "disabled" }).to_string()),
     ];
     if let Some(reason) = &device.status_reason {
-        fields.push(("statusReason", json!(reason)));
+        fields.push(("statusReason", json!(reason).to_string()));
     }
     fields.extend([
-        ("authentication", json!({"symmetricKey": keys, "x509Thumbprint": thumbprints, "type": device.authentication_type()})),
-        ("twinETag", json!(twins.etag(&device.device_id, &device.generation_id))),
-        ("tags", Value::Object(twin.map(|t| t.tags.clone()).unwrap_or_default())),
-        ("properties", properties_json(twin)),
-        ("capabilities", json!({"iotEdge": device.iot_edge})),
+        ("authentication", json!({"symmetricKey": keys, "x509Thumbprint": thumbprints, "type": device.authentication_type()}).to_string()),
+        ("twinETag", json!(twins.etag(&device.device_id, &device.generation_id)).to_string()),
+        ("tags", twin.map_or("{}", |t| t.tags_text()).to_string()),
+        ("properties", properties_text(twin)),
+        ("capabilities", json!({"iotEdge": device.iot_edge}).to_string()),
     ]);
     if let Some(scope) = &device.device_scope {
-        fields.push(("deviceScope", json!(scope)));
+        fields.push(("deviceScope", json!(scope).to_string()));
     }
     if !device.parent_scopes.is_empty() {
-        fields.push(("parentScopes", json!(device.parent_scopes)));
+        fields.push(("parentScopes", json!(device.parent_scopes).to_string()));
     }
-    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{}:{v}", Value::from(*k))).collect();
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
     format!("{{{}}}\n", body.join(","))
 }
 

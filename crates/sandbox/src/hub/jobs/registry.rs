@@ -89,7 +89,7 @@ mod tests {
         assert_eq!(r.run(r#"{"id":"old","importMode":"create"}"#), Err(409001));
         assert_eq!(r.run(r#"{"id":"new","importMode":"create","status":"disabled","tags":{"site":"munich"}}"#), Ok(()));
         assert!(!r.devices["new"].enabled);
-        assert_eq!(r.twins.get("new", &r.devices["new"].generation_id).unwrap().tags["site"], "munich");
+        assert_eq!(r.twins.get("new", &r.devices["new"].generation_id).unwrap().tags()["site"], "munich");
     }
 
     #[test]
@@ -142,6 +142,6 @@ mod tests {
         assert_eq!(r.run(&format!(r#"{{"id":"old","importMode":"updateTwinIfMatchETag","twinETag":"{etag}","tags":{{"a":2}}}}"#)), Err(412001));
         assert_eq!(r.run(r#"{"id":"old","importMode":"updateTwinIfMatchETag","twinETag":"AAAAAAAAAAI=","properties":{"desired":{"b":3}}}"#), Ok(()));
         let twin = r.twins.get("old", &r.devices["old"].generation_id).unwrap();
-        assert_eq!((twin.tags["a"].clone(), twin.desired["b"].clone(), twin.version), (serde_json::json!(1), serde_json::json!(3), 3));
+        assert_eq!((twin.tags()["a"].clone(), twin.desired()["b"].clone(), twin.version), (serde_json::json!(1), serde_json::json!(3), 3));
     }
 }

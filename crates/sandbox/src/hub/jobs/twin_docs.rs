@@ -13,12 +13,35 @@ use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub struct TwinDoc {
-    generation_id: String,
+    generation_id: Box<str>,
     pub version: u64,
-    pub tags: Map<String, Value>,
-    pub desired: Map<String, Value>,
+    /// A JSON object, compact.
+    tags: Box<str>,
+    /// A JSON object, compact, without `$metadata`/`$version`.
+    desired: Box<str>,
     pub desired_version: u64,
-    pub updated: String,
+    updated: Box<str>,
+}
+
+const EMPTY: &str = "{}";
+
+fn text(map: Map<String, Value>) -> Box<str> {
+    Value::Object(map).to_string().into_boxed_str()
+}
+
+impl TwinDoc {
+    /// The tags, as JSON text.
+    pub fn tags_text(&self) -> &str {
+        &self.tags
+    }
+
+    pub fn tags(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.tags).unwrap_or_default()
+    }
+
+    pub fn desired(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.desired).unwrap_or_default()
+    }
 }
 
 /// The twin ETag: the twin's version as an 8-byte counter, base64 (`AAAAAAAAAAE=` is version 1).
@@ -32,7 +55,7 @@ pub struct TwinDocs(HashMap<String, TwinDoc>);
 impl TwinDocs {
     /// The device's twin, if one was written for this generation of it.
     pub fn get(&self, device_id: &str, generation_id: &str) -> Option<&TwinDoc> {
-        self.0.get(device_id).filter(|t| t.generation_id == generation_id)
+        self.0.get(device_id).filter(|t| &*t.generation_id == generation_id)
     }
 
     /// The twin's ETag as the hub reports it (version 1 for a twin never written).
@@ -43,19 +66,19 @@ impl TwinDocs {
     /// Replaces the tags and/or desired properties given (a `None` leaves that part as it was),
     /// bumping the twin's version as any twin write does.
     pub fn write(&mut self, device_id: &str, generation_id: &str, tags: Option<Map<String, Value>>, desired: Option<Map<String, Value>>) {
-        let fresh = TwinDoc { generation_id: generation_id.to_string(), version: 1, tags: Map::new(), desired: Map::new(), desired_version: 1, updated: NEVER.into() };
-        let doc = self.0.entry(device_id.to_string()).or_insert_with(|| fresh.clone());
-        if doc.generation_id != generation_id {
-            *doc = fresh;
+        let fresh = || TwinDoc { generation_id: generation_id.into(), version: 1, tags: EMPTY.into(), desired: EMPTY.into(), desired_version: 1, updated: NEVER.into() };
+        let doc = self.0.entry(device_id.to_string()).or_insert_with(fresh);
+        if &*doc.generation_id != generation_id {
+            *doc = fresh();
         }
         doc.version += 1;
         if let Some(tags) = tags {
-            doc.tags = tags;
+            doc.tags = text(tags);
         }
         if let Some(desired) = desired {
-            doc.desired = desired.into_iter().filter(|(k, _)| !k.starts_with('$')).collect();
+            doc.desired = text(desired.into_iter().filter(|(k, _)| !k.starts_with('$')).collect());
             doc.desired_version += 1;
-            doc.updated = crate::live::now_iso();
+            doc.updated = crate::live::now_iso().into();
         }
     }
 
@@ -72,12 +95,16 @@ impl TwinDocs {
     }
 }
 
-/// `properties` of an exported twin: desired and reported, each with `$metadata` and `$version`.
-pub fn properties_json(doc: Option<&TwinDoc>) -> Value {
-    let mut desired = doc.map(|d| d.desired.clone()).unwrap_or_default();
-    desired.insert("$metadata".into(), json!({"$lastUpdated": doc.map_or(NEVER, |d| d.updated.as_str())}));
-    desired.insert("$version".into(), json!(doc.map_or(1, |d| d.desired_version)));
-    json!({"desired": desired, "reported": {"$metadata": {"$lastUpdated": NEVER}, "$version": 1}})
+/// `properties` of an exported twin, as JSON text: desired and reported, each with `$metadata` and
+/// `$version`.
+pub fn properties_text(doc: Option<&TwinDoc>) -> String {
+    let desired = doc.map_or(EMPTY, |d| &d.desired);
+    let meta = format!("\"$metadata\":{},\"$version\":{}", json!({"$lastUpdated": doc.map_or(NEVER, |d| &d.updated)}), doc.map_or(1, |d| d.desired_version));
+    let desired = match desired {
+        EMPTY => format!("{{{meta}}}"),
+        object => format!("{},{meta}}}", &object[..object.len() - 1]),
+    };
+    format!("{{\"desired\":{desired},\"reported\":{{\"$metadata\":{{\"$lastUpdated\":\"{NEVER}\"}},\"$version\":1}}}}")
 }
 
 #[cfg(test)]
@@ -92,10 +119,13 @@ mod tests {
         assert_eq!(docs.etag("d1", "g1"), "AAAAAAAAAAI=");
         docs.write("d1", "g1", None, Some(json!({"interval": 5, "$version": 9}).as_object().unwrap().clone()));
         let doc = docs.get("d1", "g1").unwrap();
-        assert_eq!((doc.version, doc.tags["site"].clone(), doc.desired.len()), (3, json!("munich"), 1));
-        assert_eq!(properties_json(Some(doc))["desired"]["$version"], 2);
+        assert_eq!((doc.version, doc.tags()["site"].clone(), doc.desired().len()), (3, json!("munich"), 1));
+        let properties: Value = serde_json::from_str(&properties_text(Some(doc))).unwrap();
+        assert_eq!((properties["desired"]["interval"].clone(), properties["desired"]["$version"].clone()), (json!(5), json!(2)));
+        let empty: Value = serde_json::from_str(&properties_text(None)).unwrap();
+        assert_eq!(empty["desired"], json!({"$metadata": {"$lastUpdated": NEVER}, "$version": 1}));
         assert!(docs.get("d1", "g2").is_none());
         docs.write("d1", "g2", None, None);
-        assert_eq!((docs.get("d1", "g2").unwrap().version, docs.get("d1", "g2").unwrap().tags.len()), (2, 0));
+        assert_eq!((docs.get("d1", "g2").unwrap().version, docs.get("d1", "g2").unwrap().tags().len()), (2, 0));
     }
 }
