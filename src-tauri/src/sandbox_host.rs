@@ -36,7 +36,8 @@ impl SandboxHost {
         }
         let (slot, state_dir) = (self.slot.clone(), self.state_dir.clone());
         tauri::async_runtime::spawn(async move {
-            let started = Sandbox::start(SandboxConfig::new(state_dir, Scenario::builtin())).await;
+            // With Azurite as blob storage when Node and the package are there (import/export jobs).
+            let started = Sandbox::start(SandboxConfig::new(state_dir, Scenario::builtin()).with_azurite()).await;
             let mut slot = slot.lock().unwrap();
             match started {
                 // Switched away while starting: do not leave it running.

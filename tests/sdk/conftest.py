@@ -38,6 +38,8 @@ class Sandbox:
         self.proxy_host, proxy_port = info["proxy"].split(":")
         self.proxy_port = int(proxy_port)
         self.ca_cert: str = info["caCert"]
+        # Azurite's blob service (https://127.0.0.1:<port>), or None when it is not installed.
+        self.azurite: str | None = info.get("azurite")
 
     def control(self, method: str, path: str, **kwargs) -> dict:
         r = requests.request(method, f"{self.base_url}/_sandbox/{path}", verify=self.ca_bundle, timeout=10, **kwargs)

@@ -52,6 +52,8 @@ pub struct Cloud {
     pub arm_operations: Mutex<HashMap<String, std::time::Instant>>,
     /// Requests counted and faults injected, by the control API.
     pub faults: crate::faults::Faults,
+    /// Blob storage (Azurite) for import/export jobs and ARM's storage accounts, or why there is none.
+    pub storage: RwLock<crate::azurite::Storage>,
 }
 
 impl Cloud {
@@ -74,6 +76,7 @@ impl Cloud {
             quotas: AtomicBool::new(true),
             arm_operations: Mutex::default(),
             faults: Default::default(),
+            storage: RwLock::new(crate::azurite::Storage::Unavailable("blob storage (Azurite) was not started".into())),
         })
     }
 
@@ -194,6 +197,11 @@ impl Cloud {
 
     pub fn set_quotas(&self, on: bool) {
         self.quotas.store(on, Ordering::Relaxed);
+    }
+
+    /// The running Azurite, or why the blob-backed features cannot work.
+    pub fn azurite(&self) -> Result<Arc<crate::azurite::Azurite>, String> {
+        self.storage.read().unwrap().running()
     }
 
     pub fn base_url(&self) -> String {

@@ -6,6 +6,7 @@
 //! `localhost` resolves offline. Runs embedded in the app, as the `iotm-sandbox` binary, or from tests.
 
 pub mod arm;
+pub mod azurite;
 pub mod central;
 pub mod cloud;
 pub mod control;
@@ -21,6 +22,7 @@ pub mod sas;
 pub mod scenario;
 pub mod scenario_check;
 pub mod server;
+pub mod storage;
 pub mod tls;
 pub mod tokens;
 pub mod x509;
@@ -49,12 +51,20 @@ pub struct SandboxConfig {
     /// Port of the HTTP CONNECT proxy that leads `…:8883` to that endpoint; 0 picks one.
     pub proxy_port: u16,
     pub scenario: Scenario,
+    /// Whether blob storage (Azurite) runs beside the sandbox; off unless asked for.
+    pub azurite: azurite::Launch,
 }
 
 impl SandboxConfig {
-    /// Every listener on a free port.
+    /// Every listener on a free port, no blob storage.
     pub fn new(state_dir: PathBuf, scenario: Scenario) -> SandboxConfig {
-        SandboxConfig { state_dir, port: 0, mqtt_port: 0, proxy_port: 0, scenario }
+        SandboxConfig { state_dir, port: 0, mqtt_port: 0, proxy_port: 0, scenario, azurite: azurite::Launch::Off }
+    }
+
+    /// With Azurite as blob storage, when Node and the package are installed.
+    pub fn with_azurite(mut self) -> SandboxConfig {
+        self.azurite = azurite::Launch::Auto;
+        self
     }
 }
 
@@ -67,6 +77,8 @@ pub struct Sandbox {
     pub dps_mqtt_host: String,
     /// `127.0.0.1:<port>` of the CONNECT proxy for device SDKs fixed on port 8883.
     pub proxy_address: String,
+    /// `https://127.0.0.1:<port>` of Azurite's blob service, when it runs.
+    pub azurite_url: Option<String>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -76,6 +88,9 @@ impl Sandbox {
         let signer = tokens::TokenSigner::load_or_create(&config.state_dir)
             .map_err(|source| SandboxError::Io { what: format!("token signing key in {}", config.state_dir.display()), source })?;
         let cloud = Cloud::new(signer, authority.server_config.clone(), authority.device_config.clone());
+        let storage = azurite::start(&config.state_dir, &config.azurite);
+        let azurite_url = storage.running().ok().map(|a| a.url.clone());
+        *cloud.storage.write().unwrap() = storage;
         cloud.load(config.scenario).map_err(|source| SandboxError::Io { what: "starting the scenario's hubs and DPS".into(), source })?;
         let listener = server::bind(config.port)
             .await
@@ -114,11 +129,15 @@ impl Sandbox {
             ca_bundle_path: authority.bundle_path,
             dps_mqtt_host: format!("localhost:{mqtt_port}"),
             proxy_address: format!("127.0.0.1:{proxy_port}"),
+            azurite_url,
             tasks,
         })
     }
 
     pub fn stop(self) {
+        if let Ok(azurite) = self.cloud.azurite() {
+            azurite.stop();
+        }
         self.cloud.stop_endpoints();
         self.tasks.iter().for_each(JoinHandle::abort);
     }

@@ -134,6 +134,8 @@ pub struct Hub {
     pub endpoint: Endpoint,
     /// Its throttles' buckets, its quota switch, today's message count.
     pub quotas: crate::hub::quotas::HubQuotas,
+    /// Import/export jobs, and the twin data they carry (hub/jobs).
+    pub jobs: crate::hub::jobs::HubJobs,
 }
 
 #[derive(Clone)]
@@ -191,6 +193,7 @@ impl Hub {
             configurations: Mutex::default(),
             endpoint: Endpoint::default(),
             quotas: Default::default(),
+            jobs: Default::default(),
         }
     }
 

@@ -1,13 +1,14 @@
 //! `iotm-sandbox`: the sandbox cloud as a standalone process, for tests and demos.
 //!
 //! Prints one JSON line on stdout once listening — `{"baseUrl", "caCert", "caBundle", "dpsMqttHost",
-//! "proxy"}` — so a test harness can read where to point its clients.
+//! "proxy", "azurite"}` — so a test harness can read where to point its clients. `azurite` is the
+//! blob service's URL, or null when Azurite is not installed (or `--no-azurite`).
 
 use iotm_sandbox::scenario::Scenario;
 use iotm_sandbox::{Sandbox, SandboxConfig};
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: iotm-sandbox [--scenario FILE] [--port PORT] [--mqtt-port PORT] [--proxy-port PORT] [--state-dir DIR] [--print-default-scenario]";
+const USAGE: &str = "usage: iotm-sandbox [--scenario FILE] [--port PORT] [--mqtt-port PORT] [--proxy-port PORT] [--state-dir DIR] [--no-azurite] [--print-default-scenario]";
 
 fn fail(message: String) -> ! {
     eprintln!("iotm-sandbox: {message}\n{USAGE}");
@@ -21,6 +22,7 @@ async fn main() {
     ).init();
     let mut args = std::env::args().skip(1);
     let (mut scenario, mut port, mut mqtt_port, mut proxy_port, mut state_dir) = (None, 0u16, 0u16, 0u16, iotm_sandbox::default_state_dir());
+    let mut azurite = true;
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| fail(format!("{arg} needs a value")));
         match arg.as_str() {
@@ -35,6 +37,7 @@ async fn main() {
             "--mqtt-port" => mqtt_port = value().parse().unwrap_or_else(|e| fail(format!("--mqtt-port: {e}"))),
             "--proxy-port" => proxy_port = value().parse().unwrap_or_else(|e| fail(format!("--proxy-port: {e}"))),
             "--state-dir" => state_dir = PathBuf::from(value()),
+            "--no-azurite" => azurite = false,
             "--print-default-scenario" => {
                 println!("{}", serde_json::to_string_pretty(&Scenario::builtin()).expect("serialise"));
                 return;
@@ -42,14 +45,32 @@ async fn main() {
             other => fail(format!("unknown argument {other}")),
         }
     }
-    let sandbox = Sandbox::start(SandboxConfig { state_dir, port, mqtt_port, proxy_port, scenario: scenario.unwrap_or_else(Scenario::builtin) })
+    let mut config = SandboxConfig { port, mqtt_port, proxy_port, ..SandboxConfig::new(state_dir, scenario.unwrap_or_else(Scenario::builtin)) };
+    if azurite {
+        config = config.with_azurite();
+    }
+    let sandbox = Sandbox::start(config)
         .await
         .unwrap_or_else(|e| fail(e.to_string()));
     println!(
         "{}",
         serde_json::json!({"baseUrl": sandbox.base_url, "caCert": sandbox.ca_cert_path, "caBundle": sandbox.ca_bundle_path,
-                           "dpsMqttHost": sandbox.dps_mqtt_host, "proxy": sandbox.proxy_address})
+                           "dpsMqttHost": sandbox.dps_mqtt_host, "proxy": sandbox.proxy_address, "azurite": sandbox.azurite_url})
     );
-    let _ = tokio::signal::ctrl_c().await;
+    stopped().await;
     sandbox.stop();
+}
+
+/// Ctrl-C, or SIGTERM (what test harnesses send): either way Azurite is stopped with the sandbox.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -109,6 +109,24 @@ pub struct ResourceGroup {
     pub iot_hubs: Vec<IotHub>,
     #[serde(default)]
     pub provisioning_services: Vec<ProvisioningService>,
+    /// Storage accounts (`Microsoft.Storage/storageAccounts`), each backed by Azurite's account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage_accounts: Vec<StorageAccount>,
+}
+
+/// A storage account ARM lists. The sandbox has one real blob store, Azurite's `devstoreaccount1`:
+/// every account reports its endpoint and keys, so containers are shared between accounts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StorageAccount {
+    /// 3 to 24 lower-case letters and digits, unique across the cloud (as in Azure).
+    pub name: String,
+    #[serde(default = "default_storage_sku")]
+    pub sku: String,
+}
+
+fn default_storage_sku() -> String {
+    "Standard_LRS".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -323,6 +341,7 @@ impl Scenario {
                             linked_hubs: vec!["contoso-hub-weu".into()],
                             allocation_policy: default_allocation(),
                         }],
+                        storage_accounts: vec![StorageAccount { name: "contosomigration".into(), sku: default_storage_sku() }],
                     }],
                 },
                 Subscription {
@@ -337,6 +356,7 @@ impl Scenario {
                         iot_central_apps: vec![app("contoso-lab", "Contoso Lab", "b1f5e0a4-3a7c-4e0e-9f3e-6c0d1a2b3c03")],
                         iot_hubs: vec![],
                         provisioning_services: vec![],
+                        storage_accounts: vec![],
                     }],
                 },
             ],

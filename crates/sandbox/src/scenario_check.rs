@@ -14,7 +14,7 @@ pub fn problems(scenario: &Scenario) -> Vec<String> {
             found.push(format!("tenants[{t}].id: '{}' appears twice", tenant.id));
         }
     }
-    let (mut hubs, mut dpss, mut subdomains) = (HashSet::new(), HashSet::new(), HashSet::new());
+    let (mut hubs, mut dpss, mut subdomains, mut storage) = (HashSet::new(), HashSet::new(), HashSet::new(), HashSet::new());
     for (s, sub) in scenario.subscriptions.iter().enumerate() {
         let at = format!("subscriptions[{s}]");
         if !tenants.contains(&sub.tenant_id.to_ascii_lowercase()) {
@@ -34,6 +34,15 @@ pub fn problems(scenario: &Scenario) -> Vec<String> {
                 }
                 if !["F1", "B1", "B2", "B3", "S1", "S2", "S3"].contains(&hub.sku.as_str()) {
                     found.push(format!("{at}.iotHubs[{h}].sku: '{}' is not one of F1, B1-B3, S1-S3", hub.sku));
+                }
+            }
+            for (a, account) in group.storage_accounts.iter().enumerate() {
+                let name = &account.name;
+                if !(3..=24).contains(&name.len()) || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+                    found.push(format!("{at}.storageAccounts[{a}].name: '{name}' must be 3 to 24 lower-case letters and digits"));
+                }
+                if !storage.insert(name.clone()) {
+                    found.push(format!("{at}.storageAccounts[{a}].name: '{name}' is taken (storage account names are global)"));
                 }
             }
             for (d, dps) in group.provisioning_services.iter().enumerate() {
@@ -99,5 +108,19 @@ mod tests {
         assert!(found.contains(&"subscriptions[0].resourceGroups[0].iotCentralApps[0].fleets[0].template: 'dtmi:nope;1' is not a template of this app".to_string()), "{found:?}");
         assert!(found.contains(&"subscriptions[0].resourceGroups[0].iotCentralApps[1].subdomain: 'contoso-fleet' is taken".to_string()), "{found:?}");
         assert_eq!(found.len(), 4);
+    }
+
+    #[test]
+    fn storage_account_names_are_checked_as_azure_checks_them() {
+        let mut s = Scenario::builtin();
+        let taken = s.subscriptions[0].resource_groups[0].storage_accounts[0].clone();
+        s.subscriptions[1].resource_groups[0].storage_accounts = vec![taken, crate::scenario::StorageAccount { name: "Bad-Name".into(), sku: "Standard_LRS".into() }];
+        assert_eq!(
+            problems(&s),
+            [
+                "subscriptions[1].resourceGroups[0].storageAccounts[0].name: 'contosomigration' is taken (storage account names are global)",
+                "subscriptions[1].resourceGroups[0].storageAccounts[1].name: 'Bad-Name' must be 3 to 24 lower-case letters and digits",
+            ]
+        );
     }
 }

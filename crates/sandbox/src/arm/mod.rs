@@ -8,6 +8,7 @@ mod iot_hubs;
 mod keys;
 mod operations;
 mod provisioning;
+mod storage_accounts;
 mod subscriptions;
 
 use crate::cloud::Cloud;
@@ -87,6 +88,14 @@ pub async fn handle(State(cloud): State<Arc<Cloud>>, method: Method, uri: Uri, h
             }
             (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "provisioningservices", _, "keys", _, "listkeys"]) => {
                 provisioning::key_for_name(&ctx, raw[1], raw[3], raw[7], raw[9], api_version)
+            }
+            // Microsoft.Storage/storageAccounts, backed by Azurite (storage_accounts.rs).
+            (Method::GET, ["subscriptions", _, "providers", "microsoft.storage", "storageaccounts"]) => storage_accounts::list(&ctx, raw[1], None, api_version),
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts"]) => storage_accounts::list(&ctx, raw[1], Some(raw[3]), api_version),
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _]) => storage_accounts::get(&ctx, raw[1], raw[3], raw[7], api_version),
+            (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "listkeys"]) => storage_accounts::list_keys(&ctx, raw[1], raw[3], raw[7], api_version),
+            (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "listservicesas"]) => {
+                storage_accounts::list_service_sas(&ctx, raw[1], raw[3], raw[7], api_version, &body)
             }
             _ => Err(ArmError::not_found_path(method.as_str(), uri.path())),
         }

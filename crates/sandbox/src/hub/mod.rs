@@ -11,6 +11,7 @@ pub mod identity;
 mod methods;
 pub mod module_identity;
 mod modules;
+pub mod jobs;
 mod query;
 pub mod quotas;
 pub mod twin;
@@ -53,6 +54,10 @@ pub fn router(cloud: Arc<Cloud>, hub: Arc<Hub>) -> Router {
         .route("/configurations/testQueries", post(configurations::test_queries))
         .route("/configurations/{id}", put(configurations::put).get(configurations::get).delete(configurations::delete))
         .route("/statistics/service", get(devices::service_statistics))
+        // Import/export jobs (hub/jobs).
+        .route("/jobs", get(jobs::list))
+        .route("/jobs/create", post(jobs::create))
+        .route("/jobs/{id}", get(jobs::get).delete(jobs::cancel))
         .fallback(|| async { HubError::not_served() })
         .layer(axum::middleware::from_fn_with_state(Some("hub"), crate::rejections::reshape))
         .layer(axum::middleware::from_fn_with_state((cloud.clone(), hub.clone()), quotas::apply))

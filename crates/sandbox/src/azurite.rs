@@ -1,0 +1,207 @@
+//! Blob storage is Microsoft's Azurite (npm `azurite`), the real emulator, run as a child process:
+//! blob service only, over HTTPS on a certificate the sandbox CA issues, on a free loopback port,
+//! its data in the state folder. Azurite itself checks every SAS (signature, permissions, expiry),
+//! which is the point: the sandbox never re-implements Storage's authorisation.
+//!
+//! Node and the installed package are needed (`npm ci` in tests/azurite, or IOTM_AZURITE_BIN
+//! naming `azurite-blob`); without them the blob-backed features say why they cannot work.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Azurite's well-known development account (public, in Azurite's own source).
+pub const ACCOUNT: &str = "devstoreaccount1";
+pub const WELL_KNOWN_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+/// Names the `azurite-blob` launcher to use instead of the repository's tests/azurite install.
+pub const BIN_ENV: &str = "IOTM_AZURITE_BIN";
+/// How long a blob-backed call waits for a freshly started Azurite to listen.
+const READY_WITHIN: Duration = Duration::from_secs(20);
+
+/// Whether `Sandbox::start` runs Azurite. Off for sandboxes embedded in Rust tests (dozens run in
+/// parallel and none of them needs storage); the binary and the in-app sandbox ask for it.
+#[derive(Debug, Clone, Default)]
+pub enum Launch {
+    #[default]
+    Off,
+    /// Find the launcher (IOTM_AZURITE_BIN, then the repository's tests/azurite) and start it.
+    Auto,
+}
+
+/// A running Azurite, or why there is none.
+pub enum Storage {
+    Running(Arc<Azurite>),
+    Unavailable(String),
+}
+
+impl Storage {
+    /// The running emulator, or the reason the blob-backed features cannot work.
+    pub fn running(&self) -> Result<Arc<Azurite>, String> {
+        match self {
+            Storage::Running(a) => Ok(a.clone()),
+            Storage::Unavailable(why) => Err(why.clone()),
+        }
+    }
+}
+
+pub struct Azurite {
+    /// `https://127.0.0.1:<port>`: path-style, the account is the first path segment.
+    pub url: String,
+    port: u16,
+    /// key1 is the well-known key (tools and tests that know it keep working); key2 is minted
+    /// per run and handed to Azurite through AZURITE_ACCOUNTS, so both keys ARM lists really work.
+    pub keys: [String; 2],
+    /// Trusts the sandbox CA only: the sandbox reaches no storage but its own.
+    pub tls: Arc<rustls::ClientConfig>,
+    child: Mutex<Option<Child>>,
+    ready: Mutex<bool>,
+}
+
+impl Azurite {
+    /// The account's blob endpoint, as ARM reports it (`https://127.0.0.1:<port>/devstoreaccount1`).
+    pub fn account_url(&self) -> String {
+        format!("{}/{ACCOUNT}", self.url)
+    }
+
+    /// Waits (once) until Azurite accepts connections, so a job created right after start works.
+    pub async fn ready(&self) -> Result<(), String> {
+        if *self.ready.lock().unwrap() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + READY_WITHIN;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.lock().unwrap().as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                return Err(format!("Azurite exited ({status}) before it listened on port {}", self.port));
+            }
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+                *self.ready.lock().unwrap() = true;
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!("Azurite did not listen on port {} within {}s", self.port, READY_WITHIN.as_secs()))
+    }
+
+    pub fn stop(&self) {
+        if let Some(mut child) = self.child.lock().unwrap().take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The `azurite-blob` launcher: IOTM_AZURITE_BIN, else the repository's tests/azurite install
+/// (found from this crate's source folder, then upwards from the running executable).
+fn find_launcher() -> Result<PathBuf, String> {
+    if let Some(bin) = std::env::var_os(BIN_ENV) {
+        let bin = PathBuf::from(bin);
+        return if bin.exists() { Ok(bin) } else { Err(format!("{BIN_ENV} names {}, which does not exist", bin.display())) };
+    }
+    let relative = Path::new("tests/azurite/node_modules/.bin/azurite-blob");
+    let mut roots = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")];
+    if let Ok(exe) = std::env::current_exe() {
+        roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
+    }
+    roots
+        .iter()
+        .map(|r| r.join(relative))
+        .find(|p| p.exists())
+        .ok_or_else(|| format!("Azurite is not installed: run `npm ci` in tests/azurite (or set {BIN_ENV} to an azurite-blob launcher)"))
+}
+
+fn client_tls(state_dir: &Path) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(state_dir.join(crate::tls::CA_CERT_FILE)).map_err(|e| format!("the sandbox CA certificate: {e}"))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().map_err(|e| e.to_string())?.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// Starts Azurite without waiting for it to listen (blob-backed calls wait through `ready`), so
+/// the sandbox's own start is not slowed by Node's.
+pub fn start(state_dir: &Path, launch: &Launch) -> Storage {
+    match launch {
+        Launch::Off => Storage::Unavailable("this sandbox was started without blob storage (Azurite)".into()),
+        Launch::Auto => match spawn(state_dir) {
+            Ok(azurite) => {
+                tracing::info!(url = %azurite.url, "Azurite (blob storage) starting");
+                Storage::Running(Arc::new(azurite))
+            }
+            Err(why) => {
+                tracing::warn!("no blob storage: {why}");
+                Storage::Unavailable(why)
+            }
+        },
+    }
+}
+
+/// The launcher is a Node script (`#!/usr/bin/env node`): without Node on PATH it would start and
+/// die at once, so say so up front.
+fn node_on_path() -> Result<(), String> {
+    let names: &[&str] = if cfg!(windows) { &["node.exe", "node.cmd"] } else { &["node"] };
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .any(|dir| names.iter().any(|n| dir.join(n).is_file()))
+        .then_some(())
+        .ok_or_else(|| "Node.js is not on PATH, and Azurite runs on it".to_string())
+}
+
+fn spawn(state_dir: &Path) -> Result<Azurite, String> {
+    let launcher = find_launcher()?;
+    node_on_path()?;
+    let (cert, key) = crate::tls::issue_localhost_certificate(state_dir, "azurite").map_err(|e| e.to_string())?;
+    let tls = client_tls(state_dir)?;
+    let data = state_dir.join("azurite");
+    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    let key2 = crate::live::new_key();
+    let mut command = Command::new(&launcher);
+    command
+        .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--skipApiVersionCheck", "--disableTelemetry", "--loose", "--silent"])
+        .arg("--location")
+        .arg(&data)
+        .arg("--cert")
+        .arg(cert)
+        .arg("--key")
+        .arg(key)
+        .env("AZURITE_ACCOUNTS", format!("{ACCOUNT}:{WELL_KNOWN_KEY}:{key2}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    die_with_parent(&mut command);
+    let child = command.spawn().map_err(|e| format!("{} did not start (is Node installed?): {e}", launcher.display()))?;
+    Ok(Azurite {
+        url: format!("https://127.0.0.1:{port}"),
+        port,
+        keys: [WELL_KNOWN_KEY.to_string(), key2],
+        tls: Arc::new(tls),
+        child: Mutex::new(Some(child)),
+        ready: Mutex::new(false),
+    })
+}
+
+/// A sandbox killed outright (SIGKILL, a crashed test run) must not leave Node behind.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
