@@ -24,11 +24,11 @@ const MAX_SECTION_BYTES: usize = 32 * 1024;
 struct Doc(Box<str>);
 
 impl Doc {
-    fn of(map: &Map<String, Value>) -> Doc {
+    fn of(map: Map<String, Value>) -> Doc {
         if map.is_empty() {
             Doc::default()
         } else {
-            Doc(Value::Object(map.clone()).to_string().into_boxed_str())
+            Doc(Value::Object(map).to_string().into_boxed_str())
         }
     }
 
@@ -52,7 +52,7 @@ impl Doc {
     fn merged(&self, patch: Map<String, Value>) -> Doc {
         let mut map = self.map();
         merge(&mut map, patch);
-        Doc::of(&map)
+        Doc::of(map)
     }
 }
 
@@ -121,6 +121,23 @@ fn check(section: &str, value: &Value, depth: usize) -> Result<(), String> {
     }
 }
 
+/// Bytes of `value`'s compact JSON, counted without building the text.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).expect("counting cannot fail");
+    count.0
+}
+
 /// The section's object, without the service's own `$version`/`$metadata` (a read-modify-write
 /// sends them back), checked as the hub checks it.
 fn section(body: &Value, pointer: &str, name: &str) -> Result<Option<Map<String, Value>>, String> {
@@ -130,7 +147,7 @@ fn section(body: &Value, pointer: &str, name: &str) -> Result<Option<Map<String,
             let map: Map<String, Value> = map.iter().filter(|(k, _)| !k.starts_with('$')).map(|(k, v)| (k.clone(), v.clone())).collect();
             let value = Value::Object(map);
             check(name, &value, 1)?;
-            if value.to_string().len() > MAX_SECTION_BYTES {
+            if json_len(&value) > MAX_SECTION_BYTES {
                 return Err(format!("{name} exceed {MAX_SECTION_BYTES} bytes"));
             }
             let Value::Object(map) = value else { unreachable!() };
@@ -230,7 +247,7 @@ pub fn update(slot: &mut Option<Box<TwinState>>, patch: TwinPatch) {
 
 /// `{"$metadata":{"$lastUpdated":…},"$version":n}` spliced into a section's compact text.
 fn section_text(doc: &Doc, version: u64, updated: Option<OffsetDateTime>) -> String {
-    let meta = format!("\"$metadata\":{},\"$version\":{version}", json!({"$lastUpdated": stamp(updated)}));
+    let meta = format!("\"$metadata\":{{\"$lastUpdated\":{}}},\"$version\":{version}", stamp(updated));
     if doc.is_empty() {
         format!("{{{meta}}}")
     } else {
@@ -324,7 +341,7 @@ mod tests {
     #[test]
     fn sections_are_kept_as_text_and_spliced_into_properties() {
         assert_eq!(std::mem::size_of::<Doc>(), 16, "a boxed str, nothing more");
-        assert_eq!((tags_text(None), Doc::of(&Map::new()).0.len()), ("{}", 0), "an empty section holds no text");
+        assert_eq!((tags_text(None), Doc::of(Map::new()).0.len()), ("{}", 0), "an empty section holds no text");
         let mut twin = TwinState::default();
         twin.apply(parse_patch(&json!({"tags": {"site": "lyon"}, "properties": {"desired": {"x": {"y": 1}}}})).unwrap(), false);
         twin.report(obj(json!({"fw": "1.0"})));
