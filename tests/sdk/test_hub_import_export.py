@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from azure.identity import ClientSecretCredential
 from azure.iot.hub import IoTHubJobManager, IoTHubRegistryManager
-from azure.iot.hub.models import JobProperties
+from azure.iot.hub.models import JobProperties, QuerySpecification, Twin, TwinProperties
 from azure.mgmt.iothub import IotHubClient
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage.models import ServiceSasParameters
@@ -282,6 +282,66 @@ def test_a_malformed_line_is_an_error_line_naming_it_and_the_rest_still_apply(jo
     assert errors[0]["errorStatus"].startswith('Invalid device format in line: {"id": "broken", "importMode": . ')
     assert '"merge"' in errors[1]["errorStatus"] and "'id'" in errors[2]["errorStatus"]
     assert [d.device_id for d in registry.get_devices()] == ["m-ok"]
+
+
+# --- One twin store: what jobs write, GET /twins and the query see, and the other way round -------
+
+def test_a_twin_an_import_writes_is_the_twin_get_twin_and_the_query_see(jobs, registry, blobs):
+    registry.create_device_with_sas("one-a", "", "", "enabled")
+    registry.update_twin("one-a", Twin(tags={"keep": "me", "site": "old"}))
+    errors = run_import(jobs, blobs, [
+        {"id": "one-a", "importMode": "updateTwin", "tags": {"site": "lyon", "wave": 2}, "properties": {"desired": {"interval": 30}}},
+        {"id": "one-b", "importMode": "create", "status": "enabled", "tags": {"site": "lyon"}},
+        {"id": "one-c", "importMode": "create", "status": "enabled", "tags": {"site": "paris"}},
+    ])
+    assert errors == []
+    twin = registry.get_twin("one-a")
+    # Merged as a twin PATCH merges (tags it does not name stay), the twin's version moved once more.
+    assert twin.tags == {"keep": "me", "site": "lyon", "wave": 2} and twin.properties.desired["interval"] == 30
+    assert (twin.version, twin.etag) == (3, "AAAAAAAAAAM=") and twin.properties.desired["$version"] == 2
+    assert registry.get_twin("one-b").tags == {"site": "lyon"} and registry.get_twin("one-b").version == 2
+    found = registry.query_iot_hub(QuerySpecification(query="SELECT deviceId FROM devices WHERE tags.site = 'lyon'"), None, 100)
+    assert sorted(t.device_id for t in found.items) == ["one-a", "one-b"]
+    found = registry.query_iot_hub(QuerySpecification(query="SELECT * FROM devices WHERE properties.desired.interval = 30"), None, 100)
+    assert [t.device_id for t in found.items] == ["one-a"]
+
+
+def test_an_export_carries_twins_patched_through_the_service_api_and_reported_properties(sandbox, jobs, registry, blobs):
+    registry.create_device_with_sas("ex-tw", "", "", "enabled")
+    registry.create_device_with_sas("ex-plain", "", "", "enabled")
+    registry.update_twin("ex-tw", Twin(tags={"site": "munich", "loc": {"floor": 3}}, properties=TwinProperties(desired={"interval": 15})))
+    sandbox.control("POST", f"hubs/{HUB}/devices/ex-tw/reported", json={"fw": "2.1", "battery": {"level": 80}})
+    twin = registry.get_twin("ex-tw")
+    lines = exported(jobs, blobs)
+    line = lines["ex-tw"]
+    assert line["tags"] == {"site": "munich", "loc": {"floor": 3}} and line["twinETag"] == twin.etag == "AAAAAAAAAAM="
+    desired, reported = line["properties"]["desired"], line["properties"]["reported"]
+    assert (desired["interval"], desired["$version"]) == (15, twin.properties.desired["$version"]) == (15, 2)
+    assert (reported["fw"], reported["battery"], reported["$version"]) == ("2.1", {"level": 80}, 2)
+    assert reported["$metadata"]["$lastUpdated"] == twin.properties.reported["$metadata"]["$lastUpdated"]
+    plain = lines["ex-plain"]
+    assert plain["tags"] == {} and plain["twinETag"] == "AAAAAAAAAAE=" and plain["properties"]["reported"]["$version"] == 1
+    # The exported file, imported as it is (create), gives the other devices the same tags and desired
+    # properties; reported properties stay the device's to report.
+    registry.delete_device("ex-tw")
+    errors = run_import(jobs, blobs, [line])
+    assert errors == []
+    again = registry.get_twin("ex-tw")
+    assert again.tags == line["tags"] and again.properties.desired["interval"] == 15 and "fw" not in again.properties.reported
+
+
+def test_update_twin_if_match_etag_takes_the_etag_get_twin_answers_and_logs_a_stale_one(jobs, registry, blobs):
+    registry.create_device_with_sas("im-a", "", "", "enabled")
+    registry.update_twin("im-a", Twin(tags={"site": "lyon"}))
+    etag = registry.get_twin("im-a").etag
+    errors = run_import(jobs, blobs, [{"id": "im-a", "importMode": "updateTwinIfMatchETag", "twinETag": etag, "tags": {"wave": 1}}])
+    assert errors == []
+    twin = registry.get_twin("im-a")
+    assert twin.tags == {"site": "lyon", "wave": 1} and twin.etag != etag
+    errors = run_import(jobs, blobs, [{"id": "im-a", "importMode": "updateTwinIfMatchETag", "twinETag": etag, "tags": {"wave": 2}}])
+    assert [(e["deviceId"], e["errorCode"]) for e in errors] == [("im-a", 412001)]
+    assert "Twin version did not match" in errors[0]["errorStatus"]
+    assert registry.get_twin("im-a").tags == {"site": "lyon", "wave": 1} and registry.get_twin("im-a").etag == twin.etag
 
 
 # --- One job at a time, cancel, list -------------------------------------------------------------

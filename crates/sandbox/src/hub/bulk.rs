@@ -8,13 +8,16 @@
 //! Modes, as the identity-registry import documents them: `create` (must not exist), `update` /
 //! `createOrUpdate` (overwrite or create, ETag ignored), `updateIfMatchETag` (must exist, `eTag`
 //! must match), `createOrUpdateIfMatchETag` (creates, or overwrites when `eTag` matches),
-//! `delete`, `deleteIfMatchETag`, `updateTwin` and `updateTwinIfMatchETag` (`twinETag`; tags and
-//! desired properties replaced). An entry without `importMode` is `createOrUpdate`.
+//! `delete`, `deleteIfMatchETag`, `updateTwin` and `updateTwinIfMatchETag` (`twinETag`). Tags and
+//! desired properties an entry carries are merged into the twin as a twin PATCH merges them (the
+//! twin's version moves once). An entry without `importMode` is `createOrUpdate`.
+//!
+//! Import jobs (hub/jobs) apply each line of devices.txt with the same [`device_entry`].
 
 use super::devices::{bad_json, etag_matches};
 use super::identity::{check_scope, valid_id, DeviceIdentity};
 use super::module_identity::{ModuleIdentity, MAX_MODULES_PER_DEVICE};
-use super::twin::{self, TwinPatch, TwinState};
+use super::twin::{self, TwinPatch};
 use super::{HubCtx, HubError};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -37,8 +40,10 @@ fn fail(code: &'static str, status: impl Into<String>) -> EntryError {
     EntryError { code, status: status.into() }
 }
 
+/// What an entry does; each caller reads its own mode names into this (an absent mode is
+/// `createOrUpdate` here, `create` in an import job).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Mode {
+pub enum Mode {
     Create,
     Update { if_match: bool, or_create: bool },
     Delete { if_match: bool },
@@ -63,8 +68,8 @@ fn etag_field<'a>(entry: &'a Value, field: &str) -> &'a str {
     entry.get(field).and_then(Value::as_str).unwrap_or_default().trim_matches('"')
 }
 
-fn precondition(what: &str) -> EntryError {
-    fail("PreconditionFailed", format!("Precondition failed: {what} version did not match, ETag value mismatch."))
+fn precondition(what: &str, id: &str) -> EntryError {
+    fail("PreconditionFailed", format!("Precondition failed: {what} version did not match, ETag value mismatch. DeviceId: {id}"))
 }
 
 /// Tags and desired properties an entry carries, if any.
@@ -73,11 +78,11 @@ fn twin_of(entry: &Value) -> Result<Option<TwinPatch>, EntryError> {
     Ok((patch.tags.is_some() || patch.desired.is_some()).then_some(patch))
 }
 
-fn set_twin(slot: &mut Option<Box<TwinState>>, patch: TwinPatch) {
-    slot.get_or_insert_with(Box::default).apply(patch, true);
-}
-
-fn device_entry(devices: &mut BTreeMap<String, DeviceIdentity>, id: &str, entry: &Value, mode: Mode) -> Result<(), EntryError> {
+/// Applies one device entry (an ExportImportDevice object) to the registry. `check_scopes` checks a
+/// leaf's `deviceScope` and `parentScopes` against the registry's edge devices (a scan of the
+/// registry: the bulk call does; an import job, a line at a time over up to a million devices,
+/// does not).
+pub fn device_entry(devices: &mut BTreeMap<String, DeviceIdentity>, id: &str, entry: &Value, mode: Mode, check_scopes: bool) -> Result<(), EntryError> {
     let not_found = || fail("DeviceNotFound", format!("Device {id} not registered"));
     let existing = devices.get(id);
     match mode {
@@ -85,30 +90,32 @@ fn device_entry(devices: &mut BTreeMap<String, DeviceIdentity>, id: &str, entry:
             match (mode, existing) {
                 (Mode::Create, Some(_)) => return Err(fail("DeviceAlreadyExists", format!("A device with ID '{id}' is already registered."))),
                 (Mode::Update { or_create: false, .. }, None) => return Err(not_found()),
-                (Mode::Update { if_match: true, .. }, Some(old)) if !etag_matches(old, etag_field(entry, "eTag")) => return Err(precondition("Device")),
+                (Mode::Update { if_match: true, .. }, Some(old)) if !etag_matches(old, etag_field(entry, "eTag")) => return Err(precondition("Device", id)),
                 _ => {}
             }
             let twin = twin_of(entry)?;
             let mut device = DeviceIdentity::from_request(id, entry, existing).map_err(|e| fail("ArgumentInvalid", format!("{}: {}", e.field, e.problem)))?;
-            check_scope(devices, &device).map_err(|e| fail("InvalidDeviceScope", e.problem))?;
-            if let Some(patch) = twin {
-                set_twin(&mut device.twin, patch);
+            if check_scopes {
+                check_scope(devices, &device).map_err(|e| fail("InvalidDeviceScope", e.problem))?;
             }
+            // An updated device keeps its twin (from_request carries it over); the entry's twin
+            // data is merged into it.
+            twin::update(&mut device.twin, twin.unwrap_or_default());
             devices.insert(id.to_string(), device);
         }
         Mode::Delete { if_match } => {
             let old = existing.ok_or_else(not_found)?;
             if if_match && !etag_matches(old, etag_field(entry, "eTag")) {
-                return Err(precondition("Device"));
+                return Err(precondition("Device", id));
             }
             devices.remove(id);
         }
         Mode::UpdateTwin { if_match } => {
             let device = devices.get_mut(id).ok_or_else(not_found)?;
             if if_match && !twin::matches(device.twin.as_deref(), Some(etag_field(entry, "twinETag"))) {
-                return Err(precondition("Twin"));
+                return Err(precondition("Twin", id));
             }
-            set_twin(&mut device.twin, twin_of(entry)?.unwrap_or_default());
+            twin::update(&mut device.twin, twin_of(entry)?.unwrap_or_default());
         }
     }
     Ok(())
@@ -126,21 +133,19 @@ fn module_entry(devices: &mut BTreeMap<String, DeviceIdentity>, id: &str, mid: &
             match (mode, existing) {
                 (Mode::Create, Some(_)) => return Err(fail("ModuleAlreadyExistsOnDevice", format!("A module with ID '{mid}' is already registered on device '{id}'."))),
                 (Mode::Update { or_create: false, .. }, None) => return Err(not_found()),
-                (Mode::Update { if_match: true, .. }, Some(old)) if !etag_ok(old) => return Err(precondition("Module")),
+                (Mode::Update { if_match: true, .. }, Some(old)) if !etag_ok(old) => return Err(precondition("Module", id)),
                 (_, None) if count >= MAX_MODULES_PER_DEVICE => return Err(fail("TooManyModulesOnDevice", format!("Device '{id}' already has the maximum of {MAX_MODULES_PER_DEVICE} modules."))),
                 _ => {}
             }
             let twin = twin_of(entry)?;
             let mut module = ModuleIdentity::from_request(id, mid, entry, existing).map_err(|e| fail("ArgumentInvalid", format!("{}: {}", e.field, e.problem)))?;
-            if let Some(patch) = twin {
-                set_twin(&mut module.twin, patch);
-            }
+            twin::update(&mut module.twin, twin.unwrap_or_default());
             device.modules.get_or_insert_with(Box::default).insert(mid.to_string(), module);
         }
         Mode::Delete { if_match } => {
             let old = existing.ok_or_else(not_found)?;
             if if_match && !etag_ok(old) {
-                return Err(precondition("Module"));
+                return Err(precondition("Module", id));
             }
             if let Some(modules) = device.modules.as_mut() {
                 modules.remove(mid);
@@ -152,9 +157,9 @@ fn module_entry(devices: &mut BTreeMap<String, DeviceIdentity>, id: &str, mid: &
         Mode::UpdateTwin { if_match } => {
             let module = device.modules.as_mut().and_then(|m| m.get_mut(mid)).ok_or_else(not_found)?;
             if if_match && !twin::matches(module.twin.as_deref(), Some(etag_field(entry, "twinETag"))) {
-                return Err(precondition("Twin"));
+                return Err(precondition("Twin", id));
             }
-            set_twin(&mut module.twin, twin_of(entry)?.unwrap_or_default());
+            twin::update(&mut module.twin, twin_of(entry)?.unwrap_or_default());
         }
     }
     Ok(())
@@ -187,7 +192,7 @@ pub fn apply(devices: &mut BTreeMap<String, DeviceIdentity>, entries: &Value) ->
             (false, _) => Err(fail("ArgumentInvalid", format!("The device ID '{id}' is not valid."))),
             (true, Some(m)) if !valid_id(m) => Err(fail("ArgumentInvalid", format!("The module ID '{m}' is not valid."))),
             (true, m) => mode(entry).and_then(|mode| match m {
-                None => device_entry(devices, id, entry, mode),
+                None => device_entry(devices, id, entry, mode, true),
                 Some(m) => module_entry(devices, id, m, entry, mode),
             }),
         };
@@ -254,6 +259,22 @@ mod tests {
         ])).unwrap();
         assert!(errors.is_empty(), "{errors:?}");
         assert!(!devices["old"].enabled && !devices.contains_key("new-1"));
+    }
+
+    #[test]
+    fn twin_data_merges_into_the_twin_as_a_patch_does() {
+        let mut devices = registry();
+        devices.get_mut("old").unwrap().twin.get_or_insert_with(Box::default).report(json!({"fw": "1.0"}).as_object().unwrap().clone());
+        let errors = apply(&mut devices, &json!([{"id": "old", "importMode": "updateTwin", "tags": {"site": "lyon", "loc": {"floor": 1}}}])).unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        let errors = apply(&mut devices, &json!([{"id": "old", "importMode": "updateTwinIfMatchETag", "twinETag": "AAAAAAAAAAM=", "tags": {"loc": {"room": "a"}}, "properties": {"desired": {"x": 1}}}])).unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        let twin = devices["old"].twin_json();
+        assert_eq!((&twin["tags"], &twin["properties"]["reported"]["fw"], &twin["version"]), (&json!({"site": "lyon", "loc": {"floor": 1, "room": "a"}}), &json!("1.0"), &json!(4)));
+        let stale = apply(&mut devices, &json!([{"id": "old", "importMode": "updateTwinIfMatchETag", "twinETag": "AAAAAAAAAAM=", "tags": {"x": 1}}])).unwrap();
+        assert_eq!(codes(&stale), [("old".into(), "PreconditionFailed".into())]);
+        assert!(apply(&mut devices, &json!([{"id": "quiet", "importMode": "create"}])).unwrap().is_empty());
+        assert!(devices["quiet"].twin.is_none(), "no twin data, no twin stored");
     }
 
     #[test]

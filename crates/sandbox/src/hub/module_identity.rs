@@ -113,7 +113,9 @@ mod tests {
         let first = ModuleIdentity::from_request("d1", "m1", &json!({"managedBy": "IotEdge"}), None).unwrap();
         assert_eq!(first.to_json()["authentication"]["type"], "sas");
         assert!(first.to_json()["authentication"]["symmetricKey"]["primaryKey"].as_str().is_some_and(|k| !k.is_empty()));
-        let with_twin = ModuleIdentity { twin: Some(Box::new(TwinState { version: 5, ..TwinState::default() })), ..first.clone() };
+        let mut twin = TwinState::default();
+        twin.version = 5;
+        let with_twin = ModuleIdentity { twin: Some(Box::new(twin)), ..first.clone() };
         let second = ModuleIdentity::from_request("d1", "m1", &json!({"authentication": {"type": "certificateAuthority"}}), Some(&with_twin)).unwrap();
         assert_eq!((second.generation_id.as_str(), second.twin.as_ref().map(|t| t.version)), (first.generation_id.as_str(), Some(5)));
         assert_ne!(second.etag, first.etag);

@@ -17,11 +17,50 @@ const MAX_DEPTH: usize = 10;
 /// Largest tags, or desired properties, document the hub accepts (bytes of JSON).
 const MAX_SECTION_BYTES: usize = 32 * 1024;
 
+/// A twin's tags, desired or reported properties: a JSON object as compact text, the empty string
+/// for `{}` (no allocation). A hub holds up to a million twins, and text is a third of the memory of
+/// the parsed map; reads and writes parse it (one twin at a time), export splices it as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Doc(Box<str>);
+
+impl Doc {
+    fn of(map: Map<String, Value>) -> Doc {
+        if map.is_empty() {
+            Doc::default()
+        } else {
+            Doc(Value::Object(map).to_string().into_boxed_str())
+        }
+    }
+
+    fn text(&self) -> &str {
+        if self.0.is_empty() { "{}" } else { &self.0 }
+    }
+
+    fn map(&self) -> Map<String, Value> {
+        if self.0.is_empty() {
+            return Map::new();
+        }
+        // Only this module writes the text, always a serialised object.
+        serde_json::from_str(&self.0).expect("a twin section is stored as a JSON object")
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `patch` merged into the section.
+    fn merged(&self, patch: Map<String, Value>) -> Doc {
+        let mut map = self.map();
+        merge(&mut map, patch);
+        Doc::of(map)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TwinState {
-    pub tags: Map<String, Value>,
-    pub desired: Map<String, Value>,
-    pub reported: Map<String, Value>,
+    tags: Doc,
+    desired: Doc,
+    reported: Doc,
     /// Counts every change to tags or properties.
     pub version: u64,
     pub desired_version: u64,
@@ -32,7 +71,7 @@ pub struct TwinState {
 
 impl Default for TwinState {
     fn default() -> TwinState {
-        TwinState { tags: Map::new(), desired: Map::new(), reported: Map::new(), version: 1, desired_version: 1, reported_version: 1, desired_updated: None, reported_updated: None }
+        TwinState { tags: Doc::default(), desired: Doc::default(), reported: Doc::default(), version: 1, desired_version: 1, reported_version: 1, desired_updated: None, reported_updated: None }
     }
 }
 
@@ -82,6 +121,23 @@ fn check(section: &str, value: &Value, depth: usize) -> Result<(), String> {
     }
 }
 
+/// Bytes of `value`'s compact JSON, counted without building the text.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).expect("counting cannot fail");
+    count.0
+}
+
 /// The section's object, without the service's own `$version`/`$metadata` (a read-modify-write
 /// sends them back), checked as the hub checks it.
 fn section(body: &Value, pointer: &str, name: &str) -> Result<Option<Map<String, Value>>, String> {
@@ -91,7 +147,7 @@ fn section(body: &Value, pointer: &str, name: &str) -> Result<Option<Map<String,
             let map: Map<String, Value> = map.iter().filter(|(k, _)| !k.starts_with('$')).map(|(k, v)| (k.clone(), v.clone())).collect();
             let value = Value::Object(map);
             check(name, &value, 1)?;
-            if value.to_string().len() > MAX_SECTION_BYTES {
+            if json_len(&value) > MAX_SECTION_BYTES {
                 return Err(format!("{name} exceed {MAX_SECTION_BYTES} bytes"));
             }
             let Value::Object(map) = value else { unreachable!() };
@@ -132,21 +188,26 @@ pub fn merge(target: &mut Map<String, Value>, patch: Map<String, Value>) {
     }
 }
 
-/// A replacement keeps no nulls: a removed key is simply absent.
-fn without_nulls(map: Map<String, Value>) -> Map<String, Value> {
-    let mut out = Map::new();
-    merge(&mut out, map);
-    out
-}
-
 impl TwinState {
+    pub fn tags(&self) -> Map<String, Value> {
+        self.tags.map()
+    }
+
+    pub fn desired(&self) -> Map<String, Value> {
+        self.desired.map()
+    }
+
+    pub fn reported(&self) -> Map<String, Value> {
+        self.reported.map()
+    }
+
     /// Applies an update (merge) or a replacement. The twin version moves once per call that
     /// carries anything; desired properties' own version only when they were part of it.
     pub fn apply(&mut self, patch: TwinPatch, replace: bool) {
         let TwinPatch { tags, desired } = patch;
         if replace {
-            self.tags = without_nulls(tags.unwrap_or_default());
-            self.desired = without_nulls(desired.unwrap_or_default());
+            self.tags = Doc::default().merged(tags.unwrap_or_default());
+            self.desired = Doc::default().merged(desired.unwrap_or_default());
             self.desired_version += 1;
             self.desired_updated = Some(OffsetDateTime::now_utc());
             self.version += 1;
@@ -156,10 +217,10 @@ impl TwinState {
             return;
         }
         if let Some(tags) = tags {
-            merge(&mut self.tags, tags);
+            self.tags = self.tags.merged(tags);
         }
         if let Some(desired) = desired {
-            merge(&mut self.desired, desired);
+            self.desired = self.desired.merged(desired);
             self.desired_version += 1;
             self.desired_updated = Some(OffsetDateTime::now_utc());
         }
@@ -168,26 +229,59 @@ impl TwinState {
 
     /// What a device reporting its state does: a merge into reported properties.
     pub fn report(&mut self, patch: Map<String, Value>) {
-        merge(&mut self.reported, patch);
+        self.reported = self.reported.merged(patch);
         self.reported_version += 1;
         self.reported_updated = Some(OffsetDateTime::now_utc());
         self.version += 1;
     }
 }
 
+/// Applies an update (merge) to the twin in `slot`, storing one only when the patch carries
+/// something (a device never written keeps no twin). What PATCH does, and import jobs and the bulk
+/// registry with twin data.
+pub fn update(slot: &mut Option<Box<TwinState>>, patch: TwinPatch) {
+    if patch.tags.is_some() || patch.desired.is_some() {
+        slot.get_or_insert_with(Box::default).apply(patch, false);
+    }
+}
+
+/// `{"$metadata":{"$lastUpdated":…},"$version":n}` spliced into a section's compact text.
+fn section_text(doc: &Doc, version: u64, updated: Option<OffsetDateTime>) -> String {
+    let meta = format!("\"$metadata\":{{\"$lastUpdated\":{}}},\"$version\":{version}", stamp(updated));
+    if doc.is_empty() {
+        format!("{{{meta}}}")
+    } else {
+        let text = doc.text();
+        format!("{},{meta}}}", &text[..text.len() - 1])
+    }
+}
+
+/// A twin's tags as compact JSON text (`{}` for a twin never written).
+pub fn tags_text(state: Option<&TwinState>) -> &str {
+    state.map_or("{}", |s| s.tags.text())
+}
+
+/// A twin's `properties` as compact JSON text: desired and reported, each with `$metadata` and
+/// `$version`, as devices.txt writes them (no parse: the stored text is spliced).
+pub fn properties_text(state: Option<&TwinState>) -> String {
+    let empty = TwinState::default();
+    let s = state.unwrap_or(&empty);
+    format!("{{\"desired\":{},\"reported\":{}}}", section_text(&s.desired, s.desired_version, s.desired_updated), section_text(&s.reported, s.reported_version, s.reported_updated))
+}
+
 /// Adds `etag`, `version`, `tags` and `properties` to a rendered twin (an identity's fields).
 pub fn render_into(twin: &mut Value, state: Option<&TwinState>) {
     let empty = TwinState::default();
     let state = state.unwrap_or(&empty);
-    let properties = |map: &Map<String, Value>, version: u64, updated: Option<OffsetDateTime>| {
-        let mut out = map.clone();
+    let properties = |doc: &Doc, version: u64, updated: Option<OffsetDateTime>| {
+        let mut out = doc.map();
         out.insert("$metadata".into(), json!({"$lastUpdated": stamp(updated)}));
         out.insert("$version".into(), json!(version));
         Value::Object(out)
     };
     twin["etag"] = json!(etag(state.version));
     twin["version"] = json!(state.version);
-    twin["tags"] = Value::Object(state.tags.clone());
+    twin["tags"] = Value::Object(state.tags.map());
     twin["properties"] = json!({
         "desired": properties(&state.desired, state.desired_version, state.desired_updated),
         "reported": properties(&state.reported, state.reported_version, state.reported_updated),
@@ -217,9 +311,9 @@ mod tests {
         twin.apply(parse_patch(&json!({"tags": {"site": "lyon", "loc": {"floor": 3, "room": "a"}}, "properties": {"desired": {"interval": 30}}})).unwrap(), false);
         assert_eq!((twin.version, twin.desired_version), (2, 2));
         twin.apply(parse_patch(&json!({"tags": {"loc": {"room": null, "wing": "w"}, "site": null, "team": "ops"}})).unwrap(), false);
-        assert_eq!(Value::Object(twin.tags.clone()), json!({"loc": {"floor": 3, "wing": "w"}, "team": "ops"}));
+        assert_eq!(Value::Object(twin.tags()), json!({"loc": {"floor": 3, "wing": "w"}, "team": "ops"}));
         assert_eq!((twin.version, twin.desired_version), (3, 2), "tags alone leave the desired version");
-        assert_eq!(Value::Object(twin.desired.clone()), json!({"interval": 30}));
+        assert_eq!(Value::Object(twin.desired()), json!({"interval": 30}));
     }
 
     #[test]
@@ -228,9 +322,9 @@ mod tests {
         twin.apply(parse_patch(&json!({"tags": {"a": 1, "b": 2}, "properties": {"desired": {"x": 1}}})).unwrap(), false);
         twin.report(obj(json!({"fw": "1.0"})));
         twin.apply(parse_patch(&json!({"tags": {"c": 3, "gone": null}, "properties": {"reported": {"fw": "hack"}}})).unwrap(), true);
-        assert_eq!(Value::Object(twin.tags.clone()), json!({"c": 3}));
-        assert!(twin.desired.is_empty());
-        assert_eq!(Value::Object(twin.reported.clone()), json!({"fw": "1.0"}), "the service API never writes reported properties");
+        assert_eq!(Value::Object(twin.tags()), json!({"c": 3}));
+        assert!(twin.desired().is_empty());
+        assert_eq!(Value::Object(twin.reported()), json!({"fw": "1.0"}), "the service API never writes reported properties");
         assert_eq!((twin.version, twin.desired_version, twin.reported_version), (4, 3, 2));
     }
 
@@ -242,6 +336,30 @@ mod tests {
         render_into(&mut rendered, Some(&twin));
         assert_eq!(rendered["properties"]["desired"]["$version"], 2);
         assert_eq!(parse_patch(&rendered).unwrap().desired, Some(obj(json!({"x": 1}))));
+    }
+
+    #[test]
+    fn sections_are_kept_as_text_and_spliced_into_properties() {
+        assert_eq!(std::mem::size_of::<Doc>(), 16, "a boxed str, nothing more");
+        assert_eq!((tags_text(None), Doc::of(Map::new()).0.len()), ("{}", 0), "an empty section holds no text");
+        let mut twin = TwinState::default();
+        twin.apply(parse_patch(&json!({"tags": {"site": "lyon"}, "properties": {"desired": {"x": {"y": 1}}}})).unwrap(), false);
+        twin.report(obj(json!({"fw": "1.0"})));
+        assert_eq!(tags_text(Some(&twin)), r#"{"site":"lyon"}"#);
+        let properties: Value = serde_json::from_str(&properties_text(Some(&twin))).unwrap();
+        assert_eq!((properties["desired"]["x"]["y"].clone(), properties["desired"]["$version"].clone()), (json!(1), json!(2)));
+        assert_eq!((properties["reported"]["fw"].clone(), properties["reported"]["$version"].clone()), (json!("1.0"), json!(2)));
+        let mut rendered = json!({});
+        render_into(&mut rendered, Some(&twin));
+        assert_eq!(rendered["properties"], properties, "devices.txt and GET /twins agree");
+        let empty: Value = serde_json::from_str(&properties_text(None)).unwrap();
+        assert_eq!(empty["reported"], json!({"$metadata": {"$lastUpdated": crate::live::NEVER}, "$version": 1}));
+        let mut slot = None;
+        update(&mut slot, TwinPatch::default());
+        assert!(slot.is_none(), "nothing to write stores no twin");
+        update(&mut slot, parse_patch(&json!({"tags": {"a": 1}})).unwrap());
+        update(&mut slot, parse_patch(&json!({"tags": {"b": 2, "a": null}})).unwrap());
+        assert_eq!((slot.as_ref().unwrap().tags(), slot.as_ref().unwrap().version), (obj(json!({"b": 2})), 3));
     }
 
     #[test]

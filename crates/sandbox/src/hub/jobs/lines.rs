@@ -1,14 +1,15 @@
 //! The lines of devices.txt (one `ExportImportDevice` JSON object per line, service.json) and of
 //! importErrors.log (one `{"deviceId","errorCode","errorStatus"}` object per failed line).
 
-use super::twin_docs::{properties_text, TwinDocs};
 use crate::hub::identity::{Authentication, DeviceIdentity};
-use serde_json::{json, Map, Value};
+use crate::hub::twin;
+use serde_json::{json, Value};
 
 /// One exported device, keys as null when `exclude_keys` (as the service writes them), fields in
-/// the service's order so a person reading devices.txt finds the ID first.
-pub fn export_line(device: &DeviceIdentity, twins: &TwinDocs, exclude_keys: bool) -> String {
-    let twin = twins.get(&device.device_id, &device.generation_id);
+/// the service's order so a person reading devices.txt finds the ID first. The twin (tags, desired
+/// and reported properties, its ETag) is the device's own, its stored text spliced in unparsed.
+pub fn export_line(device: &DeviceIdentity, exclude_keys: bool) -> String {
+    let twin = device.twin.as_deref();
     let (keys, thumbprints) = match &device.authentication {
         Authentication::Sas { primary_key, secondary_key } if !exclude_keys => (json!({"primaryKey": primary_key, "secondaryKey": secondary_key}), json!({"primaryThumbprint": null, "secondaryThumbprint": null})),
         Authentication::SelfSigned { primary_thumbprint, secondary_thumbprint } => (json!({"primaryKey": null, "secondaryKey": null}), json!({"primaryThumbprint": primary_thumbprint, "secondaryThumbprint": secondary_thumbprint})),
@@ -25,9 +26,9 @@ pub fn export_line(device: &DeviceIdentity, twins: &TwinDocs, exclude_keys: bool
     }
     fields.extend([
         ("authentication", json!({"symmetricKey": keys, "x509Thumbprint": thumbprints, "type": device.authentication_type()}).to_string()),
-        ("twinETag", json!(twins.etag(&device.device_id, &device.generation_id)).to_string()),
-        ("tags", twin.map_or("{}", |t| t.tags_text()).to_string()),
-        ("properties", properties_text(twin)),
+        ("twinETag", json!(twin::etag_of(twin)).to_string()),
+        ("tags", twin::tags_text(twin).to_string()),
+        ("properties", twin::properties_text(twin)),
         ("capabilities", json!({"iotEdge": device.iot_edge}).to_string()),
     ]);
     if let Some(scope) = &device.device_scope {
@@ -78,24 +79,17 @@ impl ImportMode {
 pub struct ImportLine {
     pub id: String,
     pub mode: ImportMode,
-    pub etag: Option<String>,
-    pub twin_etag: Option<String>,
-    /// The line itself: its identity fields are read as a device PUT body is.
+    /// The line itself, an ExportImportDevice as the bulk registry reads one: identity fields as a
+    /// device PUT body, `eTag`, `twinETag`, tags and desired properties.
     pub body: Value,
-    pub tags: Option<Map<String, Value>>,
-    pub desired: Option<Map<String, Value>>,
 }
 
-fn object(body: &Value, pointer: &str) -> Result<Option<Map<String, Value>>, String> {
+/// A line whose tags or properties are not objects is not a device at all.
+fn object(body: &Value, pointer: &str) -> Result<(), String> {
     match body.pointer(pointer) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => Ok(Some(map.clone())),
+        None | Some(Value::Null) | Some(Value::Object(_)) => Ok(()),
         Some(other) => Err(format!("{} must be an object, not {other}", pointer.trim_start_matches('/').replace('/', "."))),
     }
-}
-
-fn etag(body: &Value, field: &str) -> Option<String> {
-    body.get(field).and_then(Value::as_str).map(|e| e.trim_matches('"').to_string())
 }
 
 /// A line of devices.txt, or why it is not a device (the text of importErrors.log's 400012 line).
@@ -110,15 +104,10 @@ pub fn parse_import_line(line: &[u8]) -> Result<ImportLine, String> {
         Some(Value::String(id)) if !id.is_empty() => id.clone(),
         _ => return Err(invalid("Required property 'id' not found or empty.".into())),
     };
-    Ok(ImportLine {
-        mode: ImportMode::parse(body.get("importMode")).map_err(invalid)?,
-        etag: etag(&body, "eTag"),
-        twin_etag: etag(&body, "twinETag"),
-        tags: object(&body, "/tags").map_err(invalid)?,
-        desired: object(&body, "/properties/desired").map_err(invalid)?,
-        id,
-        body,
-    })
+    object(&body, "/tags").map_err(invalid)?;
+    object(&body, "/properties").map_err(invalid)?;
+    object(&body, "/properties/desired").map_err(invalid)?;
+    Ok(ImportLine { mode: ImportMode::parse(body.get("importMode")).map_err(invalid)?, id, body })
 }
 
 /// Why one line failed, as importErrors.log records it.
@@ -158,26 +147,29 @@ mod tests {
     fn an_export_line_has_the_id_first_and_keys_unless_excluded() {
         let mut device = DeviceIdentity::new_sas("d1", crate::live::new_key(), crate::live::new_key());
         device.device_scope = Some("ms-azure-iot-edge://edge-1".into());
-        let mut twins = TwinDocs::default();
-        twins.write("d1", &device.generation_id, Some(json!({"site": "munich"}).as_object().unwrap().clone()), Some(json!({"interval": 5}).as_object().unwrap().clone()));
-        let line = export_line(&device, &twins, false);
+        let mut twin = None;
+        twin::update(&mut twin, twin::parse_patch(&json!({"tags": {"site": "munich"}, "properties": {"desired": {"interval": 5}}})).unwrap());
+        twin.as_mut().unwrap().report(json!({"fw": "1.2"}).as_object().unwrap().clone());
+        device.twin = twin;
+        let line = export_line(&device, false);
         assert!(line.starts_with("{\"id\":\"d1\",\"eTag\":") && line.ends_with("}\n"), "{line}");
         let parsed: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed["authentication"]["type"], "sas");
         assert!(parsed["authentication"]["symmetricKey"]["primaryKey"].is_string());
-        assert_eq!((parsed["twinETag"].as_str(), &parsed["tags"]["site"]), (Some("AAAAAAAAAAI="), &json!("munich")));
+        assert_eq!((parsed["twinETag"].as_str(), &parsed["tags"]["site"]), (Some("AAAAAAAAAAM="), &json!("munich")), "tags and desired, then reported: version 3");
         assert_eq!(parsed["properties"]["desired"]["interval"], 5);
-        assert_eq!(parsed["properties"]["reported"]["$version"], 1);
+        assert_eq!((&parsed["properties"]["reported"]["fw"], &parsed["properties"]["reported"]["$version"]), (&json!("1.2"), &json!(2)));
+        assert_eq!((&parsed["tags"], &parsed["properties"]), (&device.twin_json()["tags"], &device.twin_json()["properties"]), "what GET /twins answers");
         assert_eq!(parsed["deviceScope"], "ms-azure-iot-edge://edge-1");
-        let without = serde_json::from_str::<Value>(&export_line(&device, &twins, true)).unwrap();
+        let without = serde_json::from_str::<Value>(&export_line(&device, true)).unwrap();
         assert!(without["authentication"]["symmetricKey"]["primaryKey"].is_null());
     }
 
     #[test]
     fn import_lines_are_read_with_their_mode_and_etags() {
         let line = parse_import_line(br#"{"id":"d1","importMode":"UpdateIfMatchETag","eTag":"\"AAAA\"","tags":{"a":1},"properties":{"desired":{"b":2}}}"#).unwrap();
-        assert_eq!((line.id.as_str(), line.mode, line.etag.as_deref()), ("d1", ImportMode::UpdateIfMatchETag, Some("AAAA")));
-        assert_eq!((line.tags.unwrap()["a"].clone(), line.desired.unwrap()["b"].clone()), (json!(1), json!(2)));
+        assert_eq!((line.id.as_str(), line.mode), ("d1", ImportMode::UpdateIfMatchETag));
+        assert_eq!((&line.body["tags"]["a"], &line.body["properties"]["desired"]["b"]), (&json!(1), &json!(2)));
         assert_eq!(parse_import_line(br#"{"id":"d2"}"#).unwrap().mode, ImportMode::Create);
     }
 

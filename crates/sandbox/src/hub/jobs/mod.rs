@@ -8,7 +8,6 @@ mod lines;
 mod registry;
 mod run;
 pub mod state;
-mod twin_docs;
 
 use super::{HubCtx, HubError};
 use crate::storage::blob::Container;

@@ -57,12 +57,11 @@ async fn export_devices(hub: &Hub, id: &str, output: Container, blob: &str, excl
     loop {
         let batch = {
             let devices = hub.devices.lock().unwrap();
-            let twins = hub.jobs.twins.lock().unwrap();
             let from = after.as_ref().map_or(Bound::Unbounded, |last| Bound::Excluded(last.clone()));
             let mut text = String::new();
             let mut count = 0;
             for (device_id, device) in devices.range((from, Bound::Unbounded)).take(EXPORT_BATCH) {
-                text.push_str(&export_line(device, &twins, exclude_keys));
+                text.push_str(&export_line(device, exclude_keys));
                 after = Some(device_id.clone());
                 count += 1;
             }
@@ -88,12 +87,11 @@ pub async fn import(hub: Arc<Hub>, id: String, input: Container, input_blob: Str
 fn apply_lines(hub: &Hub, lines: Vec<Vec<u8>>) -> String {
     let mut log = String::new();
     let mut devices = hub.devices.lock().unwrap();
-    let mut twins = hub.jobs.twins.lock().unwrap();
     for line in lines {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let result = parse_import_line(&line).map_err(LineError::malformed).and_then(|parsed| apply(&mut devices, &mut twins, &parsed));
+        let result = parse_import_line(&line).map_err(LineError::malformed).and_then(|parsed| apply(&mut devices, &parsed));
         if let Err(e) = result {
             log.push_str(&e.to_line());
         }

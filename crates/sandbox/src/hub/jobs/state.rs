@@ -1,7 +1,6 @@
-//! The import/export jobs of one hub: their records (`JobProperties`), at most one of them active,
-//! and the twin side table the jobs read and write.
+//! The import/export jobs of one hub: their records (`JobProperties`), at most one of them active.
+//! The devices and twins the jobs read and write are the hub's registry itself.
 
-use super::twin_docs::TwinDocs;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -87,9 +86,6 @@ impl Job {
 #[derive(Default)]
 pub struct HubJobs {
     jobs: Mutex<VecDeque<Job>>,
-    /// Twin tags and desired properties written by imports (see twin_docs.rs). Lock order: the
-    /// hub's devices first, then this.
-    pub twins: Mutex<TwinDocs>,
 }
 
 impl HubJobs {
