@@ -97,6 +97,8 @@ def test_run_and_watch_every_device(driver, screenshots):
     css(driver, "[data-testid='run']").click()
     wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='monitor']")))
     wait(driver, 60).until(lambda d: int(css(d, "[data-testid='counts'] [data-state='verified'] strong").text) > 0)
+    # Every device is in the table while the run goes on, not only those that have changed.
+    wait(driver, 10).until(lambda d: css(d, "[data-testid='devices-table']").get_attribute("data-rows") == "200")
     shoot(driver, screenshots, "c2h-3-run")
     wait(driver, 120).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='to-report']")))
     counts = {b.get_attribute("data-state"): int(b.find_element(By.TAG_NAME, "strong").text) for b in driver.find_elements(By.CSS_SELECTOR, "[data-testid='counts'] button")}

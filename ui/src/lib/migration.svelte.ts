@@ -40,6 +40,9 @@ class LiveMigration {
       const view = { key: progress.key, title: progress.title, state: progress.state, detail: progress.detail };
       const at = this.steps.findIndex((s) => s.key === progress.key);
       this.steps = at < 0 ? [...this.steps, view] : this.steps.map((s, i) => (i === at ? view : s));
+      // Once the devices are chosen the journal lists them all: the table shows every one from
+      // then on, not only those whose state has changed.
+      if (progress.key === "select-devices" && (progress.state === "done" || progress.state === "alreadyDone")) void this.loadDevices(false);
     } else if (progress.kind === "tick") {
       this.counts = progress.counts;
       this.jobs = progress.jobs;
@@ -95,12 +98,18 @@ class LiveMigration {
     await this.loadDevices();
   }
 
-  async loadDevices(): Promise<void> {
+  /** The journal's devices. Without `overwrite`, rows already patched by a tick are kept: a tick
+   *  is never older than the journal read that raced it, since the engine journals before it tells. */
+  async loadDevices(overwrite = true): Promise<void> {
     if (!this.id) return;
     try {
       const page = await api.c2hDevices(this.id, null, 0, 50_000);
-      this.counts = page.counts;
-      this.rows = new Map(page.rows.map((r) => [r.deviceId, r]));
+      if (overwrite) {
+        this.counts = page.counts;
+        this.rows = new Map(page.rows.map((r) => [r.deviceId, r]));
+      } else {
+        for (const row of page.rows) if (!this.rows.has(row.deviceId)) this.rows.set(row.deviceId, row);
+      }
       this.version++;
     } catch (e) {
       this.error = toErrorPayload(e);
