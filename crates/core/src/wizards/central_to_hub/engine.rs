@@ -90,20 +90,26 @@ impl<'a> Engine<'a> {
             StepStart::Fresh => false,
         };
         self.emit_step(key, title, StepState::Started, None);
-        match act(unfinished).await {
+        let result = act(unfinished).await;
+        self.finish(key, title, result.as_ref().map(|outcome| outcome.clone()))?;
+        result
+    }
+
+    /// Journals and tells how a step or check ended (a stop leaves it unfinished, to be resumed).
+    fn finish(&self, key: &str, title: &str, result: Result<Value, &WizardError>) -> Result<(), WizardError> {
+        match result {
             Ok(outcome) => {
                 self.journal.finish_step(&self.id, key, Ok(&outcome))?;
                 self.emit_step(key, title, StepState::Done, None);
-                Ok(outcome)
             }
-            Err(WizardError::Cancelled) => Err(WizardError::Cancelled),
+            Err(WizardError::Cancelled) => {}
             Err(e) => {
                 let message = e.to_string();
                 self.journal.finish_step(&self.id, key, Err((&e.code(), &message)))?;
                 self.emit_step(key, title, StepState::Failed, Some(crate::redact::redact(&message).into_owned()));
-                Err(e)
             }
         }
+        Ok(())
     }
 
     /// A check that runs on every run (unlike a step, whose outcome a resumed run reuses): journaled
@@ -118,20 +124,9 @@ impl<'a> Engine<'a> {
         }
         self.journal.begin_step(&self.id, key, &intent)?;
         self.emit_step(key, title, StepState::Started, None);
-        match act().await {
-            Ok(value) => {
-                self.journal.finish_step(&self.id, key, Ok(&json!({"passed": true})))?;
-                self.emit_step(key, title, StepState::Done, None);
-                Ok(value)
-            }
-            Err(WizardError::Cancelled) => Err(WizardError::Cancelled),
-            Err(e) => {
-                let message = e.to_string();
-                self.journal.finish_step(&self.id, key, Err((&e.code(), &message)))?;
-                self.emit_step(key, title, StepState::Failed, Some(crate::redact::redact(&message).into_owned()));
-                Err(e)
-            }
-        }
+        let result = act().await;
+        self.finish(key, title, result.as_ref().map(|_| json!({"passed": true})))?;
+        result
     }
 
     /// Runs (or resumes) the migration to its end.
