@@ -69,11 +69,11 @@ fn forbidden_dps(error: AzureError, dps: &str) -> WizardError {
 }
 
 /// The hub's `iothubowner` connection string (linking needs a policy with registry and service rights).
-async fn hub_connection(arm: &ArmClient, plan: &Plan) -> Result<ConnectionString, WizardError> {
+/// (The host comes from the hub already read by `resolve`: no second GET of the hub.)
+async fn hub_connection(arm: &ArmClient, plan: &Plan, host: &str) -> Result<ConnectionString, WizardError> {
     let policy = arm.iot_hub_key(&plan.target.subscription_id, plan.hub_resource_group(), &plan.target.hub_name, "iothubowner").await?;
     let key = policy.primary_key.ok_or_else(|| AzureError::InvalidInput { what: format!("The hub {}'s iothubowner policy", plan.target.hub_name), problem: "came without a key".into() })?;
-    let host = arm.iot_hub(&plan.target.subscription_id, plan.hub_resource_group(), &plan.target.hub_name).await?.properties.host_name.unwrap_or_default();
-    Ok(ConnectionString::for_policy(&host, &policy.key_name, &key))
+    Ok(ConnectionString::for_policy(host, &policy.key_name, &key))
 }
 
 /// Links the hub to the DPS: read, add, PUT with the read's ETag (a change made meanwhile makes
@@ -87,7 +87,7 @@ pub async fn link_hub(arm: &ArmClient, plan: &Plan, target: &ResolvedTarget) -> 
             e.into()
         }
     };
-    let connection = hub_connection(arm, plan).await.map_err(|e| match e {
+    let connection = hub_connection(arm, plan, &target.hub_host).await.map_err(|e| match e {
         WizardError::Azure(a) => no_right(a),
         other => other,
     })?;
@@ -120,7 +120,7 @@ pub async fn data_planes(arm: &ArmClient, pipeline: &Pipeline, plan: &Plan, targ
         .ok_or_else(|| WizardError::DpsForbidden { dps: t.dps_name.clone(), detail: "none of its shared access policies may write enrollments.".into() })?;
     let key: Secret<String> = policy.primary_key.clone().ok_or_else(|| WizardError::DpsForbidden { dps: t.dps_name.clone(), detail: "its policy came without a key.".into() })?;
     let dps = DpsClient::from_connection_string(pipeline.clone(), ConnectionString::for_policy(&target.view.service_host, &policy.key_name, &key));
-    let hub = HubClient::from_connection_string(pipeline.clone(), hub_connection(arm, plan).await?);
+    let hub = HubClient::from_connection_string(pipeline.clone(), hub_connection(arm, plan, &target.hub_host).await?);
     // Pace the hub at its own tier's throttle rather than the smallest tier's.
     let (sku, units) = (&target.hub_sku.0, target.hub_sku.1);
     pipeline.set_rate(iotm_azure::Service::Hub, hub.host(), iotm_azure::rate_limit::hub_registry_rate(sku, units));
