@@ -34,8 +34,5 @@ fn main() {
         "c2h_export_report",
         "list_migrations",
     ];
-    tauri_build::try_build(
-        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands)),
-    )
-    .expect("tauri build script");
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands))).expect("tauri build script");
 }

@@ -68,14 +68,29 @@ impl AppState {
         if interrupted > 0 {
             tracing::info!(interrupted, "migrations were running when the app last stopped; the Jobs page offers Resume");
         }
-        Ok(AppState { config_dir, data_dir, settings: Mutex::new(settings), settings_problem, log, started, sandbox, session, journal, runs: Default::default() })
+        Ok(AppState {
+            config_dir,
+            data_dir,
+            settings: Mutex::new(settings),
+            settings_problem,
+            log,
+            started,
+            sandbox,
+            session,
+            journal,
+            runs: Default::default(),
+        })
     }
 
     /// The pipeline to the chosen environment's cloud (the in-app sandbox when that is chosen).
     pub fn pipeline(&self) -> Result<iotm_azure::Pipeline, crate::error::CommandError> {
         let settings = self.settings();
         let sandbox = match settings.environment {
-            Environment::Sandbox => Some(self.sandbox.wait_profile(std::time::Duration::from_secs(15)).map_err(|e| crate::error::CommandError::new("sandbox.not_running", format!("The sandbox cloud is not running: {e}")))?),
+            Environment::Sandbox => Some(
+                self.sandbox
+                    .wait_profile(std::time::Duration::from_secs(15))
+                    .map_err(|e| crate::error::CommandError::new("sandbox.not_running", format!("The sandbox cloud is not running: {e}")))?,
+            ),
             _ => None,
         };
         let custom = settings.custom_profile_path.as_deref().map(std::path::Path::new);

@@ -44,7 +44,10 @@ impl ArmClient {
         if segments.iter().any(|s| s.is_empty()) {
             return Err(AzureError::InvalidInput { what: format!("The ARM path /{}", segments.join("/")), problem: "has an empty name in it".into() });
         }
-        url.path_segments_mut().map_err(|_| AzureError::InvalidInput { what: "The ARM endpoint".into(), problem: "cannot take a path".into() })?.clear().extend(segments);
+        url.path_segments_mut()
+            .map_err(|_| AzureError::InvalidInput { what: "The ARM endpoint".into(), problem: "cannot take a path".into() })?
+            .clear()
+            .extend(segments);
         Ok(with_api_version(url, version))
     }
 
@@ -52,7 +55,13 @@ impl ArmClient {
         ["subscriptions", sub, "resourceGroups", group, "providers", kind[0], kind[1], name]
     }
 
-    fn list<T: serde::de::DeserializeOwned>(&self, operation: &'static str, segments: &[&str], version: &str, items: &'static str) -> Result<Pager<T>, AzureError> {
+    fn list<T: serde::de::DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        segments: &[&str],
+        version: &str,
+        items: &'static str,
+    ) -> Result<Pager<T>, AzureError> {
         let request = Request::get(Service::Arm, operation, self.url(segments, version)?);
         Ok(Pager::new(self.pipeline.clone(), self.credential.clone(), request, Continuation::NextLink, items))
     }
@@ -69,7 +78,14 @@ impl ArmClient {
     }
 
     /// A long-running PUT of `body` at `segments`, watched to its end.
-    async fn put_and_watch<B: serde::Serialize, T: serde::de::DeserializeOwned>(&self, operation: &'static str, segments: &[&str], version: &str, body: &B, if_match: Option<&str>) -> Result<Poller<T>, AzureError> {
+    async fn put_and_watch<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        segments: &[&str],
+        version: &str,
+        body: &B,
+        if_match: Option<&str>,
+    ) -> Result<Poller<T>, AzureError> {
         let url = self.url(segments, version)?;
         let put = Request::new(Service::Arm, operation, Method::PUT, url.clone()).json(body)?.if_match(if_match)?;
         let response = self.pipeline.send(&put, Some(self.credential.as_ref())).await?;
@@ -98,7 +114,12 @@ impl ArmClient {
 
     /// `Apps_ListBySubscription`: every IoT Central application in the subscription.
     pub fn central_apps(&self, subscription_id: &str) -> Result<Pager<CentralApplication>, AzureError> {
-        self.list("Apps_ListBySubscription", &["subscriptions", subscription_id, "providers", CENTRAL_APPS[0], CENTRAL_APPS[1]], IOT_CENTRAL, "IoT Central applications")
+        self.list(
+            "Apps_ListBySubscription",
+            &["subscriptions", subscription_id, "providers", CENTRAL_APPS[0], CENTRAL_APPS[1]],
+            IOT_CENTRAL,
+            "IoT Central applications",
+        )
     }
 
     /// `Apps_Get`.
@@ -118,7 +139,14 @@ impl ArmClient {
 
     /// `IotHubResource_CreateOrUpdate`: creates the hub, or updates it (`if_match` = the ETag read,
     /// so a change made meanwhile is not overwritten). Returns the poller of the long operation.
-    pub async fn create_or_update_iot_hub(&self, subscription_id: &str, group: &str, name: &str, hub: &IotHub, if_match: Option<&str>) -> Result<Poller<IotHub>, AzureError> {
+    pub async fn create_or_update_iot_hub(
+        &self,
+        subscription_id: &str,
+        group: &str,
+        name: &str,
+        hub: &IotHub,
+        if_match: Option<&str>,
+    ) -> Result<Poller<IotHub>, AzureError> {
         self.put_and_watch("IotHubResource_CreateOrUpdate", &Self::in_group(subscription_id, group, HUBS, name), IOT_HUBS, hub, if_match).await
     }
 
@@ -148,7 +176,13 @@ impl ArmClient {
 
     /// `IotDpsResource_CreateOrUpdate`: creates a DPS, or replaces it whole (linked hubs, allocation
     /// policy) from a read made with its ETag, sent both in `If-Match` and in the body.
-    pub async fn create_or_update_provisioning_service(&self, subscription_id: &str, group: &str, name: &str, dps: &ProvisioningService) -> Result<Poller<ProvisioningService>, AzureError> {
+    pub async fn create_or_update_provisioning_service(
+        &self,
+        subscription_id: &str,
+        group: &str,
+        name: &str,
+        dps: &ProvisioningService,
+    ) -> Result<Poller<ProvisioningService>, AzureError> {
         self.put_and_watch("IotDpsResource_CreateOrUpdate", &Self::in_group(subscription_id, group, DPS, name), PROVISIONING, dps, dps.etag.as_deref()).await
     }
 

@@ -76,7 +76,10 @@ impl ClientSecretCredential {
     pub fn new(pipeline: Pipeline, tenant: &str, client_id: &str, secret: Secret<String>) -> Result<ClientSecretCredential, AzureError> {
         let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
         if !plain(tenant) {
-            return Err(AzureError::InvalidInput { what: format!("The tenant '{tenant}'"), problem: "must be a tenant ID or a domain like contoso.onmicrosoft.com".into() });
+            return Err(AzureError::InvalidInput {
+                what: format!("The tenant '{tenant}'"),
+                problem: "must be a tenant ID or a domain like contoso.onmicrosoft.com".into(),
+            });
         }
         if !plain(client_id) {
             return Err(AzureError::InvalidInput { what: format!("The client ID '{client_id}'"), problem: "must be an application (client) ID".into() });
@@ -86,7 +89,10 @@ impl ClientSecretCredential {
 
     async fn token(&self, audience: &str) -> Result<Secret<String>, AzureError> {
         if audience.is_empty() {
-            return Err(AzureError::InvalidInput { what: "This service".into(), problem: format!("has no Entra ID audience in {}; use its shared access keys", self.pipeline.cloud().name()) });
+            return Err(AzureError::InvalidInput {
+                what: "This service".into(),
+                problem: format!("has no Entra ID audience in {}; use its shared access keys", self.pipeline.cloud().name()),
+            });
         }
         // One lock for the whole fetch, so concurrent calls share one token request.
         let mut cache = self.cache.lock().await;
@@ -111,7 +117,11 @@ impl ClientSecretCredential {
         let response = self.pipeline.send(&request, None).await?;
         let token: TokenResponse = response.json("an Entra ID token response")?;
         if token.token_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("bearer")) {
-            return Err(AzureError::Decode { service: Service::Entra, expected: "a bearer token".into(), detail: format!("token_type is {}", token.token_type.unwrap_or_default()) });
+            return Err(AzureError::Decode {
+                service: Service::Entra,
+                expected: "a bearer token".into(),
+                detail: format!("token_type is {}", token.token_type.unwrap_or_default()),
+            });
         }
         let lifetime = Duration::from_secs(token.expires_in);
         let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE.min(lifetime / 10 * 9));

@@ -55,12 +55,18 @@ impl ContainerClient {
     pub fn from_sas_url(pipeline: Pipeline, sas_url: &Secret<String>) -> Result<ContainerClient, AzureError> {
         let url = Url::parse(sas_url.expose()).map_err(|e| AzureError::InvalidInput { what: "The container SAS URL".into(), problem: e.to_string() })?;
         if !url.query_pairs().any(|(k, _)| k == "sig") {
-            return Err(AzureError::InvalidInput { what: "The container SAS URL".into(), problem: "has no sig= part: copy the whole URL with its SAS token".into() });
+            return Err(AzureError::InvalidInput {
+                what: "The container SAS URL".into(),
+                problem: "has no sig= part: copy the whole URL with its SAS token".into(),
+            });
         }
         // Azure puts the account in the host name; emulators on loopback put it first in the path.
         let segments = if pipeline.cloud().is_sandbox() { 2 } else { 1 };
         if url.path_segments().map(|s| s.filter(|p| !p.is_empty()).count()) != Some(segments) {
-            return Err(AzureError::InvalidInput { what: "The container SAS URL".into(), problem: "must name exactly one container (https://<account>.blob.core.windows.net/<container>?…)".into() });
+            return Err(AzureError::InvalidInput {
+                what: "The container SAS URL".into(),
+                problem: "must name exactly one container (https://<account>.blob.core.windows.net/<container>?…)".into(),
+            });
         }
         pipeline.cloud().allows(&url)?;
         Ok(ContainerClient { pipeline, url })
@@ -79,7 +85,10 @@ impl ContainerClient {
             if blob.is_empty() {
                 return Err(AzureError::InvalidInput { what: "A blob name".into(), problem: "must not be empty".into() });
             }
-            url.path_segments_mut().map_err(|_| AzureError::InvalidInput { what: "The container URL".into(), problem: "cannot take a path".into() })?.pop_if_empty().extend(blob.split('/'));
+            url.path_segments_mut()
+                .map_err(|_| AzureError::InvalidInput { what: "The container URL".into(), problem: "cannot take a path".into() })?
+                .pop_if_empty()
+                .extend(blob.split('/'));
         }
         for (k, v) in query {
             url.query_pairs_mut().append_pair(k, v);
@@ -117,10 +126,22 @@ impl ContainerClient {
                 query.push(("marker", marker.as_str()));
             }
             let body = self.pipeline.send(&self.request("Container_ListBlobFlatSegment", Method::GET, None, &query)?, None).await?.body;
-            let xml = String::from_utf8(body).map_err(|_| AzureError::Decode { service: Service::Storage, expected: "a blob list".into(), detail: "not UTF-8".into() })?;
+            let xml = String::from_utf8(body).map_err(|_| AzureError::Decode {
+                service: Service::Storage,
+                expected: "a blob list".into(),
+                detail: "not UTF-8".into(),
+            })?;
             for blob in xml.split("<Blob>").skip(1) {
-                let name = tag(blob, "Name").ok_or_else(|| AzureError::Decode { service: Service::Storage, expected: "a blob list".into(), detail: "a blob without a name".into() })?;
-                items.push(BlobItem { name, size: tag(blob, "Content-Length").and_then(|s| s.parse().ok()).unwrap_or(0), last_modified: tag(blob, "Last-Modified") });
+                let name = tag(blob, "Name").ok_or_else(|| AzureError::Decode {
+                    service: Service::Storage,
+                    expected: "a blob list".into(),
+                    detail: "a blob without a name".into(),
+                })?;
+                items.push(BlobItem {
+                    name,
+                    size: tag(blob, "Content-Length").and_then(|s| s.parse().ok()).unwrap_or(0),
+                    last_modified: tag(blob, "Last-Modified"),
+                });
             }
             marker = tag(&xml, "NextMarker").unwrap_or_default();
             if marker.is_empty() {
@@ -137,17 +158,34 @@ pub fn permissions(read: bool, add: bool, create: bool, write: bool, delete: boo
 
 /// A service SAS for a whole container (`sr=c`), signed with the account key (HMAC-SHA256 over the
 /// string-to-sign of service version 2020-12-06 and later). `expiry` is RFC 3339 (`2030-01-01T00:00:00Z`).
-pub fn container_sas_url(container_url: &Url, account: &str, account_key: &Secret<String>, permissions: &str, expiry: &str) -> Result<Secret<String>, AzureError> {
-    let container = container_url.path_segments().and_then(|mut s| s.find(|p| !p.is_empty() && *p != account)).ok_or_else(|| AzureError::InvalidInput { what: "The container URL".into(), problem: "names no container".into() })?;
+pub fn container_sas_url(
+    container_url: &Url,
+    account: &str,
+    account_key: &Secret<String>,
+    permissions: &str,
+    expiry: &str,
+) -> Result<Secret<String>, AzureError> {
+    let container = container_url
+        .path_segments()
+        .and_then(|mut s| s.find(|p| !p.is_empty() && *p != account))
+        .ok_or_else(|| AzureError::InvalidInput { what: "The container URL".into(), problem: "names no container".into() })?;
     let resource = format!("/blob/{account}/{container}");
     // sp, st, se, canonicalized resource, si, sip, spr, sv, sr, snapshot time, encryption scope, rscc, rscd, rsce, rscl, rsct
     let to_sign = [permissions, "", expiry, &resource, "", "", "https,http", VERSION, "c", "", "", "", "", "", "", ""].join("\n");
-    let key = B64.decode(account_key.expose()).map_err(|_| AzureError::InvalidInput { what: "The storage account key".into(), problem: "is not base64".into() })?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|_| AzureError::InvalidInput { what: "The storage account key".into(), problem: "is empty".into() })?;
+    let key =
+        B64.decode(account_key.expose()).map_err(|_| AzureError::InvalidInput { what: "The storage account key".into(), problem: "is not base64".into() })?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(&key).map_err(|_| AzureError::InvalidInput { what: "The storage account key".into(), problem: "is empty".into() })?;
     mac.update(to_sign.as_bytes());
     let signature = B64.encode(mac.finalize().into_bytes());
     let mut url = container_url.clone();
-    url.query_pairs_mut().append_pair("sv", VERSION).append_pair("spr", "https,http").append_pair("se", expiry).append_pair("sr", "c").append_pair("sp", permissions).append_pair("sig", &signature);
+    url.query_pairs_mut()
+        .append_pair("sv", VERSION)
+        .append_pair("spr", "https,http")
+        .append_pair("se", expiry)
+        .append_pair("sr", "c")
+        .append_pair("sp", permissions)
+        .append_pair("sig", &signature);
     Ok(Secret::new(url.to_string()))
 }
 
@@ -159,7 +197,10 @@ mod tests {
     fn storage_errors_and_blob_lists_are_read_from_their_xml() {
         let error = br#"<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthorizationPermissionMismatch</Code><Message>This request is not authorized to perform this operation using this permission.
 RequestId:1</Message></Error>"#;
-        assert_eq!(xml_error(error), Some(("AuthorizationPermissionMismatch".into(), "This request is not authorized to perform this operation using this permission.".into())));
+        assert_eq!(
+            xml_error(error),
+            Some(("AuthorizationPermissionMismatch".into(), "This request is not authorized to perform this operation using this permission.".into()))
+        );
         assert_eq!(tag("<Blob><Name>a &amp; b.txt</Name></Blob>", "Name").as_deref(), Some("a & b.txt"));
         assert_eq!(permissions(true, false, true, true, false, true), "rcwl");
     }

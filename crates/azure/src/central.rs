@@ -45,7 +45,11 @@ impl CentralClient {
             return Err(AzureError::InvalidInput { what: format!("The Central path api/{}", segments.join("/")), problem: "has an empty ID in it".into() });
         }
         let mut url = self.app_url.clone();
-        url.path_segments_mut().map_err(|_| AzureError::InvalidInput { what: "The Central address".into(), problem: "cannot take a path".into() })?.pop_if_empty().push("api").extend(segments);
+        url.path_segments_mut()
+            .map_err(|_| AzureError::InvalidInput { what: "The Central address".into(), problem: "cannot take a path".into() })?
+            .pop_if_empty()
+            .push("api")
+            .extend(segments);
         Ok(with_api_version(url, API_VERSION))
     }
 
@@ -94,7 +98,10 @@ impl CentralClient {
     /// its answer. Not repeated after a broken connection: the device may already have acted.
     pub async fn run_component_command(&self, device_id: &str, component: &str, command: &str, request: &DeviceCommand) -> Result<DeviceCommand, AzureError> {
         let wait = Duration::from_secs(request.response_timeout.unwrap_or(30) + request.connection_timeout.unwrap_or(0) + 15);
-        let call = self.request("Devices_RunComponentCommand", Method::POST, &["devices", device_id, "components", component, "commands", command])?.json(request)?.timeout(wait);
+        let call = self
+            .request("Devices_RunComponentCommand", Method::POST, &["devices", device_id, "components", component, "commands", command])?
+            .json(request)?
+            .timeout(wait);
         self.call(call, "a device command result").await
     }
 
@@ -108,7 +115,10 @@ impl CentralClient {
             value: Vec<DeviceCommand>,
         }
         let history: History = match component {
-            Some(component) => self.get("Devices_GetComponentCommandHistory", &["devices", device_id, "components", component, "commands", command], "a command history").await?,
+            Some(component) => {
+                self.get("Devices_GetComponentCommandHistory", &["devices", device_id, "components", component, "commands", command], "a command history")
+                    .await?
+            }
             None => self.get("Devices_GetCommandHistory", &["devices", device_id, "commands", command], "a command history").await?,
         };
         Ok(history.value)

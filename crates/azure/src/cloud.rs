@@ -93,7 +93,10 @@ pub enum Cloud {
     AzureChinaCloud,
     /// The sandbox cloud on this machine: every service under `https://localhost:<port>`, trusted
     /// through the sandbox's own CA (and only it).
-    Sandbox { base_url: Url, ca_pem: String },
+    Sandbox {
+        base_url: Url,
+        ca_pem: String,
+    },
     /// A cloud described in a JSON file (Azure Stack, a national cloud not built in).
     Custom(Box<CustomCloud>),
 }
@@ -130,12 +133,16 @@ impl Cloud {
 
     /// The sandbox at `base_url` (`https://localhost:<port>` or `https://127.0.0.1:<port>`).
     pub fn sandbox(base_url: &str, ca_pem: impl Into<String>) -> Result<Cloud, AzureError> {
-        let base_url = Url::parse(base_url).map_err(|e| AzureError::InvalidInput { what: format!("The sandbox address {base_url}"), problem: format!("is not a URL: {e}") })?;
+        let base_url = Url::parse(base_url)
+            .map_err(|e| AzureError::InvalidInput { what: format!("The sandbox address {base_url}"), problem: format!("is not a URL: {e}") })?;
         if base_url.scheme() != "https" {
             return Err(AzureError::NotHttps { url: base_url.to_string() });
         }
         if !is_loopback(base_url.host_str().unwrap_or_default()) {
-            return Err(AzureError::HostNotAllowed { host: base_url.host_str().unwrap_or_default().to_string(), cloud: "the sandbox (which runs on this machine only)".into() });
+            return Err(AzureError::HostNotAllowed {
+                host: base_url.host_str().unwrap_or_default().to_string(),
+                cloud: "the sandbox (which runs on this machine only)".into(),
+            });
         }
         Ok(Cloud::Sandbox { base_url, ca_pem: ca_pem.into() })
     }
@@ -173,7 +180,12 @@ impl Cloud {
                 hub_suffix: "azure-devices.us".into(),
                 dps_suffix: "azure-devices-provisioning.us".into(),
                 storage_suffix: "blob.core.usgovcloudapi.net".into(),
-                audiences: Audiences { resource_manager: "https://management.core.usgovcloudapi.net".into(), central: None, hub: Some("https://iothubs.azure.us".into()), dps: None },
+                audiences: Audiences {
+                    resource_manager: "https://management.core.usgovcloudapi.net".into(),
+                    central: None,
+                    hub: Some("https://iothubs.azure.us".into()),
+                    dps: None,
+                },
             },
             Cloud::AzureChinaCloud => Endpoints {
                 authority_host: url("https://login.chinacloudapi.cn"),
@@ -234,16 +246,24 @@ impl Cloud {
 
     /// Where an IoT Central application's API lives (`…/api/...` is appended by the client).
     pub fn central_app_url(&self, subdomain: &str) -> Result<Url, AzureError> {
-        let valid = !subdomain.is_empty() && subdomain.len() <= 63 && subdomain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !subdomain.starts_with('-');
+        let valid =
+            !subdomain.is_empty() && subdomain.len() <= 63 && subdomain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !subdomain.starts_with('-');
         if !valid {
-            return Err(AzureError::InvalidInput { what: format!("The IoT Central subdomain '{subdomain}'"), problem: "may hold only letters, digits and dashes".into() });
+            return Err(AzureError::InvalidInput {
+                what: format!("The IoT Central subdomain '{subdomain}'"),
+                problem: "may hold only letters, digits and dashes".into(),
+            });
         }
         let subdomain = subdomain.to_ascii_lowercase();
         match self {
-            Cloud::Sandbox { base_url, .. } => base_url.join(&format!("/iotc/{subdomain}/")).map_err(|e| AzureError::InvalidInput { what: "The sandbox's Central URL".into(), problem: e.to_string() }),
+            Cloud::Sandbox { base_url, .. } => base_url
+                .join(&format!("/iotc/{subdomain}/"))
+                .map_err(|e| AzureError::InvalidInput { what: "The sandbox's Central URL".into(), problem: e.to_string() }),
             _ => {
-                let suffix = self.endpoints().central_suffix.ok_or_else(|| AzureError::NotInCloud { service: Service::Central, cloud: self.name().to_string() })?;
-                Url::parse(&format!("https://{subdomain}.{suffix}/")).map_err(|e| AzureError::InvalidInput { what: format!("The IoT Central address for '{subdomain}'"), problem: e.to_string() })
+                let suffix =
+                    self.endpoints().central_suffix.ok_or_else(|| AzureError::NotInCloud { service: Service::Central, cloud: self.name().to_string() })?;
+                Url::parse(&format!("https://{subdomain}.{suffix}/"))
+                    .map_err(|e| AzureError::InvalidInput { what: format!("The IoT Central address for '{subdomain}'"), problem: e.to_string() })
             }
         }
     }

@@ -24,7 +24,14 @@ pub(crate) struct DataPlane {
 }
 
 impl DataPlane {
-    pub fn new(pipeline: Pipeline, credential: Arc<dyn Credential>, host: &str, service: Service, api_version: &'static str, id_name: &'static str) -> DataPlane {
+    pub fn new(
+        pipeline: Pipeline,
+        credential: Arc<dyn Credential>,
+        host: &str,
+        service: Service,
+        api_version: &'static str,
+        id_name: &'static str,
+    ) -> DataPlane {
         DataPlane { pipeline, credential, host: host.to_ascii_lowercase(), service, api_version, id_name }
     }
 
@@ -32,8 +39,12 @@ impl DataPlane {
         if segments.iter().any(|s| s.is_empty()) {
             return Err(AzureError::InvalidInput { what: self.id_name.into(), problem: "must not be empty".into() });
         }
-        let mut url = Url::parse(&format!("https://{}/", self.host)).map_err(|e| AzureError::InvalidInput { what: format!("The host {}", self.host), problem: e.to_string() })?;
-        url.path_segments_mut().map_err(|_| AzureError::InvalidInput { what: format!("The address of {}", self.host), problem: "cannot take a path".into() })?.clear().extend(segments);
+        let mut url = Url::parse(&format!("https://{}/", self.host))
+            .map_err(|e| AzureError::InvalidInput { what: format!("The host {}", self.host), problem: e.to_string() })?;
+        url.path_segments_mut()
+            .map_err(|_| AzureError::InvalidInput { what: format!("The address of {}", self.host), problem: "cannot take a path".into() })?
+            .clear()
+            .extend(segments);
         Ok(Request::new(self.service, operation, method, with_api_version(url, self.api_version)).partition(self.host.clone()))
     }
 

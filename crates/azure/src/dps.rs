@@ -3,8 +3,8 @@
 //! delete, query with `x-ms-continuation` paging) and the registration state that shows where a
 //! device landed. Signed with a DPS shared access policy's key from its connection string.
 
-use crate::data_plane::DataPlane;
 use crate::cloud::Service;
+use crate::data_plane::DataPlane;
 use crate::error::AzureError;
 use crate::pager::{Continuation, Pager};
 use crate::pipeline::Pipeline;
@@ -119,13 +119,21 @@ impl DpsClient {
     /// The DPS a service connection string names, signed with its key.
     pub fn from_connection_string(pipeline: Pipeline, connection: ConnectionString) -> DpsClient {
         let host = connection.host_name.clone();
-        DpsClient { plane: DataPlane::new(pipeline, Arc::new(SasCredential::new(connection)), &host, Service::Dps, API_VERSION, "An enrollment group or registration ID") }
+        DpsClient {
+            plane: DataPlane::new(
+                pipeline,
+                Arc::new(SasCredential::new(connection)),
+                &host,
+                Service::Dps,
+                API_VERSION,
+                "An enrollment group or registration ID",
+            ),
+        }
     }
 
     pub fn host(&self) -> &str {
         &self.plane.host
     }
-
 
     /// `EnrollmentGroup_Get`.
     pub async fn enrollment_group(&self, id: &str) -> Result<EnrollmentGroup, AzureError> {
@@ -135,7 +143,11 @@ impl DpsClient {
     /// `EnrollmentGroup_CreateOrUpdate`: creates the group, or replaces it when `if_match` is its
     /// current ETag (or `*`).
     pub async fn create_or_update_enrollment_group(&self, group: &EnrollmentGroup, if_match: Option<&str>) -> Result<EnrollmentGroup, AzureError> {
-        let request = self.plane.request("EnrollmentGroup_CreateOrUpdate", Method::PUT, &["enrollmentGroups", &group.enrollment_group_id])?.json(group)?.if_match(if_match)?;
+        let request = self
+            .plane
+            .request("EnrollmentGroup_CreateOrUpdate", Method::PUT, &["enrollmentGroups", &group.enrollment_group_id])?
+            .json(group)?
+            .if_match(if_match)?;
         self.plane.call(request, "the enrollment group written").await
     }
 

@@ -60,7 +60,8 @@ impl ServiceError {
             error.code = Some(kind.to_string());
             let description = text(&json["error_description"]).unwrap_or_default();
             let first = description.split(" Trace ID:").next().unwrap_or_default().trim();
-            let (number, rest) = first.strip_prefix("AADSTS").and_then(|r| r.split_once(':')).map_or((None, first), |(n, rest)| (n.trim().parse().ok(), rest.trim()));
+            let (number, rest) =
+                first.strip_prefix("AADSTS").and_then(|r| r.split_once(':')).map_or((None, first), |(n, rest)| (n.trim().parse().ok(), rest.trim()));
             error.aadsts = number.or_else(|| json["error_codes"][0].as_u64().map(|n| n as u32));
             error.message = rest.to_string();
             error.request_id = text(&json["correlation_id"]).or_else(|| text(&json["trace_id"]));
@@ -227,7 +228,11 @@ mod tests {
         assert_eq!((hub.code.as_deref(), hub.message.as_str()), (Some("DeviceNotFound"), "Device d1 not registered"));
         let dps = parse(Service::Dps, 404, r#"{"errorCode":404202,"trackingId":"t1","message":"Enrollment group 'g' was not found."}"#);
         assert_eq!((dps.code.as_deref(), dps.request_id.as_deref()), (Some("404202"), Some("t1")));
-        let entra = parse(Service::Entra, 401, r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Trace ID: a Correlation ID: b","error_codes":[7000215],"correlation_id":"b"}"#);
+        let entra = parse(
+            Service::Entra,
+            401,
+            r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Trace ID: a Correlation ID: b","error_codes":[7000215],"correlation_id":"b"}"#,
+        );
         assert_eq!((entra.code.as_deref(), entra.aadsts, entra.message.as_str()), (Some("invalid_client"), Some(7000215), "Invalid client secret provided."));
         assert_eq!(AzureError::from_service(entra).code(), "azure.unauthorized");
     }

@@ -4,8 +4,8 @@
 //! bucket (registry operations are limited per hub and unit).
 
 use crate::auth::Credential;
-use crate::data_plane::DataPlane;
 use crate::cloud::Service;
+use crate::data_plane::DataPlane;
 use crate::error::AzureError;
 use crate::pager::{Continuation, Pager};
 use crate::pipeline::Pipeline;
@@ -137,7 +137,6 @@ impl HubClient {
     pub fn host(&self) -> &str {
         &self.plane.host
     }
-
 
     /// `Devices_GetIdentity`.
     pub async fn device(&self, device_id: &str) -> Result<DeviceIdentity, AzureError> {

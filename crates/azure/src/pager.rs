@@ -101,7 +101,11 @@ impl<T: DeserializeOwned> Pager<T> {
     /// The request for a `nextLink`: checked against the allow-list, and keeping the api-version
     /// when the service left it out.
     fn follow(&self, current: &Request, link: &str) -> Result<Request, AzureError> {
-        let url = current.url.join(link).map_err(|e| AzureError::Decode { service: current.service, expected: format!("a nextLink URL in a page of {}", self.items), detail: e.to_string() })?;
+        let url = current.url.join(link).map_err(|e| AzureError::Decode {
+            service: current.service,
+            expected: format!("a nextLink URL in a page of {}", self.items),
+            detail: e.to_string(),
+        })?;
         self.pipeline.cloud().allows(&url)?;
         if url == current.url {
             return Err(self.stuck(current.service));
@@ -115,7 +119,11 @@ impl<T: DeserializeOwned> Pager<T> {
     }
 
     fn stuck(&self, service: crate::cloud::Service) -> AzureError {
-        AzureError::Decode { service, expected: format!("a next page of {} that moves on", self.items), detail: "the service pointed back at the page it just sent".into() }
+        AzureError::Decode {
+            service,
+            expected: format!("a next page of {} that moves on", self.items),
+            detail: "the service pointed back at the page it just sent".into(),
+        }
     }
 
     /// Every item of every page.

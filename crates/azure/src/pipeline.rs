@@ -188,7 +188,13 @@ impl Pipeline {
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let (failure, response) = match outcome {
                 Ok(response) if response.status.is_success() => {
-                    tracing::debug!(status = response.status.as_u16(), attempts = attempt, duration_ms = elapsed_ms, request_id = response.request_id().unwrap_or("none"), "answered");
+                    tracing::debug!(
+                        status = response.status.as_u16(),
+                        attempts = attempt,
+                        duration_ms = elapsed_ms,
+                        request_id = response.request_id().unwrap_or("none"),
+                        "answered"
+                    );
                     return Ok(Response { attempts: attempt, client_request_id, ..response });
                 }
                 // A token the service calls expired or revoked (clock skew, a revoked grant): drop
@@ -257,7 +263,8 @@ impl Pipeline {
             builder = builder.header(name, value);
         }
         if let Some(authorization) = authorization {
-            let mut value = HeaderValue::from_str(authorization.expose()).map_err(|_| TryError::Final(AzureError::InvalidInput { what: "The credential".into(), problem: "gave a value no header can hold".into() }))?;
+            let mut value = HeaderValue::from_str(authorization.expose())
+                .map_err(|_| TryError::Final(AzureError::InvalidInput { what: "The credential".into(), problem: "gave a value no header can hold".into() }))?;
             value.set_sensitive(true);
             builder = builder.header(AUTHORIZATION, value);
         }
@@ -265,7 +272,9 @@ impl Pipeline {
             Some(Body::Json(bytes)) => builder.header(CONTENT_TYPE, "application/json").body(bytes.clone()),
             Some(Body::Form(form)) => builder.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(form.expose().clone()),
             // An empty blob still states its length, or Storage cannot tell the request apart.
-            Some(Body::Raw(bytes, content_type)) => builder.header(CONTENT_TYPE, *content_type).header(reqwest::header::CONTENT_LENGTH, bytes.len()).body(bytes.clone()),
+            Some(Body::Raw(bytes, content_type)) => {
+                builder.header(CONTENT_TYPE, *content_type).header(reqwest::header::CONTENT_LENGTH, bytes.len()).body(bytes.clone())
+            }
             None if matches!(request.method, Method::POST | Method::PUT | Method::PATCH) => builder.header(reqwest::header::CONTENT_LENGTH, "0"),
             None => builder,
         };

@@ -76,7 +76,11 @@ impl<T: DeserializeOwned> Poller<T> {
     pub fn new(pipeline: Pipeline, credential: Arc<dyn Credential>, resource: Request, response: &Response) -> Result<Poller<T>, AzureError> {
         let link = |name: &str| -> Result<Option<Url>, AzureError> {
             let Some(value) = response.header(name) else { return Ok(None) };
-            let url = resource.url.join(value).map_err(|e| AzureError::Decode { service: Service::Arm, expected: format!("a URL in the {name} header"), detail: e.to_string() })?;
+            let url = resource.url.join(value).map_err(|e| AzureError::Decode {
+                service: Service::Arm,
+                expected: format!("a URL in the {name} header"),
+                detail: e.to_string(),
+            })?;
             pipeline.cloud().allows(&url)?;
             Ok(Some(url))
         };
@@ -166,7 +170,9 @@ impl<T: DeserializeOwned> Poller<T> {
                 let state: ProvisioningState = response.json("a resource with a provisioningState")?;
                 match state.properties.and_then(|p| p.provisioning_state) {
                     Some(s) if s.eq_ignore_ascii_case("succeeded") => true,
-                    Some(s) if is_terminal(&s) => return Err(AzureError::OperationFailed { status: s, code: None, message: "the resource's provisioning did not succeed".into() }),
+                    Some(s) if is_terminal(&s) => {
+                        return Err(AzureError::OperationFailed { status: s, code: None, message: "the resource's provisioning did not succeed".into() })
+                    }
                     Some(_) => false,
                     None => true,
                 }

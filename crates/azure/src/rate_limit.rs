@@ -141,7 +141,8 @@ impl RateLimiter {
                 let known = self.overrides.lock().unwrap_or_else(|p| p.into_inner()).get(&(service, partition.to_ascii_lowercase())).copied();
                 let rate = known.unwrap_or_else(|| self.limits.rate(service, write));
                 let now = Instant::now();
-                let bucket = buckets.entry((service, write && service == Service::Arm, partition.to_string())).or_insert(Bucket { rate, tokens: rate.burst, last: now });
+                let bucket =
+                    buckets.entry((service, write && service == Service::Arm, partition.to_string())).or_insert(Bucket { rate, tokens: rate.burst, last: now });
                 bucket.take(now)
             };
             match wait {

@@ -7,7 +7,24 @@ use url::Url;
 
 /// Query parameters whose values are credentials or signatures (SAS `sig`/`se`/`skn`/`sr` ride
 /// together; OAuth codes and tokens sometimes travel in a query too).
-const SECRET_PARAMS: &[&str] = &["sig", "se", "skn", "sr", "st", "sv", "code", "token", "access_token", "refresh_token", "id_token", "client_secret", "key", "api-key", "password", "secret"];
+const SECRET_PARAMS: &[&str] = &[
+    "sig",
+    "se",
+    "skn",
+    "sr",
+    "st",
+    "sv",
+    "code",
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "key",
+    "api-key",
+    "password",
+    "secret",
+];
 
 /// The URL as it may be logged: no user info, no fragment, secret query values redacted.
 pub fn url_for_log(url: &Url) -> String {

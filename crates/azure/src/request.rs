@@ -50,7 +50,8 @@ impl Request {
     }
 
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Request, AzureError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| AzureError::InvalidInput { what: format!("The body of {}", self.operation), problem: format!("could not be written as JSON: {e}") })?;
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| AzureError::InvalidInput { what: format!("The body of {}", self.operation), problem: format!("could not be written as JSON: {e}") })?;
         self.body = Some(Body::Json(bytes));
         Ok(self)
     }

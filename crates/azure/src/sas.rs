@@ -58,7 +58,12 @@ impl ConnectionString {
                 "moduleid" => &mut module,
                 // Device connection strings through an IoT Edge gateway carry it; the cloud ignores it.
                 "gatewayhostname" => continue,
-                _ => return Err(part_error(name, "is not a part of an IoT Hub or DPS connection string (HostName, SharedAccessKeyName, SharedAccessKey, DeviceId, ModuleId)")),
+                _ => {
+                    return Err(part_error(
+                        name,
+                        "is not a part of an IoT Hub or DPS connection string (HostName, SharedAccessKeyName, SharedAccessKey, DeviceId, ModuleId)",
+                    ))
+                }
             };
             if slot.replace(value.to_string()).is_some() {
                 return Err(part_error(name, "appears twice"));
@@ -69,7 +74,10 @@ impl ConnectionString {
             return Err(part_error("HostName", format!("must be a host name like my-hub.azure-devices.net, not '{host}'")));
         }
         if key_name.is_none() && device.is_none() {
-            return Err(part_error("SharedAccessKeyName", "is missing: a service connection string names its shared access policy (e.g. SharedAccessKeyName=iothubowner)"));
+            return Err(part_error(
+                "SharedAccessKeyName",
+                "is missing: a service connection string names its shared access policy (e.g. SharedAccessKeyName=iothubowner)",
+            ));
         }
         let key = key.ok_or_else(|| part_error("SharedAccessKey", "is missing"))?;
         if key == "****" {

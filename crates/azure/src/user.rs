@@ -98,7 +98,15 @@ async fn token_request(pipeline: &Pipeline, app: &UserApp, operation: &'static s
 }
 
 /// Redeems the authorization code with the PKCE verifier, checking the ID token's nonce.
-pub async fn redeem_code(pipeline: &Pipeline, app: &UserApp, code: &Secret<String>, verifier: &Secret<String>, redirect_uri: &str, scopes: &[String], nonce: &str) -> Result<TokenGrant, AzureError> {
+pub async fn redeem_code(
+    pipeline: &Pipeline,
+    app: &UserApp,
+    code: &Secret<String>,
+    verifier: &Secret<String>,
+    redirect_uri: &str,
+    scopes: &[String],
+    nonce: &str,
+) -> Result<TokenGrant, AzureError> {
     let mut scope: Vec<&str> = scopes.iter().map(String::as_str).collect();
     scope.extend(["offline_access", "openid", "profile"]);
     let form = url::form_urlencoded::Serializer::new(String::new())

@@ -82,7 +82,11 @@ async fn a_host_outside_the_cloud_is_refused_before_any_connection_or_token() {
     let error = cloud.pipeline.send(&Request::get(Service::Arm, "Subscriptions_List", url("https://example.com/")), Some(&credential)).await.unwrap_err();
     assert_eq!(error.code(), "azure.host_not_allowed");
     assert!(error.to_string().contains("example.com"), "{error}");
-    let error = cloud.pipeline.send(&Request::get(Service::Arm, "Subscriptions_List", url("https://management.azure.com/subscriptions")), Some(&credential)).await.unwrap_err();
+    let error = cloud
+        .pipeline
+        .send(&Request::get(Service::Arm, "Subscriptions_List", url("https://management.azure.com/subscriptions")), Some(&credential))
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), "azure.host_not_allowed");
 
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -65,8 +65,17 @@ async fn create_container(cloud: &TestCloud, port: u16, container: &str) {
     mac.update(to_sign.as_bytes());
     let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     let mut url = url::Url::parse(&format!("https://127.0.0.1:{port}/{ACCOUNT}/{container}?restype=container")).unwrap();
-    url.query_pairs_mut().append_pair("sv", iotm_azure::blob::VERSION).append_pair("ss", "b").append_pair("srt", "c").append_pair("sp", "c").append_pair("se", expiry).append_pair("spr", "https").append_pair("sig", &sig);
-    let request = iotm_azure::Request::new(iotm_azure::Service::Storage, "Container_Create", reqwest::Method::PUT, url).header("x-ms-version", iotm_azure::blob::VERSION).unwrap();
+    url.query_pairs_mut()
+        .append_pair("sv", iotm_azure::blob::VERSION)
+        .append_pair("ss", "b")
+        .append_pair("srt", "c")
+        .append_pair("sp", "c")
+        .append_pair("se", expiry)
+        .append_pair("spr", "https")
+        .append_pair("sig", &sig);
+    let request = iotm_azure::Request::new(iotm_azure::Service::Storage, "Container_Create", reqwest::Method::PUT, url)
+        .header("x-ms-version", iotm_azure::blob::VERSION)
+        .unwrap();
     let created = cloud.pipeline.send(&request, None).await.unwrap();
     assert_eq!(created.status.as_u16(), 201);
 }
@@ -77,7 +86,9 @@ async fn a_container_sas_uploads_lists_downloads_and_deletes_devices_txt() {
     let (_azurite, port) = start_azurite(&cloud).await;
     create_container(&cloud, port, "exports").await;
     let container_url = url::Url::parse(&format!("https://127.0.0.1:{port}/{ACCOUNT}/exports")).unwrap();
-    let all = container_sas_url(&container_url, ACCOUNT, &Secret::new(ACCOUNT_KEY.into()), &permissions(true, true, true, true, true, true), "2099-01-01T00:00:00Z").unwrap();
+    let all =
+        container_sas_url(&container_url, ACCOUNT, &Secret::new(ACCOUNT_KEY.into()), &permissions(true, true, true, true, true, true), "2099-01-01T00:00:00Z")
+            .unwrap();
     let container = ContainerClient::from_sas_url(cloud.pipeline.clone(), &all).unwrap();
     let lines = b"{\"id\":\"d1\",\"importMode\":\"create\"}\n{\"id\":\"d2\",\"importMode\":\"create\"}\n".to_vec();
     container.upload("devices.txt", lines.clone(), "text/plain").await.unwrap();
@@ -91,7 +102,14 @@ async fn a_container_sas_uploads_lists_downloads_and_deletes_devices_txt() {
     assert_eq!(err.service_error().and_then(|e| e.code.as_deref()), Some("BlobNotFound"), "{err}");
     assert!(!container.display_url().contains("sig="));
 
-    let read_only = container_sas_url(&container_url, ACCOUNT, &Secret::new(ACCOUNT_KEY.into()), &permissions(true, false, false, false, false, true), "2099-01-01T00:00:00Z").unwrap();
+    let read_only = container_sas_url(
+        &container_url,
+        ACCOUNT,
+        &Secret::new(ACCOUNT_KEY.into()),
+        &permissions(true, false, false, false, false, true),
+        "2099-01-01T00:00:00Z",
+    )
+    .unwrap();
     let refused = ContainerClient::from_sas_url(cloud.pipeline.clone(), &read_only).unwrap().upload("x.txt", b"x".to_vec(), "text/plain").await.unwrap_err();
     assert_eq!(refused.status(), Some(403), "{refused}");
     assert!(refused.service_error().and_then(|e| e.code.as_deref()).is_some_and(|c| c.contains("Permission")), "{refused}");
@@ -100,7 +118,8 @@ async fn a_container_sas_uploads_lists_downloads_and_deletes_devices_txt() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sas_url_without_its_signature_or_container_is_refused_before_any_call() {
     let cloud = TestCloud::start().await;
-    let no_sig = ContainerClient::from_sas_url(cloud.pipeline.clone(), &Secret::new("https://127.0.0.1:1/devstoreaccount1/exports?sv=2024-08-04".into())).err().unwrap();
+    let no_sig =
+        ContainerClient::from_sas_url(cloud.pipeline.clone(), &Secret::new("https://127.0.0.1:1/devstoreaccount1/exports?sv=2024-08-04".into())).err().unwrap();
     assert!(no_sig.to_string().contains("sig="), "{no_sig}");
     let no_container = ContainerClient::from_sas_url(cloud.pipeline.clone(), &Secret::new("https://127.0.0.1:1/?sig=x".into())).err().unwrap();
     assert!(no_container.to_string().contains("exactly one container"), "{no_container}");

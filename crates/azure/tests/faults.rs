@@ -40,7 +40,10 @@ async fn a_paged_device_listing_and_arm_reads_complete_under_ten_percent_throttl
     // Every call the sandbox saw beyond the logical ones was a retry.
     let (central_sent, arm_sent) = (cloud.calls_to("central"), cloud.calls_to("arm"));
     let retries = (central_sent - 3) + (arm_sent - arm_calls);
-    eprintln!("under faults: {central_sent} Central calls for 3 pages, {arm_sent} ARM calls for {arm_calls} reads: {retries} retries in {:?}", started.elapsed());
+    eprintln!(
+        "under faults: {central_sent} Central calls for 3 pages, {arm_sent} ARM calls for {arm_calls} reads: {retries} retries in {:?}",
+        started.elapsed()
+    );
     assert!(central_sent >= 3 && arm_sent >= arm_calls);
 }
 
@@ -78,7 +81,15 @@ async fn a_post_not_marked_safe_is_not_retried_after_a_dropped_connection() {
     let central = cloud.central(FLEET);
     let command = "POST /iotc/contoso-fleet/api/devices/thermostat-001/components/migration/commands/DeviceMove";
     cloud.fault("central", Some(command), FaultKind::Reset, 1.0, Some(1), 1);
-    let error = central.run_component_command("thermostat-001", "migration", "DeviceMove", &DeviceCommand { request: serde_json::json!({"idScope": "0ne00000000"}), ..Default::default() }).await.unwrap_err();
+    let error = central
+        .run_component_command(
+            "thermostat-001",
+            "migration",
+            "DeviceMove",
+            &DeviceCommand { request: serde_json::json!({"idScope": "0ne00000000"}), ..Default::default() },
+        )
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), "azure.connection", "{error}");
     let sent = cloud.counters().get("central POST /iotc/{app}/api/devices/{id}/components/{component}/commands/{command}").copied();
     assert_eq!(sent, Some(1), "the command went out once: the device may have acted on it");

@@ -22,20 +22,54 @@ const HUBS: &str = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Device
 const ASYNC_OPERATION: HeaderName = HeaderName::from_static("azure-asyncoperation");
 
 fn hub(name: &str, state: &str) -> Json<serde_json::Value> {
-    Json(json!({"name": name, "location": "westeurope", "sku": {"name": "S1", "capacity": 1}, "properties": {"provisioningState": state, "hostName": format!("{name}.azure-devices.net")}}))
+    Json(
+        json!({"name": name, "location": "westeurope", "sku": {"name": "S1", "capacity": 1}, "properties": {"provisioningState": state, "hostName": format!("{name}.azure-devices.net")}}),
+    )
 }
 
 async fn fake_arm(state: &std::path::Path, location_polls: Arc<AtomicUsize>) -> String {
     let base = Arc::new(OnceLock::<String>::new());
     let own = base.clone();
     let router = Router::new()
-        .route(&format!("{HUBS}/failing"), put(move || async move { (StatusCode::CREATED, [(ASYNC_OPERATION, format!("{}/ops/failing", own.get().unwrap())), (header::RETRY_AFTER, "0".into())], hub("failing", "Accepted")).into_response() }))
-        .route("/ops/failing", get(|| async { Json(json!({"status": "Failed", "error": {"code": "IotHubCreationFailed", "message": "No capacity left in westeurope."}})) }))
-        .route(&format!("{HUBS}/located"), put(|| async { (StatusCode::ACCEPTED, [(header::LOCATION, "/ops/located"), (header::RETRY_AFTER, "0")]).into_response() }).get(|| async { hub("located", "Succeeded") }))
-        .route("/ops/located", get(move || async move { if location_polls.fetch_add(1, Ordering::SeqCst) < 2 { StatusCode::ACCEPTED } else { StatusCode::OK } }))
-        .route(&format!("{HUBS}/forever"), put(|| async { (StatusCode::CREATED, [(ASYNC_OPERATION, "/ops/forever")], hub("forever", "Creating")).into_response() }))
+        .route(
+            &format!("{HUBS}/failing"),
+            put(move || async move {
+                (
+                    StatusCode::CREATED,
+                    [(ASYNC_OPERATION, format!("{}/ops/failing", own.get().unwrap())), (header::RETRY_AFTER, "0".into())],
+                    hub("failing", "Accepted"),
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/ops/failing",
+            get(|| async { Json(json!({"status": "Failed", "error": {"code": "IotHubCreationFailed", "message": "No capacity left in westeurope."}})) }),
+        )
+        .route(
+            &format!("{HUBS}/located"),
+            put(|| async { (StatusCode::ACCEPTED, [(header::LOCATION, "/ops/located"), (header::RETRY_AFTER, "0")]).into_response() })
+                .get(|| async { hub("located", "Succeeded") }),
+        )
+        .route(
+            "/ops/located",
+            get(move || async move {
+                if location_polls.fetch_add(1, Ordering::SeqCst) < 2 {
+                    StatusCode::ACCEPTED
+                } else {
+                    StatusCode::OK
+                }
+            }),
+        )
+        .route(
+            &format!("{HUBS}/forever"),
+            put(|| async { (StatusCode::CREATED, [(ASYNC_OPERATION, "/ops/forever")], hub("forever", "Creating")).into_response() }),
+        )
         .route("/ops/forever", get(|| async { ([(header::RETRY_AFTER, "1")], Json(json!({"status": "Running"}))).into_response() }))
-        .route(&format!("{HUBS}/elsewhere"), put(|| async { (StatusCode::CREATED, [(ASYNC_OPERATION, "https://example.com/ops/1")], hub("elsewhere", "Creating")).into_response() }));
+        .route(
+            &format!("{HUBS}/elsewhere"),
+            put(|| async { (StatusCode::CREATED, [(ASYNC_OPERATION, "https://example.com/ops/1")], hub("elsewhere", "Creating")).into_response() }),
+        );
     let url = https_server(state, router).await;
     base.set(url.clone()).unwrap();
     url
@@ -53,12 +87,14 @@ async fn each_end_of_a_long_running_operation_is_told_apart() {
     assert_eq!(failed.code(), "azure.operation_failed");
     assert!(failed.to_string().contains("Failed (IotHubCreationFailed): No capacity left in westeurope."), "{failed}");
 
-    let located = arm.create_or_update_iot_hub("s", "g", "located", &new_hub, None).await.unwrap().with_interval(Duration::from_millis(10)).wait().await.unwrap();
+    let located =
+        arm.create_or_update_iot_hub("s", "g", "located", &new_hub, None).await.unwrap().with_interval(Duration::from_millis(10)).wait().await.unwrap();
     assert_eq!(located.properties.host_name.as_deref(), Some("located.azure-devices.net"));
     assert_eq!(polls.load(Ordering::SeqCst), 3, "polled until the Location stopped answering 202");
 
     let started = Instant::now();
-    let endless = arm.create_or_update_iot_hub("s", "g", "forever", &new_hub, None).await.unwrap().with_timeout(Duration::from_millis(2500)).wait().await.unwrap_err();
+    let endless =
+        arm.create_or_update_iot_hub("s", "g", "forever", &new_hub, None).await.unwrap().with_timeout(Duration::from_millis(2500)).wait().await.unwrap_err();
     assert_eq!(endless.code(), "azure.timeout");
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(2500) && took < Duration::from_secs(4), "{took:?}");

@@ -136,7 +136,8 @@ async fn an_enrollment_group_is_created_in_the_dps_queried_page_by_page_and_guar
     let dps = arm.provisioning_service(PRODUCTION, GROUP, "contoso-dps").await.unwrap();
     let host = dps.properties.service_operations_host_name.clone().unwrap();
     let owner = arm.provisioning_service_keys(PRODUCTION, GROUP, "contoso-dps").unwrap().all().await.unwrap().remove(0);
-    let client = DpsClient::from_connection_string(cloud.pipeline.clone(), ConnectionString::for_policy(&host, &owner.key_name, owner.primary_key.as_ref().unwrap()));
+    let client =
+        DpsClient::from_connection_string(cloud.pipeline.clone(), ConnectionString::for_policy(&host, &owner.key_name, owner.primary_key.as_ref().unwrap()));
 
     let created = client.create_or_update_enrollment_group(&EnrollmentGroup::symmetric_key("migrated-thermostats"), None).await.unwrap();
     let keys = created.attestation.symmetric_key.as_ref().unwrap();
@@ -179,7 +180,8 @@ async fn a_hub_is_created_through_the_long_running_operation_and_then_guarded_by
 
     // Rescale from a stale read is refused; from the current ETag it runs.
     let rescaled = IotHub { sku: iotm_azure::arm::models::HubSku { capacity: Some(3), ..hub.sku.clone() }, ..hub.clone() };
-    let stale = arm.create_or_update_iot_hub(PRODUCTION, GROUP, "contoso-hub-migrated", &rescaled, Some("AAAAAstale=")).await.err().expect("a stale ETag is refused");
+    let stale =
+        arm.create_or_update_iot_hub(PRODUCTION, GROUP, "contoso-hub-migrated", &rescaled, Some("AAAAAstale=")).await.err().expect("a stale ETag is refused");
     assert_eq!((stale.status(), stale.service_code()), (Some(412), Some("PreconditionFailed")));
     let after = arm.create_or_update_iot_hub(PRODUCTION, GROUP, "contoso-hub-migrated", &rescaled, hub.etag.as_deref()).await.unwrap().wait().await.unwrap();
     assert_eq!(after.sku.capacity, Some(3));

@@ -62,7 +62,10 @@ async fn no_token_key_or_signature_reaches_the_log() {
     let dps = arm.provisioning_service(PRODUCTION, GROUP, "contoso-dps").await.unwrap();
     let dps_key = arm.provisioning_service_keys(PRODUCTION, GROUP, "contoso-dps").unwrap().all().await.unwrap().remove(0);
     secrets.push(dps_key.primary_key.as_ref().unwrap().expose().clone());
-    let provisioning = DpsClient::from_connection_string(cloud.pipeline.clone(), ConnectionString::for_policy(dps.properties.service_operations_host_name.as_deref().unwrap(), &dps_key.key_name, dps_key.primary_key.as_ref().unwrap()));
+    let provisioning = DpsClient::from_connection_string(
+        cloud.pipeline.clone(),
+        ConnectionString::for_policy(dps.properties.service_operations_host_name.as_deref().unwrap(), &dps_key.key_name, dps_key.primary_key.as_ref().unwrap()),
+    );
     let group = provisioning.create_or_update_enrollment_group(&EnrollmentGroup::symmetric_key("logged-group"), None).await.unwrap();
     secrets.push(group.attestation.symmetric_key.unwrap().primary_key.unwrap().expose().clone());
 
@@ -82,7 +85,9 @@ async fn no_token_key_or_signature_reaches_the_log() {
         assert!(!text.contains(shape), "'{shape}' appears in the log");
     }
     // And the log does say what happened.
-    for expected in ["client_request_id=", "operation=\"Subscriptions_List\"", "retrying after status 429", "status=200", "DeviceNotFound", "url=https://localhost:"] {
+    for expected in
+        ["client_request_id=", "operation=\"Subscriptions_List\"", "retrying after status 429", "status=200", "DeviceNotFound", "url=https://localhost:"]
+    {
         assert!(text.contains(expected), "the log lacks '{expected}'");
     }
     eprintln!("{} log lines checked against {} secrets", text.lines().count(), secrets.len());

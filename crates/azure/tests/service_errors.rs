@@ -33,7 +33,12 @@ async fn central_answers_a_missing_device_with_not_found_and_a_bad_token_with_un
     assert_eq!((missing.code(), missing.status(), missing.service_code()), ("azure.service", Some(404), Some("NotFound")));
     assert_eq!(missing.service_error().unwrap().service, Service::Central);
 
-    let forged = iotm_azure::central::CentralClient::new(cloud.pipeline.clone(), Arc::new(iotm_azure::CentralApiToken::new(Secret::from("SharedAccessSignature sr=x&sig=forged&skn=a&se=1"))), FLEET).unwrap();
+    let forged = iotm_azure::central::CentralClient::new(
+        cloud.pipeline.clone(),
+        Arc::new(iotm_azure::CentralApiToken::new(Secret::from("SharedAccessSignature sr=x&sig=forged&skn=a&se=1"))),
+        FLEET,
+    )
+    .unwrap();
     let refused = forged.device("thermostat-001").await.unwrap_err();
     assert_eq!((refused.code(), refused.service_code()), ("azure.unauthorized", Some("Unauthorized")));
 }
@@ -44,20 +49,29 @@ async fn the_hub_answers_a_missing_device_with_device_not_found_and_the_dps_with
     let arm = cloud.arm();
     let hub = arm.iot_hub(PRODUCTION, GROUP, "contoso-hub-weu").await.unwrap();
     let owner = arm.iot_hub_key(PRODUCTION, GROUP, "contoso-hub-weu", "iothubowner").await.unwrap();
-    let registry = HubClient::from_connection_string(cloud.pipeline.clone(), ConnectionString::for_policy(hub.properties.host_name.as_deref().unwrap(), "iothubowner", owner.primary_key.as_ref().unwrap()));
+    let registry = HubClient::from_connection_string(
+        cloud.pipeline.clone(),
+        ConnectionString::for_policy(hub.properties.host_name.as_deref().unwrap(), "iothubowner", owner.primary_key.as_ref().unwrap()),
+    );
     let missing = registry.device("no-such-device").await.unwrap_err();
     assert_eq!((missing.code(), missing.status(), missing.service_code()), ("azure.service", Some(404), Some("DeviceNotFound")));
     assert!(missing.to_string().contains("no-such-device not registered"), "{missing}");
 
     // A policy without write rights is refused by the hub in its own words.
     let reader = arm.iot_hub_key(PRODUCTION, GROUP, "contoso-hub-weu", "registryRead").await.unwrap();
-    let read_only = HubClient::from_connection_string(cloud.pipeline.clone(), ConnectionString::for_policy(hub.properties.host_name.as_deref().unwrap(), "registryRead", reader.primary_key.as_ref().unwrap()));
+    let read_only = HubClient::from_connection_string(
+        cloud.pipeline.clone(),
+        ConnectionString::for_policy(hub.properties.host_name.as_deref().unwrap(), "registryRead", reader.primary_key.as_ref().unwrap()),
+    );
     let refused = read_only.delete_device("anything", None).await.unwrap_err();
     assert_eq!((refused.code(), refused.service_code()), ("azure.unauthorized", Some("IotHubUnauthorizedAccess")));
 
     let dps = arm.provisioning_service(PRODUCTION, GROUP, "contoso-dps").await.unwrap();
     let key = arm.provisioning_service_keys(PRODUCTION, GROUP, "contoso-dps").unwrap().all().await.unwrap().remove(0);
-    let client = DpsClient::from_connection_string(cloud.pipeline.clone(), ConnectionString::for_policy(dps.properties.service_operations_host_name.as_deref().unwrap(), &key.key_name, key.primary_key.as_ref().unwrap()));
+    let client = DpsClient::from_connection_string(
+        cloud.pipeline.clone(),
+        ConnectionString::for_policy(dps.properties.service_operations_host_name.as_deref().unwrap(), &key.key_name, key.primary_key.as_ref().unwrap()),
+    );
     let group = client.enrollment_group("no-such-group").await.unwrap_err();
     assert_eq!((group.code(), group.status(), group.service_code()), ("azure.service", Some(404), Some("404202")));
     assert!(group.service_error().unwrap().request_id.is_some(), "DPS's trackingId is kept");

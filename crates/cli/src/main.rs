@@ -70,8 +70,16 @@ fn cloud(options: &Options) -> Result<Cloud, Failure> {
         "AzureUSGovernment" => Ok(Cloud::AzureUSGovernment),
         "AzureChinaCloud" => Ok(Cloud::AzureChinaCloud),
         "sandbox" => {
-            let url = options.sandbox_url.clone().or_else(|| std::env::var("IOTM_SANDBOX_URL").ok()).ok_or_else(|| bad_input("--cloud sandbox needs --sandbox-url (or IOTM_SANDBOX_URL)"))?;
-            let ca = options.sandbox_ca.clone().or_else(|| std::env::var_os("IOTM_SANDBOX_CA").map(PathBuf::from)).ok_or_else(|| bad_input("--cloud sandbox needs --sandbox-ca (or IOTM_SANDBOX_CA)"))?;
+            let url = options
+                .sandbox_url
+                .clone()
+                .or_else(|| std::env::var("IOTM_SANDBOX_URL").ok())
+                .ok_or_else(|| bad_input("--cloud sandbox needs --sandbox-url (or IOTM_SANDBOX_URL)"))?;
+            let ca = options
+                .sandbox_ca
+                .clone()
+                .or_else(|| std::env::var_os("IOTM_SANDBOX_CA").map(PathBuf::from))
+                .ok_or_else(|| bad_input("--cloud sandbox needs --sandbox-ca (or IOTM_SANDBOX_CA)"))?;
             let pem = std::fs::read_to_string(&ca).map_err(|e| bad_input(format!("--sandbox-ca {}: {e}", ca.display())))?;
             Ok(Cloud::sandbox(&url, pem)?)
         }
@@ -80,12 +88,16 @@ fn cloud(options: &Options) -> Result<Cloud, Failure> {
 }
 
 fn env(name: &str) -> Result<String, Failure> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or_else(|| bad_input(format!("{name} is not set: runs sign in as a service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)")))
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| bad_input(format!("{name} is not set: runs sign in as a service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)")))
 }
 
 fn clients(options: &Options, plan: &Plan) -> Result<Clients, Failure> {
     let pipeline = iotm_core::session::pipeline(cloud(options)?)?;
-    let principal: Arc<dyn Credential> = Arc::new(ClientSecretCredential::new(pipeline.clone(), &env("AZURE_TENANT_ID")?, &env("AZURE_CLIENT_ID")?, Secret::new(env("AZURE_CLIENT_SECRET")?))?);
+    let principal: Arc<dyn Credential> =
+        Arc::new(ClientSecretCredential::new(pipeline.clone(), &env("AZURE_TENANT_ID")?, &env("AZURE_CLIENT_ID")?, Secret::new(env("AZURE_CLIENT_SECRET")?))?);
     let central_credential: Arc<dyn Credential> = match std::env::var("IOTM_CENTRAL_API_TOKEN").ok().filter(|t| !t.is_empty()) {
         Some(token) => Arc::new(CentralApiToken::new(Secret::new(token))),
         None => principal.clone(),
@@ -114,13 +126,23 @@ async fn run(command: Command, options: Options) -> Result<(), Failure> {
         Command::Help => Ok(()),
         Command::Migrations => {
             for m in journal.list()? {
-                println!("{}  {:<10} {:<13} {}  ({} steps done, {} failed)", m.id, format!("{:?}", m.state).to_lowercase(), m.wizard, m.title, m.steps_done, m.steps_failed);
+                println!(
+                    "{}  {:<10} {:<13} {}  ({} steps done, {} failed)",
+                    m.id,
+                    format!("{:?}", m.state).to_lowercase(),
+                    m.wizard,
+                    m.title,
+                    m.steps_done,
+                    m.steps_failed
+                );
             }
             Ok(())
         }
         Command::DryRun { plan } => {
             let plan = read_plan(&plan)?;
-            let found = dry_run(&clients(&options, &plan)?, &plan, &|checked, total| eprintln!("checked {checked} of {total} devices")).await.map_err(|e| Failure(1, format!("{} ({})", e, e.code())))?;
+            let found = dry_run(&clients(&options, &plan)?, &plan, &|checked, total| eprintln!("checked {checked} of {total} devices"))
+                .await
+                .map_err(|e| Failure(1, format!("{} ({})", e, e.code())))?;
             output::print_dry_run(&found);
             Ok(())
         }

@@ -43,7 +43,12 @@ impl Printer {
                 if *ok {
                     println!("done: {}", counts_line(counts));
                 } else {
-                    println!("stopped: {} ({}){}", message.as_deref().unwrap_or(""), code.as_deref().unwrap_or(""), request_id.as_deref().map(|r| format!(" request ID {r}")).unwrap_or_default());
+                    println!(
+                        "stopped: {} ({}){}",
+                        message.as_deref().unwrap_or(""),
+                        code.as_deref().unwrap_or(""),
+                        request_id.as_deref().map(|r| format!(" request ID {r}")).unwrap_or_default()
+                    );
                     println!("devices: {}", counts_line(counts));
                 }
             }
@@ -59,7 +64,12 @@ pub fn print_dry_run(dry: &DryRun) {
         println!("  - {}", change.description);
     }
     let r = &dry.readiness;
-    println!("Devices: {} ready, {} expected to fail{}", r.ready, r.expected_to_fail, if r.attestation_checked { "" } else { " (attestations not checked: too many devices; checked for failing ones)" });
+    println!(
+        "Devices: {} ready, {} expected to fail{}",
+        r.ready,
+        r.expected_to_fail,
+        if r.attestation_checked { "" } else { " (attestations not checked: too many devices; checked for failing ones)" }
+    );
     for (code, n) in &r.by_reason {
         println!("  {n} × {code}");
     }

@@ -56,7 +56,9 @@ impl Accounts {
     pub fn load(dir: &Path) -> Result<Accounts> {
         let path = dir.join(ACCOUNTS_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| Error::AccountsFileCorrupt { path, line: e.line(), column: e.column(), message: e.to_string() }),
+            Ok(text) => {
+                serde_json::from_str(&text).map_err(|e| Error::AccountsFileCorrupt { path, line: e.line(), column: e.column(), message: e.to_string() })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Accounts::default()),
             Err(e) => Err(Error::io("read", &path)(e)),
         }

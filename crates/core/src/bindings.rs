@@ -112,10 +112,6 @@ mod tests {
             return;
         }
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == generated,
-            "{} is stale: run `./x bindings` and commit the result.",
-            super::BINDINGS_PATH
-        );
+        assert!(committed == generated, "{} is stale: run `./x bindings` and commit the result.", super::BINDINGS_PATH);
     }
 }

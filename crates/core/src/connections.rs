@@ -60,19 +60,37 @@ pub fn secret_name(id: &str) -> String {
 /// Checks what was pasted and describes it. `target` is the Central subdomain for API tokens.
 pub fn describe(kind: ConnectionKind, label: &str, secret: &str, central_subdomain: Option<&str>, now_unix: i64) -> Result<SavedConnection, ConnectionError> {
     let secret = secret.trim();
-    let id = format!("{}-{:x}", match kind { ConnectionKind::IotHub => "hub", ConnectionKind::Dps => "dps", ConnectionKind::CentralApiToken => "central" }, rand::random::<u32>());
+    let id = format!(
+        "{}-{:x}",
+        match kind {
+            ConnectionKind::IotHub => "hub",
+            ConnectionKind::Dps => "dps",
+            ConnectionKind::CentralApiToken => "central",
+        },
+        rand::random::<u32>()
+    );
     let (target, policy, expires) = match kind {
         ConnectionKind::IotHub | ConnectionKind::Dps => {
             let parsed = ConnectionString::parse(secret).map_err(|e| ConnectionError::Invalid(e.to_string()))?;
             if parsed.device_id.is_some() {
-                return Err(ConnectionError::Invalid("This is a device's connection string (it has DeviceId); use a shared access policy's, such as iothubowner's.".into()));
+                return Err(ConnectionError::Invalid(
+                    "This is a device's connection string (it has DeviceId); use a shared access policy's, such as iothubowner's.".into(),
+                ));
             }
-            let policy = parsed.key_name.clone().ok_or_else(|| ConnectionError::Invalid("SharedAccessKeyName is missing: use the connection string of a shared access policy.".into()))?;
+            let policy = parsed
+                .key_name
+                .clone()
+                .ok_or_else(|| ConnectionError::Invalid("SharedAccessKeyName is missing: use the connection string of a shared access policy.".into()))?;
             (parsed.host_name, Some(policy), None)
         }
         ConnectionKind::CentralApiToken => {
-            let subdomain = central_subdomain.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| ConnectionError::Invalid("Give the application's subdomain (the part before .azureiotcentral.com).".into()))?;
-            let body = secret.strip_prefix("SharedAccessSignature ").ok_or_else(|| ConnectionError::Invalid("An IoT Central API token starts with \"SharedAccessSignature sr=\".".into()))?;
+            let subdomain = central_subdomain
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| ConnectionError::Invalid("Give the application's subdomain (the part before .azureiotcentral.com).".into()))?;
+            let body = secret
+                .strip_prefix("SharedAccessSignature ")
+                .ok_or_else(|| ConnectionError::Invalid("An IoT Central API token starts with \"SharedAccessSignature sr=\".".into()))?;
             let fields: std::collections::HashMap<&str, &str> = body.split('&').filter_map(|p| p.split_once('=')).collect();
             for part in ["sr", "sig", "skn", "se"] {
                 if fields.get(part).is_none_or(|v| v.is_empty()) {
@@ -81,7 +99,8 @@ pub fn describe(kind: ConnectionKind, label: &str, secret: &str, central_subdoma
             }
             // Central writes the expiry in milliseconds since 1970.
             let millis: i64 = fields["se"].parse().map_err(|_| ConnectionError::Invalid("The API token's se= part is not a number.".into()))?;
-            let expiry = time::OffsetDateTime::from_unix_timestamp(millis / 1000).map_err(|_| ConnectionError::Invalid("The API token's se= part is not a date.".into()))?;
+            let expiry = time::OffsetDateTime::from_unix_timestamp(millis / 1000)
+                .map_err(|_| ConnectionError::Invalid("The API token's se= part is not a date.".into()))?;
             let stamp = expiry.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
             if millis / 1000 <= now_unix {
                 return Err(ConnectionError::Expired(stamp));
@@ -89,14 +108,24 @@ pub fn describe(kind: ConnectionKind, label: &str, secret: &str, central_subdoma
             (subdomain.to_ascii_lowercase(), None, Some(stamp))
         }
     };
-    Ok(SavedConnection { id, kind, label: if label.trim().is_empty() { target.clone() } else { label.trim().to_string() }, target, policy, expires, remembered: false })
+    Ok(SavedConnection {
+        id,
+        kind,
+        label: if label.trim().is_empty() { target.clone() } else { label.trim().to_string() },
+        target,
+        policy,
+        expires,
+        remembered: false,
+    })
 }
 
 /// The remembered connections' descriptions.
 pub fn load(dir: &Path) -> crate::Result<Vec<SavedConnection>> {
     let path = dir.join(CONNECTIONS_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| crate::Error::ConnectionsFileCorrupt { path, line: e.line(), column: e.column(), message: e.to_string() }),
+        Ok(text) => {
+            serde_json::from_str(&text).map_err(|e| crate::Error::ConnectionsFileCorrupt { path, line: e.line(), column: e.column(), message: e.to_string() })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
         Err(e) => Err(crate::Error::io("read", &path)(e)),
     }
@@ -111,7 +140,13 @@ pub fn save(dir: &Path, all: &[SavedConnection]) -> crate::Result<()> {
 }
 
 /// Puts the secret where it belongs: the keyring when remembered (and one exists), else memory.
-pub fn store(connection: &mut SavedConnection, secret: &str, remember: bool, keyring: &dyn SecretStore, memory: &dyn SecretStore) -> Result<(), crate::secrets::SecretStoreError> {
+pub fn store(
+    connection: &mut SavedConnection,
+    secret: &str,
+    remember: bool,
+    keyring: &dyn SecretStore,
+    memory: &dyn SecretStore,
+) -> Result<(), crate::secrets::SecretStoreError> {
     connection.remembered = remember && keyring.persistent();
     let store = if connection.remembered { keyring } else { memory };
     store.put(&secret_name(&connection.id), secret.trim())
@@ -128,7 +163,8 @@ mod tests {
     fn each_bad_input_is_named_precisely() {
         let bad = |kind, text: &str, sub: Option<&str>| describe(kind, "", text, sub, NOW).unwrap_err().to_string();
         assert!(bad(ConnectionKind::IotHub, "SharedAccessKeyName=iothubowner;SharedAccessKey=x", None).contains("HostName"));
-        assert!(bad(ConnectionKind::IotHub, &format!("HostName=h.azure-devices.net;DeviceId=d1;SharedAccessKey={KEY}"), None).contains("device's connection string"));
+        assert!(bad(ConnectionKind::IotHub, &format!("HostName=h.azure-devices.net;DeviceId=d1;SharedAccessKey={KEY}"), None)
+            .contains("device's connection string"));
         assert!(bad(ConnectionKind::CentralApiToken, "Bearer abc", Some("app")).contains("starts with"));
         assert!(bad(ConnectionKind::CentralApiToken, "SharedAccessSignature sr=a&sig=b&skn=c", Some("app")).contains("se= part"));
         assert!(bad(ConnectionKind::CentralApiToken, "SharedAccessSignature sr=a&sig=b&skn=c&se=1", None).contains("subdomain"));

@@ -18,13 +18,7 @@ pub enum Environment {
 }
 
 impl Environment {
-    pub const ALL: [Environment; 5] = [
-        Environment::Sandbox,
-        Environment::AzurePublic,
-        Environment::AzureUsGov,
-        Environment::AzureChina,
-        Environment::Custom,
-    ];
+    pub const ALL: [Environment; 5] = [Environment::Sandbox, Environment::AzurePublic, Environment::AzureUsGov, Environment::AzureChina, Environment::Custom];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -56,8 +50,5 @@ pub struct EnvironmentOption {
 }
 
 pub fn options() -> Vec<EnvironmentOption> {
-    Environment::ALL
-        .iter()
-        .map(|&id| EnvironmentOption { id, label: id.label().to_string() })
-        .collect()
+    Environment::ALL.iter().map(|&id| EnvironmentOption { id, label: id.label().to_string() }).collect()
 }

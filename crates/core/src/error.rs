@@ -16,7 +16,12 @@ pub enum Error {
     SettingsFileCorrupt { path: PathBuf, line: usize, column: usize, message: String },
 
     #[error("Could not {action} {path}: {source}")]
-    Io { action: &'static str, path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 
     #[error("Could not write the diagnostics bundle {path}: {message}")]
     DiagnosticsBundle { path: PathBuf, message: String },

@@ -54,9 +54,7 @@ impl LogControl {
     }
 
     pub fn set_level(&self, level: LogLevel) -> Result<()> {
-        self.reload
-            .modify(|filter| *filter = filter_for(level))
-            .map_err(|e| Error::Logging(e.to_string()))
+        self.reload.modify(|filter| *filter = filter_for(level)).map_err(|e| Error::Logging(e.to_string()))
     }
 }
 
@@ -122,11 +120,8 @@ mod tests {
     fn secrets_logged_through_tracing_are_redacted_in_the_output() {
         let captured = Captured::default();
         let sink = captured.clone();
-        let subscriber = tracing_subscriber::registry().with(
-            tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(RedactingMakeWriter(move || sink.clone())),
-        );
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(RedactingMakeWriter(move || sink.clone())));
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(authorization = "Bearer abc.def-ghi", "calling ARM");
             tracing::info!("hub: HostName=h;SharedAccessKeyName=owner;SharedAccessKey=s3cr3tKey=");
@@ -149,8 +144,7 @@ mod tests {
         for name in ["iot-migrator.2026-11-02.log", "other.txt", "iot-migrator.2026-11-01.log"] {
             std::fs::write(dir.path().join(name), "x").unwrap();
         }
-        let names: Vec<String> =
-            log_files(dir.path()).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = log_files(dir.path()).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(names, ["iot-migrator.2026-11-01.log", "iot-migrator.2026-11-02.log"]);
     }
 }

@@ -99,10 +99,14 @@ pub fn cloud_for(environment: Environment, sandbox: Option<(&str, &Path)>, custo
         Environment::AzurePublic => Ok(Cloud::AzureCloud),
         Environment::AzureUsGov => Ok(Cloud::AzureUSGovernment),
         Environment::AzureChina => Ok(Cloud::AzureChinaCloud),
-        Environment::Custom => Cloud::from_file(custom_profile.ok_or_else(|| AzureError::InvalidInput { what: "The custom cloud".into(), problem: "needs a profile file chosen in Settings".into() })?),
+        Environment::Custom => Cloud::from_file(
+            custom_profile
+                .ok_or_else(|| AzureError::InvalidInput { what: "The custom cloud".into(), problem: "needs a profile file chosen in Settings".into() })?,
+        ),
         Environment::Sandbox => {
             let (url, ca) = sandbox.ok_or_else(|| AzureError::InvalidInput { what: "The sandbox".into(), problem: "is not running".into() })?;
-            let pem = std::fs::read_to_string(ca).map_err(|e| AzureError::InvalidInput { what: format!("The sandbox CA {}", ca.display()), problem: e.to_string() })?;
+            let pem = std::fs::read_to_string(ca)
+                .map_err(|e| AzureError::InvalidInput { what: format!("The sandbox CA {}", ca.display()), problem: e.to_string() })?;
             Cloud::sandbox(url, pem)
         }
     }
@@ -149,7 +153,14 @@ impl Session {
     }
 
     /// Checks and keeps a connection string or API token (in the keyring when `remember`).
-    pub fn add_connection(&self, kind: crate::connections::ConnectionKind, label: &str, secret: &str, central_subdomain: Option<&str>, remember: bool) -> Result<SessionView, SessionError> {
+    pub fn add_connection(
+        &self,
+        kind: crate::connections::ConnectionKind,
+        label: &str,
+        secret: &str,
+        central_subdomain: Option<&str>,
+        remember: bool,
+    ) -> Result<SessionView, SessionError> {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         let mut connection = crate::connections::describe(kind, label, secret, central_subdomain, now)?;
         crate::connections::store(&mut connection, secret, remember, self.secrets.as_ref(), &self.memory)?;
@@ -166,7 +177,11 @@ impl Session {
         let index = all.iter().position(|c| c.id == id).ok_or_else(|| SessionError::UnknownConnection(id.to_string()))?;
         let removed = all.remove(index);
         let name = crate::connections::secret_name(id);
-        if removed.remembered { self.secrets.delete(&name)? } else { self.memory.delete(&name)? }
+        if removed.remembered {
+            self.secrets.delete(&name)?
+        } else {
+            self.memory.delete(&name)?
+        }
         crate::connections::save(&self.config_dir, &all)?;
         drop(all);
         Ok(self.view())
@@ -222,7 +237,8 @@ impl Session {
         if let Some(credential) = self.credentials.lock().expect("credentials lock").get(&account.id) {
             return Ok(credential.clone());
         }
-        let refresh_token = self.secrets.get(&refresh_token_name(&account.id))?.ok_or_else(|| SessionError::SignInAgain { username: account.username.clone() })?;
+        let refresh_token =
+            self.secrets.get(&refresh_token_name(&account.id))?.ok_or_else(|| SessionError::SignInAgain { username: account.username.clone() })?;
         let spa_origin = (account.registration == RegistrationKind::Spa).then(|| account.redirect_uri.clone());
         let app = UserApp { tenant: account.tenant_id.clone(), client_id: account.client_id.clone(), spa_origin };
         let credential = self.credential_from(pipeline, &account, app, Secret::new(refresh_token));
@@ -251,7 +267,9 @@ impl Session {
 
     /// A failed call with an expired sign-in becomes "sign in again"; other errors pass.
     fn expired(&self, error: AzureError) -> SessionError {
-        let ended = error.service_error().is_some_and(|e| e.service == Service::Entra && (e.code.as_deref() == Some("invalid_grant") || e.code.as_deref() == Some("interaction_required")));
+        let ended = error
+            .service_error()
+            .is_some_and(|e| e.service == Service::Entra && (e.code.as_deref() == Some("invalid_grant") || e.code.as_deref() == Some("interaction_required")));
         match (ended, self.accounts.lock().expect("accounts lock").current()) {
             (true, Some(account)) => SessionError::SignInAgain { username: account.username.clone() },
             _ => SessionError::Azure(error),
@@ -289,14 +307,26 @@ impl Session {
 impl Session {
     /// A saved connection's secret, wherever it was kept.
     pub fn connection_secret(&self, id: &str) -> Result<Secret<String>, SessionError> {
-        let remembered = self.connections.lock().expect("connections lock").iter().find(|c| c.id == id).map(|c| c.remembered).ok_or_else(|| SessionError::UnknownConnection(id.to_string()))?;
+        let remembered = self
+            .connections
+            .lock()
+            .expect("connections lock")
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.remembered)
+            .ok_or_else(|| SessionError::UnknownConnection(id.to_string()))?;
         let name = crate::connections::secret_name(id);
         let secret = if remembered { self.secrets.get(&name)? } else { self.memory.get(&name)? };
         secret.map(Secret::new).ok_or_else(|| SessionError::UnknownConnection(id.to_string()))
     }
 
     /// A Central application's client: as the signed-in account, or through a saved API token.
-    pub fn central_client(&self, pipeline: &Pipeline, subdomain: &str, access: &crate::wizards::central_to_hub::plan::CentralAccess) -> Result<iotm_azure::central::CentralClient, SessionError> {
+    pub fn central_client(
+        &self,
+        pipeline: &Pipeline,
+        subdomain: &str,
+        access: &crate::wizards::central_to_hub::plan::CentralAccess,
+    ) -> Result<iotm_azure::central::CentralClient, SessionError> {
         use crate::wizards::central_to_hub::plan::CentralAccess;
         let credential: Arc<dyn iotm_azure::Credential> = match access {
             CentralAccess::SignedIn => self.credential(pipeline)?,
@@ -311,7 +341,11 @@ impl Session {
 
     /// The clients a Central → Hub migration runs through: ARM as the signed-in account, Central
     /// as the plan says.
-    pub fn central_to_hub_clients(&self, pipeline: &Pipeline, plan: &crate::wizards::central_to_hub::Plan) -> Result<crate::wizards::central_to_hub::Clients, SessionError> {
+    pub fn central_to_hub_clients(
+        &self,
+        pipeline: &Pipeline,
+        plan: &crate::wizards::central_to_hub::Plan,
+    ) -> Result<crate::wizards::central_to_hub::Clients, SessionError> {
         Ok(crate::wizards::central_to_hub::Clients {
             pipeline: pipeline.clone(),
             arm: self.arm(pipeline)?,

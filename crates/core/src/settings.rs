@@ -85,8 +85,7 @@ fn invalid(field: &'static str, message: impl Into<String>) -> Error {
 fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     let lens = [8, 4, 4, 4, 12];
-    groups.len() == 5
-        && groups.iter().zip(lens).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+    groups.len() == 5 && groups.iter().zip(lens).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn is_domain(s: &str) -> bool {
@@ -108,24 +107,37 @@ impl Settings {
             return Err(invalid("tenant", "Enter \"organizations\", \"common\", a tenant ID (GUID) or a domain such as contoso.onmicrosoft.com."));
         }
         if !matches!(tenant, "organizations" | "common" | "consumers") && !is_guid(tenant) && !is_domain(tenant) {
-            return Err(invalid("tenant", format!("\"{tenant}\" is not a tenant: use \"organizations\", \"common\", a tenant ID (GUID) or a domain such as contoso.onmicrosoft.com.")));
+            return Err(invalid(
+                "tenant",
+                format!("\"{tenant}\" is not a tenant: use \"organizations\", \"common\", a tenant ID (GUID) or a domain such as contoso.onmicrosoft.com."),
+            ));
         }
         let client_id = self.client_id.trim();
         if !client_id.is_empty() && !is_guid(client_id) {
-            return Err(invalid("clientId", format!("\"{client_id}\" is not a client ID: copy the Application (client) ID, a GUID, from the app registration's Overview page.")));
+            return Err(invalid(
+                "clientId",
+                format!("\"{client_id}\" is not a client ID: copy the Application (client) ID, a GUID, from the app registration's Overview page."),
+            ));
         }
         if client_id.is_empty() && self.environment != Environment::Sandbox {
-            return Err(invalid("clientId", format!("{} needs the client ID of your Entra app registration (only the Sandbox has a built-in one).", self.environment.label())));
+            return Err(invalid(
+                "clientId",
+                format!("{} needs the client ID of your Entra app registration (only the Sandbox has a built-in one).", self.environment.label()),
+            ));
         }
         if self.redirect_port < 1024 {
-            return Err(invalid("redirectPort", format!("Port {} is reserved for system services; choose a port from 1024 to 65535 and add http://localhost:<port> to the app registration.", self.redirect_port)));
+            return Err(invalid(
+                "redirectPort",
+                format!(
+                    "Port {} is reserved for system services; choose a port from 1024 to 65535 and add http://localhost:<port> to the app registration.",
+                    self.redirect_port
+                ),
+            ));
         }
         if self.environment == Environment::Custom {
             match self.custom_profile_path.as_deref().map(str::trim) {
                 None | Some("") => return Err(invalid("customProfilePath", "A custom environment needs the path of its JSON cloud profile.")),
-                Some(p) if !Path::new(p).is_file() => {
-                    return Err(invalid("customProfilePath", format!("No file at {p}.")))
-                }
+                Some(p) if !Path::new(p).is_file() => return Err(invalid("customProfilePath", format!("No file at {p}."))),
                 Some(_) => {}
             }
         }
@@ -148,7 +160,10 @@ pub enum Loaded {
     /// No file yet: a first start.
     Defaults,
     /// The file did not parse; it was moved to `moved_to` and defaults are in use.
-    Recovered { error: Error, moved_to: PathBuf },
+    Recovered {
+        error: Error,
+        moved_to: PathBuf,
+    },
 }
 
 impl Loaded {
@@ -223,7 +238,12 @@ mod tests {
         assert_eq!(field_of(Settings { redirect_port: 80, ..base.clone() }), Some("redirectPort"));
         assert_eq!(field_of(Settings { environment: Environment::Custom, client_id: GUID.into(), ..base.clone() }), Some("customProfilePath"));
         assert_eq!(
-            field_of(Settings { environment: Environment::Custom, client_id: GUID.into(), custom_profile_path: Some("/no/such/profile.json".into()), ..base.clone() }),
+            field_of(Settings {
+                environment: Environment::Custom,
+                client_id: GUID.into(),
+                custom_profile_path: Some("/no/such/profile.json".into()),
+                ..base.clone()
+            }),
             Some("customProfilePath")
         );
     }
@@ -231,7 +251,12 @@ mod tests {
     #[test]
     fn real_tenants_and_client_ids_are_accepted() {
         for tenant in ["organizations", "common", "contoso.onmicrosoft.com", "72f988bf-86f1-41af-91ab-2d7cd011db47"] {
-            let s = Settings { tenant: tenant.into(), environment: Environment::AzurePublic, client_id: "04b07795-8ddb-461a-bbee-02f9e1bf7b46".into(), ..Settings::default() };
+            let s = Settings {
+                tenant: tenant.into(),
+                environment: Environment::AzurePublic,
+                client_id: "04b07795-8ddb-461a-bbee-02f9e1bf7b46".into(),
+                ..Settings::default()
+            };
             s.validate().unwrap_or_else(|e| panic!("{tenant}: {e}"));
         }
     }

@@ -42,9 +42,19 @@ impl CheckId {
 #[serde(rename_all = "camelCase", tag = "event")]
 pub enum StartupEvent {
     /// Every check that will run, so the UI can lay them out before results arrive.
-    Planned { checks: Vec<PlannedCheck> },
-    Update { id: CheckId, status: CheckStatus, detail: Option<String> },
-    Finished { passed: u32, warnings: u32, failed: u32 },
+    Planned {
+        checks: Vec<PlannedCheck>,
+    },
+    Update {
+        id: CheckId,
+        status: CheckStatus,
+        detail: Option<String>,
+    },
+    Finished {
+        passed: u32,
+        warnings: u32,
+        failed: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -73,9 +83,7 @@ pub type SandboxUrl = Box<dyn Fn() -> Result<String, String> + Send>;
 
 pub fn run(ctx: &StartupContext, mut emit: impl FnMut(StartupEvent)) {
     let ids = [CheckId::Settings, CheckId::DataFolder, CheckId::LogFolder, CheckId::Environment];
-    emit(StartupEvent::Planned {
-        checks: ids.iter().map(|&id| PlannedCheck { id, label: id.label().to_string() }).collect(),
-    });
+    emit(StartupEvent::Planned { checks: ids.iter().map(|&id| PlannedCheck { id, label: id.label().to_string() }).collect() });
     let (mut passed, mut warnings, mut failed) = (0, 0, 0);
     for id in ids {
         emit(StartupEvent::Update { id, status: CheckStatus::Running, detail: None });
@@ -106,9 +114,7 @@ fn check_settings(ctx: &StartupContext) -> Outcome {
 /// Creates and removes a probe file: the only honest test of "can we write here".
 fn check_writable(dir: &Path) -> Outcome {
     let probe = dir.join(".write-probe");
-    let result = std::fs::create_dir_all(dir)
-        .and_then(|_| std::fs::write(&probe, b"ok"))
-        .and_then(|_| std::fs::remove_file(&probe));
+    let result = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&probe, b"ok")).and_then(|_| std::fs::remove_file(&probe));
     match result {
         Ok(()) => (CheckStatus::Passed, Some(dir.display().to_string())),
         Err(e) => (CheckStatus::Failed, Some(format!("{} is not writable: {e}", dir.display()))),
@@ -141,11 +147,8 @@ fn check_environment(ctx: &StartupContext) -> Outcome {
             },
         },
         env => {
-            let problems: Vec<String> = env
-                .well_known_hosts()
-                .iter()
-                .filter_map(|host| probe(host, 443, ctx.probe_timeout).err().map(|e| format!("{host}: {e}")))
-                .collect();
+            let problems: Vec<String> =
+                env.well_known_hosts().iter().filter_map(|host| probe(host, 443, ctx.probe_timeout).err().map(|e| format!("{host}: {e}"))).collect();
             if problems.is_empty() {
                 (CheckStatus::Passed, Some(env.well_known_hosts().join(", ")))
             } else {
@@ -157,11 +160,8 @@ fn check_environment(ctx: &StartupContext) -> Outcome {
 
 /// Resolves `host` and opens a TCP connection within `timeout`: proves a route, sends nothing.
 pub fn probe(host: &str, port: u16, timeout: Duration) -> Result<(), String> {
-    let addr = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("name not resolved ({e})"))?
-        .next()
-        .ok_or_else(|| "name resolved to no address".to_string())?;
+    let addr =
+        (host, port).to_socket_addrs().map_err(|e| format!("name not resolved ({e})"))?.next().ok_or_else(|| "name resolved to no address".to_string())?;
     TcpStream::connect_timeout(&addr, timeout).map(|_| ()).map_err(|e| format!("no connection ({e})"))
 }
 
@@ -194,7 +194,9 @@ mod tests {
         assert!(matches!(&events[0], StartupEvent::Planned { checks } if checks.len() == 4));
         assert_eq!(events[1], StartupEvent::Update { id: CheckId::Settings, status: CheckStatus::Running, detail: None });
         assert!(matches!(&events[2], StartupEvent::Update { id: CheckId::Settings, status: CheckStatus::Passed, .. }));
-        assert!(matches!(&events[8], StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Failed, detail: Some(d) } if d.contains("not running")));
+        assert!(
+            matches!(&events[8], StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Failed, detail: Some(d) } if d.contains("not running"))
+        );
         assert_eq!(events.last(), Some(&StartupEvent::Finished { passed: 3, warnings: 0, failed: 1 }));
     }
 
@@ -205,7 +207,9 @@ mod tests {
         let url = format!("https://localhost:{}", listener.local_addr().unwrap().port());
         let reported = url.clone();
         let running = StartupContext { sandbox_url: Some(Box::new(move || Ok(reported.clone()))), ..ctx(dir.path()) };
-        assert!(collect(&running).iter().any(|e| matches!(e, StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Passed, detail: Some(d) } if d.contains(&url))));
+        assert!(collect(&running)
+            .iter()
+            .any(|e| matches!(e, StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Passed, detail: Some(d) } if d.contains(&url))));
         drop(listener);
         assert!(collect(&running).iter().any(|e| matches!(e, StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Failed, .. })));
     }
@@ -217,7 +221,9 @@ mod tests {
         std::fs::write(&file, "x").unwrap();
         let c = StartupContext { data_dir: file.clone(), ..ctx(dir.path()) };
         let events = collect(&c);
-        assert!(events.iter().any(|e| matches!(e, StartupEvent::Update { id: CheckId::DataFolder, status: CheckStatus::Failed, detail: Some(d) } if d.contains("not writable"))));
+        assert!(events.iter().any(
+            |e| matches!(e, StartupEvent::Update { id: CheckId::DataFolder, status: CheckStatus::Failed, detail: Some(d) } if d.contains("not writable"))
+        ));
     }
 
     #[test]
@@ -225,13 +231,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let profile = dir.path().join("cloud.json");
         std::fs::write(&profile, "{\n \"armEndpoint\": }").unwrap();
-        let c = StartupContext {
-            environment: Environment::Custom,
-            custom_profile_path: Some(profile.display().to_string()),
-            ..ctx(dir.path())
-        };
+        let c = StartupContext { environment: Environment::Custom, custom_profile_path: Some(profile.display().to_string()), ..ctx(dir.path()) };
         let events = collect(&c);
-        assert!(events.iter().any(|e| matches!(e, StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Failed, detail: Some(d) } if d.contains("line 2"))));
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Failed, detail: Some(d) } if d.contains("line 2"))));
     }
 
     #[test]
@@ -249,6 +253,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = StartupContext { settings_problem: Some("settings.json line 3 is broken.".into()), ..ctx(dir.path()) };
         let events = collect(&c);
-        assert!(events.iter().any(|e| matches!(e, StartupEvent::Update { id: CheckId::Settings, status: CheckStatus::Warning, detail: Some(d) } if d.contains("line 3"))));
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, StartupEvent::Update { id: CheckId::Settings, status: CheckStatus::Warning, detail: Some(d) } if d.contains("line 3"))));
     }
 }

@@ -123,7 +123,8 @@ async fn a_template_without_device_move_is_refused() {
     let mut plan = small_plan();
     plan.source.template_id = "dtmi:contoso:LegacySensor;1".into();
     plan.source.device_groups = vec!["legacy-sensors".into()];
-    let (_, message) = refused(&world, &plan, "centralToHub.template_without_device_move", &["dtmi:contoso:LegacySensor;1", "DeviceMove"], &[], "template").await;
+    let (_, message) =
+        refused(&world, &plan, "centralToHub.template_without_device_move", &["dtmi:contoso:LegacySensor;1", "DeviceMove"], &[], "template").await;
     assert!(message.contains("DeviceMigration"), "says what to add: {message}");
     world.sandbox.stop();
 }
@@ -165,7 +166,15 @@ async fn a_dps_the_caller_has_no_role_on_is_refused() {
     plan.target.resource_group = "rg-iot-lab".into();
     plan.target.dps_name = "lab-dps".into();
     plan.target.hub_name = "lab-hub".into();
-    let (_, message) = refused(&world, &plan, "centralToHub.dps_forbidden", &["lab-dps", "Microsoft.Devices/provisioningServices/Read", AUTOMATION_SP], &["template"], "target").await;
+    let (_, message) = refused(
+        &world,
+        &plan,
+        "centralToHub.dps_forbidden",
+        &["lab-dps", "Microsoft.Devices/provisioningServices/Read", AUTOMATION_SP],
+        &["template"],
+        "target",
+    )
+    .await;
     assert!(message.contains("Ask for a role"), "says what to do: {message}");
     world.sandbox.stop();
 }
@@ -227,9 +236,18 @@ async fn an_enrollment_group_with_other_keys_is_a_clash_and_is_left_alone() {
     let dps = dps_client(&world, &plan).await;
     // Same name, keys DPS generates (not Central's).
     dps.create_or_update_enrollment_group(&EnrollmentGroup::symmetric_key(&plan.enrollment.dps_group_id), None).await.unwrap();
-    let existing = world.sandbox.cloud.provisioning_services.read().unwrap().iter().find(|d| d.name == "contoso-dps").unwrap().enrollment_groups.lock().unwrap().clone();
+    let existing =
+        world.sandbox.cloud.provisioning_services.read().unwrap().iter().find(|d| d.name == "contoso-dps").unwrap().enrollment_groups.lock().unwrap().clone();
     assert_eq!(existing.len(), 1);
-    let (_, message) = refused(&world, &plan, "centralToHub.enrollment_clash", &["central-migration", "contoso-dps", "other symmetric keys"], &["template", "target"], "enrollment").await;
+    let (_, message) = refused(
+        &world,
+        &plan,
+        "centralToHub.enrollment_clash",
+        &["central-migration", "contoso-dps", "other symmetric keys"],
+        &["template", "target"],
+        "enrollment",
+    )
+    .await;
     assert!(message.contains("Choose another group name"), "says what to do: {message}");
     // `refused` compared the stored group (keys, etag) before and after: untouched.
     world.sandbox.stop();
@@ -259,7 +277,8 @@ async fn an_x509_group_needs_its_certificate_and_only_that_one() {
     let expected = thumbprint(&signing).unwrap();
     let mut plan = small_plan();
     plan.enrollment.central_group_id = "x509-devices".into();
-    let (_, message) = refused(&world, &plan, "centralToHub.x509_certificate_needed", &["x509-devices", &expected], &["template", "target"], "enrollment").await;
+    let (_, message) =
+        refused(&world, &plan, "centralToHub.x509_certificate_needed", &["x509-devices", &expected], &["template", "target"], "enrollment").await;
     assert!(message.contains("PEM"), "says what to give: {message}");
 
     // Another certificate (issued by the same CA, so it looks plausible): named by both thumbprints.
@@ -280,7 +299,12 @@ fn check_end_state(world: &World, journal: &Journal, id: &str) {
     for (device, state, reason) in &rows {
         let (want_state, want_reason) = expected(personas[device]);
         let code = reason.as_deref().map(|r| r.split(':').next().unwrap());
-        assert!(state == want_state && code == want_reason, "{device} ({:?}) ended {state} {reason:?}; tally: {:#?}", personas[device], tally(&rows, &personas));
+        assert!(
+            state == want_state && code == want_reason,
+            "{device} ({:?}) ended {state} {reason:?}; tally: {:#?}",
+            personas[device],
+            tally(&rows, &personas)
+        );
     }
     let verified = rows.iter().filter(|r| r.1 == "verified").count();
     assert_eq!(verified, personas.values().filter(|p| matches!(p, Persona::Healthy | Persona::Slow)).count());
@@ -332,7 +356,10 @@ async fn a_token_that_expires_mid_run_is_renewed_silently() {
     let outcome = outcome.unwrap_or_else(|e| panic!("the run should outlive the token: {e} ({})", e.code()));
     let before = advanced.lock().unwrap().expect("the clock was moved while the run monitored");
     assert!(token_requests(&world) > before, "a fresh token was fetched after the clock moved ({before} requests before)");
-    assert_eq!(outcome.counts.get("verified").copied().unwrap_or(0) as usize, world.personas().values().filter(|p| matches!(p, Persona::Healthy | Persona::Slow)).count());
+    assert_eq!(
+        outcome.counts.get("verified").copied().unwrap_or(0) as usize,
+        world.personas().values().filter(|p| matches!(p, Persona::Healthy | Persona::Slow)).count()
+    );
     check_end_state(&world, &journal, &id);
     assert!(!events.lock().unwrap().iter().any(|e| matches!(e, Progress::Step { state: StepState::Failed, .. })));
     world.sandbox.stop();
@@ -341,12 +368,21 @@ async fn a_token_that_expires_mid_run_is_renewed_silently() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_central_job_stops_the_run_with_centrals_error_and_a_later_run_completes_once() {
     let world = start(scenario(20), PipelineOptions::default()).await;
-    let refusal = FaultKind::Refuse { status: 400, code: "InvalidJobDefinition".into(), message: Some("The job's data is not valid for this template.".into()) };
+    let refusal =
+        FaultKind::Refuse { status: 400, code: "InvalidJobDefinition".into(), message: Some("The job's data is not valid for this template.".into()) };
     world
         .sandbox
         .cloud
         .faults
-        .add(FaultRule { service: Some("central".into()), operation: Some("PUT /iotc/contoso-fleet/api/jobs".into()), kind: refusal, share: 1.0, count: None, retry_after_seconds: 1, stall_seconds: 0 })
+        .add(FaultRule {
+            service: Some("central".into()),
+            operation: Some("PUT /iotc/contoso-fleet/api/jobs".into()),
+            kind: refusal,
+            share: 1.0,
+            count: None,
+            retry_after_seconds: 1,
+            stall_seconds: 0,
+        })
         .unwrap();
     let plan = small_plan();
     let (_dir, journal) = journal();
@@ -359,7 +395,13 @@ async fn a_refused_central_job_stops_the_run_with_centrals_error_and_a_later_run
         assert!(message.contains(part), "should carry {part}: {message}");
     }
     assert_eq!(message.matches(request_id.as_str()).count(), 1, "the request ID once: {message}");
-    assert_stopped_at(&journal, &id, &["template", "target", "enrollment", "select-devices", "link-hub", "enrollment-group"], "job:thermostats", "centralToHub.job_failed");
+    assert_stopped_at(
+        &journal,
+        &id,
+        &["template", "target", "enrollment", "select-devices", "link-hub", "enrollment-group"],
+        "job:thermostats",
+        "centralToHub.job_failed",
+    );
     let stopped = snapshot(&world);
     assert!(stopped.jobs.is_empty(), "no job was made: {stopped:?}");
 
@@ -371,12 +413,22 @@ async fn a_refused_central_job_stops_the_run_with_centrals_error_and_a_later_run
     check_end_state(&world, &journal, &id);
     let after = snapshot(&world);
     assert_eq!(after.jobs.len(), 1, "one job: {after:?}");
-    assert_eq!(after.dps["contoso-dps"].0.iter().filter(|h| **h == world.hub_host("contoso-hub-neu")).count(), 1, "linked once: {:?}", after.dps["contoso-dps"].0);
+    assert_eq!(
+        after.dps["contoso-dps"].0.iter().filter(|h| **h == world.hub_host("contoso-hub-neu")).count(),
+        1,
+        "linked once: {:?}",
+        after.dps["contoso-dps"].0
+    );
     assert_eq!(after.dps["contoso-dps"].1.len(), 1, "one enrollment group");
-    let started: Vec<String> = events.lock().unwrap().iter().filter_map(|e| match e {
-        Progress::Step { key, state: StepState::Started, .. } => Some(key.clone()),
-        _ => None,
-    }).collect();
+    let started: Vec<String> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Progress::Step { key, state: StepState::Started, .. } => Some(key.clone()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(started, ["target", "enrollment", "job:thermostats", "verify"], "only the checks and the failed step onwards run again");
     world.sandbox.stop();
 }

@@ -54,7 +54,12 @@ async fn two_hundred_devices_of_every_persona_end_as_their_persona_says() {
     Engine::new(&journal, &id, world.clients.clone(), &progress, StopSignal::default()).run().await.unwrap();
     assert_eq!(world.clients.central.jobs().unwrap().all().await.unwrap().len(), jobs_before);
     // The read-only checks (target, enrollment) run on every run; no step with a side effect starts again.
-    let fresh = again.lock().unwrap().iter().filter(|e| matches!(e, Progress::Step { state: StepState::Started, key, .. } if key != "target" && key != "enrollment")).count();
+    let fresh = again
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, Progress::Step { state: StepState::Started, key, .. } if key != "target" && key != "enrollment"))
+        .count();
     assert_eq!(fresh, 0, "a finished migration starts no step again");
     world.sandbox.stop();
 }

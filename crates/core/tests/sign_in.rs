@@ -81,7 +81,8 @@ async fn a_spa_registration_signs_in_and_its_credential_lists_the_subscriptions(
     assert!(signed.expires_in > 0);
     let rotated = Arc::new(std::sync::Mutex::new(0));
     let seen = rotated.clone();
-    let credential = Arc::new(UserCredential::new(world.pipeline.clone(), signed.app.clone(), signed.refresh_token, Arc::new(move |_| *seen.lock().unwrap() += 1)));
+    let credential =
+        Arc::new(UserCredential::new(world.pipeline.clone(), signed.app.clone(), signed.refresh_token, Arc::new(move |_| *seen.lock().unwrap() += 1)));
     let subscriptions = ArmClient::new(world.pipeline.clone(), credential).subscriptions().unwrap().all().await.unwrap();
     assert_eq!(subscriptions.len(), 2, "Ada sees the production and the lab subscriptions");
     assert_eq!(*rotated.lock().unwrap(), 1, "the refresh token Entra rotated was handed back to be stored");
@@ -114,8 +115,15 @@ async fn a_declined_consent_ends_the_sign_in_with_access_denied() {
 /// A session over the world's pipeline with Ada signed in through the SPA registration.
 async fn signed_in_session(world: &World) -> (iotm_core::session::Session, tempfile::TempDir) {
     let config = tempfile::tempdir().unwrap();
-    let session = iotm_core::session::Session::open(config.path(), Arc::new(iotm_core::secrets::SessionStore::default()), Some("no keyring in tests".into())).unwrap();
-    let options = SignInOptions { environment: Environment::Sandbox, tenant: "organizations".into(), client_id: SANDBOX_SPA_CLIENT_ID.into(), registration: RegistrationKind::Spa, port: world.spa_port };
+    let session =
+        iotm_core::session::Session::open(config.path(), Arc::new(iotm_core::secrets::SessionStore::default()), Some("no keyring in tests".into())).unwrap();
+    let options = SignInOptions {
+        environment: Environment::Sandbox,
+        tenant: "organizations".into(),
+        client_id: SANDBOX_SPA_CLIENT_ID.into(),
+        registration: RegistrationKind::Spa,
+        port: world.spa_port,
+    };
     let browser = world.browser.clone();
     let open = move |url: &str| -> Result<(), String> {
         tokio::spawn(person(browser.clone(), url.to_string(), "ada@contoso-sandbox.onmicrosoft.com", "accept"));

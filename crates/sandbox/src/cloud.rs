@@ -145,7 +145,13 @@ impl Cloud {
     }
 
     /// A DPS created through ARM, likewise.
-    pub fn add_dps(self: &Arc<Self>, placement: crate::live::Placement, name: &str, linked: Vec<crate::live::LinkedHub>, allocation_policy: &str) -> std::io::Result<Arc<Dps>> {
+    pub fn add_dps(
+        self: &Arc<Self>,
+        placement: crate::live::Placement,
+        name: &str,
+        linked: Vec<crate::live::LinkedHub>,
+        allocation_policy: &str,
+    ) -> std::io::Result<Arc<Dps>> {
         let listener = crate::live::reserve_port()?;
         let dps = Arc::new(Dps::new(placement, name, format!("localhost:{}", listener.local_addr()?.port()), linked, allocation_policy));
         dps.endpoint.serve(listener, self.device_tls.clone(), crate::dps::router(self.clone(), dps.clone()));

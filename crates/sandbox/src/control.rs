@@ -3,16 +3,16 @@
 //! counters, quotas on or off, and the simulated fleet's state. Not an Azure API.
 
 use crate::cloud::Cloud;
-use crate::scenario::Scenario;
 use crate::faults::FaultRule;
 use crate::fleet::Persona;
+use crate::scenario::Scenario;
 use axum::extract::{Path, Query, State};
-use std::collections::HashMap;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub fn router() -> Router<Arc<Cloud>> {
@@ -34,7 +34,12 @@ type ControlError = (StatusCode, Json<Value>);
 
 /// What a device does when it reports state: the body (a JSON object) is merged into the reported
 /// properties of its twin, or of its module's with `?moduleId=`. The hub is named by ARM name or host.
-async fn report_properties(State(cloud): State<Arc<Cloud>>, Path((hub, device)): Path<(String, String)>, Query(q): Query<HashMap<String, String>>, body: String) -> Result<Json<Value>, ControlError> {
+async fn report_properties(
+    State(cloud): State<Arc<Cloud>>,
+    Path((hub, device)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    body: String,
+) -> Result<Json<Value>, ControlError> {
     let patch = match serde_json::from_str::<Value>(&body) {
         Ok(Value::Object(patch)) => patch,
         _ => return Err(control_error(StatusCode::BAD_REQUEST, "InvalidReport", "The body must be a JSON object of reported properties.")),
@@ -109,7 +114,14 @@ async fn quotas(State(cloud): State<Arc<Cloud>>, body: String) -> Result<Json<Va
 }
 
 fn central_app(cloud: &Cloud, subdomain: &str) -> Result<Arc<crate::central::app::LiveCentralApp>, ControlError> {
-    cloud.central_apps.read().unwrap().iter().find(|a| a.subdomain.eq_ignore_ascii_case(subdomain)).cloned().ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No Central app {subdomain}.")))
+    cloud
+        .central_apps
+        .read()
+        .unwrap()
+        .iter()
+        .find(|a| a.subdomain.eq_ignore_ascii_case(subdomain))
+        .cloned()
+        .ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No Central app {subdomain}.")))
 }
 
 /// Every simulated device of an app: persona, ID scope, hub, connected, last error; and counts.
@@ -146,7 +158,13 @@ struct PersonaChange {
 async fn set_persona(State(cloud): State<Arc<Cloud>>, Path((app, device)): Path<(String, String)>, body: String) -> Result<Json<Value>, ControlError> {
     let change: PersonaChange = serde_json::from_str(&body).map_err(|e| control_error(StatusCode::BAD_REQUEST, "InvalidPersona", e.to_string()))?;
     let app = central_app(&cloud, &app)?;
-    let sim = app.fleet.read().unwrap().get(&device).cloned().ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No simulated device {device}.")))?;
+    let sim = app
+        .fleet
+        .read()
+        .unwrap()
+        .get(&device)
+        .cloned()
+        .ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No simulated device {device}.")))?;
     let was = std::mem::replace(&mut *sim.persona.lock().unwrap(), change.persona);
     // An offline device coming back reconnects where it was registered.
     if was == Persona::Offline && change.persona != Persona::Offline {
@@ -167,13 +185,8 @@ async fn info(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
 
 /// The client secrets of confidential registrations, minted at start so none is ever on disk.
 async fn credentials(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
-    let api_tokens: serde_json::Map<String, Value> = cloud
-        .central_apps
-        .read()
-        .unwrap()
-        .iter()
-        .filter_map(|a| a.api_tokens.keys().next().map(|t| (a.subdomain.clone(), json!(t))))
-        .collect();
+    let api_tokens: serde_json::Map<String, Value> =
+        cloud.central_apps.read().unwrap().iter().filter_map(|a| a.api_tokens.keys().next().map(|t| (a.subdomain.clone(), json!(t)))).collect();
     Json(json!({ "clientSecrets": *cloud.client_secrets.read().unwrap(), "centralApiTokens": api_tokens }))
 }
 
@@ -199,7 +212,12 @@ async fn load_scenario(State(cloud): State<Arc<Cloud>>, body: String) -> Result<
     })?;
     cloud.load(scenario).map_err(|e| {
         let status = if e.kind() == std::io::ErrorKind::InvalidInput { StatusCode::BAD_REQUEST } else { StatusCode::INTERNAL_SERVER_ERROR };
-        (status, Json(json!({"error": {"code": if status == StatusCode::BAD_REQUEST { "InvalidScenario" } else { "ScenarioNotStarted" }, "message": e.to_string()}})))
+        (
+            status,
+            Json(
+                json!({"error": {"code": if status == StatusCode::BAD_REQUEST { "InvalidScenario" } else { "ScenarioNotStarted" }, "message": e.to_string()}}),
+            ),
+        )
     })?;
     Ok(Json(json!({"loaded": true})))
 }

@@ -111,7 +111,10 @@ impl Faults {
         *self.counters.lock().unwrap().entry(key.to_string()).or_default() += 1;
         let mut rules = self.rules.lock().unwrap();
         let index = rules.iter().position(|r| {
-            r.service.as_deref().is_none_or(|s| s == service) && r.operation.as_deref().is_none_or(|o| call.contains(o)) && r.count != Some(0) && rand::random::<f64>() < r.share
+            r.service.as_deref().is_none_or(|s| s == service)
+                && r.operation.as_deref().is_none_or(|o| call.contains(o))
+                && r.count != Some(0)
+                && rand::random::<f64>() < r.share
         })?;
         let rule = &mut rules[index];
         if let Some(n) = rule.count.as_mut() {
@@ -155,7 +158,9 @@ fn refusal(cloud: &Cloud, service: &str, status: u16, code: &str, message: Optio
 fn fault_response(service: &str, status: StatusCode, retry_after: u64) -> Response {
     let message = format!("Injected by the sandbox's control API: {}.", status.canonical_reason().unwrap_or_default());
     let body = match service {
-        "hub" => json!({"Message": format!("ErrorCode:{};{message}", if status == StatusCode::TOO_MANY_REQUESTS { "ThrottlingException" } else { "ServiceUnavailable" }), "ExceptionMessage": ""}),
+        "hub" => {
+            json!({"Message": format!("ErrorCode:{};{message}", if status == StatusCode::TOO_MANY_REQUESTS { "ThrottlingException" } else { "ServiceUnavailable" }), "ExceptionMessage": ""})
+        }
         "dps" => json!({"errorCode": status.as_u16() as u32 * 1000 + 1, "message": message}),
         _ => json!({"error": {"code": if status == StatusCode::TOO_MANY_REQUESTS { "TooManyRequests" } else { "ServiceUnavailable" }, "message": message}}),
     };

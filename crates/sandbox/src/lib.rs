@@ -92,9 +92,7 @@ impl Sandbox {
         let azurite_url = storage.running().ok().map(|a| a.url.clone());
         *cloud.storage.write().unwrap() = storage;
         cloud.load(config.scenario).map_err(|source| SandboxError::Io { what: "starting the scenario's hubs and DPS".into(), source })?;
-        let listener = server::bind(config.port)
-            .await
-            .map_err(|source| SandboxError::Io { what: format!("binding 127.0.0.1:{}", config.port), source })?;
+        let listener = server::bind(config.port).await.map_err(|source| SandboxError::Io { what: format!("binding 127.0.0.1:{}", config.port), source })?;
         let port = listener.local_addr().map_err(|source| SandboxError::Io { what: "local address".into(), source })?.port();
         let base_url = format!("https://localhost:{port}");
         *cloud.base_url.write().unwrap() = base_url.clone();

@@ -250,7 +250,10 @@ impl Hub {
     }
 
     pub fn resource_id(&self) -> String {
-        format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Devices/IotHubs/{}", self.placement.subscription_id, self.placement.resource_group, self.name)
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Devices/IotHubs/{}",
+            self.placement.subscription_id, self.placement.resource_group, self.name
+        )
     }
 }
 
@@ -271,7 +274,10 @@ impl Dps {
     }
 
     pub fn resource_id(&self) -> String {
-        format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Devices/provisioningServices/{}", self.placement.subscription_id, self.placement.resource_group, self.name)
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Devices/provisioningServices/{}",
+            self.placement.subscription_id, self.placement.resource_group, self.name
+        )
     }
 }
 

@@ -8,7 +8,8 @@ use iotm_sandbox::scenario::Scenario;
 use iotm_sandbox::{Sandbox, SandboxConfig};
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: iotm-sandbox [--scenario FILE] [--port PORT] [--mqtt-port PORT] [--proxy-port PORT] [--state-dir DIR] [--no-azurite] [--print-default-scenario]";
+const USAGE: &str =
+    "usage: iotm-sandbox [--scenario FILE] [--port PORT] [--mqtt-port PORT] [--proxy-port PORT] [--state-dir DIR] [--no-azurite] [--print-default-scenario]";
 
 fn fail(message: String) -> ! {
     eprintln!("iotm-sandbox: {message}\n{USAGE}");
@@ -17,9 +18,10 @@ fn fail(message: String) -> ! {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-    ).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
     let mut args = std::env::args().skip(1);
     let (mut scenario, mut port, mut mqtt_port, mut proxy_port, mut state_dir) = (None, 0u16, 0u16, 0u16, iotm_sandbox::default_state_dir());
     let mut azurite = true;
@@ -29,9 +31,8 @@ async fn main() {
             "--scenario" => {
                 let path = PathBuf::from(value());
                 let text = std::fs::read_to_string(&path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
-                scenario = Some(Scenario::from_json(&text).unwrap_or_else(|e| {
-                    fail(format!("{} line {}, column {}: {e}", path.display(), e.line(), e.column()))
-                }));
+                scenario =
+                    Some(Scenario::from_json(&text).unwrap_or_else(|e| fail(format!("{} line {}, column {}: {e}", path.display(), e.line(), e.column()))));
             }
             "--port" => port = value().parse().unwrap_or_else(|e| fail(format!("--port: {e}"))),
             "--mqtt-port" => mqtt_port = value().parse().unwrap_or_else(|e| fail(format!("--mqtt-port: {e}"))),
@@ -49,9 +50,7 @@ async fn main() {
     if azurite {
         config = config.with_azurite();
     }
-    let sandbox = Sandbox::start(config)
-        .await
-        .unwrap_or_else(|e| fail(e.to_string()));
+    let sandbox = Sandbox::start(config).await.unwrap_or_else(|e| fail(e.to_string()));
     println!(
         "{}",
         serde_json::json!({"baseUrl": sandbox.base_url, "caCert": sandbox.ca_cert_path, "caBundle": sandbox.ca_bundle_path,

@@ -19,9 +19,13 @@ pub fn shaped(service: &str, status: StatusCode, message: &str) -> serde_json::V
     match service {
         "hub" => json!({"Message": format!("ErrorCode:ArgumentInvalid;{message}"), "ExceptionMessage": format!("Tracking ID:{id}")}),
         "dps" => json!({"errorCode": status.as_u16() as u32 * 1000 + 4, "trackingId": id, "message": message, "timestampUtc": stamp}),
-        "entra" => json!({"error": "invalid_request", "error_description": format!("AADSTS900144: {message}"), "error_codes": [900144], "timestamp": stamp, "trace_id": id, "correlation_id": id}),
+        "entra" => {
+            json!({"error": "invalid_request", "error_description": format!("AADSTS900144: {message}"), "error_codes": [900144], "timestamp": stamp, "trace_id": id, "correlation_id": id})
+        }
         "central" => json!({"error": {"code": "BadRequest", "message": message, "requestId": id, "time": stamp}}),
-        _ => json!({"error": {"code": if status == StatusCode::METHOD_NOT_ALLOWED { "MethodNotAllowed" } else { "InvalidRequestContent" }, "message": message}}),
+        _ => {
+            json!({"error": {"code": if status == StatusCode::METHOD_NOT_ALLOWED { "MethodNotAllowed" } else { "InvalidRequestContent" }, "message": message}})
+        }
     }
 }
 

@@ -240,7 +240,14 @@ pub const SANDBOX_CONFIDENTIAL_CLIENT_ID: &str = "5a4b1c2d-0000-4000-8000-000000
 
 impl Scenario {
     pub fn empty() -> Scenario {
-        Scenario { tenants: vec![], subscriptions: vec![], arm_page_size: 100, device_timing: Default::default(), quotas: true, access_token_seconds: default_access_token_seconds() }
+        Scenario {
+            tenants: vec![],
+            subscriptions: vec![],
+            arm_page_size: 100,
+            device_timing: Default::default(),
+            quotas: true,
+            access_token_seconds: default_access_token_seconds(),
+        }
     }
 
     pub fn from_json(text: &str) -> Result<Scenario, serde_json::Error> {
@@ -273,7 +280,12 @@ impl Scenario {
             sku: default_sku(),
             template: default_template(),
             device_templates: vec![
-                CentralTemplate { id: thermostat.into(), display_name: "Thermostat".into(), migration_component: Some("migration".into()), capability_model: None },
+                CentralTemplate {
+                    id: thermostat.into(),
+                    display_name: "Thermostat".into(),
+                    migration_component: Some("migration".into()),
+                    capability_model: None,
+                },
                 CentralTemplate { id: legacy.into(), display_name: "Legacy sensor (no DeviceMove)".into(), migration_component: None, capability_model: None },
             ],
             device_groups: vec![
@@ -374,9 +386,7 @@ impl Scenario {
     /// The registration and its tenant (registrations are looked up across tenants, as
     /// multi-tenant apps are).
     pub fn app_registration(&self, client_id: &str) -> Option<(&Tenant, &AppRegistration)> {
-        self.tenants
-            .iter()
-            .find_map(|t| t.app_registrations.iter().find(|a| a.client_id.eq_ignore_ascii_case(client_id)).map(|a| (t, a)))
+        self.tenants.iter().find_map(|t| t.app_registrations.iter().find(|a| a.client_id.eq_ignore_ascii_case(client_id)).map(|a| (t, a)))
     }
 
     pub fn user(&self, id: &str) -> Option<(&Tenant, &User)> {

@@ -104,8 +104,14 @@ mod tests {
         s.subscriptions[1].readers.push(ada.clone());
         let found = problems(&s);
         assert!(found.contains(&format!("subscriptions[1].readers[0]: '{ada}' is also in access (a principal has one role here)")), "{found:?}");
-        assert!(found.contains(&"subscriptions[0].resourceGroups[0].provisioningServices[0].linkedHubs[1]: no hub 'no-such-hub' in this subscription".to_string()), "{found:?}");
-        assert!(found.contains(&"subscriptions[0].resourceGroups[0].iotCentralApps[0].fleets[0].template: 'dtmi:nope;1' is not a template of this app".to_string()), "{found:?}");
+        assert!(
+            found.contains(&"subscriptions[0].resourceGroups[0].provisioningServices[0].linkedHubs[1]: no hub 'no-such-hub' in this subscription".to_string()),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&"subscriptions[0].resourceGroups[0].iotCentralApps[0].fleets[0].template: 'dtmi:nope;1' is not a template of this app".to_string()),
+            "{found:?}"
+        );
         assert!(found.contains(&"subscriptions[0].resourceGroups[0].iotCentralApps[1].subdomain: 'contoso-fleet' is taken".to_string()), "{found:?}");
         assert_eq!(found.len(), 4);
     }
@@ -114,7 +120,8 @@ mod tests {
     fn storage_account_names_are_checked_as_azure_checks_them() {
         let mut s = Scenario::builtin();
         let taken = s.subscriptions[0].resource_groups[0].storage_accounts[0].clone();
-        s.subscriptions[1].resource_groups[0].storage_accounts = vec![taken, crate::scenario::StorageAccount { name: "Bad-Name".into(), sku: "Standard_LRS".into() }];
+        s.subscriptions[1].resource_groups[0].storage_accounts =
+            vec![taken, crate::scenario::StorageAccount { name: "Bad-Name".into(), sku: "Standard_LRS".into() }];
         assert_eq!(
             problems(&s),
             [

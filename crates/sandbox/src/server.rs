@@ -3,11 +3,11 @@
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use tower::ServiceExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
 /// The largest request body any emulated service accepts.
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -44,8 +44,13 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, router
                     parts.extensions.insert(chain.clone());
                 }
                 let response = match axum::body::to_bytes(axum::body::Body::new(body), MAX_BODY).await {
-                    Ok(bytes) => router.oneshot(axum::http::Request::from_parts(parts, axum::body::Body::from(bytes))).await.unwrap_or_else(|never| match never {}),
-                    Err(_) => axum::response::IntoResponse::into_response((axum::http::StatusCode::PAYLOAD_TOO_LARGE, "The request body is larger than the sandbox accepts (32 MiB).")),
+                    Ok(bytes) => {
+                        router.oneshot(axum::http::Request::from_parts(parts, axum::body::Body::from(bytes))).await.unwrap_or_else(|never| match never {})
+                    }
+                    Err(_) => axum::response::IntoResponse::into_response((
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        "The request body is larger than the sandbox accepts (32 MiB).",
+                    )),
                 };
                 match response.extensions().get::<crate::faults::ResetConnection>() {
                     Some(_) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault injected: connection reset")),

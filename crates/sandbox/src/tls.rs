@@ -69,10 +69,7 @@ pub fn load_or_create(dir: &Path) -> Result<Authority, TlsError> {
     let leaf_key = KeyPair::generate()?;
     let mut params = CertificateParams::default();
     params.distinguished_name.push(DnType::CommonName, "localhost");
-    params.subject_alt_names = vec![
-        SanType::DnsName("localhost".try_into()?),
-        SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-    ];
+    params.subject_alt_names = vec![SanType::DnsName("localhost".try_into()?), SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST))];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     let now = time::OffsetDateTime::now_utc();
@@ -125,10 +122,7 @@ pub fn issue_localhost_certificate(dir: &Path, name: &str) -> Result<(PathBuf, P
 }
 
 fn pem_to_der(pem: &str) -> rustls::pki_types::CertificateDer<'static> {
-    rustls_pemfile::certs(&mut pem.as_bytes())
-        .next()
-        .expect("the CA file holds a certificate")
-        .expect("the CA certificate parses")
+    rustls_pemfile::certs(&mut pem.as_bytes()).next().expect("the CA file holds a certificate").expect("the CA certificate parses")
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {

@@ -80,14 +80,8 @@ impl TokenSigner {
         };
         let signature = B64URL.decode(signature).map_err(|_| TokenError::Malformed)?;
         let signature = Signature::try_from(signature.as_slice()).map_err(|_| TokenError::Malformed)?;
-        self.verifying
-            .verify(format!("{header}.{payload}").as_bytes(), &signature)
-            .map_err(|_| TokenError::BadSignature)?;
-        let claims: Value = B64URL
-            .decode(payload)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or(TokenError::Malformed)?;
+        self.verifying.verify(format!("{header}.{payload}").as_bytes(), &signature).map_err(|_| TokenError::BadSignature)?;
+        let claims: Value = B64URL.decode(payload).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).ok_or(TokenError::Malformed)?;
         if claims["exp"].as_i64().is_none_or(|exp| exp <= now) {
             return Err(TokenError::Expired);
         }
@@ -130,7 +124,11 @@ mod tests {
         assert_eq!(s.verify(&token, 2000, &["https://management.azure.com/"]), Err(TokenError::Expired));
         assert!(matches!(s.verify(&token, 1000, &["https://iothubs.azure.net"]), Err(TokenError::WrongAudience(_))));
         let forged = s.sign(&json!({"aud": "https://management.azure.com/", "exp": 2000, "oid": "admin"}));
-        let mixed = format!("{}.{}", &token[..token.rfind('.').unwrap()].replace(token.split('.').nth(1).unwrap(), forged.split('.').nth(1).unwrap()), token.rsplit('.').next().unwrap());
+        let mixed = format!(
+            "{}.{}",
+            &token[..token.rfind('.').unwrap()].replace(token.split('.').nth(1).unwrap(), forged.split('.').nth(1).unwrap()),
+            token.rsplit('.').next().unwrap()
+        );
         assert_eq!(s.verify(&mixed, 1000, &["https://management.azure.com/"]), Err(TokenError::BadSignature));
         assert_eq!(s.verify("not-a-jwt", 1000, &[]), Err(TokenError::Malformed));
     }

@@ -65,7 +65,14 @@ pub async fn list_central_apps(state: State<'_, AppState>) -> CommandResult<Vec<
 
 /// Checks a connection string or Central API token and keeps it (in the keyring when `remember`).
 #[tauri::command]
-pub fn add_connection(state: State<'_, AppState>, kind: ConnectionKind, label: String, secret: String, central_subdomain: Option<String>, remember: bool) -> CommandResult<SessionView> {
+pub fn add_connection(
+    state: State<'_, AppState>,
+    kind: ConnectionKind,
+    label: String,
+    secret: String,
+    central_subdomain: Option<String>,
+    remember: bool,
+) -> CommandResult<SessionView> {
     Ok(state.session.add_connection(kind, &label, &secret, central_subdomain.as_deref(), remember)?)
 }
 

@@ -45,7 +45,13 @@ pub async fn c2h_target_options(state: State<'_, AppState>, subscription_id: Str
 
 /// Creates a DPS in the subscription (the Target page's "Create a DPS").
 #[tauri::command]
-pub async fn c2h_create_dps(state: State<'_, AppState>, subscription_id: String, resource_group: String, name: String, location: String) -> CommandResult<DpsOption> {
+pub async fn c2h_create_dps(
+    state: State<'_, AppState>,
+    subscription_id: String,
+    resource_group: String,
+    name: String,
+    location: String,
+) -> CommandResult<DpsOption> {
     let pipeline = state.pipeline()?;
     Ok(create_dps(&state.session.arm(&pipeline)?, &subscription_id, &resource_group, &name, &location).await?)
 }
@@ -86,7 +92,8 @@ pub async fn c2h_retry(app: AppHandle, state: State<'_, AppState>, id: String, o
 }
 
 fn plan_of(state: &AppState, id: &str) -> CommandResult<Plan> {
-    serde_json::from_value(state.journal.plan(id)?).map_err(|e| CommandError::new("centralToHub.bad_plan", format!("The journaled plan of {id} cannot be read: {e}")))
+    serde_json::from_value(state.journal.plan(id)?)
+        .map_err(|e| CommandError::new("centralToHub.bad_plan", format!("The journaled plan of {id} cannot be read: {e}")))
 }
 
 fn spawn(app: AppHandle, id: String, plan: Plan, mode: RunMode, on_progress: Channel<Progress>) {
@@ -98,7 +105,13 @@ fn spawn(app: AppHandle, id: String, plan: Plan, mode: RunMode, on_progress: Cha
         let clients = match state.pipeline().map_err(|e| e.0.message).and_then(|p| state.session.central_to_hub_clients(&p, &plan).map_err(|e| e.to_string())) {
             Ok(clients) => clients,
             Err(message) => {
-                progress(Progress::Finished { ok: false, code: Some("centralToHub.no_clients".into()), message: Some(message), request_id: None, counts: BTreeMap::new() });
+                progress(Progress::Finished {
+                    ok: false,
+                    code: Some("centralToHub.no_clients".into()),
+                    message: Some(message),
+                    request_id: None,
+                    counts: BTreeMap::new(),
+                });
                 return;
             }
         };

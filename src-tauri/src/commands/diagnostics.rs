@@ -7,12 +7,8 @@ use tauri::{AppHandle, Manager, State};
 #[tauri::command]
 pub fn open_log_folder(state: State<'_, AppState>) -> CommandResult<String> {
     let dir = state.log.dir();
-    open::that_detached(dir).map_err(|e| {
-        CommandError::new(
-            "os.open_failed",
-            format!("The file manager could not be opened ({e}). The log folder is {}", dir.display()),
-        )
-    })?;
+    open::that_detached(dir)
+        .map_err(|e| CommandError::new("os.open_failed", format!("The file manager could not be opened ({e}). The log folder is {}", dir.display())))?;
     Ok(dir.display().to_string())
 }
 

@@ -238,7 +238,11 @@ impl ResourceId {
     pub fn parse(id: &str) -> Option<ResourceId> {
         let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
         let at = |key: &str| parts.iter().position(|p| p.eq_ignore_ascii_case(key)).and_then(|i| parts.get(i + 1)).map(|s| s.to_string());
-        Some(ResourceId { subscription_id: at("subscriptions")?, resource_group: at("resourceGroups")?, name: parts.last().filter(|_| parts.len() >= 8)?.to_string() })
+        Some(ResourceId {
+            subscription_id: at("subscriptions")?,
+            resource_group: at("resourceGroups")?,
+            name: parts.last().filter(|_| parts.len() >= 8)?.to_string(),
+        })
     }
 }
 

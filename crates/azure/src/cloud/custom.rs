@@ -112,7 +112,12 @@ impl Checker<'_> {
 
 pub(super) fn load(path: &Path) -> Result<CustomCloud, AzureError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| AzureError::CloudProfile { file: shown.clone(), line: 0, field: "file".into(), problem: format!("cannot be read: {e}") })?;
+    let text = std::fs::read_to_string(path).map_err(|e| AzureError::CloudProfile {
+        file: shown.clone(),
+        line: 0,
+        field: "file".into(),
+        problem: format!("cannot be read: {e}"),
+    })?;
     parse(&shown, &text)
 }
 
@@ -182,7 +187,8 @@ mod tests {
         assert!(problem.contains("https"), "{problem}");
         let (line, field, _) = error(&GOOD.replace("\"dps.contoso.example\"", "\"https://dps.contoso.example\""));
         assert_eq!((line, field.as_str()), (5, "suffixes.dps"));
-        let (line, field, _) = error(&GOOD.replace("\"resourceManager\": \"https://management.contoso.example\"", "\"resourceManager\": \"https://127.0.0.1\""));
+        let (line, field, _) =
+            error(&GOOD.replace("\"resourceManager\": \"https://management.contoso.example\"", "\"resourceManager\": \"https://127.0.0.1\""));
         assert_eq!((line, field.as_str()), (4, "resourceManager"));
         let (line, field, problem) = error(&GOOD.replace("\"name\"", "\"nmae\""));
         assert_eq!((line, field.as_str()), (2, "nmae"));

@@ -37,8 +37,10 @@ impl TestCloud {
         let state = tempfile::tempdir().expect("a temporary state folder");
         let sandbox = Sandbox::start(SandboxConfig::new(state.path().to_path_buf(), Scenario::builtin())).await.expect("the sandbox starts");
         let pipeline = Pipeline::new(TestCloud::profile(&sandbox), options).expect("a pipeline on the sandbox profile");
-        let client_secret = sandbox.cloud.client_secrets.read().unwrap().get(SANDBOX_CONFIDENTIAL_CLIENT_ID).cloned().expect("the confidential client's secret");
-        let credential = Arc::new(ClientSecretCredential::new(pipeline.clone(), &tenant(), SANDBOX_CONFIDENTIAL_CLIENT_ID, Secret::new(client_secret.clone())).unwrap());
+        let client_secret =
+            sandbox.cloud.client_secrets.read().unwrap().get(SANDBOX_CONFIDENTIAL_CLIENT_ID).cloned().expect("the confidential client's secret");
+        let credential =
+            Arc::new(ClientSecretCredential::new(pipeline.clone(), &tenant(), SANDBOX_CONFIDENTIAL_CLIENT_ID, Secret::new(client_secret.clone())).unwrap());
         TestCloud { sandbox, state, pipeline, credential, client_secret }
     }
 
@@ -64,7 +66,8 @@ impl TestCloud {
     }
 
     pub fn fault(&self, service: &str, operation: Option<&str>, kind: FaultKind, share: f64, count: Option<u64>, retry_after_seconds: u64) {
-        let rule = FaultRule { service: Some(service.into()), operation: operation.map(str::to_string), kind, share, count, retry_after_seconds, stall_seconds: 120 };
+        let rule =
+            FaultRule { service: Some(service.into()), operation: operation.map(str::to_string), kind, share, count, retry_after_seconds, stall_seconds: 120 };
         self.sandbox.cloud.faults.add(rule).expect("a valid fault rule");
     }
 
@@ -93,4 +96,3 @@ pub fn pipeline_to(sandbox: &Sandbox, base: &str) -> Pipeline {
     let ca = std::fs::read_to_string(&sandbox.ca_cert_path).unwrap();
     Pipeline::new(Cloud::sandbox(base, ca).unwrap(), PipelineOptions::default()).unwrap()
 }
-

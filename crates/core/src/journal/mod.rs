@@ -155,7 +155,10 @@ impl Journal {
         let id = format!("{}-{:08x}", time::OffsetDateTime::now_utc().unix_timestamp(), rand::random::<u32>());
         let stamp = now();
         self.conn()
-            .execute("INSERT INTO migrations (id, wizard, title, plan, state, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'planned', ?5, ?5)", params![id, wizard, title, text, stamp])
+            .execute(
+                "INSERT INTO migrations (id, wizard, title, plan, state, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'planned', ?5, ?5)",
+                params![id, wizard, title, text, stamp],
+            )
             .map_err(sql)?;
         Ok(id)
     }
@@ -167,7 +170,8 @@ impl Journal {
     }
 
     pub fn set_state(&self, id: &str, state: MigrationState) -> Result<(), JournalError> {
-        let changed = self.conn().execute("UPDATE migrations SET state = ?2, updated_at = ?3 WHERE id = ?1", params![id, state.as_str(), now()]).map_err(sql)?;
+        let changed =
+            self.conn().execute("UPDATE migrations SET state = ?2, updated_at = ?3 WHERE id = ?1", params![id, state.as_str(), now()]).map_err(sql)?;
         if changed == 0 {
             return Err(JournalError::NotFound(id.into()));
         }
@@ -211,19 +215,34 @@ impl Journal {
     pub fn begin_step(&self, id: &str, key: &str, intent: &Value) -> Result<StepStart, JournalError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(sql)?;
-        let existing: Option<(String, Option<String>)> =
-            tx.query_row("SELECT intent, outcome FROM steps WHERE migration_id = ?1 AND key = ?2", params![id, key], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(sql)?;
+        let existing: Option<(String, Option<String>)> = tx
+            .query_row("SELECT intent, outcome FROM steps WHERE migration_id = ?1 AND key = ?2", params![id, key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(sql)?;
         let parse = |text: &str| serde_json::from_str(text).unwrap_or(Value::Null);
         let start = match existing {
             Some((_, Some(outcome))) => StepStart::Done { outcome: parse(&outcome) },
             Some((intent, None)) => {
-                tx.execute("UPDATE steps SET error_code = NULL, error_message = NULL, started_at = ?3 WHERE migration_id = ?1 AND key = ?2", params![id, key, now()]).map_err(sql)?;
+                tx.execute(
+                    "UPDATE steps SET error_code = NULL, error_message = NULL, started_at = ?3 WHERE migration_id = ?1 AND key = ?2",
+                    params![id, key, now()],
+                )
+                .map_err(sql)?;
                 StepStart::Unfinished { intent: parse(&intent) }
             }
             None => {
                 let seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE migration_id = ?1", [id], |r| r.get(0)).map_err(sql)?;
-                tx.execute("INSERT INTO steps (migration_id, seq, key, intent, started_at) VALUES (?1, ?2, ?3, ?4, ?5)", params![id, seq, key, intent.to_string(), now()])
-                    .map_err(|e| if matches!(e, rusqlite::Error::SqliteFailure(ref f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation) { JournalError::NotFound(id.into()) } else { sql(e) })?;
+                tx.execute(
+                    "INSERT INTO steps (migration_id, seq, key, intent, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![id, seq, key, intent.to_string(), now()],
+                )
+                .map_err(|e| {
+                    if matches!(e, rusqlite::Error::SqliteFailure(ref f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation) {
+                        JournalError::NotFound(id.into())
+                    } else {
+                        sql(e)
+                    }
+                })?;
                 StepStart::Fresh
             }
         };
@@ -253,7 +272,9 @@ impl Journal {
 
     pub fn steps(&self, id: &str) -> Result<Vec<StepRecord>, JournalError> {
         let conn = self.conn();
-        let mut statement = conn.prepare("SELECT key, intent, outcome, error_code, error_message, started_at, finished_at FROM steps WHERE migration_id = ?1 ORDER BY seq").map_err(sql)?;
+        let mut statement = conn
+            .prepare("SELECT key, intent, outcome, error_code, error_message, started_at, finished_at FROM steps WHERE migration_id = ?1 ORDER BY seq")
+            .map_err(sql)?;
         let parse = |t: String| serde_json::from_str(&t).unwrap_or(Value::Null);
         let rows = statement
             .query_map([id], |r| {
@@ -276,7 +297,10 @@ impl Journal {
     pub fn identifier(&self, id: &str, purpose: &str, mint: impl FnOnce() -> String) -> Result<String, JournalError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(sql)?;
-        let existing: Option<String> = tx.query_row("SELECT value FROM identifiers WHERE migration_id = ?1 AND purpose = ?2", params![id, purpose], |r| r.get(0)).optional().map_err(sql)?;
+        let existing: Option<String> = tx
+            .query_row("SELECT value FROM identifiers WHERE migration_id = ?1 AND purpose = ?2", params![id, purpose], |r| r.get(0))
+            .optional()
+            .map_err(sql)?;
         let value = match existing {
             Some(value) => value,
             None => {
@@ -324,7 +348,9 @@ impl Journal {
     pub fn devices(&self, id: &str, state: Option<&str>, offset: u32, limit: u32) -> Result<Vec<(String, String, Option<String>)>, JournalError> {
         let conn = self.conn();
         let mut statement = conn
-            .prepare("SELECT device_id, state, reason FROM devices WHERE migration_id = ?1 AND (?2 IS NULL OR state = ?2) ORDER BY device_id LIMIT ?3 OFFSET ?4")
+            .prepare(
+                "SELECT device_id, state, reason FROM devices WHERE migration_id = ?1 AND (?2 IS NULL OR state = ?2) ORDER BY device_id LIMIT ?3 OFFSET ?4",
+            )
             .map_err(sql)?;
         let rows = statement.query_map(params![id, state, limit, offset], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(sql)?;
         rows.collect::<Result<_, _>>().map_err(sql)

@@ -87,13 +87,29 @@ mod tests {
     #[test]
     fn each_known_error_gets_its_meaning_and_fix() {
         let cases = [
-            ("invalid_request", "AADSTS9002327: Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.", "signin.spa_origin_required"),
-            ("invalid_request", "AADSTS50011: The redirect URI 'http://localhost:3000' specified in the request does not match", "signin.redirect_uri_mismatch"),
+            (
+                "invalid_request",
+                "AADSTS9002327: Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
+                "signin.spa_origin_required",
+            ),
+            (
+                "invalid_request",
+                "AADSTS50011: The redirect URI 'http://localhost:3000' specified in the request does not match",
+                "signin.redirect_uri_mismatch",
+            ),
             ("consent_required", "AADSTS65001: The user or administrator has not consented", "signin.consent_required"),
             ("unsupported_response_type", "AADSTS700054: response_type 'id_token' is not enabled for the application.", "signin.response_type_not_enabled"),
             ("access_denied", "the user canceled the authentication", "signin.access_denied"),
-            ("invalid_grant", "AADSTS700084: The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00", "signin.session_expired"),
-            ("invalid_grant", "AADSTS50148: The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.", "signin.pkce_mismatch"),
+            (
+                "invalid_grant",
+                "AADSTS700084: The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00",
+                "signin.session_expired",
+            ),
+            (
+                "invalid_grant",
+                "AADSTS50148: The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.",
+                "signin.pkce_mismatch",
+            ),
             ("invalid_grant", "AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.", "signin.code_expired"),
         ];
         for (error, description, code) in cases {
@@ -103,7 +119,10 @@ mod tests {
         }
         let mismatch = explain("invalid_request", "AADSTS50011: …", "http://localhost:3000");
         assert!(mismatch.fix.unwrap().contains("add http://localhost:3000"));
-        assert_eq!(explain("invalid_grant", "AADSTS700084: …", "x").meaning, "Your sign-in has expired: single-page app registrations must sign in again every 24 hours.");
+        assert_eq!(
+            explain("invalid_grant", "AADSTS700084: …", "x").meaning,
+            "Your sign-in has expired: single-page app registrations must sign in again every 24 hours."
+        );
     }
 
     #[test]

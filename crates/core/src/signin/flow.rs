@@ -57,9 +57,20 @@ pub async fn sign_in(
     let attempt = Attempt::new();
     let arm_scope = pipeline.cloud().scope(Service::Arm, true).map_err(|e| from_azure(e, &redirect_uri))?;
     let authority_host = pipeline.cloud().endpoints().authority_host.as_str().to_string();
-    let request = AuthorizeRequest { authority_host: &authority_host, tenant: &options.tenant, client_id: &options.client_id, redirect_uri: &redirect_uri, scopes: &[&arm_scope], login_hint: None };
+    let request = AuthorizeRequest {
+        authority_host: &authority_host,
+        tenant: &options.tenant,
+        client_id: &options.client_id,
+        redirect_uri: &redirect_uri,
+        scopes: &[&arm_scope],
+        login_hint: None,
+    };
     let url = authorize_url(&request, &attempt).map_err(|e| SignInError::Service { code: "signin.bad_authority".into(), message: e.to_string() })?;
-    progress(SignInProgress::WaitingForBrowser { authorize_url: url.to_string(), redirect_uri: redirect_uri.clone(), expires_in_seconds: SIGN_IN_TIMEOUT.as_secs() as u32 });
+    progress(SignInProgress::WaitingForBrowser {
+        authorize_url: url.to_string(),
+        redirect_uri: redirect_uri.clone(),
+        expires_in_seconds: SIGN_IN_TIMEOUT.as_secs() as u32,
+    });
     if let Err(why) = open_browser(url.as_str()) {
         // The link is on screen too; the person can open it by hand while we keep listening.
         tracing::warn!("the browser did not open: {why}");
@@ -71,8 +82,13 @@ pub async fn sign_in(
     let grant = redeem_code(pipeline, &app, &Secret::new(code.0), &Secret::new(attempt.verifier.clone()), &redirect_uri, &[arm_scope], &attempt.nonce)
         .await
         .map_err(|e| from_azure(e, &redirect_uri))?;
-    let claims = grant.id_token.ok_or_else(|| SignInError::Service { code: "signin.no_id_token".into(), message: "Entra returned no ID token, so the account is unknown.".into() })?;
-    let refresh_token = grant.refresh_token.ok_or_else(|| SignInError::Service { code: "signin.no_refresh_token".into(), message: "Entra returned no refresh token (offline_access was not granted).".into() })?;
+    let claims = grant
+        .id_token
+        .ok_or_else(|| SignInError::Service { code: "signin.no_id_token".into(), message: "Entra returned no ID token, so the account is unknown.".into() })?;
+    let refresh_token = grant.refresh_token.ok_or_else(|| SignInError::Service {
+        code: "signin.no_refresh_token".into(),
+        message: "Entra returned no refresh token (offline_access was not granted).".into(),
+    })?;
     let username = claims.preferred_username.clone().unwrap_or_else(|| claims.oid.clone());
     let account = Account {
         id: format!("{}.{}", claims.oid, claims.tid),

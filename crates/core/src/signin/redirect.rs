@@ -90,7 +90,8 @@ async fn answer(mut stream: TcpStream, state: &str, redirect_uri: &str) -> Optio
     }
     let text = String::from_utf8_lossy(&head);
     let target = text.lines().next().and_then(|line| line.strip_prefix("GET ")).and_then(|rest| rest.split(' ').next()).unwrap_or("");
-    let query: HashMap<String, String> = target.split_once('?').map(|(_, q)| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+    let query: HashMap<String, String> =
+        target.split_once('?').map(|(_, q)| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
     if query.get("state").map(String::as_str) != Some(state) {
         let status = if target.starts_with("/favicon") { "404 Not Found" } else { "400 Bad Request" };
         respond(&mut stream, status, &page::not_this_sign_in()).await;
@@ -99,7 +100,8 @@ async fn answer(mut stream: TcpStream, state: &str, redirect_uri: &str) -> Optio
     let outcome = match (query.get("code"), query.get("error")) {
         (Some(code), None) if !code.is_empty() => Ok(AuthorizationCode(code.clone())),
         (_, error) => {
-            let explained = explain(error.map(String::as_str).unwrap_or("invalid_request"), query.get("error_description").map(String::as_str).unwrap_or(""), redirect_uri);
+            let explained =
+                explain(error.map(String::as_str).unwrap_or("invalid_request"), query.get("error_description").map(String::as_str).unwrap_or(""), redirect_uri);
             Err(SignInError::Entra(explained))
         }
     };

@@ -82,10 +82,7 @@ pub fn catalog() -> Vec<Wizard> {
             WizardId::BulkIdentities,
             "Bulk identities",
             "Run IoT Hub import/export jobs through blob storage.",
-            &[
-                "Export devices.txt to a blob container, or import it in any import mode.",
-                "Show the job's error log line by line.",
-            ],
+            &["Export devices.txt to a blob container, or import it in any import mode.", "Show the job's error log line by line."],
         ),
         wizard(
             WizardId::DpsLinkedHubs,

@@ -57,7 +57,12 @@ pub async fn start(scenario: Scenario, options: PipelineOptions) -> World {
 /// Thermostats to contoso-hub-neu (not linked to contoso-dps yet) through contoso-dps.
 pub fn plan() -> Plan {
     let mut plan = Plan {
-        source: Source { subdomain: "contoso-fleet".into(), access: Default::default(), template_id: THERMOSTAT.into(), device_groups: vec!["thermostats".into()] },
+        source: Source {
+            subdomain: "contoso-fleet".into(),
+            access: Default::default(),
+            template_id: THERMOSTAT.into(),
+            device_groups: vec!["thermostats".into()],
+        },
         target: Target {
             subscription_id: PRODUCTION.into(),
             resource_group: "rg-iot-prod".into(),
@@ -93,10 +98,13 @@ impl World {
         let apps = self.sandbox.cloud.central_apps.read().unwrap();
         let app = apps.iter().find(|a| a.subdomain == "contoso-fleet").unwrap();
         let fleet = app.fleet.read().unwrap();
-        fleet.values().filter(|d| {
-            let link = d.link.lock().unwrap();
-            link.connected && link.hub.as_deref() == Some(hub_host)
-        }).count()
+        fleet
+            .values()
+            .filter(|d| {
+                let link = d.link.lock().unwrap();
+                link.connected && link.hub.as_deref() == Some(hub_host)
+            })
+            .count()
     }
 }
 

@@ -40,9 +40,11 @@ pub fn list(ctx: &Ctx, sub_id: &str, group: Option<&str>, version: Option<&str>)
     };
     let sub = readable(ctx, &scenario.subscriptions, sub_id, "Microsoft.IoTCentral/iotApps/read", &scope)?;
     let groups: Vec<&ResourceGroup> = match group {
-        Some(g) => vec![sub.resource_groups.iter().find(|rg| rg.name.eq_ignore_ascii_case(g)).ok_or_else(|| {
-            ArmError::new(StatusCode::NOT_FOUND, "ResourceGroupNotFound", format!("Resource group '{g}' could not be found."))
-        })?],
+        Some(g) => vec![sub
+            .resource_groups
+            .iter()
+            .find(|rg| rg.name.eq_ignore_ascii_case(g))
+            .ok_or_else(|| ArmError::new(StatusCode::NOT_FOUND, "ResourceGroupNotFound", format!("Resource group '{g}' could not be found.")))?],
         None => sub.resource_groups.iter().collect(),
     };
     let items = groups.iter().flat_map(|g| g.iot_central_apps.iter().map(|a| app_json(sub, g, a))).collect();
@@ -54,7 +56,9 @@ pub fn get(ctx: &Ctx, sub_id: &str, group: &str, name: &str, version: Option<&st
     let scenario = ctx.cloud.scenario.read().unwrap();
     let scope = format!("/subscriptions/{sub_id}/resourceGroups/{group}/providers/{TYPE}/{name}");
     let sub = readable(ctx, &scenario.subscriptions, sub_id, "Microsoft.IoTCentral/iotApps/read", &scope)?;
-    let not_found = || ArmError::new(StatusCode::NOT_FOUND, "ResourceNotFound", format!("The Resource '{TYPE}/{name}' under resource group '{group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"));
+    let not_found = || {
+        ArmError::new(StatusCode::NOT_FOUND, "ResourceNotFound", format!("The Resource '{TYPE}/{name}' under resource group '{group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"))
+    };
     let rg = sub.resource_groups.iter().find(|rg| rg.name.eq_ignore_ascii_case(group)).ok_or_else(not_found)?;
     let app = rg.iot_central_apps.iter().find(|a| a.name.eq_ignore_ascii_case(name)).ok_or_else(not_found)?;
     Ok(json(ctx.cloud, app_json(sub, rg, app)))

@@ -51,7 +51,8 @@ impl ArmError {
     pub fn into_response_with_id(self, cloud: &Cloud) -> Response {
         let mut response = with_ids(cloud, self.status, json!({"error": {"code": self.code, "message": self.message}}));
         if self.status == StatusCode::UNAUTHORIZED {
-            let challenge = format!(r#"Bearer authorization_uri="{}/common/oauth2/authorize", error="invalid_token", error_description="{}""#, cloud.base_url(), self.code);
+            let challenge =
+                format!(r#"Bearer authorization_uri="{}/common/oauth2/authorize", error="invalid_token", error_description="{}""#, cloud.base_url(), self.code);
             if let Ok(v) = HeaderValue::from_str(&challenge) {
                 response.headers_mut().insert("www-authenticate", v);
             }

@@ -3,9 +3,9 @@
 //! host name is `localhost:<port>` of its own data-plane listener.
 
 use super::errors::ArmError;
+use super::keys;
 use super::subscriptions::check_version;
 use super::{find_placed, json, placed_in, Ctx};
-use super::keys;
 use crate::live::Hub;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -74,13 +74,17 @@ fn bad(code: &'static str, message: String) -> ArmError {
 
 /// The SKU and units a PUT body asks for, checked as the service checks them.
 fn requested_scale(body: &Value, current: Option<&crate::live::HubScale>) -> Result<crate::live::HubScale, ArmError> {
-    let sku = body["sku"]["name"].as_str().ok_or_else(|| bad("InvalidRequestContent", "sku.name is required (F1, B1-B3 or S1-S3).".into()))?.to_ascii_uppercase();
+    let sku =
+        body["sku"]["name"].as_str().ok_or_else(|| bad("InvalidRequestContent", "sku.name is required (F1, B1-B3 or S1-S3).".into()))?.to_ascii_uppercase();
     if !SKUS.contains(&sku.as_str()) {
         return Err(bad("InvalidSku", format!("sku.name '{sku}' is not one of {}.", SKUS.join(", "))));
     }
     let capacity = match &body["sku"]["capacity"] {
         Value::Null => 1,
-        v => v.as_u64().filter(|c| (1..=200).contains(c)).ok_or_else(|| bad("InvalidSkuCapacity", format!("sku.capacity must be a whole number of units from 1 to 200, not {v}.")))? as u32,
+        v => v
+            .as_u64()
+            .filter(|c| (1..=200).contains(c))
+            .ok_or_else(|| bad("InvalidSkuCapacity", format!("sku.capacity must be a whole number of units from 1 to 200, not {v}.")))? as u32,
     };
     if sku == "F1" && capacity != 1 {
         return Err(bad("InvalidSkuCapacity", "The free tier (F1) has exactly one unit.".into()));
@@ -88,10 +92,19 @@ fn requested_scale(body: &Value, current: Option<&crate::live::HubScale>) -> Res
     let next = crate::live::HubScale { sku, capacity, tags: body.get("tags").cloned().filter(Value::is_object).unwrap_or_else(|| j!({})) };
     if let Some(current) = current {
         if current.sku != next.sku && (current.sku == "F1" || next.sku == "F1") {
-            return Err(bad("IotHubSkuChangeNotAllowed", format!("A hub cannot move between the free tier and {}: create a new hub.", if next.sku == "F1" { current.sku.as_str() } else { next.sku.as_str() })));
+            return Err(bad(
+                "IotHubSkuChangeNotAllowed",
+                format!(
+                    "A hub cannot move between the free tier and {}: create a new hub.",
+                    if next.sku == "F1" { current.sku.as_str() } else { next.sku.as_str() }
+                ),
+            ));
         }
         if current.tier() == "Standard" && next.tier() == "Basic" {
-            return Err(bad("IotHubSkuChangeNotAllowed", format!("A standard-tier hub ({}) cannot be downgraded to the basic tier ({}).", current.sku, next.sku)));
+            return Err(bad(
+                "IotHubSkuChangeNotAllowed",
+                format!("A standard-tier hub ({}) cannot be downgraded to the basic tier ({}).", current.sku, next.sku),
+            ));
         }
     }
     Ok(next)
@@ -101,9 +114,12 @@ fn requested_scale(body: &Value, current: Option<&crate::live::HubScale>) -> Res
 /// name already taken anywhere is refused, since it would be another hub's host name.
 pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
-    let body: Value = serde_json::from_slice(body).map_err(|e| bad("InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'.")))?;
+    let body: Value = serde_json::from_slice(body)
+        .map_err(|e| bad("InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'.")))?;
     let if_match = headers.get("if-match").and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_string());
-    let existing = placed_in(ctx, &ctx.cloud.hubs.read().unwrap(), sub, Some(group), "Microsoft.Devices/IotHubs/Write")?.into_iter().find(|h| h.name.eq_ignore_ascii_case(name));
+    let existing = placed_in(ctx, &ctx.cloud.hubs.read().unwrap(), sub, Some(group), "Microsoft.Devices/IotHubs/Write")?
+        .into_iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name));
     let version = version.unwrap_or_default();
     match existing {
         Some(hub) => {
@@ -111,7 +127,11 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
             let mut etag = hub.etag.lock().unwrap();
             if let Some(wanted) = if_match.filter(|e| e != "*") {
                 if wanted != *etag {
-                    return Err(ArmError::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", format!("The etag '{wanted}' does not match the hub's current etag '{}'. Read the hub again and retry.", *etag)));
+                    return Err(ArmError::new(
+                        StatusCode::PRECONDITION_FAILED,
+                        "PreconditionFailed",
+                        format!("The etag '{wanted}' does not match the hub's current etag '{}'. Read the hub again and retry.", *etag),
+                    ));
                 }
             }
             if body["location"].as_str().is_some_and(|l| !l.eq_ignore_ascii_case(&hub.placement.location)) {
@@ -124,7 +144,11 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
         }
         None => {
             if if_match.is_some_and(|e| e != "*") {
-                return Err(ArmError::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", format!("The hub '{name}' does not exist, so no etag can match.")));
+                return Err(ArmError::new(
+                    StatusCode::PRECONDITION_FAILED,
+                    "PreconditionFailed",
+                    format!("The hub '{name}' does not exist, so no etag can match."),
+                ));
             }
             if ctx.cloud.hubs.read().unwrap().iter().any(|h| h.name.eq_ignore_ascii_case(name)) {
                 return Err(ArmError::new(StatusCode::CONFLICT, "IotHubNameNotAvailable", format!("The IoT hub name '{name}' is already taken.")));
@@ -132,7 +156,10 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
             let location = body["location"].as_str().ok_or_else(|| bad("LocationRequired", "location is required to create a hub.".into()))?;
             let scale = requested_scale(&body, None)?;
             let placement = crate::live::Placement { subscription_id: sub.to_string(), resource_group: group.to_string(), location: location.to_string() };
-            let hub = ctx.cloud.add_hub(placement, name, &scale.sku, scale.capacity).map_err(|e| ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", format!("The hub could not start: {e}")))?;
+            let hub = ctx
+                .cloud
+                .add_hub(placement, name, &scale.sku, scale.capacity)
+                .map_err(|e| ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", format!("The hub could not start: {e}")))?;
             *hub.scale.lock().unwrap() = scale;
             Ok(super::operations::started(ctx, &hub.resource_id(), version, StatusCode::CREATED, hub_json(&hub)))
         }

@@ -30,14 +30,18 @@ pub struct Caller {
 fn authenticate(cloud: &Cloud, headers: &HeaderMap) -> Result<Caller, ArmError> {
     let header = headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or_else(ArmError::missing_auth)?;
     let token = header.strip_prefix("Bearer ").ok_or_else(ArmError::missing_auth)?;
-    let claims: Value = cloud
-        .signer
-        .verify(token, cloud.now(), resource_audiences(Resource::Arm))
-        .map_err(ArmError::invalid_token)?;
+    let claims: Value = cloud.signer.verify(token, cloud.now(), resource_audiences(Resource::Arm)).map_err(ArmError::invalid_token)?;
     Ok(Caller { oid: claims["oid"].as_str().unwrap_or_default().to_string() })
 }
 
-pub async fn handle(State(cloud): State<Arc<Cloud>>, method: Method, uri: Uri, headers: HeaderMap, Query(query): Query<HashMap<String, String>>, body: axum::body::Bytes) -> Response {
+pub async fn handle(
+    State(cloud): State<Arc<Cloud>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Response {
     let result = (|| {
         let caller = authenticate(&cloud, &headers)?;
         let segments: Vec<String> = uri.path().trim_matches('/').split('/').map(str::to_ascii_lowercase).collect();
@@ -59,15 +63,21 @@ pub async fn handle(State(cloud): State<Arc<Cloud>>, method: Method, uri: Uri, h
                 central_apps::get(&ctx, raw[1], raw[3], raw[7], api_version)
             }
             (Method::GET, ["subscriptions", _, "providers", "microsoft.devices", "iothubs"]) => iot_hubs::list(&ctx, raw[1], None, api_version),
-            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs"]) => iot_hubs::list(&ctx, raw[1], Some(raw[3]), api_version),
-            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _]) => iot_hubs::get(&ctx, raw[1], raw[3], raw[7], api_version),
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs"]) => {
+                iot_hubs::list(&ctx, raw[1], Some(raw[3]), api_version)
+            }
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _]) => {
+                iot_hubs::get(&ctx, raw[1], raw[3], raw[7], api_version)
+            }
             (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "listkeys"]) => {
                 iot_hubs::list_keys(&ctx, raw[1], raw[3], raw[7], api_version)
             }
             (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "iothubkeys", _, "listkeys"]) => {
                 iot_hubs::key_for_name(&ctx, raw[1], raw[3], raw[7], raw[9], api_version)
             }
-            (Method::GET, ["subscriptions", _, "providers", "microsoft.devices", "provisioningservices"]) => provisioning::list(&ctx, raw[1], None, api_version),
+            (Method::GET, ["subscriptions", _, "providers", "microsoft.devices", "provisioningservices"]) => {
+                provisioning::list(&ctx, raw[1], None, api_version)
+            }
             (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "provisioningservices"]) => {
                 provisioning::list(&ctx, raw[1], Some(raw[3]), api_version)
             }
@@ -77,9 +87,10 @@ pub async fn handle(State(cloud): State<Arc<Cloud>>, method: Method, uri: Uri, h
             (Method::PUT, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _]) => {
                 iot_hubs::put(&ctx, raw[1], raw[3], raw[7], api_version, &headers, &body)
             }
-            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs" | "provisioningservices", _, "operationresults", _]) => {
-                operations::status(&ctx, raw[9], api_version)
-            }
+            (
+                Method::GET,
+                ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs" | "provisioningservices", _, "operationresults", _],
+            ) => operations::status(&ctx, raw[9], api_version),
             (Method::PUT, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "provisioningservices", _]) => {
                 provisioning::put(&ctx, raw[1], raw[3], raw[7], api_version, &headers, &body)
             }
@@ -91,9 +102,15 @@ pub async fn handle(State(cloud): State<Arc<Cloud>>, method: Method, uri: Uri, h
             }
             // Microsoft.Storage/storageAccounts, backed by Azurite (storage_accounts.rs).
             (Method::GET, ["subscriptions", _, "providers", "microsoft.storage", "storageaccounts"]) => storage_accounts::list(&ctx, raw[1], None, api_version),
-            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts"]) => storage_accounts::list(&ctx, raw[1], Some(raw[3]), api_version),
-            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _]) => storage_accounts::get(&ctx, raw[1], raw[3], raw[7], api_version),
-            (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "listkeys"]) => storage_accounts::list_keys(&ctx, raw[1], raw[3], raw[7], api_version),
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts"]) => {
+                storage_accounts::list(&ctx, raw[1], Some(raw[3]), api_version)
+            }
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _]) => {
+                storage_accounts::get(&ctx, raw[1], raw[3], raw[7], api_version)
+            }
+            (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "listkeys"]) => {
+                storage_accounts::list_keys(&ctx, raw[1], raw[3], raw[7], api_version)
+            }
             (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "listservicesas"]) => {
                 storage_accounts::list_service_sas(&ctx, raw[1], raw[3], raw[7], api_version, &body)
             }
@@ -123,7 +140,13 @@ impl Ctx<'_> {
         let mut body = serde_json::json!({ "value": value });
         if end < items.len() {
             // ARM writes `$skiptoken` unescaped; keep the caller's other parameters as they were sent.
-            let kept: Vec<&str> = self.uri.query().unwrap_or_default().split('&').filter(|p| !p.is_empty() && !p.starts_with("$skiptoken=") && !p.starts_with("%24skiptoken=")).collect();
+            let kept: Vec<&str> = self
+                .uri
+                .query()
+                .unwrap_or_default()
+                .split('&')
+                .filter(|p| !p.is_empty() && !p.starts_with("$skiptoken=") && !p.starts_with("%24skiptoken="))
+                .collect();
             let next = format!("{}{}?{}&$skiptoken={end}", self.cloud.base_url(), self.uri.path(), kept.join("&"));
             body["nextLink"] = serde_json::json!(next);
         }

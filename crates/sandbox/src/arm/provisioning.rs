@@ -94,13 +94,19 @@ fn linked_hub(ctx: &Ctx, entry: &Value, current: &[LinkedHub]) -> Result<LinkedH
     let field = |name: &str| cs.split(';').find_map(|p| p.strip_prefix(&format!("{name}=")).map(str::to_string));
     let host = field("HostName").ok_or_else(|| invalid(format!("The connection string '{}' has no HostName.", masked(cs))))?;
     let connection_string = if field("SharedAccessKey").as_deref() == Some("****") {
-        current.iter().find(|h| h.name.eq_ignore_ascii_case(&host)).map(|h| h.connection_string.clone()).ok_or_else(|| invalid(format!("The hub {host} is not linked yet, so its key cannot be masked.")))?
+        current
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(&host))
+            .map(|h| h.connection_string.clone())
+            .ok_or_else(|| invalid(format!("The hub {host} is not linked yet, so its key cannot be masked.")))?
     } else {
         let hubs = ctx.cloud.hubs.read().unwrap();
         let hub = hubs.iter().find(|h| h.host.eq_ignore_ascii_case(&host)).ok_or_else(|| invalid(format!("No IoT hub answers at {host}.")))?;
         let (key_name, key) = (field("SharedAccessKeyName").unwrap_or_default(), field("SharedAccessKey").unwrap_or_default());
         if !hub.policies.iter().any(|p| p.key_name == key_name && (p.primary_key == key || p.secondary_key == key) && p.allows("ServiceConnect")) {
-            return Err(invalid(format!("The connection string for {host} is not accepted by the hub: unknown policy '{key_name}', wrong key, or no ServiceConnect permission.")));
+            return Err(invalid(format!(
+                "The connection string for {host} is not accepted by the hub: unknown policy '{key_name}', wrong key, or no ServiceConnect permission."
+            )));
         }
         cs.to_string()
     };
@@ -117,7 +123,9 @@ fn linked_hub(ctx: &Ctx, entry: &Value, current: &[LinkedHub]) -> Result<LinkedH
 /// body's `etag`; both run as long operations, as on Azure.
 pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
-    let body: Value = serde_json::from_slice(body).map_err(|e| ArmError::new(StatusCode::BAD_REQUEST, "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'.")))?;
+    let body: Value = serde_json::from_slice(body).map_err(|e| {
+        ArmError::new(StatusCode::BAD_REQUEST, "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'."))
+    })?;
     let version = version.unwrap_or_default();
     let existing = placed_in(ctx, &ctx.cloud.provisioning_services.read().unwrap(), sub, Some(group), "Microsoft.Devices/provisioningServices/Write")?
         .into_iter()
@@ -131,7 +139,11 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
         let body_etag = body["etag"].as_str().map(|e| e.trim_matches('"').to_string());
         for etag in [if_match, body_etag].into_iter().flatten() {
             if etag != "*" && etag != state.etag {
-                return Err(ArmError::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", format!("The etag '{etag}' does not match the provisioning service's current etag '{}'. Read the resource again and retry.", state.etag)));
+                return Err(ArmError::new(
+                    StatusCode::PRECONDITION_FAILED,
+                    "PreconditionFailed",
+                    format!("The etag '{etag}' does not match the provisioning service's current etag '{}'. Read the resource again and retry.", state.etag),
+                ));
             }
         }
         let entries = body["properties"]["iotHubs"].as_array().cloned().unwrap_or_default();
@@ -147,19 +159,32 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
 
 fn allocation_policy(policy: &str) -> Result<String, ArmError> {
     ["Hashed", "GeoLatency", "Static"].iter().find(|p| p.eq_ignore_ascii_case(policy)).map(|p| p.to_string()).ok_or_else(|| {
-        ArmError::new(StatusCode::BAD_REQUEST, "InvalidAllocationPolicy", format!("properties.allocationPolicy '{policy}' is not one of Hashed, GeoLatency, Static."))
+        ArmError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidAllocationPolicy",
+            format!("properties.allocationPolicy '{policy}' is not one of Hashed, GeoLatency, Static."),
+        )
     })
 }
 
 fn create(ctx: &Ctx, sub: &str, group: &str, name: &str, version: &str, body: &Value) -> Result<Response, ArmError> {
     if ctx.cloud.provisioning_services.read().unwrap().iter().any(|d| d.name.eq_ignore_ascii_case(name)) {
-        return Err(ArmError::new(StatusCode::CONFLICT, "ProvisioningServiceNameNotAvailable", format!("The provisioning service name '{name}' is already taken.")));
+        return Err(ArmError::new(
+            StatusCode::CONFLICT,
+            "ProvisioningServiceNameNotAvailable",
+            format!("The provisioning service name '{name}' is already taken."),
+        ));
     }
-    let location = body["location"].as_str().ok_or_else(|| ArmError::new(StatusCode::BAD_REQUEST, "LocationRequired", "location is required to create a provisioning service."))?;
+    let location = body["location"]
+        .as_str()
+        .ok_or_else(|| ArmError::new(StatusCode::BAD_REQUEST, "LocationRequired", "location is required to create a provisioning service."))?;
     let entries = body["properties"]["iotHubs"].as_array().cloned().unwrap_or_default();
     let linked = entries.iter().map(|e| linked_hub(ctx, e, &[])).collect::<Result<Vec<_>, _>>()?;
     let policy = allocation_policy(body["properties"]["allocationPolicy"].as_str().unwrap_or("Hashed"))?;
     let placement = crate::live::Placement { subscription_id: sub.to_string(), resource_group: group.to_string(), location: location.to_string() };
-    let dps = ctx.cloud.add_dps(placement, name, linked, &policy).map_err(|e| ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", format!("The provisioning service could not start: {e}")))?;
+    let dps = ctx
+        .cloud
+        .add_dps(placement, name, linked, &policy)
+        .map_err(|e| ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", format!("The provisioning service could not start: {e}")))?;
     Ok(super::operations::started(ctx, &dps.resource_id(), version, StatusCode::CREATED, dps_json(&dps)))
 }

@@ -49,7 +49,13 @@ fn accounts(ctx: &Ctx) -> Vec<Arc<Account>> {
 
 /// Without Azurite an account has no endpoint to report and no keys that work: say why.
 fn azurite(ctx: &Ctx) -> Result<Arc<Azurite>, ArmError> {
-    ctx.cloud.azurite().map_err(|why| ArmError::new(StatusCode::SERVICE_UNAVAILABLE, "StorageUnavailable", format!("The sandbox cloud's storage accounts are backed by Azurite, which is not running: {why}")))
+    ctx.cloud.azurite().map_err(|why| {
+        ArmError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "StorageUnavailable",
+            format!("The sandbox cloud's storage accounts are backed by Azurite, which is not running: {why}"),
+        )
+    })
 }
 
 fn account_json(a: &Account, azurite: &Azurite) -> Value {
@@ -102,7 +108,12 @@ pub fn list_keys(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<
     check_version(version, TYPE, VERSIONS)?;
     find(ctx, sub, group, name, "Microsoft.Storage/storageAccounts/listkeys/action")?;
     let azurite = azurite(ctx)?;
-    let keys: Vec<Value> = azurite.keys.iter().enumerate().map(|(i, k)| j!({"keyName": format!("key{}", i + 1), "value": k, "permissions": "Full", "creationTime": "2024-01-01T00:00:00.0000000Z"})).collect();
+    let keys: Vec<Value> = azurite
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| j!({"keyName": format!("key{}", i + 1), "value": k, "permissions": "Full", "creationTime": "2024-01-01T00:00:00.0000000Z"}))
+        .collect();
     Ok(json(ctx.cloud, j!({"keys": keys})))
 }
 
@@ -116,7 +127,9 @@ fn requested_sas(body: &Value, name: &str) -> Result<(ServiceSas, usize), ArmErr
     let field = |f: &str| body.get(f).and_then(Value::as_str).filter(|s| !s.is_empty());
     let resource = field("canonicalizedResource").ok_or_else(|| bad("canonicalizedResource is required, e.g. /blob/<account>/<container>.".into()))?;
     let rest = resource.strip_prefix(&format!("/blob/{name}/")).or_else(|| resource.strip_prefix(&format!("/blob/{ACCOUNT}/")));
-    let rest = rest.filter(|r| !r.is_empty()).ok_or_else(|| bad(format!("canonicalizedResource '{resource}' must be /blob/{name}/<container>[/<blob>]: the sandbox's storage serves blobs only.")))?;
+    let rest = rest.filter(|r| !r.is_empty()).ok_or_else(|| {
+        bad(format!("canonicalizedResource '{resource}' must be /blob/{name}/<container>[/<blob>]: the sandbox's storage serves blobs only."))
+    })?;
     let kind = field("signedResource").ok_or_else(|| bad("signedResource is required (c for a container, b for a blob).".into()))?;
     if !matches!(kind, "c" | "b") || (kind == "c" && rest.contains('/')) {
         return Err(bad(format!("signedResource '{kind}' does not fit '{resource}': c names a container, b a blob in one.")));
@@ -147,7 +160,9 @@ fn requested_sas(body: &Value, name: &str) -> Result<(ServiceSas, usize), ArmErr
 pub fn list_service_sas(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>, body: &[u8]) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
     let account = find(ctx, sub, group, name, "Microsoft.Storage/storageAccounts/listServiceSas/action")?;
-    let body: Value = serde_json::from_slice(body).map_err(|e| ArmError::new(StatusCode::BAD_REQUEST, "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'.")))?;
+    let body: Value = serde_json::from_slice(body).map_err(|e| {
+        ArmError::new(StatusCode::BAD_REQUEST, "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'."))
+    })?;
     let (sas, key) = requested_sas(&body, &account.name)?;
     let azurite = azurite(ctx)?;
     let token = sign(&sas, &azurite.keys[key]).map_err(|e| ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", e))?;
@@ -166,6 +181,8 @@ mod tests {
         let refused = |b: Value| requested_sas(&b, "contosomigration").unwrap_err().message;
         assert!(refused(j!({"canonicalizedResource": "/file/contosomigration/share", "signedResource": "c", "signedPermission": "r", "signedExpiry": "2030-01-01T00:00:00Z"})).contains("blobs only"));
         assert!(refused(j!({"canonicalizedResource": "/blob/contosomigration/exports", "signedResource": "c", "signedPermission": "rz", "signedExpiry": "2030-01-01T00:00:00Z"})).contains("'z'"));
-        assert!(refused(j!({"canonicalizedResource": "/blob/contosomigration/exports", "signedResource": "c", "signedPermission": "r"})).contains("signedExpiry"));
+        assert!(
+            refused(j!({"canonicalizedResource": "/blob/contosomigration/exports", "signedResource": "c", "signedPermission": "r"})).contains("signedExpiry")
+        );
     }
 }

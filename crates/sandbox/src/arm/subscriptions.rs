@@ -57,7 +57,8 @@ pub fn readable<'a>(ctx: &Ctx, subscriptions: &'a [Subscription], id: &str, acti
 pub fn list(ctx: &Ctx, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, "subscriptions", SUBSCRIPTION_VERSIONS)?;
     let scenario = ctx.cloud.scenario.read().unwrap();
-    let items: Vec<Value> = scenario.subscriptions.iter().filter(|s| s.access.contains(&ctx.caller.oid) || s.readers.contains(&ctx.caller.oid)).map(subscription_json).collect();
+    let items: Vec<Value> =
+        scenario.subscriptions.iter().filter(|s| s.access.contains(&ctx.caller.oid) || s.readers.contains(&ctx.caller.oid)).map(subscription_json).collect();
     let count = items.len();
     let mut body = ctx.paged(items);
     body["count"] = j!({"type": "Total", "value": count});

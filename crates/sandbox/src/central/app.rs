@@ -47,7 +47,10 @@ pub struct LiveCentralApp {
 
 /// The DeviceMigration component (its DeviceMove command), named as the scenario says.
 fn migration_component(name: &str) -> Value {
-    let fields: Vec<Value> = ["idScope", "dpsName", "dpsId", "centralAppName", "centralAppSubdomain", "deviceTemplateId"].iter().map(|f| json!({"name": f, "schema": "string"})).collect();
+    let fields: Vec<Value> = ["idScope", "dpsName", "dpsId", "centralAppName", "centralAppSubdomain", "deviceTemplateId"]
+        .iter()
+        .map(|f| json!({"name": f, "schema": "string"}))
+        .collect();
     json!({
         "@type": "Component", "name": name, "displayName": "Device migration",
         "schema": {
@@ -87,8 +90,15 @@ fn elements(interface: &Value) -> impl Iterator<Item = &Value> {
 
 impl LiveCentralApp {
     pub fn build(app: &CentralApp, placement: Placement, now: i64, timing: DeviceTiming) -> LiveCentralApp {
-        let hub = Arc::new(Hub::new(placement.clone(), &format!("iotc-{}", app.application_id), "S1", 1, format!("iotc-{}.azure-devices.net", app.application_id)));
-        let dps = Dps::new(placement.clone(), &format!("iotc-dps-{}", app.subdomain), format!("iotc-dps-{}.azure-devices-provisioning.net", app.application_id), vec![hub.as_linked()], "Hashed");
+        let hub =
+            Arc::new(Hub::new(placement.clone(), &format!("iotc-{}", app.application_id), "S1", 1, format!("iotc-{}.azure-devices.net", app.application_id)));
+        let dps = Dps::new(
+            placement.clone(),
+            &format!("iotc-dps-{}", app.subdomain),
+            format!("iotc-dps-{}.azure-devices-provisioning.net", app.application_id),
+            vec![hub.as_linked()],
+            "Hashed",
+        );
         let (group_key, group_secondary) = (new_key(), new_key());
         let enrollment_groups = vec![
             json!({"id": "sas-iot-devices", "displayName": "SAS-IoT-Devices", "enabled": true, "type": "iot", "etag": format!("\"{}\"", random_token(6)),
@@ -97,10 +107,13 @@ impl LiveCentralApp {
                    "attestation": {"type": "symmetricKey", "symmetricKey": {"primaryKey": new_key(), "secondaryKey": new_key()}}}),
         ];
         // Central's enrollment group is a DPS enrollment group on the app's own DPS.
-        dps.enrollment_groups.lock().unwrap().insert("sas-iot-devices".into(), json!({
-            "enrollmentGroupId": "sas-iot-devices", "provisioningStatus": "enabled", "etag": new_etag(),
-            "attestation": {"type": "symmetricKey", "symmetricKey": {"primaryKey": group_key, "secondaryKey": group_secondary}},
-        }));
+        dps.enrollment_groups.lock().unwrap().insert(
+            "sas-iot-devices".into(),
+            json!({
+                "enrollmentGroupId": "sas-iot-devices", "provisioningStatus": "enabled", "etag": new_etag(),
+                "attestation": {"type": "symmetricKey", "symmetricKey": {"primaryKey": group_key, "secondaryKey": group_secondary}},
+            }),
+        );
         let mut devices = BTreeMap::new();
         let mut fleet = BTreeMap::new();
         let mut attestations = BTreeMap::new();
@@ -220,7 +233,8 @@ impl LiveCentralApp {
 
     /// IDs of the group's devices that use `template` (Central runs a job on those only).
     pub fn group_members(&self, group_id: &str, template: &str) -> Option<Vec<String>> {
-        let filter = self.groups.lock().unwrap().iter().find(|g| g["id"] == group_id).and_then(|g| Filter::parse(g["filter"].as_str().unwrap_or_default()).ok())?;
+        let filter =
+            self.groups.lock().unwrap().iter().find(|g| g["id"] == group_id).and_then(|g| Filter::parse(g["filter"].as_str().unwrap_or_default()).ok())?;
         let devices = self.devices.lock().unwrap();
         Some(devices.iter().filter(|(id, d)| d.uses_template(template) && filter.matches(&d.to_json(id))).map(|(id, _)| id.clone()).collect())
     }
@@ -279,9 +293,12 @@ mod tests {
         assert!(app.dps.enrollments.lock().unwrap().contains_key(&wrong.id.to_ascii_lowercase()));
 
         let target = cloud.provisioning_services.read().unwrap()[0].clone();
-        target.enrollment_groups.lock().unwrap().insert("from-app".into(), json!({
-            "enrollmentGroupId": "from-app", "provisioningStatus": "enabled", "attestation": {"type": "symmetricKey", "symmetricKey": group_key},
-        }));
+        target.enrollment_groups.lock().unwrap().insert(
+            "from-app".into(),
+            json!({
+                "enrollmentGroupId": "from-app", "provisioningStatus": "enabled", "attestation": {"type": "symmetricKey", "symmetricKey": group_key},
+            }),
+        );
         assert!(wrong.register(&cloud, &target.id_scope).unwrap_err().contains("401"));
         assert!(healthy.register(&cloud, &target.id_scope).is_ok());
         assert!(wrong.register(&cloud, &app.dps.id_scope).is_ok(), "home still takes it");

@@ -40,7 +40,8 @@ pub fn certificates(x509: &Value, field: &str, signing: bool) -> Result<Value, C
             continue;
         }
         let certificate = given["certificate"].as_str().ok_or_else(|| bad_request(format!("{at}.{entry}.certificate is required.")))?;
-        let der = crate::x509::parse_certificate(certificate).ok_or_else(|| bad_request(format!("{at}.{entry}.certificate is not usable: it is not an X.509 certificate in PEM, base64 DER or base64 PEM.")))?;
+        let der = crate::x509::parse_certificate(certificate)
+            .ok_or_else(|| bad_request(format!("{at}.{entry}.certificate is not usable: it is not an X.509 certificate in PEM, base64 DER or base64 PEM.")))?;
         let info = serde_json::json!({"sha1Thumbprint": crate::x509::sha1_thumbprint(&der)});
         out[entry] = json!({"certificate": certificate, "info": info});
         if signing {
@@ -106,14 +107,25 @@ fn device_exists(app: &super::app::LiveCentralApp, id: &str) -> Result<(), Centr
 }
 
 /// The device's own attestation, or the symmetric keys its group derives for it.
-pub async fn get(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+pub async fn get(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     device_exists(&app, &id)?;
     let own = app.attestations.lock().unwrap().get(&id).map(public);
     Ok(Json(own.unwrap_or_else(|| json!({"type": "symmetricKey", "symmetricKey": app.derived_keys(&id)}))))
 }
 
-pub async fn put(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, CentralError> {
+pub async fn put(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let body = parse_body(&body)?;
     device_exists(&app, &id)?;
@@ -124,7 +136,13 @@ pub async fn put(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String,
 }
 
 /// Changes part of the device's own attestation (a secondary certificate, say); another type replaces it.
-pub async fn patch(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, CentralError> {
+pub async fn patch(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let body = parse_body(&body)?;
     device_exists(&app, &id)?;
@@ -138,7 +156,12 @@ pub async fn patch(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Strin
 }
 
 /// Back to the group's attestation: the device's own is dropped (a no-op when it has none).
-pub async fn remove(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<StatusCode, CentralError> {
+pub async fn remove(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<StatusCode, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     device_exists(&app, &id)?;
     app.attestations.lock().unwrap().remove(&id);

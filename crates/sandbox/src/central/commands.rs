@@ -34,7 +34,8 @@ impl CommandRun {
 
     /// The spec's DeviceCommand: `response` and `responseCode` only when the device answered.
     pub fn to_json(&self) -> Value {
-        let mut command = json!({"id": self.id, "connectionTimeout": self.connection_timeout, "responseTimeout": self.response_timeout, "request": *self.request});
+        let mut command =
+            json!({"id": self.id, "connectionTimeout": self.connection_timeout, "responseTimeout": self.response_timeout, "request": *self.request});
         if let Some((code, payload)) = &self.answer {
             command["response"] = payload.clone();
             command["responseCode"] = json!(code);
@@ -78,11 +79,21 @@ fn history(cloud: &Cloud, sub: &str, id: &str, path: &str, q: &HashMap<String, S
     Ok(Json(json!({"value": last.into_iter().collect::<Vec<_>>()})))
 }
 
-pub async fn root_history(State(cloud): State<Arc<Cloud>>, Path((sub, id, command)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+pub async fn root_history(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id, command)): Path<(String, String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CentralError> {
     history(&cloud, &sub, &id, &command, &q, &headers)
 }
 
-pub async fn component_history(State(cloud): State<Arc<Cloud>>, Path((sub, id, component, command)): Path<(String, String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+pub async fn component_history(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id, component, command)): Path<(String, String, String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CentralError> {
     history(&cloud, &sub, &id, &format!("{component}.{command}"), &q, &headers)
 }
 
@@ -94,9 +105,16 @@ mod tests {
     fn the_last_run_replaces_the_one_before_and_a_timeout_has_no_response() {
         let history = CommandHistory::default();
         let request = Arc::new(json!({"idScope": "0ne1"}));
-        history.record("d1", "migration.DeviceMove", CommandRun::new(request.clone(), 0, 30, &MethodOutcome::Answered { status: 200, payload: json!({"result": true}) }));
+        history.record(
+            "d1",
+            "migration.DeviceMove",
+            CommandRun::new(request.clone(), 0, 30, &MethodOutcome::Answered { status: 200, payload: json!({"result": true}) }),
+        );
         let first = history.last("d1", "migration.DeviceMove").unwrap().to_json();
-        assert_eq!((first["responseCode"].clone(), first["response"].clone(), first["request"].clone()), (json!(200), json!({"result": true}), json!({"idScope": "0ne1"})));
+        assert_eq!(
+            (first["responseCode"].clone(), first["response"].clone(), first["request"].clone()),
+            (json!(200), json!({"result": true}), json!({"idScope": "0ne1"}))
+        );
         history.record("d1", "migration.DeviceMove", CommandRun::new(request, 5, 10, &MethodOutcome::TimedOut));
         let second = history.last("d1", "migration.DeviceMove").unwrap().to_json();
         assert!(second.get("response").is_none() && second.get("responseCode").is_none());

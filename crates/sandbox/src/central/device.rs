@@ -18,7 +18,15 @@ pub struct CentralDevice {
 
 impl CentralDevice {
     pub fn provisioned(template: Arc<str>) -> CentralDevice {
-        CentralDevice { etag: new_etag(), display_name: None, template: Some(template), enabled: true, provisioned: true, simulated: false, organizations: None }
+        CentralDevice {
+            etag: new_etag(),
+            display_name: None,
+            template: Some(template),
+            enabled: true,
+            provisioned: true,
+            simulated: false,
+            organizations: None,
+        }
     }
 
     /// The record of a device JSON already checked by the API (types as the spec has them).

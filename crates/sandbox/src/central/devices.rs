@@ -45,7 +45,13 @@ fn checked(app: &LiveCentralApp, id: &str, fields: &Value, provisioned: bool) ->
 
 /// `PUT /devices/{id}`: a device Central knows of but that has not provisioned yet, or a new
 /// definition of one it has (which keeps whether it provisioned, and what the body leaves out).
-pub async fn create(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, CentralError> {
+pub async fn create(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let body = parse_body(&body)?;
     let mut devices = app.devices.lock().unwrap();
@@ -62,7 +68,13 @@ pub async fn create(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
 }
 
 /// `PATCH /devices/{id}`: changes the fields sent (a display name, a template, organizations).
-pub async fn update(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, CentralError> {
+pub async fn update(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let body = parse_body(&body)?;
     let mut devices = app.devices.lock().unwrap();
@@ -77,7 +89,12 @@ pub async fn update(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
     Ok(Json(device))
 }
 
-pub async fn remove(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<StatusCode, CentralError> {
+pub async fn remove(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<StatusCode, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     app.devices.lock().unwrap().remove(&id).ok_or_else(|| CentralError::not_found("Device", &id))?;
     app.attestations.lock().unwrap().remove(&id);
@@ -90,19 +107,46 @@ pub async fn remove(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn run_root_command(state: State<Arc<Cloud>>, Path((sub, id, command)): Path<(String, String, String)>, query: Q, headers: HeaderMap, body: String) -> Result<Response, CentralError> {
+pub async fn run_root_command(
+    state: State<Arc<Cloud>>,
+    Path((sub, id, command)): Path<(String, String, String)>,
+    query: Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Response, CentralError> {
     run_command(state, sub, id, None, command, query, headers, body).await
 }
 
-pub async fn run_component_command(state: State<Arc<Cloud>>, Path((sub, id, component, command)): Path<(String, String, String, String)>, query: Q, headers: HeaderMap, body: String) -> Result<Response, CentralError> {
+pub async fn run_component_command(
+    state: State<Arc<Cloud>>,
+    Path((sub, id, component, command)): Path<(String, String, String, String)>,
+    query: Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Response, CentralError> {
     run_command(state, sub, id, Some(component), command, query, headers, body).await
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run_command(State(cloud): State<Arc<Cloud>>, sub: String, id: String, component: Option<String>, command: String, Query(q): Q, headers: HeaderMap, body: String) -> Result<Response, CentralError> {
+async fn run_command(
+    State(cloud): State<Arc<Cloud>>,
+    sub: String,
+    id: String,
+    component: Option<String>,
+    command: String,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Response, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let body = parse_body(&body)?;
-    let template = app.devices.lock().unwrap().get(&id).map(|d| d.template.as_deref().unwrap_or_default().to_string()).ok_or_else(|| CentralError::not_found("Device", &id))?;
+    let template = app
+        .devices
+        .lock()
+        .unwrap()
+        .get(&id)
+        .map(|d| d.template.as_deref().unwrap_or_default().to_string())
+        .ok_or_else(|| CentralError::not_found("Device", &id))?;
     let path = component.as_ref().map(|c| format!("{c}.{command}")).unwrap_or_else(|| command.clone());
     let target = app.command_at(&template, &path).ok_or_else(|| bad_request(format!("The device's template has no command at '{path}'.")))?;
     // Central waits `responseTimeout` seconds (5 to 30, 30 when not given); the scenario's timeout
@@ -111,7 +155,11 @@ async fn run_command(State(cloud): State<Arc<Cloud>>, sub: String, id: String, c
     let seconds = |field: &str, range: std::ops::RangeInclusive<u64>| -> Result<Option<u8>, CentralError> {
         match &body[field] {
             Value::Null => Ok(None),
-            v => v.as_u64().filter(|s| range.contains(s)).map(|s| Some(s as u8)).ok_or_else(|| bad_request(format!("{field} must be a whole number of seconds from {} to {}, not {v}.", range.start(), range.end()))),
+            v => v
+                .as_u64()
+                .filter(|s| range.contains(s))
+                .map(|s| Some(s as u8))
+                .ok_or_else(|| bad_request(format!("{field} must be a whole number of seconds from {} to {}, not {v}.", range.start(), range.end()))),
         }
     };
     let response_timeout = seconds("responseTimeout", 5..=30)?;
@@ -130,6 +178,10 @@ async fn run_command(State(cloud): State<Arc<Cloud>>, sub: String, id: String, c
     app.commands.record(&id, &target.path(), run.clone());
     match outcome {
         MethodOutcome::Answered { .. } => Ok((StatusCode::CREATED, Json(run.to_json())).into_response()),
-        MethodOutcome::TimedOut => Err(CentralError::new(StatusCode::GATEWAY_TIMEOUT, "GatewayTimeout", format!("Device {id} did not answer within {} s.", timing.command_timeout_ms / 1000))),
+        MethodOutcome::TimedOut => Err(CentralError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "GatewayTimeout",
+            format!("Device {id} did not answer within {} s.", timing.command_timeout_ms / 1000),
+        )),
     }
 }

@@ -22,14 +22,17 @@ fn checked(id: &str, body: &Value) -> Result<Value, CentralError> {
     if body["displayName"].as_str().is_none_or(str::is_empty) {
         return Err(bad_request("The enrollment group needs a displayName."));
     }
-    let kind = body["type"].as_str().filter(|t| ["iot", "iotEdge"].contains(t)).ok_or_else(|| bad_request("The enrollment group's type must be iot or iotEdge."))?;
+    let kind =
+        body["type"].as_str().filter(|t| ["iot", "iotEdge"].contains(t)).ok_or_else(|| bad_request("The enrollment group's type must be iot or iotEdge."))?;
     let attestation = match body["attestation"]["type"].as_str() {
         Some("symmetricKey") => json!({"type": "symmetricKey", "symmetricKey": keys(&body["attestation"]["symmetricKey"], "attestation.symmetricKey")?}),
         Some("x509") => json!({"type": "x509", "x509": certificates(&body["attestation"]["x509"], "signingCertificates", true)?}),
         other => return Err(bad_request(format!("attestation.type '{}' is not one of symmetricKey, x509.", other.unwrap_or_default()))),
     };
     let enabled = body["enabled"].as_bool().unwrap_or(true);
-    Ok(json!({"id": id, "displayName": body["displayName"], "enabled": enabled, "type": kind, "attestation": attestation, "etag": format!("\"{}\"", crate::tokens::random_token(6))}))
+    Ok(
+        json!({"id": id, "displayName": body["displayName"], "enabled": enabled, "type": kind, "attestation": attestation, "etag": format!("\"{}\"", crate::tokens::random_token(6))}),
+    )
 }
 
 /// The group as Central shows it: certificates by their info only.
@@ -54,14 +57,25 @@ pub async fn list(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>, Quer
     Ok(page(&cloud, &sub, "enrollmentGroups", &q, groups))
 }
 
-pub async fn get(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+pub async fn get(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let group = app.enrollment_groups.lock().unwrap().iter().find(|g| g["id"] == id.as_str()).map(shown);
     group.map(Json).ok_or_else(|| not_found(&id))
 }
 
 /// Creates the group (keys generated when not given), or replaces the one with this ID.
-pub async fn put(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, CentralError> {
+pub async fn put(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let group = checked(&id, &parse_body(&body)?)?;
     {
@@ -76,7 +90,13 @@ pub async fn put(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String,
 }
 
 /// Changes some fields (display name, enabled, keys or certificates); the ID and type stay.
-pub async fn patch(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, CentralError> {
+pub async fn patch(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let body = parse_body(&body)?;
     let group = {
@@ -95,7 +115,12 @@ pub async fn patch(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Strin
     Ok(Json(shown(&group)))
 }
 
-pub async fn remove(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<StatusCode, CentralError> {
+pub async fn remove(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<StatusCode, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     {
         let mut groups = app.enrollment_groups.lock().unwrap();

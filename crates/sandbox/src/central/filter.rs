@@ -18,7 +18,14 @@ struct Condition {
 pub struct Filter(Vec<Condition>);
 
 /// The built-in device fields a filter may test, as `$name` → the device's JSON field.
-const FIELDS: &[(&str, &str)] = &[("$id", "id"), ("$displayName", "displayName"), ("$template", "template"), ("$provisioned", "provisioned"), ("$simulated", "simulated"), ("$enabled", "enabled")];
+const FIELDS: &[(&str, &str)] = &[
+    ("$id", "id"),
+    ("$displayName", "displayName"),
+    ("$template", "template"),
+    ("$provisioned", "provisioned"),
+    ("$simulated", "simulated"),
+    ("$enabled", "enabled"),
+];
 
 /// Splits into words, quoted strings (kept with their quotes) and the operators `=` and `!=`.
 fn tokens(text: &str) -> Result<Vec<String>, String> {
@@ -82,7 +89,11 @@ impl Filter {
             let [name, op, value] = part else {
                 return Err(refuse(format!("condition {} is not `$field = value` (OR, parentheses and functions are not supported)", i + 1)));
             };
-            let field = FIELDS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, f)| *f).ok_or_else(|| refuse(format!("'{name}' is not one of $id, $displayName, $template, $provisioned, $simulated, $enabled")))?;
+            let field = FIELDS
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, f)| *f)
+                .ok_or_else(|| refuse(format!("'{name}' is not one of $id, $displayName, $template, $provisioned, $simulated, $enabled")))?;
             let value = match value.as_str() {
                 v if v.starts_with('"') => Value::String(v.trim_matches('"').to_string()),
                 v if v.eq_ignore_ascii_case("true") => Value::Bool(true),

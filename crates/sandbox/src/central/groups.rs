@@ -41,14 +41,25 @@ pub async fn list(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>, Quer
     Ok(page(&cloud, &sub, "deviceGroups", &q, groups))
 }
 
-pub async fn get(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+pub async fn get(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let group = app.groups.lock().unwrap().iter().find(|g| g["id"] == id.as_str()).cloned();
     group.map(Json).ok_or_else(|| not_found(&id))
 }
 
 /// Creates the group, or replaces the one with this ID.
-pub async fn put(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, CentralError> {
+pub async fn put(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let group = checked(&id, &parse_body(&body)?)?;
     let mut groups = app.groups.lock().unwrap();
@@ -59,7 +70,13 @@ pub async fn put(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String,
     Ok(Json(group))
 }
 
-pub async fn patch(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, CentralError> {
+pub async fn patch(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let body = parse_body(&body)?;
     let mut groups = app.groups.lock().unwrap();
@@ -74,7 +91,12 @@ pub async fn patch(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Strin
     Ok(Json(old.clone()))
 }
 
-pub async fn remove(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<StatusCode, CentralError> {
+pub async fn remove(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<StatusCode, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let mut groups = app.groups.lock().unwrap();
     let index = groups.iter().position(|g| g["id"] == id.as_str()).ok_or_else(|| not_found(&id))?;
@@ -83,9 +105,21 @@ pub async fn remove(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
 }
 
 /// The devices the group's filter selects now.
-pub async fn devices(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+pub async fn devices(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
-    let filter = app.groups.lock().unwrap().iter().find(|g| g["id"] == id.as_str()).map(|g| g["filter"].as_str().unwrap_or_default().to_string()).ok_or_else(|| not_found(&id))?;
+    let filter = app
+        .groups
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == id.as_str())
+        .map(|g| g["filter"].as_str().unwrap_or_default().to_string())
+        .ok_or_else(|| not_found(&id))?;
     let filter = Filter::parse(&filter).map_err(bad_request)?;
     let members = app.devices.lock().unwrap().iter().map(|(id, d)| d.to_json(id)).filter(|d| filter.matches(d)).collect();
     Ok(page(&cloud, &sub, &format!("deviceGroups/{id}/devices"), &q, members))

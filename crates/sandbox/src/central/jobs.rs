@@ -127,7 +127,9 @@ fn validate(app: &LiveCentralApp, body: &Value) -> Result<(JobAction, Vec<String
 async fn acknowledge(device: Option<Arc<SimDevice>>, timing: &DeviceTiming) -> bool {
     let timeout = timing.command_timeout_ms;
     let answer = match &device {
-        Some(d) if d.link.lock().unwrap().connected && d.persona() != Persona::Offline => Some(if d.persona() == Persona::Slow { timing.slow_answer_ms } else { timing.answer_ms }),
+        Some(d) if d.link.lock().unwrap().connected && d.persona() != Persona::Offline => {
+            Some(if d.persona() == Persona::Slow { timing.slow_answer_ms } else { timing.answer_ms })
+        }
         _ => None,
     };
     let wait = answer.filter(|ms| *ms <= timeout).unwrap_or(timeout);
@@ -136,19 +138,36 @@ async fn acknowledge(device: Option<Arc<SimDevice>>, timing: &DeviceTiming) -> b
 }
 
 /// Starts a job on `devices`: records it, then runs it in the background.
-fn start(cloud: &Arc<Cloud>, app: &Arc<LiveCentralApp>, id: &str, definition: Value, action: JobAction, devices: Vec<String>) -> Result<Arc<CentralJob>, CentralError> {
+fn start(
+    cloud: &Arc<Cloud>,
+    app: &Arc<LiveCentralApp>,
+    id: &str,
+    definition: Value,
+    action: JobAction,
+    devices: Vec<String>,
+) -> Result<Arc<CentralJob>, CentralError> {
     let mut jobs = app.jobs.lock().unwrap();
     if jobs.contains_key(id) {
         return Err(CentralError::new(StatusCode::CONFLICT, "Conflict", format!("A job with ID {id} already exists.")));
     }
     if cloud.quotas_on() && jobs.values().filter(|j| j.is_running()).count() >= MAX_RUNNING_JOBS {
-        return Err(CentralError::new(StatusCode::CONFLICT, "TooManyRunningJobs", format!("The application already runs {MAX_RUNNING_JOBS} jobs; wait for one to finish or stop one.")));
+        return Err(CentralError::new(
+            StatusCode::CONFLICT,
+            "TooManyRunningJobs",
+            format!("The application already runs {MAX_RUNNING_JOBS} jobs; wait for one to finish or stop one."),
+        ));
     }
     let job = Arc::new(CentralJob {
         id: id.into(),
         definition,
         action,
-        state: Mutex::new(JobState { status: "running", start: now_iso(), end: None, devices: devices.into_iter().map(|d| (d, DeviceRun::Pending)).collect(), generation: 0 }),
+        state: Mutex::new(JobState {
+            status: "running",
+            start: now_iso(),
+            end: None,
+            devices: devices.into_iter().map(|d| (d, DeviceRun::Pending)).collect(),
+            generation: 0,
+        }),
     });
     jobs.insert(id.into(), job.clone());
     tokio::spawn(run(cloud.clone(), app.clone(), job.clone()));
@@ -225,7 +244,13 @@ fn find(app: &LiveCentralApp, id: &str) -> Result<Arc<CentralJob>, CentralError>
     app.jobs.lock().unwrap().get(id).cloned().ok_or_else(|| CentralError::not_found("Job", id))
 }
 
-pub async fn create(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, CentralError> {
+pub async fn create(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let body = parse_body(&body)?;
     let (action, devices) = validate(&app, &body)?;
@@ -240,7 +265,12 @@ pub async fn create(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
     Ok(Json(start(&cloud, &app, &id, definition, action, devices)?.to_json()))
 }
 
-pub async fn get(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+pub async fn get(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     Ok(Json(find(&app, &id)?.to_json()))
 }
@@ -251,14 +281,24 @@ pub async fn list(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>, Quer
     Ok(page(&cloud, &sub, "jobs", &q, jobs))
 }
 
-pub async fn devices(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+pub async fn devices(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let job = find(&app, &id)?;
     let statuses: Vec<Value> = job.state.lock().unwrap().devices.iter().map(|(d, s)| json!({"id": d, "status": s.as_str()})).collect();
     Ok(page(&cloud, &sub, &format!("jobs/{id}/devices"), &q, statuses))
 }
 
-pub async fn stop(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<StatusCode, CentralError> {
+pub async fn stop(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<StatusCode, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let job = find(&app, &id)?;
     let mut state = job.state.lock().unwrap();
@@ -269,7 +309,12 @@ pub async fn stop(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn resume(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<StatusCode, CentralError> {
+pub async fn resume(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<StatusCode, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let job = find(&app, &id)?;
     {
@@ -289,7 +334,12 @@ pub async fn resume(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(Stri
 }
 
 /// A new job (ID `rerun_id`) with the same definition, on the devices that failed.
-pub async fn rerun(State(cloud): State<Arc<Cloud>>, Path((sub, id, rerun_id)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+pub async fn rerun(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id, rerun_id)): Path<(String, String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let job = find(&app, &id)?;
     let failed: Vec<String> = {

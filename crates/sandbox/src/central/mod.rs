@@ -7,9 +7,9 @@
 //! Auth by Entra token (Central audience) or the app's API token.
 
 pub mod app;
-mod device;
 mod attestation;
 mod commands;
+mod device;
 mod devices;
 mod enrollment;
 mod filter;
@@ -89,7 +89,8 @@ impl IntoResponse for CentralError {
     fn into_response(self) -> Response {
         let time = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
         let request_id = crate::tokens::random_token(12);
-        let mut response = (self.status, Json(json!({"error": {"code": self.code, "message": self.message, "requestId": request_id, "time": time}}))).into_response();
+        let mut response =
+            (self.status, Json(json!({"error": {"code": self.code, "message": self.message, "requestId": request_id, "time": time}}))).into_response();
         if let Ok(v) = request_id.parse() {
             response.headers_mut().insert("x-ms-request-id", v);
         }
@@ -132,7 +133,11 @@ pub(crate) fn open(cloud: &Cloud, subdomain: &str, headers: &HeaderMap, query: &
     match query.get("api-version").map(String::as_str) {
         Some(v) if API_VERSIONS.contains(&v) => {}
         other => {
-            return Err(CentralError::new(StatusCode::BAD_REQUEST, "InvalidApiVersion", format!("The api-version '{}' is not supported. Supported versions: {}.", other.unwrap_or_default(), API_VERSIONS.join(", "))))
+            return Err(CentralError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidApiVersion",
+                format!("The api-version '{}' is not supported. Supported versions: {}.", other.unwrap_or_default(), API_VERSIONS.join(", ")),
+            ))
         }
     }
     let unauthorized = |m: &str| CentralError::new(StatusCode::UNAUTHORIZED, "Unauthorized", m.to_string());
@@ -173,13 +178,23 @@ async fn list_devices(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>, 
     Ok(page(&cloud, &sub, "devices", &q, devices))
 }
 
-async fn get_device(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+async fn get_device(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     let device = app.devices.lock().unwrap().get(&id).map(|d| d.to_json(&id));
     device.map(Json).ok_or_else(|| CentralError::not_found("Device", &id))
 }
 
-async fn device_credentials(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+async fn device_credentials(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     if !app.devices.lock().unwrap().contains_key(&id) {
         return Err(CentralError::not_found("Device", &id));
@@ -192,7 +207,12 @@ async fn list_templates(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>
     Ok(page(&cloud, &sub, "deviceTemplates", &q, app.templates.clone()))
 }
 
-async fn get_template(State(cloud): State<Arc<Cloud>>, Path((sub, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
+async fn get_template(
+    State(cloud): State<Arc<Cloud>>,
+    Path((sub, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CentralError> {
     let app = open(&cloud, &sub, &headers, &q)?;
     app.templates.iter().find(|t| t["@id"] == id.as_str()).cloned().map(Json).ok_or_else(|| CentralError::not_found("Device template", &id))
 }

@@ -71,14 +71,20 @@ fn checked_attestation(kind: Kind, enrollment: &mut Value) -> Result<(), DpsErro
             for k in ["primaryKey", "secondaryKey"] {
                 if keys[k].as_str().is_none_or(str::is_empty) {
                     keys[k] = json!(new_key());
-                } else if keys[k].as_str().and_then(|v| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v).ok()).is_none_or(|k| !(16..=64).contains(&k.len())) {
+                } else if keys[k]
+                    .as_str()
+                    .and_then(|v| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v).ok())
+                    .is_none_or(|k| !(16..=64).contains(&k.len()))
+                {
                     return Err(bad(format!("attestation.symmetricKey.{k} is not a base64 key of 16 to 64 bytes.")));
                 }
             }
         }
         "x509" => {
             if enrollment["attestation"]["x509"]["caReferences"].is_object() {
-                return Err(bad("attestation.x509.caReferences (certificates uploaded to the DPS) are not served by the sandbox: give the certificate itself.".into()));
+                return Err(bad(
+                    "attestation.x509.caReferences (certificates uploaded to the DPS) are not served by the sandbox: give the certificate itself.".into(),
+                ));
             }
             let field = kind.certificates();
             for which in ["primary", "secondary"] {
@@ -87,8 +93,10 @@ fn checked_attestation(kind: Kind, enrollment: &mut Value) -> Result<(), DpsErro
                     None if which == "secondary" => {}
                     None => return Err(bad(format!("attestation.x509.{field}.primary.certificate is required (PEM or base64 DER)."))),
                     Some(text) => {
-                        let cert = crate::x509::parse_certificate(text).ok_or_else(|| bad(format!("attestation.x509.{field}.{which}.certificate is not an X.509 certificate (PEM or base64 DER).")))?;
-                        slot["info"] = crate::x509::info(&cert).ok_or_else(|| bad(format!("attestation.x509.{field}.{which}.certificate does not parse as X.509.")))?;
+                        let cert = crate::x509::parse_certificate(text)
+                            .ok_or_else(|| bad(format!("attestation.x509.{field}.{which}.certificate is not an X.509 certificate (PEM or base64 DER).")))?;
+                        slot["info"] =
+                            crate::x509::info(&cert).ok_or_else(|| bad(format!("attestation.x509.{field}.{which}.certificate does not parse as X.509.")))?;
                     }
                 }
             }

@@ -81,7 +81,10 @@ impl DpsCtx {
         check_version(query, SERVICE_VERSIONS)?;
         let header = headers.get("authorization").and_then(|v| v.to_str().ok());
         if let Some(bearer) = header.filter(|h| h.starts_with("Bearer ")) {
-            return self.cloud.bearer_allows(bearer, crate::entra::Resource::Dps, &self.dps.placement.subscription_id).map_err(|why| DpsError::new(StatusCode::UNAUTHORIZED, 401002, format!("Unauthorized: {why}")));
+            return self
+                .cloud
+                .bearer_allows(bearer, crate::entra::Resource::Dps, &self.dps.placement.subscription_id)
+                .map_err(|why| DpsError::new(StatusCode::UNAUTHORIZED, 401002, format!("Unauthorized: {why}")));
         }
         sas::verify(header, &self.dps.host, self.cloud.now(), &self.dps.policies, right).map(|_| ()).map_err(DpsError::unauthorized)
     }

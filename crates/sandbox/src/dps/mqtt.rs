@@ -62,10 +62,19 @@ impl DeviceSession {
         let error = |e: super::DpsError| reply(e.status.as_u16(), &rid, "", &json!({"errorCode": e.code, "message": e.message}));
         if topic.starts_with("$dps/registrations/PUT/iotdps-register/") {
             let body: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
-            return Some(match registration::register(&self.cloud, &dps, &self.scope, &self.registration_id, registration::DeviceProof::from_request(self.token.as_deref(), Some(&self.chain)), body.get("payload").cloned()) {
-                Ok(state) => reply(202, &rid, "&retry-after=1", &json!({"operationId": state.operation_id, "status": "assigning"})),
-                Err(e) => error(e),
-            });
+            return Some(
+                match registration::register(
+                    &self.cloud,
+                    &dps,
+                    &self.scope,
+                    &self.registration_id,
+                    registration::DeviceProof::from_request(self.token.as_deref(), Some(&self.chain)),
+                    body.get("payload").cloned(),
+                ) {
+                    Ok(state) => reply(202, &rid, "&retry-after=1", &json!({"operationId": state.operation_id, "status": "assigning"})),
+                    Err(e) => error(e),
+                },
+            );
         }
         if topic.starts_with("$dps/registrations/GET/iotdps-get-operationstatus/") {
             let operation = query.get("operationId").cloned().unwrap_or_default();

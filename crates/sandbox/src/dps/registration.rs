@@ -5,13 +5,12 @@
 use super::DpsError;
 use crate::cloud::Cloud;
 use crate::hub::identity::Authentication;
-use crate::x509::ClientChain;
 use crate::live::{new_etag, Dps, LinkedHub};
 use crate::sas::{self, derive_device_key};
+use crate::x509::ClientChain;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-
 
 fn unauthorized(why: &str) -> DpsError {
     DpsError::new(StatusCode::UNAUTHORIZED, 401002, format!("Unauthorized: {why}"))
@@ -64,9 +63,16 @@ pub fn authenticate(cloud: &Cloud, dps: &Dps, proof: DeviceProof, scope: &str, r
         return Err(unauthorized("the token is for another registration"));
     }
     let keys_of = |e: &Value, derive: bool| -> Vec<String> {
-        ["primaryKey", "secondaryKey"].iter().filter_map(|k| e["attestation"]["symmetricKey"][k].as_str()).filter_map(|k| if derive { derive_device_key(k, registration_id) } else { Some(k.to_string()) }).collect()
+        ["primaryKey", "secondaryKey"]
+            .iter()
+            .filter_map(|k| e["attestation"]["symmetricKey"][k].as_str())
+            .filter_map(|k| if derive { derive_device_key(k, registration_id) } else { Some(k.to_string()) })
+            .collect()
     };
-    let sas_identity = |keys: Vec<String>| Authentication::Sas { primary_key: keys.first().cloned().unwrap_or_default(), secondary_key: keys.get(1).cloned().unwrap_or_default() };
+    let sas_identity = |keys: Vec<String>| Authentication::Sas {
+        primary_key: keys.first().cloned().unwrap_or_default(),
+        secondary_key: keys.get(1).cloned().unwrap_or_default(),
+    };
     if let Some(enrollment) = individual.filter(|e| e["attestation"]["type"] == "symmetricKey") {
         let keys = keys_of(&enrollment, false);
         if keys.iter().any(|k| token.signed_with(k)) {
@@ -91,7 +97,8 @@ fn authenticate_certificate(dps: &Dps, chain: &ClientChain, registration_id: &st
     if crate::x509::common_name(leaf).as_deref() != Some(registration_id) {
         return Err(unauthorized("the certificate's common name is not the registration ID"));
     }
-    let certificate = |e: &Value, field: &str, which: &str| e["attestation"]["x509"][field][which]["certificate"].as_str().and_then(crate::x509::parse_certificate);
+    let certificate =
+        |e: &Value, field: &str, which: &str| e["attestation"]["x509"][field][which]["certificate"].as_str().and_then(crate::x509::parse_certificate);
     if let Some(enrollment) = individual.filter(|e| e["attestation"]["type"] == "x509") {
         if !["primary", "secondary"].iter().any(|w| certificate(&enrollment, "clientCertificates", w).is_some_and(|c| c == *leaf)) {
             return Err(unauthorized("the certificate is not the individual enrollment's"));
@@ -104,7 +111,9 @@ fn authenticate_certificate(dps: &Dps, chain: &ClientChain, registration_id: &st
         .values()
         .filter(enabled)
         .filter(|g| g["attestation"]["type"] == "x509")
-        .find(|g| ["primary", "secondary"].iter().any(|w| certificate(g, "signingCertificates", w).is_some_and(|anchor| crate::x509::chains_to(chain, &anchor))))
+        .find(|g| {
+            ["primary", "secondary"].iter().any(|w| certificate(g, "signingCertificates", w).is_some_and(|anchor| crate::x509::chains_to(chain, &anchor)))
+        })
         .cloned()
         .ok_or_else(|| unauthorized("no enrollment group's signing certificate issued this device certificate"))?;
     Ok(Voucher { enrollment: group, authentication: Authentication::CertificateAuthority })
@@ -119,13 +128,16 @@ fn pick_hashed<'a>(hubs: &'a [LinkedHub], registration_id: &str) -> Option<&'a L
     }
     let digest = Sha256::digest(registration_id.as_bytes());
     let mut point = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) % total;
-    hubs.iter().zip(weights).find(|(_, w)| {
-        if point < *w {
-            return true;
-        }
-        point -= w;
-        false
-    }).map(|(h, _)| h)
+    hubs.iter()
+        .zip(weights)
+        .find(|(_, w)| {
+            if point < *w {
+                return true;
+            }
+            point -= w;
+            false
+        })
+        .map(|(h, _)| h)
 }
 
 /// The hub for this device under the group's (or else the DPS's) allocation policy. Static picks
@@ -133,7 +145,8 @@ fn pick_hashed<'a>(hubs: &'a [LinkedHub], registration_id: &str) -> Option<&'a L
 /// own region wins, then hashed among the rest.
 fn pick_hub(dps: &Dps, group: &Value, registration_id: &str) -> Option<LinkedHub> {
     let state = dps.state.lock().unwrap();
-    let allowed: Vec<String> = group["iotHubs"].as_array().map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_ascii_lowercase)).collect()).unwrap_or_default();
+    let allowed: Vec<String> =
+        group["iotHubs"].as_array().map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_ascii_lowercase)).collect()).unwrap_or_default();
     let candidates: Vec<LinkedHub> = state
         .linked_hubs
         .iter()
@@ -144,11 +157,9 @@ fn pick_hub(dps: &Dps, group: &Value, registration_id: &str) -> Option<LinkedHub
     let policy = group["allocationPolicy"].as_str().unwrap_or(&state.allocation_policy).to_ascii_lowercase();
     match policy.as_str() {
         "static" => candidates.first().cloned(),
-        "geolatency" => candidates
-            .iter()
-            .find(|h| h.location.eq_ignore_ascii_case(&dps.placement.location))
-            .or_else(|| pick_hashed(&candidates, registration_id))
-            .cloned(),
+        "geolatency" => {
+            candidates.iter().find(|h| h.location.eq_ignore_ascii_case(&dps.placement.location)).or_else(|| pick_hashed(&candidates, registration_id)).cloned()
+        }
         _ => pick_hashed(&candidates, registration_id).cloned(),
     }
 }
@@ -214,7 +225,14 @@ impl RegistrationRecord {
 
 /// Registers the device and records its registration state; the `operation_id` of the record
 /// is what the device polls. A registration that finds no hub is recorded as failed, as DPS does.
-pub fn register(cloud: &Cloud, dps: &Dps, scope: &str, registration_id: &str, proof: DeviceProof, payload: Option<Value>) -> Result<RegistrationRecord, DpsError> {
+pub fn register(
+    cloud: &Cloud,
+    dps: &Dps,
+    scope: &str,
+    registration_id: &str,
+    proof: DeviceProof,
+    payload: Option<Value>,
+) -> Result<RegistrationRecord, DpsError> {
     let voucher = authenticate(cloud, dps, proof, scope, registration_id)?;
     let stamp = time::OffsetDateTime::now_utc();
     let outcome = match pick_hub(dps, &voucher.enrollment, registration_id).map(|linked| (cloud.hub_by_host(&linked.name), linked)) {

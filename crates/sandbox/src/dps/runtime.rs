@@ -2,12 +2,12 @@
 //! operation. Every DPS listener answers for every ID scope, as the global endpoint does.
 
 use super::registration::{self, authenticate, DeviceProof};
-use crate::x509::ClientChain;
-use axum::Extension;
 use super::{check_version, DpsCtx, DpsError, RUNTIME_VERSIONS};
+use crate::x509::ClientChain;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -23,9 +23,17 @@ fn dps_for(ctx: &DpsCtx, scope: &str) -> Result<Arc<crate::live::Dps>, DpsError>
     ctx.cloud.dps_by_scope(scope).ok_or_else(|| DpsError::new(StatusCode::UNAUTHORIZED, 401002, "Unauthorized: unknown ID scope"))
 }
 
-pub async fn register(State(ctx): State<DpsCtx>, Path((scope, id)): Path<(String, String)>, Query(q): Q, chain: Option<Extension<ClientChain>>, headers: HeaderMap, body: String) -> Result<Response, DpsError> {
+pub async fn register(
+    State(ctx): State<DpsCtx>,
+    Path((scope, id)): Path<(String, String)>,
+    Query(q): Q,
+    chain: Option<Extension<ClientChain>>,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Response, DpsError> {
     check_version(&q, RUNTIME_VERSIONS)?;
-    let body: Value = serde_json::from_str(&body).map_err(|e| DpsError::new(StatusCode::BAD_REQUEST, 400004, format!("The request body is not valid JSON: {e}")))?;
+    let body: Value =
+        serde_json::from_str(&body).map_err(|e| DpsError::new(StatusCode::BAD_REQUEST, 400004, format!("The request body is not valid JSON: {e}")))?;
     if body["registrationId"].as_str() != Some(id.as_str()) {
         return Err(DpsError::new(StatusCode::BAD_REQUEST, 400004, format!("registrationId in the body must be '{id}'.")));
     }
@@ -35,11 +43,18 @@ pub async fn register(State(ctx): State<DpsCtx>, Path((scope, id)): Path<(String
     Ok((StatusCode::ACCEPTED, Json(json!({"operationId": state.operation_id, "status": "assigning"}))).into_response())
 }
 
-pub async fn operation_status(State(ctx): State<DpsCtx>, Path((scope, id, op)): Path<(String, String, String)>, Query(q): Q, chain: Option<Extension<ClientChain>>, headers: HeaderMap) -> Result<Json<Value>, DpsError> {
+pub async fn operation_status(
+    State(ctx): State<DpsCtx>,
+    Path((scope, id, op)): Path<(String, String, String)>,
+    Query(q): Q,
+    chain: Option<Extension<ClientChain>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, DpsError> {
     check_version(&q, RUNTIME_VERSIONS)?;
     let dps = dps_for(&ctx, &scope)?;
     authenticate(&ctx.cloud, &dps, DeviceProof::from_request(authorization(&headers), chain.as_ref().map(|c| &c.0)), &scope, &id)?;
-    let state = registration::operation(&dps, &id, &op).ok_or_else(|| DpsError::new(StatusCode::NOT_FOUND, 404200, format!("Operation {op} was not found.")))?;
+    let state =
+        registration::operation(&dps, &id, &op).ok_or_else(|| DpsError::new(StatusCode::NOT_FOUND, 404200, format!("Operation {op} was not found.")))?;
     let state = state.to_json();
     Ok(Json(json!({"operationId": op, "status": state["status"], "registrationState": state})))
 }
@@ -68,7 +83,13 @@ pub async fn registration_states_of_group(State(ctx): State<DpsCtx>, Path(group)
     let size = header("x-ms-max-item-count").and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0).unwrap_or(100).min(1000);
     let after = match header("x-ms-continuation") {
         None => None,
-        Some(token) => Some(URL_SAFE_NO_PAD.decode(token).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| DpsError::new(StatusCode::BAD_REQUEST, 400004, "The continuation token is not one this DPS issued."))?),
+        Some(token) => Some(
+            URL_SAFE_NO_PAD
+                .decode(token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| DpsError::new(StatusCode::BAD_REQUEST, 400004, "The continuation token is not one this DPS issued."))?,
+        ),
     };
     let registrations = ctx.dps.registrations.lock().unwrap();
     let start = after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);

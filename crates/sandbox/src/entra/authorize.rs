@@ -86,7 +86,11 @@ fn check(cloud: &Cloud, tenant: &str, req: &AuthorizeRequest) -> Result<Checked,
     }
     let state = req.state.as_deref();
     if req.response_type.as_deref() != Some("code") {
-        let err = AadError::bad_request("unsupported_response_type", 70005, "The provided value for the input parameter 'response_type' is not allowed for this request. Expected value: 'code'.");
+        let err = AadError::bad_request(
+            "unsupported_response_type",
+            70005,
+            "The provided value for the input parameter 'response_type' is not allowed for this request. Expected value: 'code'.",
+        );
         return Err(redirect_with_error(&redirect_uri, state, "unsupported_response_type", err));
     }
     let challenge = req.code_challenge.clone().unwrap_or_default();
@@ -111,12 +115,8 @@ pub async fn show(Path(tenant): Path<String>, State(cloud): State<Arc<Cloud>>, Q
         Err(response) => return response,
     };
     let scenario = cloud.scenario.read().unwrap();
-    let users: Vec<(&Tenant, &crate::scenario::User)> = scenario
-        .tenants
-        .iter()
-        .filter(|t| checked.tenant.as_ref().is_none_or(|d| d.id == t.id))
-        .flat_map(|t| t.users.iter().map(move |u| (t, u)))
-        .collect();
+    let users: Vec<(&Tenant, &crate::scenario::User)> =
+        scenario.tenants.iter().filter(|t| checked.tenant.as_ref().is_none_or(|d| d.id == t.id)).flat_map(|t| t.users.iter().map(move |u| (t, u))).collect();
     Html(page::sign_in(&tenant, &checked.app, &users, &checked.scope, &req)).into_response()
 }
 

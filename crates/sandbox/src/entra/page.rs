@@ -45,12 +45,17 @@ pub fn sign_in(tenant: &str, app: &AppRegistration, users: &[(&Tenant, &User)], 
         .collect();
     let asks: String = scope
         .split_whitespace()
-        .map(|s| format!("<li>{}</li>", esc(match s {
-            "openid" => "Sign you in",
-            "profile" => "View your basic profile",
-            "offline_access" => "Maintain access to data you have given it access to",
-            other => other,
-        })))
+        .map(|s| {
+            format!(
+                "<li>{}</li>",
+                esc(match s {
+                    "openid" => "Sign you in",
+                    "profile" => "View your basic profile",
+                    "offline_access" => "Maintain access to data you have given it access to",
+                    other => other,
+                })
+            )
+        })
         .collect();
     format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in to the sandbox cloud</title><style>{STYLE}</style></head>

@@ -66,7 +66,11 @@ pub fn parse(scope: &str) -> Result<RequestedScopes, AadError> {
             AadError::bad_request("invalid_resource", 500011, format!("The resource principal named {id} was not found in the tenant. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."))
         })?;
         if resource.is_some_and(|r| r != found) {
-            return Err(AadError::bad_request("invalid_request", 28000, format!("Provided value for the input parameter scope is not valid because it contains more than one resource. Scope {scope} is not valid.")));
+            return Err(AadError::bad_request(
+                "invalid_request",
+                28000,
+                format!("Provided value for the input parameter scope is not valid because it contains more than one resource. Scope {scope} is not valid."),
+            ));
         }
         resource = Some(found);
         names.push(name.trim_start_matches('/').to_string());

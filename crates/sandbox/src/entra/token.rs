@@ -41,10 +41,18 @@ fn invalid_grant(code: u32, description: impl Into<String>) -> AadError {
 fn check_origin(kind: AppKind, redirect_uris: &[String], headers: &HeaderMap) -> Result<(), AadError> {
     let origin = headers.get("origin").and_then(|v| v.to_str().ok());
     match (kind, origin) {
-        (AppKind::Spa, None) => Err(AadError::bad_request("invalid_request", 9002327, "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.")),
-        (AppKind::Spa, Some(origin)) if !redirect_uris.iter().any(|u| u.trim_end_matches('/').starts_with(origin.trim_end_matches('/'))) => Err(
-            AadError::bad_request("invalid_request", 9002326, format!("Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin: '{origin}'.")),
-        ),
+        (AppKind::Spa, None) => Err(AadError::bad_request(
+            "invalid_request",
+            9002327,
+            "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
+        )),
+        (AppKind::Spa, Some(origin)) if !redirect_uris.iter().any(|u| u.trim_end_matches('/').starts_with(origin.trim_end_matches('/'))) => {
+            Err(AadError::bad_request(
+                "invalid_request",
+                9002326,
+                format!("Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin: '{origin}'."),
+            ))
+        }
         (AppKind::Desktop | AppKind::Confidential, Some(origin)) => Err(AadError::bad_request(
             "invalid_request",
             9002326,
@@ -54,7 +62,12 @@ fn check_origin(kind: AppKind, redirect_uris: &[String], headers: &HeaderMap) ->
     }
 }
 
-pub async fn token(Path(_tenant): Path<String>, State(cloud): State<Arc<Cloud>>, headers: HeaderMap, Form(req): Form<TokenRequest>) -> Result<Json<Value>, AadError> {
+pub async fn token(
+    Path(_tenant): Path<String>,
+    State(cloud): State<Arc<Cloud>>,
+    headers: HeaderMap,
+    Form(req): Form<TokenRequest>,
+) -> Result<Json<Value>, AadError> {
     let client_id = req.client_id.clone().unwrap_or_default();
     let (kind, redirect_uris, sp_id, app_tenant) = {
         let scenario = cloud.scenario.read().unwrap();
@@ -71,16 +84,21 @@ pub async fn token(Path(_tenant): Path<String>, State(cloud): State<Arc<Cloud>>,
             refresh(&cloud, &client_id, kind, req)
         }
         Some("client_credentials") => client_credentials(&cloud, &client_id, kind, sp_id, &app_tenant, req),
-        other => Err(AadError::bad_request("unsupported_grant_type", 70003, format!("The app requested an unsupported grant type '{}'.", other.unwrap_or_default()))),
+        other => {
+            Err(AadError::bad_request("unsupported_grant_type", 70003, format!("The app requested an unsupported grant type '{}'.", other.unwrap_or_default())))
+        }
     }
 }
 
 fn authorization_code(cloud: &Cloud, client_id: &str, kind: AppKind, req: TokenRequest) -> Result<Json<Value>, AadError> {
     let code = req.code.unwrap_or_default();
     // One use only: removed whether or not the rest checks out, as Entra burns a presented code.
-    let grant = cloud.codes.lock().unwrap().remove(&code).ok_or_else(|| {
-        invalid_grant(70000, "The provided value for the 'code' parameter is not valid. The code has expired or was already redeemed.")
-    })?;
+    let grant = cloud
+        .codes
+        .lock()
+        .unwrap()
+        .remove(&code)
+        .ok_or_else(|| invalid_grant(70000, "The provided value for the 'code' parameter is not valid. The code has expired or was already redeemed."))?;
     if grant.client_id != client_id {
         return Err(invalid_grant(70000, "The provided authorization code was issued to a different client."));
     }
@@ -106,9 +124,12 @@ fn authorization_code(cloud: &Cloud, client_id: &str, kind: AppKind, req: TokenR
 
 fn refresh(cloud: &Cloud, client_id: &str, kind: AppKind, req: TokenRequest) -> Result<Json<Value>, AadError> {
     let presented = req.refresh_token.unwrap_or_default();
-    let grant = cloud.refresh_tokens.lock().unwrap().remove(&presented).ok_or_else(|| {
-        invalid_grant(70000, "The provided value for the 'refresh_token' is not valid: it was revoked, already used, or never issued.")
-    })?;
+    let grant = cloud
+        .refresh_tokens
+        .lock()
+        .unwrap()
+        .remove(&presented)
+        .ok_or_else(|| invalid_grant(70000, "The provided value for the 'refresh_token' is not valid: it was revoked, already used, or never issued."))?;
     if grant.client_id != client_id {
         return Err(invalid_grant(70000, "The refresh token was issued to a different client."));
     }
@@ -192,9 +213,21 @@ fn access_token_seconds(cloud: &Cloud) -> i64 {
     cloud.scenario.read().unwrap().access_token_seconds.max(1)
 }
 
-fn client_credentials(cloud: &Cloud, client_id: &str, kind: AppKind, sp_id: Option<String>, tenant_id: &str, req: TokenRequest) -> Result<Json<Value>, AadError> {
+fn client_credentials(
+    cloud: &Cloud,
+    client_id: &str,
+    kind: AppKind,
+    sp_id: Option<String>,
+    tenant_id: &str,
+    req: TokenRequest,
+) -> Result<Json<Value>, AadError> {
     if kind != AppKind::Confidential {
-        return Err(AadError::new(StatusCode::UNAUTHORIZED, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."));
+        return Err(AadError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        ));
     }
     let expected = cloud.client_secrets.read().unwrap().get(&client_id.to_ascii_lowercase()).cloned();
     if req.client_secret.is_none() || req.client_secret != expected {

@@ -37,7 +37,10 @@ pub struct SimDevice {
 /// What a direct method call came to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MethodOutcome {
-    Answered { status: u16, payload: Value },
+    Answered {
+        status: u16,
+        payload: Value,
+    },
     /// No answer within the service's timeout.
     TimedOut,
 }
@@ -62,7 +65,8 @@ impl SimDevice {
             let sig = crate::sas::sign(&self.key, &encoded, expiry).ok_or("the device key is not base64")?;
             let sig: String = url::form_urlencoded::byte_serialize(sig.as_bytes()).collect();
             let header = format!("SharedAccessSignature sr={encoded}&sig={sig}&se={expiry}&skn=registration");
-            let state = registration::register(cloud, &dps, scope, &self.id, registration::DeviceProof::Sas(Some(&header)), None).map_err(|e| format!("DPS answered {}: {}", e.code, e.message))?;
+            let state = registration::register(cloud, &dps, scope, &self.id, registration::DeviceProof::Sas(Some(&header)), None)
+                .map_err(|e| format!("DPS answered {}: {}", e.code, e.message))?;
             match state.outcome {
                 registration::Outcome::Assigned { hub, .. } => Ok(hub),
                 registration::Outcome::Failed { message, .. } => Err(format!("DPS did not assign a hub: {message}")),

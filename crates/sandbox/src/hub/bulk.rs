@@ -60,7 +60,12 @@ fn mode(entry: &Value) -> Result<Mode, EntryError> {
         "deleteifmatchetag" => Mode::Delete { if_match: true },
         "updatetwin" => Mode::UpdateTwin { if_match: false },
         "updatetwinifmatchetag" => Mode::UpdateTwin { if_match: true },
-        other => return Err(fail("ArgumentInvalid", format!("importMode '{other}' is not one of create, update, updateIfMatchETag, delete, deleteIfMatchETag, updateTwin, updateTwinIfMatchETag."))),
+        other => {
+            return Err(fail(
+                "ArgumentInvalid",
+                format!("importMode '{other}' is not one of create, update, updateIfMatchETag, delete, deleteIfMatchETag, updateTwin, updateTwinIfMatchETag."),
+            ))
+        }
     })
 }
 
@@ -131,14 +136,19 @@ fn module_entry(devices: &mut BTreeMap<String, DeviceIdentity>, id: &str, mid: &
     match mode {
         Mode::Create | Mode::Update { .. } => {
             match (mode, existing) {
-                (Mode::Create, Some(_)) => return Err(fail("ModuleAlreadyExistsOnDevice", format!("A module with ID '{mid}' is already registered on device '{id}'."))),
+                (Mode::Create, Some(_)) => {
+                    return Err(fail("ModuleAlreadyExistsOnDevice", format!("A module with ID '{mid}' is already registered on device '{id}'.")))
+                }
                 (Mode::Update { or_create: false, .. }, None) => return Err(not_found()),
                 (Mode::Update { if_match: true, .. }, Some(old)) if !etag_ok(old) => return Err(precondition("Module", id)),
-                (_, None) if count >= MAX_MODULES_PER_DEVICE => return Err(fail("TooManyModulesOnDevice", format!("Device '{id}' already has the maximum of {MAX_MODULES_PER_DEVICE} modules."))),
+                (_, None) if count >= MAX_MODULES_PER_DEVICE => {
+                    return Err(fail("TooManyModulesOnDevice", format!("Device '{id}' already has the maximum of {MAX_MODULES_PER_DEVICE} modules.")))
+                }
                 _ => {}
             }
             let twin = twin_of(entry)?;
-            let mut module = ModuleIdentity::from_request(id, mid, entry, existing).map_err(|e| fail("ArgumentInvalid", format!("{}: {}", e.field, e.problem)))?;
+            let mut module =
+                ModuleIdentity::from_request(id, mid, entry, existing).map_err(|e| fail("ArgumentInvalid", format!("{}: {}", e.field, e.problem)))?;
             twin::update(&mut module.twin, twin.unwrap_or_default());
             device.modules.get_or_insert_with(Box::default).insert(mid.to_string(), module);
         }
@@ -173,14 +183,20 @@ fn whole(name: &'static str, text: impl Into<String>) -> HubError {
 pub fn apply(devices: &mut BTreeMap<String, DeviceIdentity>, entries: &Value) -> Result<Vec<Value>, HubError> {
     let entries = entries.as_array().ok_or_else(|| whole("ArgumentInvalid", "The body must be a JSON array of ExportImportDevice entries."))?;
     if entries.len() > MAX_ENTRIES {
-        return Err(whole("TooManyDevices", format!("Too many devices specified: {} (at most {MAX_ENTRIES} a call; use an import job for more).", entries.len())));
+        return Err(whole(
+            "TooManyDevices",
+            format!("Too many devices specified: {} (at most {MAX_ENTRIES} a call; use an import job for more).", entries.len()),
+        ));
     }
     let mut seen = HashSet::new();
     for entry in entries {
         let key = (entry.get("id").and_then(Value::as_str), entry.get("moduleId").and_then(Value::as_str));
         if let (Some(id), mid) = key {
             if !seen.insert(key) {
-                return Err(whole("DeviceDefinedMultipleTimes", format!("The identity {id}{} is defined more than once.", mid.map(|m| format!("/{m}")).unwrap_or_default())));
+                return Err(whole(
+                    "DeviceDefinedMultipleTimes",
+                    format!("The identity {id}{} is defined more than once.", mid.map(|m| format!("/{m}")).unwrap_or_default()),
+                ));
             }
         }
     }
@@ -207,7 +223,12 @@ pub fn apply(devices: &mut BTreeMap<String, DeviceIdentity>, entries: &Value) ->
     Ok(errors)
 }
 
-pub async fn update_registry(State(ctx): State<HubCtx>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: String) -> Result<Response, HubError> {
+pub async fn update_registry(
+    State(ctx): State<HubCtx>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Response, HubError> {
     ctx.authorize(&headers, &q, "RegistryWrite")?;
     let body: Value = serde_json::from_str(&body).map_err(bad_json)?;
     let errors = apply(&mut ctx.hub.devices.lock().unwrap(), &body)?;
@@ -233,30 +254,45 @@ mod tests {
     fn each_mode_does_what_it_says_and_failures_stand_alone() {
         let mut devices = registry();
         let etag = devices["old"].etag.clone();
-        let errors = apply(&mut devices, &json!([
-            {"id": "new-1", "importMode": "create", "tags": {"site": "lyon"}},
-            {"id": "old", "importMode": "create"},
-            {"id": "new-2", "importMode": "update", "status": "disabled"},
-            {"id": "ghost", "importMode": "updateIfMatchETag", "eTag": "x"},
-            {"id": "ghost-2", "importMode": "delete"},
-        ])).unwrap();
-        assert_eq!(codes(&errors), [("old".into(), "DeviceAlreadyExists".into()), ("ghost".into(), "DeviceNotFound".into()), ("ghost-2".into(), "DeviceNotFound".into())]);
+        let errors = apply(
+            &mut devices,
+            &json!([
+                {"id": "new-1", "importMode": "create", "tags": {"site": "lyon"}},
+                {"id": "old", "importMode": "create"},
+                {"id": "new-2", "importMode": "update", "status": "disabled"},
+                {"id": "ghost", "importMode": "updateIfMatchETag", "eTag": "x"},
+                {"id": "ghost-2", "importMode": "delete"},
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            codes(&errors),
+            [("old".into(), "DeviceAlreadyExists".into()), ("ghost".into(), "DeviceNotFound".into()), ("ghost-2".into(), "DeviceNotFound".into())]
+        );
         assert!(devices.contains_key("new-1") && !devices["new-2"].enabled, "the good entries were applied");
         assert_eq!(devices["new-1"].twin_json()["tags"]["site"], "lyon");
 
-        let errors = apply(&mut devices, &json!([
-            {"id": "old", "importMode": "updateIfMatchETag", "eTag": "stale", "status": "disabled"},
-            {"id": "new-1", "importMode": "deleteIfMatchETag", "eTag": "stale"},
-            {"id": "new-2", "importMode": "updateTwinIfMatchETag", "twinETag": "AAAAAAAAAAE=", "properties": {"desired": {"x": 1}}},
-        ])).unwrap();
+        let errors = apply(
+            &mut devices,
+            &json!([
+                {"id": "old", "importMode": "updateIfMatchETag", "eTag": "stale", "status": "disabled"},
+                {"id": "new-1", "importMode": "deleteIfMatchETag", "eTag": "stale"},
+                {"id": "new-2", "importMode": "updateTwinIfMatchETag", "twinETag": "AAAAAAAAAAE=", "properties": {"desired": {"x": 1}}},
+            ]),
+        )
+        .unwrap();
         assert_eq!(codes(&errors), [("old".into(), "PreconditionFailed".into()), ("new-1".into(), "PreconditionFailed".into())]);
         assert!(devices["old"].enabled && devices.contains_key("new-1"));
         assert_eq!(devices["new-2"].twin_json()["properties"]["desired"]["x"], 1);
 
-        let errors = apply(&mut devices, &json!([
-            {"id": "old", "importMode": "updateIfMatchETag", "eTag": format!("\"{etag}\""), "status": "disabled"},
-            {"id": "new-1", "importMode": "delete"},
-        ])).unwrap();
+        let errors = apply(
+            &mut devices,
+            &json!([
+                {"id": "old", "importMode": "updateIfMatchETag", "eTag": format!("\"{etag}\""), "status": "disabled"},
+                {"id": "new-1", "importMode": "delete"},
+            ]),
+        )
+        .unwrap();
         assert!(errors.is_empty(), "{errors:?}");
         assert!(!devices["old"].enabled && !devices.contains_key("new-1"));
     }
@@ -270,7 +306,10 @@ mod tests {
         let errors = apply(&mut devices, &json!([{"id": "old", "importMode": "updateTwinIfMatchETag", "twinETag": "AAAAAAAAAAM=", "tags": {"loc": {"room": "a"}}, "properties": {"desired": {"x": 1}}}])).unwrap();
         assert!(errors.is_empty(), "{errors:?}");
         let twin = devices["old"].twin_json();
-        assert_eq!((&twin["tags"], &twin["properties"]["reported"]["fw"], &twin["version"]), (&json!({"site": "lyon", "loc": {"floor": 1, "room": "a"}}), &json!("1.0"), &json!(4)));
+        assert_eq!(
+            (&twin["tags"], &twin["properties"]["reported"]["fw"], &twin["version"]),
+            (&json!({"site": "lyon", "loc": {"floor": 1, "room": "a"}}), &json!("1.0"), &json!(4))
+        );
         let stale = apply(&mut devices, &json!([{"id": "old", "importMode": "updateTwinIfMatchETag", "twinETag": "AAAAAAAAAAM=", "tags": {"x": 1}}])).unwrap();
         assert_eq!(codes(&stale), [("old".into(), "PreconditionFailed".into())]);
         assert!(apply(&mut devices, &json!([{"id": "quiet", "importMode": "create"}])).unwrap().is_empty());
@@ -280,10 +319,14 @@ mod tests {
     #[test]
     fn module_entries_need_their_device() {
         let mut devices = registry();
-        let errors = apply(&mut devices, &json!([
-            {"id": "old", "moduleId": "m1", "importMode": "create"},
-            {"id": "nobody", "moduleId": "m1", "importMode": "create"},
-        ])).unwrap();
+        let errors = apply(
+            &mut devices,
+            &json!([
+                {"id": "old", "moduleId": "m1", "importMode": "create"},
+                {"id": "nobody", "moduleId": "m1", "importMode": "create"},
+            ]),
+        )
+        .unwrap();
         assert_eq!(codes(&errors), [("nobody".into(), "DeviceNotFound".into())]);
         assert_eq!(errors[0]["moduleId"], "m1");
         assert!(devices["old"].modules.as_ref().is_some_and(|m| m.contains_key("m1")));
@@ -299,6 +342,9 @@ mod tests {
         let twice = json!([{"id": "a", "importMode": "create"}, {"id": "a", "importMode": "delete"}]);
         assert_eq!(apply(&mut devices, &twice).unwrap_err().name, "DeviceDefinedMultipleTimes");
         assert_eq!(devices.len(), 1, "nothing applied");
-        assert_eq!(codes(&apply(&mut devices, &json!([{"id": "bad id!", "importMode": "create"}, {"id": "x", "importMode": "upsert"}])).unwrap()), [("bad id!".into(), "ArgumentInvalid".into()), ("x".into(), "ArgumentInvalid".into())]);
+        assert_eq!(
+            codes(&apply(&mut devices, &json!([{"id": "bad id!", "importMode": "create"}, {"id": "x", "importMode": "upsert"}])).unwrap()),
+            [("bad id!".into(), "ArgumentInvalid".into()), ("x".into(), "ArgumentInvalid".into())]
+        );
     }
 }

@@ -116,14 +116,20 @@ impl Configuration {
         }
         let priority = match body.get("priority") {
             None | Some(Value::Null) => 0,
-            Some(p) => p.as_i64().filter(|p| (0..=i64::from(i32::MAX)).contains(p)).ok_or_else(|| bad("ArgumentInvalid", format!("priority must be a whole number of 0 or more, not {p}")))?,
+            Some(p) => p
+                .as_i64()
+                .filter(|p| (0..=i64::from(i32::MAX)).contains(p))
+                .ok_or_else(|| bad("ArgumentInvalid", format!("priority must be a whole number of 0 or more, not {p}")))?,
         };
         let content = body.get("content").cloned().unwrap_or(Value::Null);
         check_content(&content)?;
         let content = normalized(&content);
         if let Some(old) = existing {
             if old.content != content {
-                return Err(bad("CannotModifyImmutableConfigurationContent", format!("The content of configuration {id} cannot be changed; create a new configuration.")));
+                return Err(bad(
+                    "CannotModifyImmutableConfigurationContent",
+                    format!("The content of configuration {id} cannot be changed; create a new configuration."),
+                ));
             }
         }
         let target_condition = body.get("targetCondition").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -138,7 +144,8 @@ impl Configuration {
         let labels = strings("/labels")?;
         let metric_queries = strings("/metrics/queries")?;
         for (name, text) in &metric_queries {
-            metric(text.as_str().unwrap_or_default()).map_err(|e| bad("InvalidConfigurationCustomMetricsQuery", format!("The metric '{name}' has a query that is not valid: {e}")))?;
+            metric(text.as_str().unwrap_or_default())
+                .map_err(|e| bad("InvalidConfigurationCustomMetricsQuery", format!("The metric '{name}' has a query that is not valid: {e}")))?;
         }
         let now = OffsetDateTime::now_utc();
         Ok(Configuration {
@@ -177,7 +184,8 @@ impl Configuration {
         let metrics: Vec<(String, Option<Condition>)> = self.metric_queries.iter().filter_map(|(n, q)| Some((n.clone(), metric(q.as_str()?).ok()?))).collect();
         let (mut targeted, mut applied, mut results) = (0u64, 0u64, vec![0u64; metrics.len()]);
         // Only configurations with the same kind of content compete for a device.
-        let rivals: Vec<(&Configuration, Option<Option<Condition>>)> = configurations.values().filter(|c| c.id != self.id && c.kind() == self.kind()).map(|c| (c, c.parsed_target())).collect();
+        let rivals: Vec<(&Configuration, Option<Option<Condition>>)> =
+            configurations.values().filter(|c| c.id != self.id && c.kind() == self.kind()).map(|c| (c, c.parsed_target())).collect();
         let mine = self.parsed_target();
         let selects = |t: &Option<Option<Condition>>, twin: &Value| t.as_ref().is_some_and(|c| query::selects(c.as_ref(), twin));
         for device in devices.values() {
@@ -240,9 +248,19 @@ pub async fn put(State(ctx): State<HubCtx>, Path(id): Path<String>, Query(q): Q,
         let existing = configurations.get(&id);
         match (existing, if_match.as_deref()) {
             (None, Some(etag)) if etag != "*" => return Err(not_found(&id)),
-            (Some(_), None) => return Err(HubError::new(StatusCode::CONFLICT, "ConfigurationAlreadyExists", format!("Configuration {id} already exists; update it with its ETag."))),
+            (Some(_), None) => {
+                return Err(HubError::new(
+                    StatusCode::CONFLICT,
+                    "ConfigurationAlreadyExists",
+                    format!("Configuration {id} already exists; update it with its ETag."),
+                ))
+            }
             (Some(old), Some(etag)) if etag != "*" && etag != old.etag => {
-                return Err(HubError::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", "Precondition failed: Configuration version did not match, ETag value mismatch."))
+                return Err(HubError::new(
+                    StatusCode::PRECONDITION_FAILED,
+                    "PreconditionFailed",
+                    "Precondition failed: Configuration version did not match, ETag value mismatch.",
+                ))
             }
             (None, _) if configurations.len() >= MAX_CONFIGURATIONS => {
                 return Err(bad("ConfigurationCountLimitExceeded", format!("The hub already has the maximum of {MAX_CONFIGURATIONS} configurations.")))
@@ -265,7 +283,11 @@ pub async fn delete(State(ctx): State<HubCtx>, Path(id): Path<String>, Query(q):
     let mut configurations = ctx.hub.configurations.lock().unwrap();
     let existing = configurations.get(&id).ok_or_else(|| not_found(&id))?;
     if if_match.as_deref().is_some_and(|e| e != "*" && e != existing.etag) {
-        return Err(HubError::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", "Precondition failed: Configuration version did not match, ETag value mismatch."));
+        return Err(HubError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed",
+            "Precondition failed: Configuration version did not match, ETag value mismatch.",
+        ));
     }
     configurations.remove(&id);
     Ok(StatusCode::NO_CONTENT)
@@ -304,9 +326,15 @@ mod tests {
         assert_eq!(config(json!({"priority": -1, "content": content()})).unwrap_err().name, "ArgumentInvalid");
         assert_eq!(config(json!({"priority": 1})).unwrap_err().name, "InvalidConfigurationContent");
         assert_eq!(config(json!({"content": {"deviceContent": {"interval": 30}}})).unwrap_err().name, "InvalidConfigurationContent");
-        assert_eq!(config(json!({"content": {"deviceContent": {"properties.desired.a": 1}, "moduleContent": {"properties.desired.b": 1}}})).unwrap_err().name, "InvalidConfigurationContent");
+        assert_eq!(
+            config(json!({"content": {"deviceContent": {"properties.desired.a": 1}, "moduleContent": {"properties.desired.b": 1}}})).unwrap_err().name,
+            "InvalidConfigurationContent"
+        );
         assert_eq!(config(json!({"content": content(), "targetCondition": "tags.x = "})).unwrap_err().name, "InvalidConfigurationTargetCondition");
-        assert_eq!(config(json!({"content": content(), "metrics": {"queries": {"m": "SELECT nothing"}}})).unwrap_err().name, "InvalidConfigurationCustomMetricsQuery");
+        assert_eq!(
+            config(json!({"content": content(), "metrics": {"queries": {"m": "SELECT nothing"}}})).unwrap_err().name,
+            "InvalidConfigurationCustomMetricsQuery"
+        );
         let ok = config(json!({"content": content(), "targetCondition": "tags.site = 'lyon'", "labels": {"team": "ops"}, "priority": 5})).unwrap();
         assert_eq!((ok.priority, ok.schema_version.as_str()), (5, "1.0"));
         let round_trip = json!({"content": {"deviceContent": {"properties.desired.interval": 30}, "moduleContent": {}}});

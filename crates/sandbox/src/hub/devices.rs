@@ -1,14 +1,13 @@
 //! Device identities and twins.
 
-use super::{HubCtx, HubError};
 use super::identity::{check_scope, valid_id, DeviceIdentity, InvalidField};
+use super::{HubCtx, HubError};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 use std::collections::HashMap;
-
 
 type Q = Query<HashMap<String, String>>;
 

@@ -106,11 +106,16 @@ pub fn parse_authentication(body: &Value) -> Result<Authentication, InvalidField
             if primary_thumbprint.is_none() {
                 return Err(InvalidField { field: "primaryThumbprint", problem: "is required for selfSigned authentication".into() });
             }
-            Authentication::SelfSigned { primary_thumbprint, secondary_thumbprint: thumbprint("/authentication/x509Thumbprint/secondaryThumbprint", "secondaryThumbprint")? }
+            Authentication::SelfSigned {
+                primary_thumbprint,
+                secondary_thumbprint: thumbprint("/authentication/x509Thumbprint/secondaryThumbprint", "secondaryThumbprint")?,
+            }
         }
         "certificateauthority" => Authentication::CertificateAuthority,
         "none" => Authentication::None,
-        other => return Err(InvalidField { field: "authentication.type", problem: format!("'{other}' is not one of sas, selfSigned, certificateAuthority, none") }),
+        other => {
+            return Err(InvalidField { field: "authentication.type", problem: format!("'{other}' is not one of sas, selfSigned, certificateAuthority, none") })
+        }
     };
     Ok(authentication)
 }
@@ -170,7 +175,11 @@ impl DeviceIdentity {
         let authentication = parse_authentication(body)?;
         let parent_scopes = match body.get("parentScopes") {
             None | Some(Value::Null) => vec![],
-            Some(Value::Array(a)) => a.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<_>>>().ok_or(InvalidField { field: "parentScopes", problem: "must be an array of strings".into() })?,
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or(InvalidField { field: "parentScopes", problem: "must be an array of strings".into() })?,
             Some(_) => return Err(InvalidField { field: "parentScopes", problem: "must be an array of strings".into() }),
         };
         let status_reason = optional_string(body, "/statusReason", "statusReason")?;
@@ -224,8 +233,13 @@ impl DeviceIdentity {
 
     pub fn to_json(&self) -> Value {
         let (keys, thumbprints) = match &self.authentication {
-            Authentication::Sas { primary_key, secondary_key } => (json!({"primaryKey": primary_key, "secondaryKey": secondary_key}), json!({"primaryThumbprint": null, "secondaryThumbprint": null})),
-            Authentication::SelfSigned { primary_thumbprint, secondary_thumbprint } => (json!({"primaryKey": null, "secondaryKey": null}), json!({"primaryThumbprint": primary_thumbprint, "secondaryThumbprint": secondary_thumbprint})),
+            Authentication::Sas { primary_key, secondary_key } => {
+                (json!({"primaryKey": primary_key, "secondaryKey": secondary_key}), json!({"primaryThumbprint": null, "secondaryThumbprint": null}))
+            }
+            Authentication::SelfSigned { primary_thumbprint, secondary_thumbprint } => (
+                json!({"primaryKey": null, "secondaryKey": null}),
+                json!({"primaryThumbprint": primary_thumbprint, "secondaryThumbprint": secondary_thumbprint}),
+            ),
             _ => (json!({"primaryKey": null, "secondaryKey": null}), json!({"primaryThumbprint": null, "secondaryThumbprint": null})),
         };
         json!({
@@ -243,7 +257,9 @@ impl DeviceIdentity {
     /// twin at version 1 until something is set).
     pub fn twin_json(&self) -> Value {
         let thumbprints = match &self.authentication {
-            Authentication::SelfSigned { primary_thumbprint, secondary_thumbprint } => json!({"primaryThumbprint": primary_thumbprint, "secondaryThumbprint": secondary_thumbprint}),
+            Authentication::SelfSigned { primary_thumbprint, secondary_thumbprint } => {
+                json!({"primaryThumbprint": primary_thumbprint, "secondaryThumbprint": secondary_thumbprint})
+            }
             _ => json!({"primaryThumbprint": null, "secondaryThumbprint": null}),
         };
         let mut twin = json!({
@@ -282,8 +298,14 @@ mod tests {
         let edge = DeviceIdentity::from_request("edge", &json!({"capabilities": {"iotEdge": true}, "deviceScope": null}), None).unwrap();
         let scope = edge.device_scope.clone().unwrap();
         assert!(scope.starts_with("ms-azure-iot-edge://edge-") && edge.parent_scopes.is_empty());
-        let again = DeviceIdentity::from_request("edge", &json!({"capabilities": {"iotEdge": true}, "deviceScope": "ms-azure-iot-edge://other-1"}), Some(&edge)).unwrap();
-        assert_eq!((again.device_scope.as_ref(), again.parent_scopes.clone()), (Some(&scope), vec!["ms-azure-iot-edge://other-1".to_string()]), "an edge device keeps its scope");
+        let again =
+            DeviceIdentity::from_request("edge", &json!({"capabilities": {"iotEdge": true}, "deviceScope": "ms-azure-iot-edge://other-1"}), Some(&edge))
+                .unwrap();
+        assert_eq!(
+            (again.device_scope.as_ref(), again.parent_scopes.clone()),
+            (Some(&scope), vec!["ms-azure-iot-edge://other-1".to_string()]),
+            "an edge device keeps its scope"
+        );
         let devices = BTreeMap::from([("edge".to_string(), edge)]);
         let leaf = DeviceIdentity::from_request("leaf", &json!({"deviceScope": scope}), None).unwrap();
         assert_eq!(leaf.parent_scopes, vec![scope.clone()]);

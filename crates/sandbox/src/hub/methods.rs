@@ -32,14 +32,21 @@ fn bad(text: String) -> HubError {
 /// Method name and timeouts of a CloudToDeviceMethod body (response 5–300 s, default 30;
 /// connect 0–300 s, default 0).
 pub fn parse(body: &Value) -> Result<(String, Value, Timeouts), HubError> {
-    let name = body.get("methodName").and_then(Value::as_str).filter(|n| !n.is_empty()).ok_or_else(|| HubError::new(StatusCode::BAD_REQUEST, "ArgumentNull", "methodName is required."))?;
+    let name = body
+        .get("methodName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| HubError::new(StatusCode::BAD_REQUEST, "ArgumentNull", "methodName is required."))?;
     if name.len() > 128 {
         return Err(bad(format!("methodName '{name}' is longer than 128 characters.")));
     }
     let seconds = |field: &str, range: std::ops::RangeInclusive<u64>, default: u64| -> Result<u64, HubError> {
         match body.get(field) {
             None | Some(Value::Null) => Ok(default),
-            Some(v) => v.as_u64().filter(|s| range.contains(s)).ok_or_else(|| bad(format!("{field} must be a whole number of seconds from {} to {}, not {v}.", range.start(), range.end()))),
+            Some(v) => v
+                .as_u64()
+                .filter(|s| range.contains(s))
+                .ok_or_else(|| bad(format!("{field} must be a whole number of seconds from {} to {}, not {v}.", range.start(), range.end()))),
         }
     };
     let timeouts = Timeouts { response: seconds("responseTimeoutInSeconds", 5..=300, 30)?, connect: seconds("connectTimeoutInSeconds", 0..=300, 0)? };
@@ -63,7 +70,14 @@ fn connected_sim(ctx: &HubCtx, id: &str) -> Option<(Arc<SimDevice>, DeviceTiming
     })
 }
 
-async fn invoke(ctx: HubCtx, id: String, module_id: Option<String>, q: HashMap<String, String>, headers: HeaderMap, body: String) -> Result<Json<Value>, HubError> {
+async fn invoke(
+    ctx: HubCtx,
+    id: String,
+    module_id: Option<String>,
+    q: HashMap<String, String>,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<Value>, HubError> {
     ctx.authorize(&headers, &q, "ServiceConnect")?;
     let body: Value = serde_json::from_str(&body).map_err(bad_json)?;
     let (name, payload, timeouts) = parse(&body)?;
@@ -88,7 +102,9 @@ async fn invoke(ctx: HubCtx, id: String, module_id: Option<String>, q: HashMap<S
     timing.command_timeout_ms = timeouts.response * 1000;
     match device.invoke(&ctx.cloud, &name, &payload, &timing).await {
         MethodOutcome::Answered { status, payload } => Ok(Json(json!({"status": status, "payload": payload}))),
-        MethodOutcome::TimedOut => Err(HubError::new(StatusCode::GATEWAY_TIMEOUT, "GatewayTimeout", format!("Timed out waiting for the response from device {id}."))),
+        MethodOutcome::TimedOut => {
+            Err(HubError::new(StatusCode::GATEWAY_TIMEOUT, "GatewayTimeout", format!("Timed out waiting for the response from device {id}.")))
+        }
     }
 }
 
@@ -96,7 +112,13 @@ pub async fn device(State(ctx): State<HubCtx>, Path(id): Path<String>, Query(q):
     invoke(ctx, id, None, q, headers, body).await
 }
 
-pub async fn module(State(ctx): State<HubCtx>, Path((id, mid)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, HubError> {
+pub async fn module(
+    State(ctx): State<HubCtx>,
+    Path((id, mid)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<Value>, HubError> {
     invoke(ctx, id, Some(mid), q, headers, body).await
 }
 

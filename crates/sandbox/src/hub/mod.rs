@@ -8,10 +8,10 @@ mod configurations;
 mod devices;
 mod errors;
 pub mod identity;
+pub mod jobs;
 mod methods;
 pub mod module_identity;
 mod modules;
-pub mod jobs;
 mod query;
 pub mod quotas;
 pub mod twin;
@@ -74,7 +74,10 @@ impl HubCtx {
         }
         let header = headers.get("authorization").and_then(|v| v.to_str().ok());
         if let Some(bearer) = header.filter(|h| h.starts_with("Bearer ")) {
-            return self.cloud.bearer_allows(bearer, crate::entra::Resource::IotHub, &self.hub.placement.subscription_id).map_err(|why| HubError::unauthorized(&why));
+            return self
+                .cloud
+                .bearer_allows(bearer, crate::entra::Resource::IotHub, &self.hub.placement.subscription_id)
+                .map_err(|why| HubError::unauthorized(&why));
         }
         sas::verify(header, &self.hub.host, self.cloud.now(), &self.hub.policies, right).map(|_| ()).map_err(|e| match e {
             SasError::MissingRight(r) => HubError::unauthorized(&format!("the policy lacks the {r} permission")),

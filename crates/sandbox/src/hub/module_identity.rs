@@ -69,13 +69,19 @@ impl ModuleIdentity {
 
     fn thumbprints(&self) -> Value {
         match &self.authentication {
-            Authentication::SelfSigned { primary_thumbprint, secondary_thumbprint } => json!({"primaryThumbprint": primary_thumbprint, "secondaryThumbprint": secondary_thumbprint}),
+            Authentication::SelfSigned { primary_thumbprint, secondary_thumbprint } => {
+                json!({"primaryThumbprint": primary_thumbprint, "secondaryThumbprint": secondary_thumbprint})
+            }
             _ => json!({"primaryThumbprint": null, "secondaryThumbprint": null}),
         }
     }
 
     fn connection_state(&self) -> &'static str {
-        if self.connected { "Connected" } else { "Disconnected" }
+        if self.connected {
+            "Connected"
+        } else {
+            "Disconnected"
+        }
     }
 
     pub fn to_json(&self) -> Value {

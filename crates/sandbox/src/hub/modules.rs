@@ -37,7 +37,13 @@ pub async fn get(State(ctx): State<HubCtx>, Path((id, mid)): Path<(String, Strin
     device.modules.as_ref().and_then(|m| m.get(&mid)).map(|m| Json(m.to_json())).ok_or_else(|| module_not_found(&id, &mid))
 }
 
-pub async fn put(State(ctx): State<HubCtx>, Path((id, mid)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Response, HubError> {
+pub async fn put(
+    State(ctx): State<HubCtx>,
+    Path((id, mid)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Response, HubError> {
     ctx.authorize(&headers, &q, "RegistryWrite")?;
     let body: Value = serde_json::from_str(&body).map_err(bad_json)?;
     if !valid_id(&mid) {
@@ -55,10 +61,20 @@ pub async fn put(State(ctx): State<HubCtx>, Path((id, mid)): Path<(String, Strin
     let existing = device.modules.as_ref().and_then(|m| m.get(&mid));
     match (existing, if_match.as_deref()) {
         (None, Some(etag)) if etag != "*" => return Err(module_not_found(&id, &mid)),
-        (Some(_), None) => return Err(HubError::new(StatusCode::CONFLICT, "ModuleAlreadyExistsOnDevice", format!("A module with ID '{mid}' is already registered on device '{id}'."))),
+        (Some(_), None) => {
+            return Err(HubError::new(
+                StatusCode::CONFLICT,
+                "ModuleAlreadyExistsOnDevice",
+                format!("A module with ID '{mid}' is already registered on device '{id}'."),
+            ))
+        }
         (Some(old), Some(etag)) if !etag_ok(old, etag) => return Err(precondition_failed()),
         (None, _) if count >= MAX_MODULES_PER_DEVICE => {
-            return Err(HubError::new(StatusCode::BAD_REQUEST, "TooManyModulesOnDevice", format!("Device '{id}' already has the maximum of {MAX_MODULES_PER_DEVICE} modules.")))
+            return Err(HubError::new(
+                StatusCode::BAD_REQUEST,
+                "TooManyModulesOnDevice",
+                format!("Device '{id}' already has the maximum of {MAX_MODULES_PER_DEVICE} modules."),
+            ))
         }
         _ => {}
     }

@@ -33,7 +33,11 @@ impl Doc {
     }
 
     fn text(&self) -> &str {
-        if self.0.is_empty() { "{}" } else { &self.0 }
+        if self.0.is_empty() {
+            "{}"
+        } else {
+            &self.0
+        }
     }
 
     fn map(&self) -> Map<String, Value> {
@@ -71,7 +75,16 @@ pub struct TwinState {
 
 impl Default for TwinState {
     fn default() -> TwinState {
-        TwinState { tags: Doc::default(), desired: Doc::default(), reported: Doc::default(), version: 1, desired_version: 1, reported_version: 1, desired_updated: None, reported_updated: None }
+        TwinState {
+            tags: Doc::default(),
+            desired: Doc::default(),
+            reported: Doc::default(),
+            version: 1,
+            desired_version: 1,
+            reported_version: 1,
+            desired_updated: None,
+            reported_updated: None,
+        }
     }
 }
 
@@ -266,7 +279,11 @@ pub fn tags_text(state: Option<&TwinState>) -> &str {
 pub fn properties_text(state: Option<&TwinState>) -> String {
     let empty = TwinState::default();
     let s = state.unwrap_or(&empty);
-    format!("{{\"desired\":{},\"reported\":{}}}", section_text(&s.desired, s.desired_version, s.desired_updated), section_text(&s.reported, s.reported_version, s.reported_updated))
+    format!(
+        "{{\"desired\":{},\"reported\":{}}}",
+        section_text(&s.desired, s.desired_version, s.desired_updated),
+        section_text(&s.reported, s.reported_version, s.reported_updated)
+    )
 }
 
 /// Adds `etag`, `version`, `tags` and `properties` to a rendered twin (an identity's fields).
@@ -308,7 +325,10 @@ mod tests {
     #[test]
     fn an_update_merges_and_null_removes() {
         let mut twin = TwinState::default();
-        twin.apply(parse_patch(&json!({"tags": {"site": "lyon", "loc": {"floor": 3, "room": "a"}}, "properties": {"desired": {"interval": 30}}})).unwrap(), false);
+        twin.apply(
+            parse_patch(&json!({"tags": {"site": "lyon", "loc": {"floor": 3, "room": "a"}}, "properties": {"desired": {"interval": 30}}})).unwrap(),
+            false,
+        );
         assert_eq!((twin.version, twin.desired_version), (2, 2));
         twin.apply(parse_patch(&json!({"tags": {"loc": {"room": null, "wing": "w"}, "site": null, "team": "ops"}})).unwrap(), false);
         assert_eq!(Value::Object(twin.tags()), json!({"loc": {"floor": 3, "wing": "w"}, "team": "ops"}));

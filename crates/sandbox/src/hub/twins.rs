@@ -73,7 +73,15 @@ async fn read(ctx: HubCtx, id: String, module_id: Option<String>, q: HashMap<Str
     Ok(Json(find(&mut devices, &id, module_id.as_deref())?.render()))
 }
 
-async fn write(ctx: HubCtx, id: String, module_id: Option<String>, q: HashMap<String, String>, headers: HeaderMap, body: String, replace: bool) -> Result<Json<Value>, HubError> {
+async fn write(
+    ctx: HubCtx,
+    id: String,
+    module_id: Option<String>,
+    q: HashMap<String, String>,
+    headers: HeaderMap,
+    body: String,
+    replace: bool,
+) -> Result<Json<Value>, HubError> {
     ctx.authorize(&headers, &q, "ServiceConnect")?;
     let body: Value = serde_json::from_str(&body).map_err(bad_json)?;
     let mut devices = ctx.hub.devices.lock().unwrap();
@@ -97,11 +105,23 @@ pub async fn get_module(State(ctx): State<HubCtx>, Path((id, mid)): Path<(String
     read(ctx, id, Some(mid), q, headers).await
 }
 
-pub async fn update_module(State(ctx): State<HubCtx>, Path((id, mid)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, HubError> {
+pub async fn update_module(
+    State(ctx): State<HubCtx>,
+    Path((id, mid)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<Value>, HubError> {
     write(ctx, id, Some(mid), q, headers, body, false).await
 }
 
-pub async fn replace_module(State(ctx): State<HubCtx>, Path((id, mid)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: String) -> Result<Json<Value>, HubError> {
+pub async fn replace_module(
+    State(ctx): State<HubCtx>,
+    Path((id, mid)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<Value>, HubError> {
     write(ctx, id, Some(mid), q, headers, body, true).await
 }
 

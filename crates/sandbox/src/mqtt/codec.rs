@@ -69,15 +69,31 @@ pub struct Publish {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet {
     Connect(Connect),
-    ConnAck { session_present: bool, code: u8 },
+    ConnAck {
+        session_present: bool,
+        code: u8,
+    },
     Publish(Publish),
-    PubAck { packet_id: u16 },
+    PubAck {
+        packet_id: u16,
+    },
     /// Topic filters with the QoS each asks for (0, 1 or 2).
-    Subscribe { packet_id: u16, filters: Vec<(String, u8)> },
+    Subscribe {
+        packet_id: u16,
+        filters: Vec<(String, u8)>,
+    },
     /// One return code per filter: the granted QoS, or 0x80 for failure.
-    SubAck { packet_id: u16, return_codes: Vec<u8> },
-    Unsubscribe { packet_id: u16, filters: Vec<String> },
-    UnsubAck { packet_id: u16 },
+    SubAck {
+        packet_id: u16,
+        return_codes: Vec<u8>,
+    },
+    Unsubscribe {
+        packet_id: u16,
+        filters: Vec<String>,
+    },
+    UnsubAck {
+        packet_id: u16,
+    },
     PingReq,
     PingResp,
     Disconnect,
@@ -412,7 +428,13 @@ mod tests {
             Packet::Connect(with_will),
             Packet::ConnAck { session_present: false, code: 0 },
             Packet::ConnAck { session_present: true, code: 5 },
-            Packet::Publish(Publish { topic: "$dps/registrations/PUT/iotdps-register/?$rid=1".into(), packet_id: Some(7), payload: b"{}".to_vec(), retain: false, dup: true }),
+            Packet::Publish(Publish {
+                topic: "$dps/registrations/PUT/iotdps-register/?$rid=1".into(),
+                packet_id: Some(7),
+                payload: b"{}".to_vec(),
+                retain: false,
+                dup: true,
+            }),
             Packet::Publish(Publish { topic: "a/b".into(), packet_id: None, payload: vec![], retain: true, dup: false }),
             Packet::PubAck { packet_id: 7 },
             Packet::Subscribe { packet_id: 1, filters: vec![("$dps/registrations/res/#".into(), 1), ("x/+/y".into(), 0)] },

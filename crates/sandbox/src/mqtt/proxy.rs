@@ -194,7 +194,15 @@ mod tests {
 
     #[test]
     fn bad_request_lines_are_refused_with_the_right_status() {
-        for bad in ["CONNECT localhost HTTP/1.1", "CONNECT localhost:http HTTP/1.1", "CONNECT :8883 HTTP/1.1", "CONNECT localhost:8883", "CONNECT localhost:8883 SPDY/3", "garbage", ""] {
+        for bad in [
+            "CONNECT localhost HTTP/1.1",
+            "CONNECT localhost:http HTTP/1.1",
+            "CONNECT :8883 HTTP/1.1",
+            "CONNECT localhost:8883",
+            "CONNECT localhost:8883 SPDY/3",
+            "garbage",
+            "",
+        ] {
             let err = parse_connect(bad).unwrap_err();
             assert!(matches!(err, ProxyError::Malformed(_)), "{bad}: {err}");
             assert!(err.response().unwrap().starts_with(b"HTTP/1.1 400 "));

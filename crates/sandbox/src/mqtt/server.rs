@@ -93,7 +93,13 @@ impl Drop for SessionGuard {
     }
 }
 
-async fn serve_connection<S>(mut stream: S, peer: SocketAddr, client_certificates: Vec<rustls::pki_types::CertificateDer<'static>>, handler: &dyn MqttHandler, deadline: Instant) -> Result<(), ConnectionError>
+async fn serve_connection<S>(
+    mut stream: S,
+    peer: SocketAddr,
+    client_certificates: Vec<rustls::pki_types::CertificateDer<'static>>,
+    handler: &dyn MqttHandler,
+    deadline: Instant,
+) -> Result<(), ConnectionError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {

@@ -206,11 +206,7 @@ async fn mqtt_session_subscribes_publishes_pings_unsubscribes_and_disconnects() 
     eventually("closed()", || events(&sandbox).contains(&"reg-1 closed".to_owned())).await;
     assert_eq!(
         events(&sandbox),
-        [
-            "connect reg-1 as 0ne00000001/registrations/reg-1/api-version=2019-03-31&ClientVersion=test",
-            "reg-1 subscribed echo/# other/+",
-            "reg-1 closed"
-        ]
+        ["connect reg-1 as 0ne00000001/registrations/reg-1/api-version=2019-03-31&ClientVersion=test", "reg-1 subscribed echo/# other/+", "reg-1 closed"]
     );
 }
 

@@ -26,7 +26,25 @@ pub fn sign(sas: &ServiceSas, key: &str) -> Result<String, String> {
     let start = sas.start.clone().unwrap_or_default();
     let identifier = sas.identifier.clone().unwrap_or_default();
     // sp, st, se, canonicalized resource, si, sip, spr, sv, sr, snapshot time, encryption scope, rscc, rscd, rsce, rscl, rsct
-    let to_sign = [sas.permissions.as_str(), &start, &sas.expiry, &sas.canonicalized_resource, &identifier, "", &sas.protocol, VERSION, &sas.resource, "", "", "", "", "", "", ""].join("\n");
+    let to_sign = [
+        sas.permissions.as_str(),
+        &start,
+        &sas.expiry,
+        &sas.canonicalized_resource,
+        &identifier,
+        "",
+        &sas.protocol,
+        VERSION,
+        &sas.resource,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]
+    .join("\n");
     let key = B64.decode(key).map_err(|_| "the account key is not base64".to_string())?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|_| "the account key is empty".to_string())?;
     mac.update(to_sign.as_bytes());

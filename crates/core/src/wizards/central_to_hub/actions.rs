@@ -31,8 +31,11 @@ impl Engine<'_> {
     /// answered and then did not arrive have left Central; a new command cannot reach them.
     pub async fn retry_failed(&self) -> Result<RunOutcome, WizardError> {
         let plan = self.plan()?;
-        let retriable = |reason: &Option<String>| reason.as_deref().is_some_and(|r| [NO_ANSWER, NO_DEVICE_MOVE, COMMAND_ERROR, JOB_ENDED].iter().any(|c| r.split(':').next() == Some(c)));
-        let failed: Vec<String> = self.journal.devices(&self.id, Some("failed"), 0, u32::MAX)?.into_iter().filter(|(_, _, r)| retriable(r)).map(|(id, _, _)| id).collect();
+        let retriable = |reason: &Option<String>| {
+            reason.as_deref().is_some_and(|r| [NO_ANSWER, NO_DEVICE_MOVE, COMMAND_ERROR, JOB_ENDED].iter().any(|c| r.split(':').next() == Some(c)))
+        };
+        let failed: Vec<String> =
+            self.journal.devices(&self.id, Some("failed"), 0, u32::MAX)?.into_iter().filter(|(_, _, r)| retriable(r)).map(|(id, _, _)| id).collect();
         if failed.is_empty() {
             return Ok(RunOutcome { counts: self.journal.device_counts(&self.id)? });
         }
@@ -44,7 +47,13 @@ impl Engine<'_> {
             .find(|s| s.key == "template")
             .and_then(|s| s.outcome)
             .and_then(|o| serde_json::from_value(o).ok())
-            .ok_or_else(|| WizardError::Plan(super::plan::PlanProblem { field: "journal".into(), problem: "the migration never checked its template; run it first".into(), line: None }))?;
+            .ok_or_else(|| {
+                WizardError::Plan(super::plan::PlanProblem {
+                    field: "journal".into(),
+                    problem: "the migration never checked its template; run it first".into(),
+                    line: None,
+                })
+            })?;
         let attempt = self.journal.steps(&self.id)?.iter().filter(|s| s.key.starts_with("verify")).count();
         let mut reruns = Vec::new();
         for job in self.jobs()?.into_iter().filter(|j| !j.group.is_empty()) {
@@ -62,7 +71,11 @@ impl Engine<'_> {
                         Ok(_) => Ok(json!({"jobId": rerun_id})),
                         // No failed device in this job: nothing to rerun.
                         Err(e) if matches!(e.status(), Some(400 | 404 | 409)) => Ok(json!({"skipped": e.to_string()})),
-                        Err(e) => Err(WizardError::JobFailed { job: rerun_id.clone(), detail: e.to_string(), request_id: e.service_error().and_then(|s| s.request_id.clone()) }),
+                        Err(e) => Err(WizardError::JobFailed {
+                            job: rerun_id.clone(),
+                            detail: e.to_string(),
+                            request_id: e.service_error().and_then(|s| s.request_id.clone()),
+                        }),
                     }
                 })
                 .await?;

@@ -59,7 +59,10 @@ pub async fn dry_run(clients: &Clients, plan: &Plan, progress: &(dyn Fn(u32, u32
         if !plan.target.link_hub_if_needed {
             return Err(WizardError::HubNotLinked { hub: plan.target.hub_name.clone(), dps: plan.target.dps_name.clone() });
         }
-        changes.push(Change { kind: "linkHub".into(), description: format!("Link the hub {} to the DPS {} (an ETag-guarded update of the DPS).", target.hub_host, plan.target.dps_name) });
+        changes.push(Change {
+            kind: "linkHub".into(),
+            description: format!("Link the hub {} to the DPS {} (an ETag-guarded update of the DPS).", target.hub_host, plan.target.dps_name),
+        });
     }
     let central_group = central.enrollment_group(&plan.enrollment.central_group_id).await?;
     let desired = desired_group(plan, &central_group, &target.hub_host)?;
@@ -68,22 +71,37 @@ pub async fn dry_run(clients: &Clients, plan: &Plan, progress: &(dyn Fn(u32, u32
         Ok(_) => {
             // The run's own check decides reuse or clash; run it now so a clash shows here.
             super::enrollment::ensure_group(&planes.dps, plan, &desired).await?;
-            changes.push(Change { kind: "reuseEnrollmentGroup".into(), description: format!("Reuse the DPS enrollment group {}: it already holds Central's keys.", desired.enrollment_group_id) });
+            changes.push(Change {
+                kind: "reuseEnrollmentGroup".into(),
+                description: format!("Reuse the DPS enrollment group {}: it already holds Central's keys.", desired.enrollment_group_id),
+            });
         }
         Err(e) if e.is_not_found() => changes.push(Change {
             kind: "createEnrollmentGroup".into(),
-            description: format!("Create the DPS enrollment group {} ({} attestation from Central's group {}), assigning to {} only.", desired.enrollment_group_id, desired.attestation.kind, central_group.id, target.hub_host),
+            description: format!(
+                "Create the DPS enrollment group {} ({} attestation from Central's group {}), assigning to {} only.",
+                desired.enrollment_group_id, desired.attestation.kind, central_group.id, target.hub_host
+            ),
         }),
         Err(e) => return Err(e.into()),
     }
     let readiness = readiness::check(central, plan, &central_group, true, progress).await?;
     if plan.source.device_groups.is_empty() {
-        changes.push(Change { kind: "createDeviceGroup".into(), description: format!("Create a Central device group of every device of {}.", plan.source.template_id) });
+        changes.push(Change {
+            kind: "createDeviceGroup".into(),
+            description: format!("Create a Central device group of every device of {}.", plan.source.template_id),
+        });
     }
     for group in &readiness.groups {
         changes.push(Change {
             kind: "createJob".into(),
-            description: format!("Create a Central job sending {} to the {} devices of {}{}.", command.path, group.devices, group.display_name, batch_text(plan)),
+            description: format!(
+                "Create a Central job sending {} to the {} devices of {}{}.",
+                command.path,
+                group.devices,
+                group.display_name,
+                batch_text(plan)
+            ),
         });
     }
     let payload = payload(&command, plan, &target.view.id_scope, &target.hub_host);

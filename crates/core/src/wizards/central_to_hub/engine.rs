@@ -154,7 +154,8 @@ impl<'a> Engine<'a> {
                     Ok(serde_json::to_value(find_device_move(&template)?).unwrap_or_default())
                 })
                 .await?;
-            serde_json::from_value(outcome).map_err(|e| WizardError::Plan(super::plan::PlanProblem { field: "journal step template".into(), problem: e.to_string(), line: None }))?
+            serde_json::from_value(outcome)
+                .map_err(|e| WizardError::Plan(super::plan::PlanProblem { field: "journal step template".into(), problem: e.to_string(), line: None }))?
         };
 
         // Everything that can refuse the plan is checked before anything is changed (a bad plan
@@ -173,12 +174,17 @@ impl<'a> Engine<'a> {
             })
             .await?;
         let (central_group, desired) = self
-            .check("enrollment", "Check the DPS enrollment group can be made", json!({"centralGroup": plan.enrollment.central_group_id, "group": plan.enrollment.dps_group_id}), || async {
-                let central_group = central.enrollment_group(&plan.enrollment.central_group_id).await?;
-                let desired = desired_group(plan, &central_group, &target.hub_host)?;
-                existing_group(&planes.dps, plan, &desired).await?;
-                Ok((central_group, desired))
-            })
+            .check(
+                "enrollment",
+                "Check the DPS enrollment group can be made",
+                json!({"centralGroup": plan.enrollment.central_group_id, "group": plan.enrollment.dps_group_id}),
+                || async {
+                    let central_group = central.enrollment_group(&plan.enrollment.central_group_id).await?;
+                    let desired = desired_group(plan, &central_group, &target.hub_host)?;
+                    existing_group(&planes.dps, plan, &desired).await?;
+                    Ok((central_group, desired))
+                },
+            )
             .await?;
         self.select_devices(plan, &central_group).await?;
 
@@ -195,10 +201,15 @@ impl<'a> Engine<'a> {
             })
             .await?;
         }
-        self.step("enrollment-group", "Create the DPS enrollment group from Central's keys", json!({"group": desired.enrollment_group_id, "dps": plan.target.dps_name, "hub": target.hub_host}), |_| async {
-            let outcome = ensure_group(&planes.dps, plan, &desired).await?;
-            Ok(json!({"group": desired.enrollment_group_id, "reused": outcome == GroupOutcome::Reused}))
-        })
+        self.step(
+            "enrollment-group",
+            "Create the DPS enrollment group from Central's keys",
+            json!({"group": desired.enrollment_group_id, "dps": plan.target.dps_name, "hub": target.hub_host}),
+            |_| async {
+                let outcome = ensure_group(&planes.dps, plan, &desired).await?;
+                Ok(json!({"group": desired.enrollment_group_id, "reused": outcome == GroupOutcome::Reused}))
+            },
+        )
         .await?;
 
         let groups = self.device_groups(plan).await?;
@@ -256,7 +267,11 @@ impl<'a> Engine<'a> {
             description: Some(format!("DeviceMove to DPS {} for migration {}", plan.target.dps_name, self.id)),
             group: group.to_string(),
             batch: plan.job.batch_size.map(|n| JobBatch { kind: "number".into(), value: n as f64 }),
-            cancellation_threshold: plan.job.cancellation_threshold_percent.map(|p| JobCancellationThreshold { kind: "percentage".into(), value: p, batch: None }),
+            cancellation_threshold: plan.job.cancellation_threshold_percent.map(|p| JobCancellationThreshold {
+                kind: "percentage".into(),
+                value: p,
+                batch: None,
+            }),
             data: vec![JobData::command(&plan.source.template_id, &command.path, payload(command, plan, &target.view.id_scope, &target.hub_host))],
             ..Job::default()
         };

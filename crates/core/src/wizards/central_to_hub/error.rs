@@ -19,7 +19,9 @@ pub enum WizardError {
     DpsForbidden { dps: String, detail: String },
     #[error("The hub {hub} is not linked to the DPS {dps}, and linking it was not allowed in the plan. Link it (DPS linked hubs wizard), or allow the migration to link it.")]
     HubNotLinked { hub: String, dps: String },
-    #[error("The hub {hub} is not linked to the DPS {dps}, and you may not link it: {detail} Ask for Contributor on the DPS, or have someone link the hub first.")]
+    #[error(
+        "The hub {hub} is not linked to the DPS {dps}, and you may not link it: {detail} Ask for Contributor on the DPS, or have someone link the hub first."
+    )]
     LinkForbidden { hub: String, dps: String, detail: String },
     #[error("The DPS {dps} already has an enrollment group {group} with {difference}. Choose another group name in the plan, or delete that group if it is not in use.")]
     EnrollmentClash { dps: String, group: String, difference: String },

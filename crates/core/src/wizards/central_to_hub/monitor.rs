@@ -71,9 +71,18 @@ fn is_finished(status: &str) -> bool {
 }
 
 impl<'e, 'a> Monitor<'e, 'a> {
-    pub fn new(engine: &'e Engine<'a>, plan: &'e Plan, command: &'e DeviceMoveCommand, planes: &'e DataPlanes, hub_host: &str, central_group: &'e CentralGroup, jobs: Vec<JobRef>) -> Result<Self, WizardError> {
+    pub fn new(
+        engine: &'e Engine<'a>,
+        plan: &'e Plan,
+        command: &'e DeviceMoveCommand,
+        planes: &'e DataPlanes,
+        hub_host: &str,
+        central_group: &'e CentralGroup,
+        jobs: Vec<JobRef>,
+    ) -> Result<Self, WizardError> {
         let rows = engine.journal.devices(&engine.id, None, 0, u32::MAX)?;
-        let devices: HashMap<String, (DeviceState, Option<String>)> = rows.into_iter().map(|(id, state, reason)| (id, (DeviceState::parse(&state), reason))).collect();
+        let devices: HashMap<String, (DeviceState, Option<String>)> =
+            rows.into_iter().map(|(id, state, reason)| (id, (DeviceState::parse(&state), reason))).collect();
         let by_lower = devices.keys().map(|id| (id.to_ascii_lowercase(), id.clone())).collect();
         Ok(Monitor { engine, plan, command, planes, hub_host: hub_host.to_ascii_lowercase(), central_group, jobs, devices, by_lower, changed: Vec::new() })
     }
@@ -104,7 +113,13 @@ impl<'e, 'a> Monitor<'e, 'a> {
     /// next tick: watching must outlast a flaky network; ten in a row end the watch.
     pub async fn watch(mut self) -> Result<(), WizardError> {
         let central = self.engine.clients.central.clone();
-        let mut watch = Watch { hub_total: None, sweeps: HashMap::new(), swept: HashSet::new(), settle_deadline: None, settle: Duration::from_secs(self.plan.verify.settle_seconds as u64) };
+        let mut watch = Watch {
+            hub_total: None,
+            sweeps: HashMap::new(),
+            swept: HashSet::new(),
+            settle_deadline: None,
+            settle: Duration::from_secs(self.plan.verify.settle_seconds as u64),
+        };
         let mut interval = Duration::from_millis(200);
         let mut failures = 0;
         loop {
@@ -258,7 +273,11 @@ impl<'e, 'a> Monitor<'e, 'a> {
         })
         .await;
         for (id, reason) in reasons {
-            if reason.is_empty() { self.set(&id, DeviceState::Answered, None) } else { self.set(&id, DeviceState::Failed, Some(reason)) }
+            if reason.is_empty() {
+                self.set(&id, DeviceState::Answered, None)
+            } else {
+                self.set(&id, DeviceState::Failed, Some(reason))
+            }
         }
         Ok(done)
     }

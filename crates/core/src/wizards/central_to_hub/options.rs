@@ -2,8 +2,8 @@
 //! DeviceMove verdict), device groups and enrollment groups; the subscription's DPS instances
 //! (ID scope, allocation policy, linked hubs) and hubs. Every page of every list is read.
 
-use super::template::{find_device_move, DeviceMoveCommand};
 use super::error::WizardError;
+use super::template::{find_device_move, DeviceMoveCommand};
 use iotm_azure::arm::ArmClient;
 use iotm_azure::central::CentralClient;
 use iotm_azure::sas::ConnectionString;
@@ -65,7 +65,8 @@ pub async fn source_options(central: &CentralClient) -> Result<SourceOptions, Wi
             }
         })
         .collect();
-    let device_groups = central.device_groups()?.all().await?.into_iter().map(|g| GroupOption { id: g.id, display_name: g.display_name, filter: g.filter }).collect();
+    let device_groups =
+        central.device_groups()?.all().await?.into_iter().map(|g| GroupOption { id: g.id, display_name: g.display_name, filter: g.filter }).collect();
     let enrollment_groups = central
         .enrollment_groups()?
         .all()
@@ -120,7 +121,12 @@ pub async fn target_options(arm: &ArmClient, subscription_id: &str) -> Result<Ta
             location: d.location.clone(),
             id_scope: d.properties.id_scope.clone().unwrap_or_default(),
             allocation_policy: d.properties.allocation_policy.clone().unwrap_or_else(|| "Hashed".into()),
-            linked_hubs: d.properties.iot_hubs.iter().filter_map(|h| h.name.clone().or_else(|| ConnectionString::parse(h.connection_string.expose()).ok().map(|c| c.host_name))).collect(),
+            linked_hubs: d
+                .properties
+                .iot_hubs
+                .iter()
+                .filter_map(|h| h.name.clone().or_else(|| ConnectionString::parse(h.connection_string.expose()).ok().map(|c| c.host_name)))
+                .collect(),
         })
         .collect();
     let hubs = arm
@@ -145,7 +151,11 @@ pub async fn create_dps(arm: &ArmClient, subscription_id: &str, resource_group: 
     use iotm_azure::arm::models::{DpsSku, ProvisioningService, ProvisioningServiceProperties};
     let valid = (3..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if !valid {
-        return Err(WizardError::Plan(super::plan::PlanProblem { field: "dpsName".into(), problem: "must be 3 to 64 letters, digits or hyphens".into(), line: None }));
+        return Err(WizardError::Plan(super::plan::PlanProblem {
+            field: "dpsName".into(),
+            problem: "must be 3 to 64 letters, digits or hyphens".into(),
+            line: None,
+        }));
     }
     let dps = ProvisioningService {
         id: None,

@@ -40,7 +40,9 @@ pub struct Source {
 pub enum CentralAccess {
     #[default]
     SignedIn,
-    ApiToken { connection_id: String },
+    ApiToken {
+        connection_id: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -189,11 +191,19 @@ impl Plan {
         need("enrollment.dpsGroupId", &self.enrollment.dps_group_id);
         let id = &self.enrollment.dps_group_id;
         if !id.is_empty() && !(id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c))) {
-            problems.push(PlanProblem { field: "enrollment.dpsGroupId".into(), problem: "may hold only letters, digits and - . _ : (at most 128)".into(), line: None });
+            problems.push(PlanProblem {
+                field: "enrollment.dpsGroupId".into(),
+                problem: "may hold only letters, digits and - . _ : (at most 128)".into(),
+                line: None,
+            });
         }
         if let Some(share) = self.job.cancellation_threshold_percent {
             if !(share > 0.0 && share <= 100.0) {
-                problems.push(PlanProblem { field: "job.cancellationThresholdPercent".into(), problem: format!("{share} is not between 0 (exclusive) and 100"), line: None });
+                problems.push(PlanProblem {
+                    field: "job.cancellationThresholdPercent".into(),
+                    problem: format!("{share} is not between 0 (exclusive) and 100"),
+                    line: None,
+                });
             }
         }
         if self.job.batch_size == Some(0) {
@@ -202,10 +212,18 @@ impl Plan {
         let mut seen = std::collections::BTreeSet::new();
         for (i, group) in self.source.device_groups.iter().enumerate() {
             if group.trim().is_empty() || !seen.insert(group) {
-                problems.push(PlanProblem { field: format!("source.deviceGroups[{i}]"), problem: if group.trim().is_empty() { "is empty".into() } else { format!("'{group}' is listed twice") }, line: None });
+                problems.push(PlanProblem {
+                    field: format!("source.deviceGroups[{i}]"),
+                    problem: if group.trim().is_empty() { "is empty".into() } else { format!("'{group}' is listed twice") },
+                    line: None,
+                });
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
     }
 
     /// The hub's resource group (the DPS's when not given).

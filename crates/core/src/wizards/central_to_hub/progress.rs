@@ -71,7 +71,12 @@ pub struct DeviceRow {
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
 pub enum Progress {
-    Step { key: String, title: String, state: StepState, detail: Option<String> },
+    Step {
+        key: String,
+        title: String,
+        state: StepState,
+        detail: Option<String>,
+    },
     Tick {
         #[ts(type = "number")]
         elapsed_ms: u64,

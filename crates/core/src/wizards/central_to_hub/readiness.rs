@@ -87,7 +87,11 @@ pub async fn attestation_of(central: &CentralClient, group: &CentralGroup, devic
             "symmetricKey" => {
                 let expected = expected_device_key(group, device_id);
                 let holds = a.symmetric_key.as_ref().map(|k| k.primary_key.expose().to_string());
-                if expected.is_some_and(|e| Some(e.expose().to_string()) == holds) { AttestationKind::GroupKey } else { AttestationKind::OwnKey }
+                if expected.is_some_and(|e| Some(e.expose().to_string()) == holds) {
+                    AttestationKind::GroupKey
+                } else {
+                    AttestationKind::OwnKey
+                }
             }
             "x509" => AttestationKind::X509,
             _ => AttestationKind::Tpm,
@@ -97,8 +101,12 @@ pub async fn attestation_of(central: &CentralClient, group: &CentralGroup, devic
 
 pub fn attestation_problem(kind: AttestationKind, group_kind: &str) -> Option<Expected> {
     match (kind, group_kind) {
-        (AttestationKind::OwnKey, _) => expect("wrongKey", "The device's symmetric key is its own, not derived from the enrollment group's key: the new DPS group will refuse it (401)."),
-        (AttestationKind::X509, "symmetricKey") => expect("attestationMismatch", "The device attests with an X.509 certificate, but the new group takes symmetric keys."),
+        (AttestationKind::OwnKey, _) => {
+            expect("wrongKey", "The device's symmetric key is its own, not derived from the enrollment group's key: the new DPS group will refuse it (401).")
+        }
+        (AttestationKind::X509, "symmetricKey") => {
+            expect("attestationMismatch", "The device attests with an X.509 certificate, but the new group takes symmetric keys.")
+        }
         (AttestationKind::Tpm, _) => expect("attestationMismatch", "The device attests with a TPM, which an enrollment group cannot take."),
         _ => None,
     }
@@ -106,7 +114,13 @@ pub fn attestation_problem(kind: AttestationKind, group_kind: &str) -> Option<Ex
 
 /// The devices of the plan's groups that use its template, checked (each one's attestation too,
 /// when `attestations` and the selection is small enough).
-pub async fn check(central: &CentralClient, plan: &Plan, enrollment_group: &CentralGroup, attestations: bool, progress: &(dyn Fn(u32, u32) + Send + Sync)) -> Result<Readiness, WizardError> {
+pub async fn check(
+    central: &CentralClient,
+    plan: &Plan,
+    enrollment_group: &CentralGroup,
+    attestations: bool,
+    progress: &(dyn Fn(u32, u32) + Send + Sync),
+) -> Result<Readiness, WizardError> {
     let template = &plan.source.template_id;
     let mut groups = Vec::new();
     let mut rows: Vec<ReadinessRow> = Vec::new();
@@ -116,7 +130,8 @@ pub async fn check(central: &CentralClient, plan: &Plan, enrollment_group: &Cent
         selections.push((ALL_OF_TEMPLATE.to_string(), "Every device of the template".to_string(), central.devices()?.all().await?));
     }
     for group_id in &plan.source.device_groups {
-        let group = central.device_group(group_id).await.map_err(|e| if e.is_not_found() { WizardError::NoSuchDeviceGroup(group_id.clone()) } else { e.into() })?;
+        let group =
+            central.device_group(group_id).await.map_err(|e| if e.is_not_found() { WizardError::NoSuchDeviceGroup(group_id.clone()) } else { e.into() })?;
         selections.push((group.id, group.display_name, central.device_group_devices(group_id)?.all().await?));
     }
     for (id, display_name, devices) in selections {
@@ -163,7 +178,12 @@ pub async fn check(central: &CentralClient, plan: &Plan, enrollment_group: &Cent
 }
 
 /// Reads each provisioned device's attestation, a few at a time (the client keeps Central's rate).
-async fn check_attestations(central: &CentralClient, group: &CentralGroup, rows: &mut [ReadinessRow], progress: &(dyn Fn(u32, u32) + Send + Sync)) -> Result<(), WizardError> {
+async fn check_attestations(
+    central: &CentralClient,
+    group: &CentralGroup,
+    rows: &mut [ReadinessRow],
+    progress: &(dyn Fn(u32, u32) + Send + Sync),
+) -> Result<(), WizardError> {
     let total = rows.len() as u32;
     let (central, group) = (Arc::new(central.clone()), Arc::new(group.clone()));
     let mut tasks = tokio::task::JoinSet::new();

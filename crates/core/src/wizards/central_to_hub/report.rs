@@ -75,7 +75,11 @@ pub fn build(journal: &Journal, id: &str) -> Result<Report, JournalError> {
 }
 
 fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
 
 /// One row per device: `deviceId,state,reasonCode,reason`.

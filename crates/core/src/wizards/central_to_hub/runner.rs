@@ -43,7 +43,14 @@ impl Runs {
         self.running.lock().expect("runs lock").get(id).map(StopSignal::stop).is_some()
     }
 
-    pub async fn run(&self, journal: &Journal, id: &str, clients: Clients, mode: RunMode, progress: &(dyn Fn(Progress) + Send + Sync)) -> Result<RunOutcome, WizardError> {
+    pub async fn run(
+        &self,
+        journal: &Journal,
+        id: &str,
+        clients: Clients,
+        mode: RunMode,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<RunOutcome, WizardError> {
         let stop = StopSignal::default();
         {
             let mut running = self.running.lock().expect("runs lock");
@@ -61,7 +68,13 @@ impl Runs {
         let counts = journal.device_counts(id).unwrap_or_default();
         progress(match &result {
             Ok(_) => Progress::Finished { ok: true, code: None, message: None, request_id: None, counts },
-            Err(e) => Progress::Finished { ok: false, code: Some(e.code()), message: Some(crate::redact::redact(&e.to_string()).into_owned()), request_id: e.request_id(), counts },
+            Err(e) => Progress::Finished {
+                ok: false,
+                code: Some(e.code()),
+                message: Some(crate::redact::redact(&e.to_string()).into_owned()),
+                request_id: e.request_id(),
+                counts,
+            },
         });
         result
     }

@@ -72,7 +72,10 @@ fn forbidden_dps(error: AzureError, dps: &str) -> WizardError {
 /// (The host comes from the hub already read by `resolve`: no second GET of the hub.)
 async fn hub_connection(arm: &ArmClient, plan: &Plan, host: &str) -> Result<ConnectionString, WizardError> {
     let policy = arm.iot_hub_key(&plan.target.subscription_id, plan.hub_resource_group(), &plan.target.hub_name, "iothubowner").await?;
-    let key = policy.primary_key.ok_or_else(|| AzureError::InvalidInput { what: format!("The hub {}'s iothubowner policy", plan.target.hub_name), problem: "came without a key".into() })?;
+    let key = policy.primary_key.ok_or_else(|| AzureError::InvalidInput {
+        what: format!("The hub {}'s iothubowner policy", plan.target.hub_name),
+        problem: "came without a key".into(),
+    })?;
     Ok(ConnectionString::for_policy(host, &policy.key_name, &key))
 }
 
@@ -82,7 +85,11 @@ pub async fn link_hub(arm: &ArmClient, plan: &Plan, target: &ResolvedTarget) -> 
     let t = &plan.target;
     let no_right = |e: AzureError| {
         if is_forbidden(&e) {
-            WizardError::LinkForbidden { hub: t.hub_name.clone(), dps: t.dps_name.clone(), detail: e.service_error().map(|s| s.message.clone()).unwrap_or_default() }
+            WizardError::LinkForbidden {
+                hub: t.hub_name.clone(),
+                dps: t.dps_name.clone(),
+                detail: e.service_error().map(|s| s.message.clone()).unwrap_or_default(),
+            }
         } else {
             e.into()
         }
@@ -112,13 +119,19 @@ pub struct DataPlanes {
 
 pub async fn data_planes(arm: &ArmClient, pipeline: &Pipeline, plan: &Plan, target: &ResolvedTarget) -> Result<DataPlanes, WizardError> {
     let t = &plan.target;
-    let policies = arm.provisioning_service_keys(&t.subscription_id, &t.resource_group, &t.dps_name).map_err(|e| forbidden_dps(e, &t.dps_name))?.all().await.map_err(|e| forbidden_dps(e, &t.dps_name))?;
+    let policies = arm
+        .provisioning_service_keys(&t.subscription_id, &t.resource_group, &t.dps_name)
+        .map_err(|e| forbidden_dps(e, &t.dps_name))?
+        .all()
+        .await
+        .map_err(|e| forbidden_dps(e, &t.dps_name))?;
     let policy = policies
         .iter()
         .find(|p| p.rights.contains("EnrollmentWrite") && p.rights.contains("RegistrationStatusRead"))
         .or_else(|| policies.iter().find(|p| p.key_name == "provisioningserviceowner"))
         .ok_or_else(|| WizardError::DpsForbidden { dps: t.dps_name.clone(), detail: "none of its shared access policies may write enrollments.".into() })?;
-    let key: Secret<String> = policy.primary_key.clone().ok_or_else(|| WizardError::DpsForbidden { dps: t.dps_name.clone(), detail: "its policy came without a key.".into() })?;
+    let key: Secret<String> =
+        policy.primary_key.clone().ok_or_else(|| WizardError::DpsForbidden { dps: t.dps_name.clone(), detail: "its policy came without a key.".into() })?;
     let dps = DpsClient::from_connection_string(pipeline.clone(), ConnectionString::for_policy(&target.view.service_host, &policy.key_name, &key));
     let hub = HubClient::from_connection_string(pipeline.clone(), hub_connection(arm, plan, &target.hub_host).await?);
     // Pace the hub at its own tier's throttle rather than the smallest tier's.

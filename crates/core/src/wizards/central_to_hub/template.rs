@@ -78,9 +78,9 @@ fn contents(interface: &Value) -> Vec<&Value> {
 fn payload_of(command: &Value) -> PayloadShape {
     let schema = &command["request"]["schema"];
     match schema {
-        Value::Object(_) if has_type(schema, "Object") => {
-            PayloadShape::Object { fields: schema["fields"].as_array().map(|f| f.iter().filter_map(|x| x["name"].as_str().map(str::to_string)).collect()).unwrap_or_default() }
-        }
+        Value::Object(_) if has_type(schema, "Object") => PayloadShape::Object {
+            fields: schema["fields"].as_array().map(|f| f.iter().filter_map(|x| x["name"].as_str().map(str::to_string)).collect()).unwrap_or_default(),
+        },
         _ => PayloadShape::IdScopeString,
     }
 }
@@ -101,7 +101,12 @@ pub fn find_device_move(template: &DeviceTemplate) -> Result<DeviceMoveCommand, 
             let interface = schema["@id"].as_str().or(schema.as_str()).unwrap_or_default().to_string();
             if let Some(command) = contents(schema).into_iter().find(is_move) {
                 if interface == DEVICE_MIGRATION_INTERFACE {
-                    found.push(DeviceMoveCommand { template_id: template.id.clone(), path: format!("{name}.{COMMAND}"), component: Some(name), payload: payload_of(command) });
+                    found.push(DeviceMoveCommand {
+                        template_id: template.id.clone(),
+                        path: format!("{name}.{COMMAND}"),
+                        component: Some(name),
+                        payload: payload_of(command),
+                    });
                 } else {
                     wrong = Some(TemplateProblem::WrongInterface { template: template.id.clone(), component: name, interface });
                 }
@@ -132,7 +137,9 @@ mod tests {
     #[test]
     fn the_command_on_the_device_migration_component_is_addressed_through_it_with_its_object_payload() {
         let object = json!({"@type": "Object", "fields": [{"name": "idScope", "schema": "string"}, {"name": "dpsName", "schema": "string"}]});
-        let t = template(json!({"@id": "dtmi:contoso:Thermostat_cm;1", "contents": [{"@type": ["Telemetry", "Temperature"], "name": "temperature"}, migration_component("migration", DEVICE_MIGRATION_INTERFACE, object)]}));
+        let t = template(
+            json!({"@id": "dtmi:contoso:Thermostat_cm;1", "contents": [{"@type": ["Telemetry", "Temperature"], "name": "temperature"}, migration_component("migration", DEVICE_MIGRATION_INTERFACE, object)]}),
+        );
         let found = find_device_move(&t).unwrap();
         assert_eq!((found.component.as_deref(), found.path.as_str()), (Some("migration"), "migration.DeviceMove"));
         assert_eq!(found.payload, PayloadShape::Object { fields: vec!["idScope".into(), "dpsName".into()] });
@@ -154,7 +161,8 @@ mod tests {
         assert!(wrong.to_string().contains("component 'ops'"));
         let twice = find_device_move(&template(json!({"contents": [
             {"@type": "Command", "name": "DeviceMove"},
-            migration_component("migration", DEVICE_MIGRATION_INTERFACE, json!("string"))]}))).unwrap_err();
+            migration_component("migration", DEVICE_MIGRATION_INTERFACE, json!("string"))]})))
+        .unwrap_err();
         assert_eq!(twice.code(), "centralToHub.device_move_ambiguous");
     }
 

@@ -11,8 +11,12 @@ use serde_json::{json, Value};
 pub fn export_line(device: &DeviceIdentity, exclude_keys: bool) -> String {
     let twin = device.twin.as_deref();
     let (keys, thumbprints) = match &device.authentication {
-        Authentication::Sas { primary_key, secondary_key } if !exclude_keys => (json!({"primaryKey": primary_key, "secondaryKey": secondary_key}), json!({"primaryThumbprint": null, "secondaryThumbprint": null})),
-        Authentication::SelfSigned { primary_thumbprint, secondary_thumbprint } => (json!({"primaryKey": null, "secondaryKey": null}), json!({"primaryThumbprint": primary_thumbprint, "secondaryThumbprint": secondary_thumbprint})),
+        Authentication::Sas { primary_key, secondary_key } if !exclude_keys => {
+            (json!({"primaryKey": primary_key, "secondaryKey": secondary_key}), json!({"primaryThumbprint": null, "secondaryThumbprint": null}))
+        }
+        Authentication::SelfSigned { primary_thumbprint, secondary_thumbprint } => {
+            (json!({"primaryKey": null, "secondaryKey": null}), json!({"primaryThumbprint": primary_thumbprint, "secondaryThumbprint": secondary_thumbprint}))
+        }
         _ => (json!({"primaryKey": null, "secondaryKey": null}), json!({"primaryThumbprint": null, "secondaryThumbprint": null})),
     };
     // (name, JSON text): twin parts are kept as text and spliced in as they are.
@@ -156,7 +160,11 @@ mod tests {
         let parsed: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed["authentication"]["type"], "sas");
         assert!(parsed["authentication"]["symmetricKey"]["primaryKey"].is_string());
-        assert_eq!((parsed["twinETag"].as_str(), &parsed["tags"]["site"]), (Some("AAAAAAAAAAM="), &json!("munich")), "tags and desired, then reported: version 3");
+        assert_eq!(
+            (parsed["twinETag"].as_str(), &parsed["tags"]["site"]),
+            (Some("AAAAAAAAAAM="), &json!("munich")),
+            "tags and desired, then reported: version 3"
+        );
         assert_eq!(parsed["properties"]["desired"]["interval"], 5);
         assert_eq!((&parsed["properties"]["reported"]["fw"], &parsed["properties"]["reported"]["$version"]), (&json!("1.2"), &json!(2)));
         assert_eq!((&parsed["tags"], &parsed["properties"]), (&device.twin_json()["tags"], &device.twin_json()["properties"]), "what GET /twins answers");
@@ -167,7 +175,8 @@ mod tests {
 
     #[test]
     fn import_lines_are_read_with_their_mode_and_etags() {
-        let line = parse_import_line(br#"{"id":"d1","importMode":"UpdateIfMatchETag","eTag":"\"AAAA\"","tags":{"a":1},"properties":{"desired":{"b":2}}}"#).unwrap();
+        let line =
+            parse_import_line(br#"{"id":"d1","importMode":"UpdateIfMatchETag","eTag":"\"AAAA\"","tags":{"a":1},"properties":{"desired":{"b":2}}}"#).unwrap();
         assert_eq!((line.id.as_str(), line.mode), ("d1", ImportMode::UpdateIfMatchETag));
         assert_eq!((&line.body["tags"]["a"], &line.body["properties"]["desired"]["b"]), (&json!(1), &json!(2)));
         assert_eq!(parse_import_line(br#"{"id":"d2"}"#).unwrap().mode, ImportMode::Create);
@@ -180,7 +189,10 @@ mod tests {
         assert!(bad(br#"{"importMode":"create"}"#).contains("'id'"));
         assert!(bad(br#"{"id":"d1","importMode":"merge"}"#).contains("\"merge\""));
         assert!(bad(br#"{"id":"d1","tags":"x"}"#).contains("tags must be an object"));
-        assert_eq!(LineError::malformed(bad(b"[1]")).to_line(), "{\"errorCode\":400012,\"errorStatus\":\"Invalid device format in line: [1]. A line must be one JSON object.\"}\n");
+        assert_eq!(
+            LineError::malformed(bad(b"[1]")).to_line(),
+            "{\"errorCode\":400012,\"errorStatus\":\"Invalid device format in line: [1]. A line must be one JSON object.\"}\n"
+        );
         assert_eq!(LineError::new("d1", 409001, "exists").to_line(), "{\"deviceId\":\"d1\",\"errorCode\":409001,\"errorStatus\":\"exists\"}\n");
     }
 }

@@ -39,7 +39,11 @@ fn job_not_found(id: &str) -> HubError {
 }
 
 fn quota_exceeded(active: &str) -> HubError {
-    HubError::new(StatusCode::FORBIDDEN, "JobQuotaExceeded", format!("Job quota has been exceeded: the import/export job '{active}' is still running, and a hub runs one at a time."))
+    HubError::new(
+        StatusCode::FORBIDDEN,
+        "JobQuotaExceeded",
+        format!("Job quota has been exceeded: the import/export job '{active}' is still running, and a hub runs one at a time."),
+    )
 }
 
 fn text<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, HubError> {
@@ -54,7 +58,8 @@ fn text<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, HubError> {
 /// The container a URI names, on the sandbox's blob storage (which must be running).
 fn container(ctx: &HubCtx, field: &str, uri: Option<&str>) -> Result<Container, HubError> {
     let uri = uri.ok_or_else(|| invalid(format!("{field} is required")))?;
-    let azurite = ctx.cloud.azurite().map_err(|why| container_invalid(format!("The sandbox cloud has no blob storage, so {field} cannot be reached: {why}")))?;
+    let azurite =
+        ctx.cloud.azurite().map_err(|why| container_invalid(format!("The sandbox cloud has no blob storage, so {field} cannot be reached: {why}")))?;
     Container::from_sas_url(uri, &azurite.tls).map_err(|why| container_invalid(format!("{field}: {why}")))
 }
 
@@ -62,7 +67,10 @@ fn container(ctx: &HubCtx, field: &str, uri: Option<&str>) -> Result<Container, 
 /// and never committed leaves no blob behind (the job's own commit discards it).
 async fn check_writable(output: &Container, blob: &str) -> Result<(), HubError> {
     let probe = base64::engine::general_purpose::STANDARD.encode("probe-00000000");
-    output.put_block(blob, &probe, b"-".to_vec()).await.map_err(|e| container_invalid(format!("Unauthorized to write to output blob container. Storage answered {e}")))
+    output
+        .put_block(blob, &probe, b"-".to_vec())
+        .await
+        .map_err(|e| container_invalid(format!("Unauthorized to write to output blob container. Storage answered {e}")))
 }
 
 /// `POST /jobs/create`.

@@ -121,7 +121,10 @@ mod tests {
         assert_eq!(r.run(r#"{"id":"old","importMode":"createOrUpdate","tags":{"site":"lyon"}}"#), Ok(()));
         assert_eq!(r.run(r#"{"id":"old","importMode":"update","status":"disabled","tags":{"wave":2},"properties":{"reported":{"fw":"forged"}}}"#), Ok(()));
         let twin = r.twin("old");
-        assert_eq!((serde_json::Value::Object(twin.tags()), twin.reported()["fw"].clone(), twin.version), (serde_json::json!({"site": "lyon", "wave": 2}), serde_json::json!("2.0"), 4));
+        assert_eq!(
+            (serde_json::Value::Object(twin.tags()), twin.reported()["fw"].clone(), twin.version),
+            (serde_json::json!({"site": "lyon", "wave": 2}), serde_json::json!("2.0"), 4)
+        );
         assert_eq!(r.run(r#"{"id":"old","importMode":"updateTwin","tags":{"bad.key":1}}"#), Err(400004));
         assert_eq!(r.run(r#"{"id":"old","importMode":"delete"}"#), Ok(()));
         assert_eq!(r.run(r#"{"id":"old","importMode":"create"}"#), Ok(()));
@@ -139,10 +142,20 @@ mod tests {
         assert_eq!(r.run(&format!(r#"{{"id":"old","importMode":"updateTwinIfMatchETag","twinETag":"{etag}","tags":{{"a":2}}}}"#)), Err(412001));
         assert_eq!(r.run(r#"{"id":"old","importMode":"updateTwinIfMatchETag","twinETag":"AAAAAAAAAAI=","properties":{"desired":{"b":3}}}"#), Ok(()));
         let twin = r.twin("old");
-        assert_eq!((twin.tags()["a"].clone(), twin.desired()["b"].clone(), twin.version, twin.desired_version), (serde_json::json!(1), serde_json::json!(3), 3, 2));
+        assert_eq!(
+            (twin.tags()["a"].clone(), twin.desired()["b"].clone(), twin.version, twin.desired_version),
+            (serde_json::json!(1), serde_json::json!(3), 3, 2)
+        );
         assert_eq!(r.run(r#"{"id":"old","importMode":"updateTwinIfMatchETag","twinETag":"AAAAAAAAAAI=","tags":{"a":3}}"#), Err(412001), "stale now");
-        assert_eq!(r.run(r#"{"id":"old","importMode":"updateTwin","tags":{"a":null,"c":{"d":1}},"properties":{"desired":{"$version":7,"$metadata":{}}}}"#), Ok(()));
+        assert_eq!(
+            r.run(r#"{"id":"old","importMode":"updateTwin","tags":{"a":null,"c":{"d":1}},"properties":{"desired":{"$version":7,"$metadata":{}}}}"#),
+            Ok(())
+        );
         let twin = r.twin("old");
-        assert_eq!((serde_json::Value::Object(twin.tags()), twin.desired()["b"].clone(), twin.version, twin.desired_version), (serde_json::json!({"c": {"d": 1}}), serde_json::json!(3), 4, 3), "merged as a PATCH merges: null removes, the service's own $ keys are dropped");
+        assert_eq!(
+            (serde_json::Value::Object(twin.tags()), twin.desired()["b"].clone(), twin.version, twin.desired_version),
+            (serde_json::json!({"c": {"d": 1}}), serde_json::json!(3), 4, 3),
+            "merged as a PATCH merges: null removes, the service's own $ keys are dropped"
+        );
     }
 }

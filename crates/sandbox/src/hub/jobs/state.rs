@@ -160,7 +160,18 @@ mod tests {
     use super::*;
 
     fn job(id: &str) -> Job {
-        Job { id: id.into(), kind: Kind::Export, status: Status::Enqueued, progress: 0, start: crate::live::now_iso(), end: None, failure_reason: None, exclude_keys: false, input_blob_name: None, output_blob_name: None }
+        Job {
+            id: id.into(),
+            kind: Kind::Export,
+            status: Status::Enqueued,
+            progress: 0,
+            start: crate::live::now_iso(),
+            end: None,
+            failure_reason: None,
+            exclude_keys: false,
+            input_blob_name: None,
+            output_blob_name: None,
+        }
     }
 
     #[test]
@@ -174,7 +185,10 @@ mod tests {
         jobs.admit(job("b")).unwrap();
         jobs.finish("b", Err("storage refused".into()));
         let b = jobs.get("b").unwrap().to_json();
-        assert_eq!((b["status"].as_str(), b["failureReason"].as_str(), b["outputBlobContainerUri"].as_str()), (Some("failed"), Some("storage refused"), Some("")));
+        assert_eq!(
+            (b["status"].as_str(), b["failureReason"].as_str(), b["outputBlobContainerUri"].as_str()),
+            (Some("failed"), Some("storage refused"), Some(""))
+        );
         assert!(b["endTimeUtc"].is_string());
         assert!(jobs.cancel("nope").is_none());
     }

@@ -35,21 +35,29 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The device ID a continuation token resumes after.
 fn resume_after(token: Option<&str>) -> Result<Option<String>, HubError> {
     token
-        .map(|t| URL_SAFE_NO_PAD.decode(t).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| bad_request("The continuation token is not one this hub issued.")))
+        .map(|t| {
+            URL_SAFE_NO_PAD
+                .decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| bad_request("The continuation token is not one this hub issued."))
+        })
         .transpose()
 }
 
 pub async fn twins(State(ctx): State<HubCtx>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: String) -> Result<Response, HubError> {
     ctx.authorize(&headers, &q, "RegistryRead")?;
     let body: Value = serde_json::from_str(&body).map_err(|e| bad_request(format!("The request body is not valid JSON: {e}")))?;
-    let text = body.get("query").and_then(Value::as_str).filter(|t| !t.trim().is_empty()).ok_or_else(|| bad_request("The body must be {\"query\": \"<query>\"}."))?;
+    let text =
+        body.get("query").and_then(Value::as_str).filter(|t| !t.trim().is_empty()).ok_or_else(|| bad_request("The body must be {\"query\": \"<query>\"}."))?;
     let query = parse::parse(text).map_err(|e| bad_request(format!("{e} (in: {text})")))?;
     let size = header(&headers, "x-ms-max-item-count").and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0).unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
     let after = resume_after(header(&headers, "x-ms-continuation"))?;
 
     let devices = ctx.hub.devices.lock().unwrap();
     let start = after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-    let mut selected = devices.range::<str, _>((start, Bound::Unbounded)).map(|(_, d)| d.twin_json()).filter(|twin| eval::selects(query.condition.as_ref(), twin));
+    let mut selected =
+        devices.range::<str, _>((start, Bound::Unbounded)).map(|(_, d)| d.twin_json()).filter(|twin| eval::selects(query.condition.as_ref(), twin));
     let page: Vec<Value> = selected.by_ref().take(size).collect();
     // One more match means another page; the token is the last device ID of this one.
     let next = match (page.last(), selected.next()) {
@@ -135,9 +143,24 @@ mod tests {
     async fn where_and_projection_select_and_shape_the_twins() {
         let (_dir, cloud) = testing::cloud();
         let ctx = hub_with(&cloud, 12);
-        let (_, headers, body) = post(&ctx, "SELECT deviceId, connectionState FROM devices WHERE status = 'enabled' AND connectionState IN ['Connected'] AND deviceId NOT IN ['dev-00004']", Some(2), None).await;
-        assert_eq!(body, serde_json::json!([{"deviceId": "dev-00002", "connectionState": "Connected"}, {"deviceId": "dev-00008", "connectionState": "Connected"}]));
-        let (_, last, body) = post(&ctx, "SELECT deviceId, connectionState FROM devices WHERE status = 'enabled' AND connectionState IN ['Connected'] AND deviceId NOT IN ['dev-00004']", Some(2), headers.get("x-ms-continuation").map(|v| v.to_str().unwrap())).await;
+        let (_, headers, body) = post(
+            &ctx,
+            "SELECT deviceId, connectionState FROM devices WHERE status = 'enabled' AND connectionState IN ['Connected'] AND deviceId NOT IN ['dev-00004']",
+            Some(2),
+            None,
+        )
+        .await;
+        assert_eq!(
+            body,
+            serde_json::json!([{"deviceId": "dev-00002", "connectionState": "Connected"}, {"deviceId": "dev-00008", "connectionState": "Connected"}])
+        );
+        let (_, last, body) = post(
+            &ctx,
+            "SELECT deviceId, connectionState FROM devices WHERE status = 'enabled' AND connectionState IN ['Connected'] AND deviceId NOT IN ['dev-00004']",
+            Some(2),
+            headers.get("x-ms-continuation").map(|v| v.to_str().unwrap()),
+        )
+        .await;
         assert_eq!(body, serde_json::json!([{"deviceId": "dev-00010", "connectionState": "Connected"}]));
         assert!(last.get("x-ms-continuation").is_none(), "the last page has no continuation");
         let (_, headers, body) = post(&ctx, "select * from devices where tags.site = 'x'", None, None).await;

@@ -126,7 +126,8 @@ fn lex(text: &str) -> Result<Vec<(Token, usize)>, SyntaxError> {
             }
             tokens.push((Token::String(value), start));
         } else if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
-            let end = (i + 1..chars.len()).find(|&j| !(chars[j].is_ascii_digit() || chars[j] == '.' || chars[j] == 'e' || chars[j] == 'E')).unwrap_or(chars.len());
+            let end =
+                (i + 1..chars.len()).find(|&j| !(chars[j].is_ascii_digit() || chars[j] == '.' || chars[j] == 'e' || chars[j] == 'E')).unwrap_or(chars.len());
             let literal: String = chars[i..end].iter().collect();
             let number = literal.parse().map_err(|_| SyntaxError { position: start, message: format!("'{literal}' is not a number") })?;
             tokens.push((Token::Number(number), start));
@@ -174,7 +175,11 @@ impl Parser {
         found
     }
     fn expect_keyword(&mut self, keyword: &str) -> Result<(), SyntaxError> {
-        if self.keyword(keyword) { Ok(()) } else { Err(self.error(&keyword.to_ascii_uppercase())) }
+        if self.keyword(keyword) {
+            Ok(())
+        } else {
+            Err(self.error(&keyword.to_ascii_uppercase()))
+        }
     }
     fn symbol(&mut self, symbol: &str) -> bool {
         let found = matches!(self.peek(), Token::Symbol(s) if *s == symbol);
@@ -184,7 +189,11 @@ impl Parser {
         found
     }
     fn expect_symbol(&mut self, symbol: &str) -> Result<(), SyntaxError> {
-        if self.symbol(symbol) { Ok(()) } else { Err(self.error(&format!("'{symbol}'"))) }
+        if self.symbol(symbol) {
+            Ok(())
+        } else {
+            Err(self.error(&format!("'{symbol}'")))
+        }
     }
 
     /// A field name: any word but a keyword.
@@ -376,7 +385,11 @@ mod tests {
             Box::new(eq("a", Literal::Number(1.0))),
             Box::new(Condition::And(
                 Box::new(Condition::Not(Box::new(eq("b", Literal::String("x".into()))))),
-                Box::new(Condition::In { operand: Operand::Path(path("c")), list: vec![Literal::String("p".into()), Literal::String("q".into())], negated: false }),
+                Box::new(Condition::In {
+                    operand: Operand::Path(path("c")),
+                    list: vec![Literal::String("p".into()), Literal::String("q".into())],
+                    negated: false,
+                }),
             )),
         );
         assert_eq!(q.condition.unwrap(), expected);

@@ -38,7 +38,8 @@ const UNMETERED: Operation = Operation { name: "unmetered", throttle: None, stan
 pub fn classify(method: &Method, path: &str) -> Operation {
     use Throttle::*;
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let (get, put, post, patch, delete) = (method == Method::GET, method == Method::PUT, method == Method::POST, method == Method::PATCH, method == Method::DELETE);
+    let (get, put, post, patch, delete) =
+        (method == Method::GET, method == Method::PUT, method == Method::POST, method == Method::PATCH, method == Method::DELETE);
     let registry = op("identity registry operations", IdentityRegistry, false);
     let module_registry = op("identity registry operations (modules)", IdentityRegistry, true);
     let twin_read = op("twin reads", TwinReads, true);

@@ -95,7 +95,11 @@ pub fn daily_messages(sku: &str, units: u32) -> (u64, usize) {
 /// Devices a hub may register: 500 on the free tier ("allows 500 devices"), else the 1,000,000
 /// cap on devices plus modules.
 pub fn max_devices(sku: &str) -> usize {
-    if sku == "F1" { 500 } else { 1_000_000 }
+    if sku == "F1" {
+        500
+    } else {
+        1_000_000
+    }
 }
 
 #[cfg(test)]

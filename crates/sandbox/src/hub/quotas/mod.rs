@@ -80,7 +80,11 @@ fn throttled(op: &Operation, scale: &HubScale, seconds: u64) -> Response {
     let rate = limits::per_second(op.throttle.expect("only throttled operations are refused"), &scale.sku, scale.capacity);
     let text = format!(
         "Throttling threshold exceeded for {}: a {} hub with {} unit(s) allows {:.2} a second ({:.0} a minute). Retry in {seconds} s.",
-        op.name, scale.sku, scale.capacity, rate, rate * 60.0
+        op.name,
+        scale.sku,
+        scale.capacity,
+        rate,
+        rate * 60.0
     );
     let mut response = HubError::new(StatusCode::TOO_MANY_REQUESTS, "ThrottlingException", text).into_response();
     response.headers_mut().insert("retry-after", seconds.into());
@@ -123,7 +127,8 @@ fn new_devices(hub: &Hub, path: &str, headers: &HeaderMap, body: &Value) -> usiz
 }
 
 fn payload_meters(request: &Request) -> f64 {
-    let len = request.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).or_else(|| request.body().size_hint().exact()).unwrap_or(0);
+    let len =
+        request.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).or_else(|| request.body().size_hint().exact()).unwrap_or(0);
     len.div_ceil(4096).max(1) as f64
 }
 
@@ -175,7 +180,12 @@ pub async fn apply(State((cloud, hub)): State<(Arc<Cloud>, Arc<Hub>)>, request: 
     if let Err(seconds) = hub.quotas.take(throttle, &scale, cost, Instant::now()) {
         return throttled(&op, &scale, seconds);
     }
-    let size = request.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok()).or_else(|| request.body().size_hint().exact().map(|n| n as usize)).unwrap_or(0);
+    let size = request
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .or_else(|| request.body().size_hint().exact().map(|n| n as usize))
+        .unwrap_or(0);
     let response = next.run(request).await;
     // A message counts once the hub took it, in steps of the tier's message size.
     if op.d2c_message && response.status().is_success() {

@@ -115,7 +115,13 @@ async fn a_basic_hub_refuses_twins_and_modules_whatever_the_switch() {
     let hub = hub(&cloud, "B1", 1);
     let router = crate::hub::router(cloud.clone(), hub.clone());
     assert_eq!(call(&router, &cloud, &hub, Method::PUT, "/devices/d1", &device("d1")).await.0, StatusCode::OK);
-    for (method, path) in [(Method::GET, "/twins/d1"), (Method::PATCH, "/twins/d1"), (Method::GET, "/devices/d1/modules"), (Method::POST, "/twins/d1/methods"), (Method::GET, "/configurations")] {
+    for (method, path) in [
+        (Method::GET, "/twins/d1"),
+        (Method::PATCH, "/twins/d1"),
+        (Method::GET, "/devices/d1/modules"),
+        (Method::POST, "/twins/d1/methods"),
+        (Method::GET, "/configurations"),
+    ] {
         let (status, headers, _) = call(&router, &cloud, &hub, method.clone(), path, "{}").await;
         assert_eq!((status, headers["iothub-errorcode"].to_str().unwrap()), (StatusCode::FORBIDDEN, "OperationNotAvailableInCurrentTier"), "{method} {path}");
     }
