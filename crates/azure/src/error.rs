@@ -167,6 +167,26 @@ impl AzureError {
         }
     }
 
+    /// Every code `code` gives (the UI's union of error codes is made from it).
+    pub const CODES: &'static [&'static str] = &[
+        "azure.host_not_allowed",
+        "azure.not_https",
+        "azure.timeout",
+        "azure.connection",
+        "azure.throttled",
+        "azure.service",
+        "azure.unauthorized",
+        "azure.forbidden",
+        "azure.decode",
+        "azure.connection_string",
+        "azure.redirect_refused",
+        "azure.cloud_profile",
+        "azure.not_in_cloud",
+        "azure.operation_failed",
+        "azure.invalid_input",
+        "azure.setup",
+    ];
+
     /// The service's own error, when a service answered.
     pub fn service_error(&self) -> Option<&ServiceError> {
         match self {

@@ -46,6 +46,18 @@ pub fn typescript() -> String {
         journal::MigrationState,
         journal::MigrationSummary,
         journal::StepRecord,
+        wizards::runtime::StepState,
+        wizards::runtime::ItemRow,
+        wizards::runtime::Progress<wizards::runtime::Checked>,
+        wizards::runtime::Checked,
+        wizards::runtime::PlanProblem,
+        wizards::runtime::RunOutcome,
+        wizards::runtime::MigrationEntry,
+        wizards::runtime::ItemPage,
+        wizards::runtime::ActionDone,
+        wizards::runtime::ReportFormat,
+        wizards::runtime::MigrationPlan,
+        wizards::runtime::MigrationReport,
         wizards::central_to_hub::template::PayloadShape,
         wizards::central_to_hub::template::DeviceMoveCommand,
         wizards::central_to_hub::plan::Plan,
@@ -56,7 +68,6 @@ pub fn typescript() -> String {
         wizards::central_to_hub::plan::PayloadStyle,
         wizards::central_to_hub::plan::JobOptions,
         wizards::central_to_hub::plan::VerifyOptions,
-        wizards::central_to_hub::plan::PlanProblem,
         wizards::central_to_hub::options::TemplateOption,
         wizards::central_to_hub::options::GroupOption,
         wizards::central_to_hub::options::EnrollmentGroupOption,
@@ -74,17 +85,15 @@ pub fn typescript() -> String {
         wizards::central_to_hub::dry_run::Estimate,
         wizards::central_to_hub::dry_run::DryRun,
         wizards::central_to_hub::progress::DeviceState,
-        wizards::central_to_hub::progress::StepState,
-        wizards::central_to_hub::progress::DeviceRow,
-        wizards::central_to_hub::progress::Progress,
+        wizards::central_to_hub::progress::CentralToHubTick,
         wizards::central_to_hub::report::ReportRow,
         wizards::central_to_hub::report::Report,
-        wizards::central_to_hub::views::Checked,
-        wizards::central_to_hub::views::JobsChanged,
-        wizards::central_to_hub::views::DevicePage,
-        wizards::central_to_hub::views::MigrationEntry,
     ];
     let mut out = String::from("// Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.\n\n");
+    out.push_str(&crate::error_codes::typescript());
+    out.push_str("\n\n");
+    // Each wizard's own tick news, by wizard: what `Progress<TickOf[W]>` carries for wizard W.
+    out.push_str("export type TickOf = { centralToHub: CentralToHubTick };\n\n");
     for decl in decls {
         out.push_str(&decl);
         out.push_str("\n\n");

@@ -51,6 +51,8 @@ impl ConnectionError {
             ConnectionError::Expired(_) => "connections.expired",
         }
     }
+
+    pub const CODES: &'static [&'static str] = &["connections.invalid", "connections.expired", "connections.unknown"];
 }
 
 pub fn secret_name(id: &str) -> String {

@@ -9,6 +9,7 @@ pub mod connections;
 pub mod diagnostics;
 pub mod environment;
 pub mod error;
+pub mod error_codes;
 pub mod journal;
 pub mod logging;
 pub mod redact;
@@ -19,7 +20,7 @@ pub mod signin;
 pub mod startup;
 pub mod wizards;
 
-pub use error::{Error, ErrorPayload, Result};
+pub use error::{Coded, Error, ErrorPayload, Result};
 
 /// What the About section shows, and the paths the app uses.
 #[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]

@@ -24,6 +24,8 @@ impl SecretStoreError {
             SecretStoreError::Failed(_) => "secrets.keyring_failed",
         }
     }
+
+    pub const CODES: &'static [&'static str] = &["secrets.keyring_unavailable", "secrets.keyring_failed"];
 }
 
 /// A place for secrets, by name (`<account>/refresh-token`, `connection/<id>`…).

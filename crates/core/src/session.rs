@@ -4,9 +4,11 @@
 
 use crate::accounts::{refresh_token_name, Account, Accounts, RegistrationKind};
 use crate::environment::Environment;
+use crate::error::Coded;
 use crate::secrets::{SecretStore, SecretStoreError};
 use crate::signin::flow::{sign_in, SignInOptions};
 use crate::signin::{SignInError, SignInProgress};
+use crate::ErrorPayload;
 use iotm_azure::arm::ArmClient;
 use iotm_azure::cloud::Service;
 use iotm_azure::user::{UserApp, UserCredential};
@@ -91,6 +93,9 @@ impl SessionError {
             _ => None,
         }
     }
+
+    /// The session's own codes (the rest are its sources': secrets, sign-in, Azure, connections).
+    pub const CODES: &'static [&'static str] = &["session.not_signed_in"];
 }
 
 /// The cloud an environment means. The sandbox needs its running address and CA.
@@ -339,18 +344,44 @@ impl Session {
         Ok(ArmClient::new(pipeline.clone(), self.credential(pipeline)?))
     }
 
-    /// The clients a Central → Hub migration runs through: ARM as the signed-in account, Central
-    /// as the plan says.
-    pub fn central_to_hub_clients(
+    /// Where the runs of this session get their clients: the signed-in account (and saved API
+    /// tokens) over `pipeline`.
+    pub fn connect(&self, pipeline: Pipeline) -> SignedIn<'_> {
+        SignedIn { session: self, pipeline }
+    }
+}
+
+/// The signed-in session as a source of clients for any wizard.
+pub struct SignedIn<'a> {
+    session: &'a Session,
+    pipeline: Pipeline,
+}
+
+impl crate::wizards::runtime::Connect for SignedIn<'_> {
+    fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    fn arm(&self) -> Result<ArmClient, ErrorPayload> {
+        self.session.arm(&self.pipeline).map_err(|e| e.to_payload())
+    }
+
+    fn central(
         &self,
-        pipeline: &Pipeline,
-        plan: &crate::wizards::central_to_hub::Plan,
-    ) -> Result<crate::wizards::central_to_hub::Clients, SessionError> {
-        Ok(crate::wizards::central_to_hub::Clients {
-            pipeline: pipeline.clone(),
-            arm: self.arm(pipeline)?,
-            central: self.central_client(pipeline, &plan.source.subdomain, &plan.source.access)?,
-        })
+        subdomain: &str,
+        access: &crate::wizards::central_to_hub::plan::CentralAccess,
+    ) -> Result<iotm_azure::central::CentralClient, ErrorPayload> {
+        self.session.central_client(&self.pipeline, subdomain, access).map_err(|e| e.to_payload())
+    }
+}
+
+impl Coded for SessionError {
+    fn code(&self) -> String {
+        SessionError::code(self)
+    }
+    /// The fix, which the UI shows under the message.
+    fn detail(&self) -> Option<String> {
+        self.fix()
     }
 }
 

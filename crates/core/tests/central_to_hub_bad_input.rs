@@ -14,11 +14,11 @@ use iotm_azure::central::CentralClient;
 use iotm_azure::dps::{DpsClient, EnrollmentGroup};
 use iotm_azure::{ClientSecretCredential, Cloud, ConnectionString, Pipeline, PipelineOptions, Secret};
 use iotm_core::journal::{Journal, MigrationState};
-use iotm_core::wizards::central_to_hub::engine::RunOutcome;
 use iotm_core::wizards::central_to_hub::enrollment::thumbprint;
 use iotm_core::wizards::central_to_hub::plan::Plan;
-use iotm_core::wizards::central_to_hub::progress::StepState;
-use iotm_core::wizards::central_to_hub::{create, dry_run, Engine, Progress, StopSignal, WizardError};
+use iotm_core::wizards::central_to_hub::{self as c2h, create, dry_run, CentralToHubProgress as Progress, WizardError};
+use iotm_core::wizards::runtime::RunOutcome;
+use iotm_core::wizards::runtime::StepState;
 use iotm_sandbox::faults::{FaultKind, FaultRule};
 use iotm_sandbox::fleet::Persona;
 use iotm_sandbox::scenario::{IotHub, ProvisioningService, Scenario, SANDBOX_CONFIDENTIAL_CLIENT_ID};
@@ -68,7 +68,7 @@ fn journal() -> (tempfile::TempDir, Journal) {
 
 async fn run(journal: &Journal, id: &str, world: &World) -> Result<RunOutcome, WizardError> {
     let progress = |_: Progress| {};
-    Engine::new(journal, id, world.clients.clone(), &progress, StopSignal::default()).run().await
+    c2h::run(journal, id, world.clients.clone(), &progress).await
 }
 
 /// The run's journal: exactly `done` (each finished without error), then `failed` with `code`.
@@ -294,7 +294,8 @@ async fn an_x509_group_needs_its_certificate_and_only_that_one() {
 /// Each device ends as its persona says, and the verified ones are connected to the new hub.
 fn check_end_state(world: &World, journal: &Journal, id: &str) {
     let personas = world.personas();
-    let rows = journal.devices(id, None, 0, u32::MAX).unwrap();
+    let rows: Vec<(String, String, Option<String>)> =
+        journal.items(id, c2h::DEVICE, None, 0, u32::MAX).unwrap().into_iter().map(|r| (r.key, r.state, r.reason)).collect();
     assert_eq!(rows.len(), personas.len(), "every thermostat is tracked");
     for (device, state, reason) in &rows {
         let (want_state, want_reason) = expected(personas[device]);
@@ -337,7 +338,7 @@ async fn a_token_that_expires_mid_run_is_renewed_silently() {
     let id = create(&journal, &small_plan()).unwrap();
     let events = Mutex::new(Vec::new());
     let progress = |p: Progress| events.lock().unwrap().push(p);
-    let engine = Engine::new(&journal, &id, world.clients.clone(), &progress, StopSignal::default());
+    let engine = c2h::run(&journal, &id, world.clients.clone(), &progress);
     let advanced = Mutex::new(None);
     let clock = async {
         // Wait until the job is sent and the run is monitoring, then let 15 minutes pass on the
@@ -352,7 +353,7 @@ async fn a_token_that_expires_mid_run_is_renewed_silently() {
         *advanced.lock().unwrap() = Some(token_requests(&world));
         world.sandbox.cloud.advance_clock(15 * 60);
     };
-    let (outcome, ()) = tokio::join!(engine.run(), clock);
+    let (outcome, ()) = tokio::join!(engine, clock);
     let outcome = outcome.unwrap_or_else(|e| panic!("the run should outlive the token: {e} ({})", e.code()));
     let before = advanced.lock().unwrap().expect("the clock was moved while the run monitored");
     assert!(token_requests(&world) > before, "a fresh token was fetched after the clock moved ({before} requests before)");
@@ -409,7 +410,7 @@ async fn a_refused_central_job_stops_the_run_with_centrals_error_and_a_later_run
     world.sandbox.cloud.faults.clear();
     let events = Mutex::new(Vec::new());
     let progress = |p: Progress| events.lock().unwrap().push(p);
-    Engine::new(&journal, &id, world.clients.clone(), &progress, StopSignal::default()).run().await.unwrap();
+    c2h::run(&journal, &id, world.clients.clone(), &progress).await.unwrap();
     check_end_state(&world, &journal, &id);
     let after = snapshot(&world);
     assert_eq!(after.jobs.len(), 1, "one job: {after:?}");

@@ -7,14 +7,15 @@ mod common;
 use common::*;
 use iotm_azure::PipelineOptions;
 use iotm_core::journal::Journal;
-use iotm_core::wizards::central_to_hub::progress::StepState;
-use iotm_core::wizards::central_to_hub::{create, report, Engine, Progress, StopSignal};
+use iotm_core::wizards::central_to_hub::{self as c2h, create, report, CentralToHubProgress as Progress};
+use iotm_core::wizards::runtime::StepState;
 use iotm_sandbox::faults::{FaultKind, FaultRule};
 use std::sync::Mutex;
 
 fn check_end_state(world: &World, journal: &Journal, id: &str) {
     let personas = world.personas();
-    let rows = journal.devices(id, None, 0, u32::MAX).unwrap();
+    let rows: Vec<(String, String, Option<String>)> =
+        journal.items(id, c2h::DEVICE, None, 0, u32::MAX).unwrap().into_iter().map(|r| (r.key, r.state, r.reason)).collect();
     assert_eq!(rows.len(), personas.len(), "every thermostat is tracked");
     for (device, state, reason) in &rows {
         let persona = personas[device];
@@ -33,8 +34,7 @@ async fn two_hundred_devices_of_every_persona_end_as_their_persona_says() {
     let id = create(&journal, &plan()).unwrap();
     let events = Mutex::new(Vec::new());
     let progress = |p: Progress| events.lock().unwrap().push(p);
-    let engine = Engine::new(&journal, &id, world.clients.clone(), &progress, StopSignal::default());
-    let outcome = engine.run().await.unwrap();
+    let outcome = c2h::run(&journal, &id, world.clients.clone(), &progress).await.unwrap();
     assert_eq!(outcome.counts.get("verified"), Some(&160), "{:?}", outcome.counts);
     check_end_state(&world, &journal, &id);
 
@@ -45,13 +45,13 @@ async fn two_hundred_devices_of_every_persona_end_as_their_persona_says() {
     }
     let steps: Vec<String> = report.steps.iter().map(|s| s.key.clone()).collect();
     assert_eq!(steps, ["template", "target", "enrollment", "select-devices", "link-hub", "enrollment-group", "job:thermostats", "verify"]);
-    assert!(events.lock().unwrap().iter().any(|e| matches!(e, Progress::Tick { changed, .. } if !changed.is_empty())));
+    assert!(events.lock().unwrap().iter().any(|e| matches!(e, Progress::Tick { news, .. } if !news.changed.is_empty())));
 
     // Run again: every step is read from the journal, nothing is created twice.
     let jobs_before = world.clients.central.jobs().unwrap().all().await.unwrap().len();
     let again = Mutex::new(Vec::new());
     let progress = |p: Progress| again.lock().unwrap().push(p);
-    Engine::new(&journal, &id, world.clients.clone(), &progress, StopSignal::default()).run().await.unwrap();
+    c2h::run(&journal, &id, world.clients.clone(), &progress).await.unwrap();
     assert_eq!(world.clients.central.jobs().unwrap().all().await.unwrap().len(), jobs_before);
     // The read-only checks (target, enrollment) run on every run; no step with a side effect starts again.
     let fresh = again
@@ -77,7 +77,7 @@ async fn ten_percent_throttling_errors_and_resets_leave_the_same_end_state() {
     let journal = Journal::open(&dir.path().join("journal.db")).unwrap();
     let id = create(&journal, &plan()).unwrap();
     let progress = |_: Progress| {};
-    Engine::new(&journal, &id, world.clients.clone(), &progress, StopSignal::default()).run().await.unwrap();
+    c2h::run(&journal, &id, world.clients.clone(), &progress).await.unwrap();
     check_end_state(&world, &journal, &id);
     assert_eq!(world.clients.central.jobs().unwrap().all().await.unwrap().iter().filter(|j| j.id.starts_with("iotm-")).count(), 1, "exactly one job");
     world.sandbox.stop();
@@ -90,7 +90,7 @@ async fn retry_reruns_the_job_on_the_devices_central_can_reach_again() {
     let journal = Journal::open(&dir.path().join("journal.db")).unwrap();
     let id = create(&journal, &plan()).unwrap();
     let progress = |_: Progress| {};
-    Engine::new(&journal, &id, world.clients.clone(), &progress, StopSignal::default()).run().await.unwrap();
+    c2h::run(&journal, &id, world.clients.clone(), &progress).await.unwrap();
     // The offline devices come back online; the ones without DeviceMove stay as they are.
     {
         let apps = world.sandbox.cloud.central_apps.read().unwrap();
@@ -102,7 +102,7 @@ async fn retry_reruns_the_job_on_the_devices_central_can_reach_again() {
             device.register(&world.sandbox.cloud, &scope).unwrap();
         }
     }
-    let outcome = Engine::new(&journal, &id, world.clients.clone(), &progress, StopSignal::default()).retry_failed().await.unwrap();
+    let outcome = c2h::retry(&journal, &id, world.clients.clone(), &progress).await.unwrap();
     assert_eq!((outcome.counts.get("verified"), outcome.counts.get("failed")), (Some(&170), Some(&30)), "{:?}", outcome.counts);
     let report = report::build(&journal, &id).unwrap();
     assert_eq!(report.by_reason.get("noAnswer"), None);
@@ -118,7 +118,7 @@ async fn the_target_page_can_create_a_dps_and_then_lists_it() {
     use iotm_core::wizards::central_to_hub::options::{create_dps, target_options};
     let world = start(scenario(10), PipelineOptions::default()).await;
     let bad = create_dps(&world.clients.arm, PRODUCTION, "rg-iot-prod", "no spaces allowed", "westeurope").await.unwrap_err();
-    assert_eq!(bad.code(), "centralToHub.bad_plan");
+    assert_eq!(bad.code(), "migration.badPlan");
     let created = create_dps(&world.clients.arm, PRODUCTION, "rg-iot-prod", "contoso-dps-neu", "northeurope").await.unwrap();
     assert!(!created.id_scope.is_empty() && created.linked_hubs.is_empty(), "{created:?}");
     let listed = target_options(&world.clients.arm, PRODUCTION).await.unwrap();

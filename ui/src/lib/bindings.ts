@@ -1,6 +1,10 @@
 // Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.
 
-export type ErrorPayload = { code: string, message: string, detail: string | null, field: string | null, };
+export type ErrorCode = "accounts.corrupt" | "accounts.unknown" | "azure.cloud_profile" | "azure.connection" | "azure.connection_string" | "azure.decode" | "azure.forbidden" | "azure.host_not_allowed" | "azure.invalid_input" | "azure.not_https" | "azure.not_in_cloud" | "azure.operation_failed" | "azure.redirect_refused" | "azure.service" | "azure.setup" | "azure.throttled" | "azure.timeout" | "azure.unauthorized" | "centralToHub.device_move_ambiguous" | "centralToHub.device_move_on_wrong_interface" | "centralToHub.dps_forbidden" | "centralToHub.empty_selection" | "centralToHub.enrollment_clash" | "centralToHub.hub_not_linked" | "centralToHub.job_failed" | "centralToHub.link_forbidden" | "centralToHub.no_such_device_group" | "centralToHub.template_without_device_move" | "centralToHub.tpm_group" | "centralToHub.x509_certificate_mismatch" | "centralToHub.x509_certificate_needed" | "connections.corrupt" | "connections.expired" | "connections.invalid" | "connections.unknown" | "diagnostics.bundle_failed" | "io.failed" | "ipc.failed" | "journal.migration_failed" | "journal.not_found" | "journal.open_failed" | "journal.secret_in_plan" | "journal.too_new" | "journal.unknown_wizard" | "journal.write_failed" | "logging.setup_failed" | "migration.alreadyRunning" | "migration.badCheckpoint" | "migration.badJournaledPlan" | "migration.badPlan" | "migration.cancelled" | "migration.reportNotWritten" | "migration.unsupported" | "migration.wrongWizard" | "os.open_failed" | "report.bad_format" | "sandbox.not_running" | "secrets.keyring_failed" | "secrets.keyring_unavailable" | "session.not_signed_in" | "settings.corrupt" | "settings.invalid" | "signin.access_denied" | "signin.app_not_found" | "signin.blocked_by_policy" | "signin.browser_failed" | "signin.cancelled" | "signin.code_expired" | "signin.consent_required" | "signin.entra_error" | "signin.interaction_required" | "signin.listener_failed" | "signin.mfa_required" | "signin.pkce_mismatch" | "signin.port_busy" | "signin.redirect_uri_mismatch" | "signin.response_type_not_enabled" | "signin.service_failed" | "signin.session_expired" | "signin.spa_origin_required" | "signin.timed_out" | "signin.wrong_tenant" | "startup.interrupted";
+
+export type TickOf = { centralToHub: CentralToHubTick };
+
+export type ErrorPayload = { code: ErrorCode, message: string, detail: string | null, field: string | null, requestId: string | null, };
 
 export type Environment = "sandbox" | "azurePublic" | "azureUsGov" | "azureChina" | "custom";
 
@@ -116,9 +120,53 @@ export type SignInProgress = { "kind": "waitingForBrowser", authorizeUrl: string
 
 export type MigrationState = "planned" | "running" | "completed" | "failed" | "cancelled";
 
-export type MigrationSummary = { id: string, wizard: string, title: string, state: MigrationState, createdAt: string, updatedAt: string, stepsDone: number, stepsFailed: number, };
+export type MigrationSummary = { id: string, wizard: WizardId, title: string, state: MigrationState, createdAt: string, updatedAt: string, stepsDone: number, stepsFailed: number, };
 
 export type StepRecord = { key: string, intent: unknown, outcome: unknown, errorCode: string | null, errorMessage: string | null, startedAt: string, finishedAt: string | null, };
+
+export type StepState = "started" | "done" | "alreadyDone" | "failed";
+
+export type ItemRow = { 
+/**
+ * What it is: `device`, `module`, `configuration`, `line`…
+ */
+kind: string, 
+/**
+ * Its key within its kind (a device ID, `device/module`, a line number).
+ */
+key: string, state: string, 
+/**
+ * A reason code (`noAnswer`, `wrongKey`…, with `:detail` when there is one), for failed items.
+ */
+reason: string | null, };
+
+export type Progress<T> = { "kind": "step", key: string, title: string, state: StepState, detail: string | null, } | { "kind": "tick", elapsedMs: number, 
+/**
+ * Items by state (of the wizard's main kind of item).
+ */
+counts: Record<string, number>, } & T | { "kind": "finished", ok: boolean, code: string | null, message: string | null, requestId: string | null, counts: Record<string, number>, };
+
+export type Checked = { checked: number, total: number, };
+
+export type PlanProblem = { field: string, problem: string, 
+/**
+ * The line in the plan file, when the plan came from one.
+ */
+line: number | null, };
+
+export type RunOutcome = { counts: Record<string, number>, };
+
+export type MigrationEntry = { summary: MigrationSummary, runningHere: boolean, };
+
+export type ItemPage = { kind: string, counts: Record<string, number>, rows: Array<ItemRow>, };
+
+export type ActionDone = { changed: number, };
+
+export type ReportFormat = "csv" | "json";
+
+export type MigrationPlan = { "wizard": "centralToHub", "plan": Plan };
+
+export type MigrationReport = { "wizard": "centralToHub", "report": Report };
 
 export type PayloadShape = { "object": { fields: Array<string>, } } | "idScopeString";
 
@@ -195,12 +243,6 @@ export type VerifyOptions = {
  */
 settleSeconds: number, };
 
-export type PlanProblem = { field: string, problem: string, 
-/**
- * The line in the plan file, when the plan came from one.
- */
-line: number | null, };
-
 export type TemplateOption = { id: string, displayName: string, deviceMove: DeviceMoveCommand | null, 
 /**
  * Why it cannot be moved, when it cannot.
@@ -263,19 +305,11 @@ export type DryRun = { command: DeviceMoveCommand, payload: unknown, dps: DpsVie
 
 export type DeviceState = "pending" | "answered" | "registered" | "verified" | "failed";
 
-export type StepState = "started" | "done" | "alreadyDone" | "failed";
-
-export type DeviceRow = { deviceId: string, state: DeviceState, 
-/**
- * A reason code (`noAnswer`, `noDeviceMove`, `wrongKey`…), for failed devices.
- */
-reason: string | null, };
-
-export type Progress = { "kind": "step", key: string, title: string, state: StepState, detail: string | null, } | { "kind": "tick", elapsedMs: number, counts: Record<string, number>, 
+export type CentralToHubTick = { 
 /**
  * Job statuses by job ID (`running`, `completed`…).
  */
-jobs: Record<string, string>, changed: Array<DeviceRow>, } | { "kind": "finished", ok: boolean, code: string | null, message: string | null, requestId: string | null, counts: Record<string, number>, };
+jobs: Record<string, string>, changed: Array<ItemRow>, };
 
 export type ReportRow = { deviceId: string, state: DeviceState, reasonCode: string | null, reason: string | null, };
 
@@ -288,11 +322,3 @@ unfinished: number,
  * Failed devices by reason code.
  */
 byReason: Record<string, number>, steps: Array<StepRecord>, devices: Array<ReportRow>, };
-
-export type Checked = { checked: number, total: number, };
-
-export type JobsChanged = { changed: number, };
-
-export type DevicePage = { counts: Record<string, number>, rows: Array<DeviceRow>, };
-
-export type MigrationEntry = { summary: MigrationSummary, runningHere: boolean, };

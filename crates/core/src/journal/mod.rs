@@ -2,10 +2,13 @@
 //! its plan plus steps. Each side effect is journaled before (its intent) and after (its outcome),
 //! so after a crash the engine knows what was done, what was not, and what was under way; the
 //! identifiers of things a migration creates (job IDs, group names) are minted once and kept here,
-//! so repeating a step never creates a duplicate. Per-device states are kept for the monitor.
+//! so repeating a step never creates a duplicate. Items of any kind (devices, modules, import lines,
+//! ARM resources) keep their states and reasons; checkpoints keep where long work is.
 
 pub mod schema;
 
+use crate::wizards::runtime::ItemRow;
+use crate::wizards::WizardId;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::Value;
@@ -28,6 +31,8 @@ pub enum JournalError {
     NotFound(String),
     #[error("The plan holds a secret (a key, token or signature); plans are kept in clear, so secrets must stay out of them.")]
     SecretInPlan,
+    #[error("The migration {id} was made by a wizard this version does not know ({wizard}); update IoT Migrator to open it.")]
+    UnknownWizard { id: String, wizard: String },
 }
 
 impl JournalError {
@@ -39,8 +44,19 @@ impl JournalError {
             JournalError::Sql(_) => "journal.write_failed",
             JournalError::NotFound(_) => "journal.not_found",
             JournalError::SecretInPlan => "journal.secret_in_plan",
+            JournalError::UnknownWizard { .. } => "journal.unknown_wizard",
         }
     }
+
+    pub const CODES: &'static [&'static str] = &[
+        "journal.open_failed",
+        "journal.too_new",
+        "journal.migration_failed",
+        "journal.write_failed",
+        "journal.not_found",
+        "journal.secret_in_plan",
+        "journal.unknown_wizard",
+    ];
 }
 
 fn sql(e: rusqlite::Error) -> JournalError {
@@ -82,7 +98,7 @@ impl MigrationState {
 #[serde(rename_all = "camelCase")]
 pub struct MigrationSummary {
     pub id: String,
-    pub wizard: String,
+    pub wizard: WizardId,
     pub title: String,
     pub state: MigrationState,
     pub created_at: String,
@@ -122,7 +138,7 @@ pub struct Journal {
 }
 
 fn now() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
 impl Journal {
@@ -147,12 +163,13 @@ impl Journal {
     }
 
     /// Records a planned migration; its plan must hold no secret.
-    pub fn create(&self, wizard: &str, title: &str, plan: &Value) -> Result<String, JournalError> {
+    pub fn create(&self, wizard: WizardId, title: &str, plan: &Value) -> Result<String, JournalError> {
         let text = plan.to_string();
         if crate::redact::redact(&text) != text {
             return Err(JournalError::SecretInPlan);
         }
-        let id = format!("{}-{:08x}", time::OffsetDateTime::now_utc().unix_timestamp(), rand::random::<u32>());
+        let wizard = wizard.as_str();
+        let id = format!("{}-{:08x}", chrono::Utc::now().timestamp(), rand::random::<u32>());
         let stamp = now();
         self.conn()
             .execute(
@@ -169,6 +186,13 @@ impl Journal {
         serde_json::from_str(&text).map_err(|e| JournalError::Sql(e.to_string()))
     }
 
+    /// The wizard that made the migration `id`.
+    pub fn wizard_of(&self, id: &str) -> Result<WizardId, JournalError> {
+        let text: Option<String> = self.conn().query_row("SELECT wizard FROM migrations WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(sql)?;
+        let text = text.ok_or_else(|| JournalError::NotFound(id.into()))?;
+        WizardId::parse(&text).ok_or(JournalError::UnknownWizard { id: id.into(), wizard: text })
+    }
+
     pub fn set_state(&self, id: &str, state: MigrationState) -> Result<(), JournalError> {
         let changed =
             self.conn().execute("UPDATE migrations SET state = ?2, updated_at = ?3 WHERE id = ?1", params![id, state.as_str(), now()]).map_err(sql)?;
@@ -178,7 +202,8 @@ impl Journal {
         Ok(())
     }
 
-    /// Every migration, newest first, with how many steps are done and failed.
+    /// Every migration, newest first, with how many steps are done and failed. Migrations of a
+    /// wizard this version does not know (a newer app wrote them) are left out, and logged.
     pub fn list(&self) -> Result<Vec<MigrationSummary>, JournalError> {
         let conn = self.conn();
         let mut statement = conn
@@ -191,19 +216,25 @@ impl Journal {
             .map_err(sql)?;
         let rows = statement
             .query_map([], |r| {
-                Ok(MigrationSummary {
+                let wizard: String = r.get(1)?;
+                let Some(wizard) = WizardId::parse(&wizard) else {
+                    tracing::warn!(migration = %r.get::<_, String>(0)?, wizard, "a migration of a wizard this version does not know is not listed");
+                    return Ok(None);
+                };
+                Ok(Some(MigrationSummary {
                     id: r.get(0)?,
-                    wizard: r.get(1)?,
+                    wizard,
                     title: r.get(2)?,
                     state: MigrationState::parse(&r.get::<_, String>(3)?),
                     created_at: r.get(4)?,
                     updated_at: r.get(5)?,
                     steps_done: r.get(6)?,
                     steps_failed: r.get(7)?,
-                })
+                }))
             })
             .map_err(sql)?;
-        rows.collect::<Result<_, _>>().map_err(sql)
+        let rows: Vec<Option<MigrationSummary>> = rows.collect::<Result<_, _>>().map_err(sql)?;
+        Ok(rows.into_iter().flatten().collect())
     }
 
     /// Migrations that were running when the app last stopped: the Jobs page offers Resume.
@@ -313,8 +344,13 @@ impl Journal {
         Ok(value)
     }
 
-    /// Records device states in one transaction (a monitor tick may carry thousands).
-    pub fn record_devices<'a>(&self, id: &str, updates: impl IntoIterator<Item = (&'a str, &'a str, Option<&'a str>)>) -> Result<usize, JournalError> {
+    /// Records items' states in one transaction (a monitor tick may carry thousands).
+    pub fn record_items<'a>(
+        &self,
+        id: &str,
+        kind: &str,
+        updates: impl IntoIterator<Item = (&'a str, &'a str, Option<&'a str>)>,
+    ) -> Result<usize, JournalError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(sql)?;
         let stamp = now();
@@ -322,13 +358,13 @@ impl Journal {
         {
             let mut upsert = tx
                 .prepare_cached(
-                    "INSERT INTO devices (migration_id, device_id, state, reason, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (migration_id, device_id) DO UPDATE SET state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at
-                     WHERE devices.state != excluded.state OR devices.reason IS NOT excluded.reason",
+                    "INSERT INTO items (migration_id, kind, key, state, reason, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (migration_id, kind, key) DO UPDATE SET state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at
+                     WHERE items.state != excluded.state OR items.reason IS NOT excluded.reason",
                 )
                 .map_err(sql)?;
-            for (device, state, reason) in updates {
-                upsert.execute(params![id, device, state, reason, stamp]).map_err(sql)?;
+            for (key, state, reason) in updates {
+                upsert.execute(params![id, kind, key, state, reason, stamp]).map_err(sql)?;
                 count += 1;
             }
         }
@@ -336,24 +372,66 @@ impl Journal {
         Ok(count)
     }
 
-    /// How many devices are in each state.
-    pub fn device_counts(&self, id: &str) -> Result<BTreeMap<String, u64>, JournalError> {
+    /// How many items of `kind` are in each state.
+    pub fn item_counts(&self, id: &str, kind: &str) -> Result<BTreeMap<String, u64>, JournalError> {
         let conn = self.conn();
-        let mut statement = conn.prepare("SELECT state, COUNT(*) FROM devices WHERE migration_id = ?1 GROUP BY state").map_err(sql)?;
-        let rows = statement.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))).map_err(sql)?;
+        let mut statement = conn.prepare_cached("SELECT state, COUNT(*) FROM items WHERE migration_id = ?1 AND kind = ?2 GROUP BY state").map_err(sql)?;
+        let rows = statement.query_map(params![id, kind], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))).map_err(sql)?;
         rows.collect::<Result<_, _>>().map_err(sql)
     }
 
-    /// A page of devices in one state (or all), by device ID.
-    pub fn devices(&self, id: &str, state: Option<&str>, offset: u32, limit: u32) -> Result<Vec<(String, String, Option<String>)>, JournalError> {
+    /// Counts by state of every kind of item the migration has.
+    pub fn item_kinds(&self, id: &str) -> Result<BTreeMap<String, BTreeMap<String, u64>>, JournalError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare("SELECT kind, state, COUNT(*) FROM items WHERE migration_id = ?1 GROUP BY kind, state").map_err(sql)?;
+        let rows = statement.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u64>(2)?))).map_err(sql)?;
+        let mut kinds: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for row in rows {
+            let (kind, state, count) = row.map_err(sql)?;
+            kinds.entry(kind).or_default().insert(state, count);
+        }
+        Ok(kinds)
+    }
+
+    /// A page of items of `kind` in one state (or all), by key.
+    pub fn items(&self, id: &str, kind: &str, state: Option<&str>, offset: u32, limit: u32) -> Result<Vec<ItemRow>, JournalError> {
         let conn = self.conn();
         let mut statement = conn
-            .prepare(
-                "SELECT device_id, state, reason FROM devices WHERE migration_id = ?1 AND (?2 IS NULL OR state = ?2) ORDER BY device_id LIMIT ?3 OFFSET ?4",
+            .prepare_cached(
+                "SELECT key, state, reason FROM items WHERE migration_id = ?1 AND kind = ?2 AND (?3 IS NULL OR state = ?3) ORDER BY key LIMIT ?4 OFFSET ?5",
             )
             .map_err(sql)?;
-        let rows = statement.query_map(params![id, state, limit, offset], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(sql)?;
+        let rows = statement
+            .query_map(params![id, kind, state, limit, offset], |r| Ok(ItemRow { kind: kind.to_string(), key: r.get(0)?, state: r.get(1)?, reason: r.get(2)? }))
+            .map_err(sql)?;
         rows.collect::<Result<_, _>>().map_err(sql)
+    }
+
+    /// Keeps a small state under `key` (a pager's continuation, a blob offset), replacing the last.
+    pub fn checkpoint(&self, id: &str, key: &str, value: &Value) -> Result<(), JournalError> {
+        self.conn()
+            .execute(
+                "INSERT INTO checkpoints (migration_id, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (migration_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                params![id, key, value.to_string(), now()],
+            )
+            .map_err(|e| {
+                if matches!(e, rusqlite::Error::SqliteFailure(ref f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation) {
+                    JournalError::NotFound(id.into())
+                } else {
+                    sql(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    pub fn load_checkpoint(&self, id: &str, key: &str) -> Result<Option<Value>, JournalError> {
+        let text: Option<String> = self
+            .conn()
+            .query_row("SELECT value FROM checkpoints WHERE migration_id = ?1 AND key = ?2", params![id, key], |r| r.get(0))
+            .optional()
+            .map_err(sql)?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| JournalError::Sql(e.to_string()))).transpose()
     }
 }
 

@@ -43,6 +43,29 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (migration_id, device_id)
     );
     CREATE INDEX devices_by_state ON devices (migration_id, state);",
+    // 2: items of any kind (devices, modules, configurations, import lines, ARM resources), the
+    // devices of version 1 becoming items of kind `device`; checkpoints (a pager's continuation,
+    // a blob offset, an import job's ID) so long work resumes where it was.
+    "CREATE TABLE items (
+        migration_id TEXT NOT NULL REFERENCES migrations(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (migration_id, kind, key)
+    );
+    INSERT INTO items (migration_id, kind, key, state, reason, updated_at)
+        SELECT migration_id, 'device', device_id, state, reason, updated_at FROM devices;
+    DROP TABLE devices;
+    CREATE INDEX items_by_state ON items (migration_id, kind, state);
+    CREATE TABLE checkpoints (
+        migration_id TEXT NOT NULL REFERENCES migrations(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (migration_id, key)
+    );",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -80,14 +103,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.db");
         let mut conn = Connection::open(&path).unwrap();
-        assert_eq!(migrate(&mut conn, MIGRATIONS).unwrap(), 1);
+        assert_eq!(migrate(&mut conn, &MIGRATIONS[..1]).unwrap(), 1);
         conn.execute("INSERT INTO migrations VALUES ('m1','centralToHub','t','{}','planned','x','x')", []).unwrap();
+        conn.execute("INSERT INTO devices VALUES ('m1','thermostat-1','failed','noAnswer','x')", []).unwrap();
         drop(conn);
-        let next = [MIGRATIONS[0], "ALTER TABLE migrations ADD COLUMN notes TEXT NOT NULL DEFAULT ''"];
+        let mut next = MIGRATIONS.to_vec();
+        next.push("ALTER TABLE migrations ADD COLUMN notes TEXT NOT NULL DEFAULT ''");
         let mut conn = Connection::open(&path).unwrap();
-        assert_eq!(migrate(&mut conn, &next).unwrap(), 2);
+        assert_eq!(migrate(&mut conn, &next).unwrap(), 3);
         let (id, notes): (String, String) = conn.query_row("SELECT id, notes FROM migrations", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
         assert_eq!((id.as_str(), notes.as_str()), ("m1", ""));
-        assert_eq!(migrate(&mut conn, MIGRATIONS), Err(SchemaError::TooNew { found: 2, known: 1 }));
+        let item: (String, String, String, String) =
+            conn.query_row("SELECT kind, key, state, reason FROM items", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap();
+        assert_eq!(item, ("device".into(), "thermostat-1".into(), "failed".into(), "noAnswer".into()));
+        assert_eq!(migrate(&mut conn, MIGRATIONS), Err(SchemaError::TooNew { found: 3, known: 2 }));
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::wizards::WizardId;
 use serde_json::json;
 
 fn journal(dir: &tempfile::TempDir) -> Journal {
@@ -9,7 +10,7 @@ fn journal(dir: &tempfile::TempDir) -> Journal {
 fn a_step_begun_and_finished_is_skipped_when_run_again() {
     let dir = tempfile::tempdir().unwrap();
     let j = journal(&dir);
-    let id = j.create("centralToHub", "Move thermostats", &json!({"group": "thermostats"})).unwrap();
+    let id = j.create(WizardId::CentralToHub, "Move thermostats", &json!({"group": "thermostats"})).unwrap();
     assert_eq!(j.begin_step(&id, "enrollment-group", &json!({"name": "from-fleet"})).unwrap(), StepStart::Fresh);
     j.finish_step(&id, "enrollment-group", Ok(&json!({"etag": "e1"}))).unwrap();
     assert_eq!(j.begin_step(&id, "enrollment-group", &json!({})).unwrap(), StepStart::Done { outcome: json!({"etag": "e1"}) });
@@ -22,7 +23,7 @@ fn after_a_crash_the_unfinished_step_and_the_running_migration_are_found_again()
     let dir = tempfile::tempdir().unwrap();
     let (id, job) = {
         let j = journal(&dir);
-        let id = j.create("centralToHub", "Move", &json!({})).unwrap();
+        let id = j.create(WizardId::CentralToHub, "Move", &json!({})).unwrap();
         j.set_state(&id, MigrationState::Running).unwrap();
         let job = j.identifier(&id, "central-job", || "job-1234".into()).unwrap();
         j.begin_step(&id, "create-job", &json!({"jobId": job})).unwrap();
@@ -39,7 +40,7 @@ fn after_a_crash_the_unfinished_step_and_the_running_migration_are_found_again()
 fn a_failed_step_keeps_its_code_and_a_redacted_message() {
     let dir = tempfile::tempdir().unwrap();
     let j = journal(&dir);
-    let id = j.create("centralToHub", "Move", &json!({})).unwrap();
+    let id = j.create(WizardId::CentralToHub, "Move", &json!({})).unwrap();
     j.begin_step(&id, "link-hub", &json!({})).unwrap();
     j.finish_step(&id, "link-hub", Err(("azure.forbidden", "refused for HostName=h;SharedAccessKeyName=o;SharedAccessKey=S3cr3tS3cr3t="))).unwrap();
     let step = &j.steps(&id).unwrap()[0];
@@ -51,7 +52,7 @@ fn a_failed_step_keeps_its_code_and_a_redacted_message() {
 #[test]
 fn a_plan_with_a_secret_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let err = journal(&dir).create("hubState", "x", &json!({"target": "HostName=h;SharedAccessKeyName=o;SharedAccessKey=abcdefghijkl"})).unwrap_err();
+    let err = journal(&dir).create(WizardId::HubState, "x", &json!({"target": "HostName=h;SharedAccessKeyName=o;SharedAccessKey=abcdefghijkl"})).unwrap_err();
     assert_eq!(err.code(), "journal.secret_in_plan");
 }
 
@@ -59,15 +60,46 @@ fn a_plan_with_a_secret_is_refused() {
 fn ten_thousand_device_states_are_kept_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let j = journal(&dir);
-    let id = j.create("centralToHub", "Move", &json!({})).unwrap();
+    let id = j.create(WizardId::CentralToHub, "Move", &json!({})).unwrap();
     let ids: Vec<String> = (0..10_000).map(|n| format!("thermostat-{n:05}")).collect();
-    j.record_devices(&id, ids.iter().map(|d| (d.as_str(), "pending", None))).unwrap();
-    j.record_devices(&id, ids.iter().take(9_990).map(|d| (d.as_str(), "moved", None))).unwrap();
-    j.record_devices(&id, ids.iter().skip(9_990).map(|d| (d.as_str(), "failed", Some("command timed out")))).unwrap();
-    assert_eq!(j.device_counts(&id).unwrap(), BTreeMap::from([("failed".to_string(), 10), ("moved".to_string(), 9_990)]));
-    let failed = j.devices(&id, Some("failed"), 0, 100).unwrap();
+    j.record_items(&id, "device", ids.iter().map(|d| (d.as_str(), "pending", None))).unwrap();
+    j.record_items(&id, "device", ids.iter().take(9_990).map(|d| (d.as_str(), "moved", None))).unwrap();
+    j.record_items(&id, "device", ids.iter().skip(9_990).map(|d| (d.as_str(), "failed", Some("command timed out")))).unwrap();
+    assert_eq!(j.item_counts(&id, "device").unwrap(), BTreeMap::from([("failed".to_string(), 10), ("moved".to_string(), 9_990)]));
+    let failed = j.items(&id, "device", Some("failed"), 0, 100).unwrap();
     assert_eq!(failed.len(), 10);
-    assert_eq!(failed[0], ("thermostat-09990".into(), "failed".into(), Some("command timed out".into())));
+    let first = &failed[0];
+    assert_eq!((first.key.as_str(), first.state.as_str(), first.reason.as_deref()), ("thermostat-09990", "failed", Some("command timed out")));
+}
+
+#[test]
+fn items_of_different_kinds_with_the_same_key_are_kept_apart_and_counted_per_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = journal(&dir);
+    let id = j.create(WizardId::HubState, "Hub state", &json!({})).unwrap();
+    j.record_items(&id, "device", [("edge-1", "imported", None)]).unwrap();
+    j.record_items(&id, "module", [("edge-1", "failed", Some("409001"))]).unwrap();
+    j.record_items(&id, "module", [("edge-1/$edgeAgent", "imported", None)]).unwrap();
+    let kinds = j.item_kinds(&id).unwrap();
+    assert_eq!(kinds["device"], BTreeMap::from([("imported".to_string(), 1)]));
+    assert_eq!(kinds["module"], BTreeMap::from([("failed".to_string(), 1), ("imported".to_string(), 1)]));
+    assert_eq!(j.items(&id, "device", None, 0, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn a_checkpoint_is_replaced_by_the_next_and_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = {
+        let j = journal(&dir);
+        let id = j.create(WizardId::HubState, "Hub state", &json!({})).unwrap();
+        assert_eq!(j.load_checkpoint(&id, "devices-pager").unwrap(), None);
+        j.checkpoint(&id, "devices-pager", &json!({"continuation": "page-2"})).unwrap();
+        j.checkpoint(&id, "devices-pager", &json!({"continuation": "page-3"})).unwrap();
+        id
+    };
+    let j = journal(&dir);
+    assert_eq!(j.load_checkpoint(&id, "devices-pager").unwrap(), Some(json!({"continuation": "page-3"})));
+    assert!(matches!(j.checkpoint("no-such-migration", "k", &json!(1)), Err(JournalError::NotFound(_))));
 }
 
 #[test]

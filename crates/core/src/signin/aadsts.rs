@@ -115,6 +115,7 @@ mod tests {
         for (error, description, code) in cases {
             let e = explain(error, description, "http://localhost:3000");
             assert_eq!(e.code, code, "{description}");
+            assert!(super::super::SignInError::CODES.contains(&e.code), "{} is not in SignInError::CODES", e.code);
             assert!(e.fix.is_some(), "{code} needs a fix");
         }
         let mismatch = explain("invalid_request", "AADSTS50011: …", "http://localhost:3000");

@@ -48,6 +48,30 @@ impl SignInError {
         }
     }
 
+    /// Every code `code` gives, Entra's refusals as `aadsts` explains them included.
+    pub const CODES: &'static [&'static str] = &[
+        "signin.port_busy",
+        "signin.listener_failed",
+        "signin.browser_failed",
+        "signin.timed_out",
+        "signin.cancelled",
+        "signin.service_failed",
+        "signin.spa_origin_required",
+        "signin.redirect_uri_mismatch",
+        "signin.consent_required",
+        "signin.access_denied",
+        "signin.response_type_not_enabled",
+        "signin.app_not_found",
+        "signin.wrong_tenant",
+        "signin.mfa_required",
+        "signin.blocked_by_policy",
+        "signin.session_expired",
+        "signin.code_expired",
+        "signin.pkce_mismatch",
+        "signin.interaction_required",
+        "signin.entra_error",
+    ];
+
     /// What the person can do about it, when there is something.
     pub fn fix(&self) -> Option<String> {
         match self {

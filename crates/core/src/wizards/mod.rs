@@ -3,11 +3,12 @@
 //! plainly that it comes in a later version.
 
 pub mod central_to_hub;
+pub mod runtime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum WizardId {
     CentralToHub,
@@ -15,6 +16,47 @@ pub enum WizardId {
     BulkIdentities,
     DpsLinkedHubs,
     IotOperationsClone,
+}
+
+impl WizardId {
+    pub const ALL: [WizardId; 5] =
+        [WizardId::CentralToHub, WizardId::HubState, WizardId::BulkIdentities, WizardId::DpsLinkedHubs, WizardId::IotOperationsClone];
+
+    /// As the journal stores it and the UI routes by it (`centralToHub`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WizardId::CentralToHub => "centralToHub",
+            WizardId::HubState => "hubState",
+            WizardId::BulkIdentities => "bulkIdentities",
+            WizardId::DpsLinkedHubs => "dpsLinkedHubs",
+            WizardId::IotOperationsClone => "iotOperationsClone",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<WizardId> {
+        WizardId::ALL.into_iter().find(|w| w.as_str() == text)
+    }
+
+    /// As the CLI names it (`iotm central-to-hub run`).
+    pub fn command_name(self) -> &'static str {
+        match self {
+            WizardId::CentralToHub => "central-to-hub",
+            WizardId::HubState => "hub-state",
+            WizardId::BulkIdentities => "bulk-identities",
+            WizardId::DpsLinkedHubs => "dps-linked-hubs",
+            WizardId::IotOperationsClone => "iot-operations-clone",
+        }
+    }
+
+    pub fn from_command_name(text: &str) -> Option<WizardId> {
+        WizardId::ALL.into_iter().find(|w| w.command_name() == text)
+    }
+}
+
+impl std::fmt::Display for WizardId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.command_name())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -111,5 +153,15 @@ mod tests {
         let ready: Vec<WizardId> = wizards.iter().filter(|w| w.available).map(|w| w.id).collect();
         assert_eq!(ready, [WizardId::CentralToHub]);
         assert_eq!(wizards[0].title, "Central → Hub");
+    }
+
+    #[test]
+    fn a_wizard_id_reads_back_from_the_journal_and_the_command_line() {
+        for id in WizardId::ALL {
+            assert_eq!(WizardId::parse(id.as_str()), Some(id));
+            assert_eq!(WizardId::from_command_name(id.command_name()), Some(id));
+            assert_eq!(serde_json::to_value(id).unwrap(), serde_json::json!(id.as_str()));
+        }
+        assert_eq!(WizardId::parse("teleport"), None);
     }
 }

@@ -1,22 +1,24 @@
 //! What a person does to a migration once it has run: retry the failed devices (Central's rerun of
 //! each job over its failed devices, journaled like any side effect), stop or resume its jobs.
 
-use super::engine::{Engine, RunOutcome};
+use super::engine::Engine;
 use super::error::WizardError;
 use super::monitor::{JobRef, Monitor};
-use super::progress::DeviceState;
+use super::plan::Plan;
+use super::progress::{DeviceState, DEVICE};
 use super::reasons::{COMMAND_ERROR, JOB_ENDED, NO_ANSWER, NO_DEVICE_MOVE};
 use super::target;
 use super::template::DeviceMoveCommand;
-use crate::journal::MigrationState;
+use crate::wizards::runtime::PlanProblem;
 use serde_json::json;
 
 impl Engine<'_> {
     /// The Central jobs this migration created (first jobs and reruns), from its journal.
     pub fn jobs(&self) -> Result<Vec<JobRef>, WizardError> {
         Ok(self
-            .journal
-            .steps(&self.id)?
+            .ctx
+            .journal()
+            .steps(self.ctx.id())?
             .into_iter()
             .filter(|s| s.key.starts_with("job:") || s.key.starts_with("rerun:"))
             .filter_map(|s| {
@@ -29,35 +31,27 @@ impl Engine<'_> {
     /// Reruns each job over its failed devices and watches them again. Only failures Central
     /// reruns are retried: devices that did not answer or answered with an error. Devices that
     /// answered and then did not arrive have left Central; a new command cannot reach them.
-    pub async fn retry_failed(&self) -> Result<RunOutcome, WizardError> {
-        let plan = self.plan()?;
+    pub async fn retry_failed(&self, plan: &Plan) -> Result<(), WizardError> {
         let retriable = |reason: &Option<String>| {
             reason.as_deref().is_some_and(|r| [NO_ANSWER, NO_DEVICE_MOVE, COMMAND_ERROR, JOB_ENDED].iter().any(|c| r.split(':').next() == Some(c)))
         };
-        let failed: Vec<String> =
-            self.journal.devices(&self.id, Some("failed"), 0, u32::MAX)?.into_iter().filter(|(_, _, r)| retriable(r)).map(|(id, _, _)| id).collect();
+        let failed: Vec<String> = self.ctx.items(DEVICE, Some("failed"))?.into_iter().filter(|r| retriable(&r.reason)).map(|r| r.key).collect();
         if failed.is_empty() {
-            return Ok(RunOutcome { counts: self.journal.device_counts(&self.id)? });
+            return Ok(());
         }
-        self.journal.set_state(&self.id, MigrationState::Running)?;
         let command: DeviceMoveCommand = self
-            .journal
-            .steps(&self.id)?
+            .ctx
+            .journal()
+            .steps(self.ctx.id())?
             .into_iter()
             .find(|s| s.key == "template")
             .and_then(|s| s.outcome)
             .and_then(|o| serde_json::from_value(o).ok())
-            .ok_or_else(|| {
-                WizardError::Plan(super::plan::PlanProblem {
-                    field: "journal".into(),
-                    problem: "the migration never checked its template; run it first".into(),
-                    line: None,
-                })
-            })?;
-        let attempt = self.journal.steps(&self.id)?.iter().filter(|s| s.key.starts_with("verify")).count();
+            .ok_or_else(|| WizardError::from(PlanProblem::new("journal", "the migration never checked its template; run it first")))?;
+        let attempt = self.ctx.journal().steps(self.ctx.id())?.iter().filter(|s| s.key.starts_with("verify")).count();
         let mut reruns = Vec::new();
         for job in self.jobs()?.into_iter().filter(|j| !j.group.is_empty()) {
-            let rerun_id = self.journal.identifier(&self.id, &format!("rerun:{}:{attempt}", job.id), || format!("{}-r{attempt}", job.id))?;
+            let rerun_id = self.ctx.identifier(&format!("rerun:{}:{attempt}", job.id), || format!("{}-r{attempt}", job.id))?;
             let key = format!("rerun:{}:{attempt}", job.group);
             let central = &self.clients.central;
             let (rerun_ref, job_ref) = (&rerun_id, &job);
@@ -83,16 +77,14 @@ impl Engine<'_> {
                 reruns.push(JobRef { id: rerun_id, group: job.group });
             }
         }
-        let rows: Vec<(&str, &str, Option<&str>)> = failed.iter().map(|id| (id.as_str(), DeviceState::Pending.as_str(), None)).collect();
-        self.journal.record_devices(&self.id, rows)?;
-        let target = target::resolve(&self.clients.arm, &plan).await?;
-        let planes = target::data_planes(&self.clients.arm, &self.clients.pipeline, &plan, &target).await?;
+        self.ctx.record_items(DEVICE, failed.iter().map(|id| (id.as_str(), DeviceState::Pending.as_str(), None)))?;
+        let target = target::resolve(&self.clients.arm, plan).await?;
+        let planes = target::data_planes(&self.clients.arm, &self.clients.pipeline, plan, &target).await?;
         let central_group = self.clients.central.enrollment_group(&plan.enrollment.central_group_id).await?;
-        Monitor::new(self, &plan, &command, &planes, &target.hub_host, &central_group, reruns)?.watch().await?;
-        let counts = self.journal.device_counts(&self.id)?;
+        Monitor::new(self, plan, &command, &planes, &target.hub_host, &central_group, reruns)?.watch().await?;
+        let counts = self.ctx.item_counts(DEVICE)?;
         self.step(&format!("verify:{attempt}"), "Verify the retried devices", json!({}), |_| async { Ok(json!({"counts": counts})) }).await?;
-        self.journal.set_state(&self.id, MigrationState::Completed)?;
-        Ok(RunOutcome { counts: self.journal.device_counts(&self.id)? })
+        Ok(())
     }
 
     /// Stops the migration's running jobs in Central (devices not yet reached stay on Central).

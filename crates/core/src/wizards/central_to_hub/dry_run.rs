@@ -50,7 +50,7 @@ pub struct DryRun {
 }
 
 pub async fn dry_run(clients: &Clients, plan: &Plan, progress: &(dyn Fn(u32, u32) + Send + Sync)) -> Result<DryRun, WizardError> {
-    plan.check().map_err(|mut p| WizardError::Plan(p.remove(0)))?;
+    plan.check().map_err(|mut p| WizardError::from(p.remove(0)))?;
     let central = &clients.central;
     let command = find_device_move(&central.device_template(&plan.source.template_id).await?)?;
     let target = target::resolve(&clients.arm, plan).await?;

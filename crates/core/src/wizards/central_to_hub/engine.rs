@@ -10,20 +10,18 @@ use super::enrollment::{desired_group, ensure_group, existing_group, GroupOutcom
 use super::error::WizardError;
 use super::monitor::{JobRef, Monitor};
 use super::plan::{PayloadStyle, Plan};
-use super::progress::{DeviceState, Progress, StepState, StopSignal};
+use super::progress::{CentralToHubTick, DeviceState, DEVICE};
 use super::readiness;
 use super::target::{self, ResolvedTarget};
 use super::template::{find_device_move, DeviceMoveCommand, PayloadShape};
-use crate::journal::{Journal, MigrationState, StepStart};
+use crate::wizards::runtime::{PlanProblem, RunContext};
 use iotm_azure::arm::ArmClient;
 use iotm_azure::central::models::{DeviceGroup, Job, JobBatch, JobCancellationThreshold, JobData};
 use iotm_azure::central::CentralClient;
 use iotm_azure::Pipeline;
 use serde_json::{json, Value};
 use std::future::Future;
-use std::time::{Duration, Instant};
-
-pub const WIZARD: &str = "centralToHub";
+use std::time::Duration;
 
 /// The clients a run speaks through; built by the caller from the session (or the CLI's credential).
 #[derive(Clone)]
@@ -33,118 +31,41 @@ pub struct Clients {
     pub central: CentralClient,
 }
 
-/// Records a new migration of this plan (checked first); returns its ID.
-pub fn create(journal: &Journal, plan: &Plan) -> Result<String, WizardError> {
-    plan.check().map_err(|mut problems| WizardError::Plan(problems.remove(0)))?;
-    let value = serde_json::to_value(plan).map_err(|e| crate::journal::JournalError::Sql(e.to_string()))?;
-    Ok(journal.create(WIZARD, &plan.title(), &value)?)
-}
-
+/// A run of one Central → Hub migration: its context (journal, stop, progress) and its clients.
 pub struct Engine<'a> {
-    pub journal: &'a Journal,
-    pub id: String,
-    pub clients: Clients,
-    pub progress: &'a (dyn Fn(Progress) + Send + Sync),
-    pub stop: StopSignal,
-    started: Instant,
-}
-
-/// What a finished run found, in counts (the report has the rows).
-#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
-#[serde(rename_all = "camelCase")]
-pub struct RunOutcome {
-    #[ts(type = "Record<string, number>")]
-    pub counts: std::collections::BTreeMap<String, u64>,
+    pub ctx: &'a RunContext<'a, CentralToHubTick>,
+    pub clients: &'a Clients,
 }
 
 impl<'a> Engine<'a> {
-    pub fn new(journal: &'a Journal, id: &str, clients: Clients, progress: &'a (dyn Fn(Progress) + Send + Sync), stop: StopSignal) -> Engine<'a> {
-        Engine { journal, id: id.to_string(), clients, progress, stop, started: Instant::now() }
+    pub fn new(ctx: &'a RunContext<'a, CentralToHubTick>, clients: &'a Clients) -> Engine<'a> {
+        Engine { ctx, clients }
     }
 
-    pub fn plan(&self) -> Result<Plan, WizardError> {
-        let value = self.journal.plan(&self.id)?;
-        serde_json::from_value(value).map_err(|e| WizardError::Plan(super::plan::PlanProblem { field: "plan".into(), problem: e.to_string(), line: None }))
-    }
-
-    fn emit_step(&self, key: &str, title: &str, state: StepState, detail: Option<String>) {
-        (self.progress)(Progress::Step { key: key.into(), title: title.into(), state, detail });
-    }
-
-    /// One journaled side effect. `act(unfinished)` is told whether an earlier run began it and
-    /// never finished, so it checks what exists before acting again.
+    /// A journaled side effect of this wizard (see `RunContext::step`).
     pub(crate) async fn step<F, Fut>(&self, key: &str, title: &str, intent: Value, act: F) -> Result<Value, WizardError>
     where
         F: FnOnce(bool) -> Fut,
         Fut: Future<Output = Result<Value, WizardError>>,
     {
-        if self.stop.is_stopped() {
-            return Err(WizardError::Cancelled);
-        }
-        let unfinished = match self.journal.begin_step(&self.id, key, &intent)? {
-            StepStart::Done { outcome } => {
-                self.emit_step(key, title, StepState::AlreadyDone, None);
-                return Ok(outcome);
-            }
-            StepStart::Unfinished { .. } => true,
-            StepStart::Fresh => false,
-        };
-        self.emit_step(key, title, StepState::Started, None);
-        let result = act(unfinished).await;
-        self.finish(key, title, result.as_ref().map(|outcome| outcome.clone()))?;
-        result
+        self.ctx.step(key, title, intent, act).await
     }
 
-    /// Journals and tells how a step or check ended (a stop leaves it unfinished, to be resumed).
-    fn finish(&self, key: &str, title: &str, result: Result<Value, &WizardError>) -> Result<(), WizardError> {
-        match result {
-            Ok(outcome) => {
-                self.journal.finish_step(&self.id, key, Ok(&outcome))?;
-                self.emit_step(key, title, StepState::Done, None);
-            }
-            Err(WizardError::Cancelled) => {}
-            Err(e) => {
-                let message = e.to_string();
-                self.journal.finish_step(&self.id, key, Err((&e.code(), &message)))?;
-                self.emit_step(key, title, StepState::Failed, Some(crate::redact::redact(&message).into_owned()));
-            }
-        }
-        Ok(())
-    }
-
-    /// A check that runs on every run (unlike a step, whose outcome a resumed run reuses): journaled
-    /// as a step — done when it passes, failed with the error's code when it refuses the plan.
+    /// A journaled check of this wizard, run on every run (see `RunContext::check`).
     pub(crate) async fn check<T, F, Fut>(&self, key: &str, title: &str, intent: Value, act: F) -> Result<T, WizardError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, WizardError>>,
     {
-        if self.stop.is_stopped() {
-            return Err(WizardError::Cancelled);
-        }
-        self.journal.begin_step(&self.id, key, &intent)?;
-        self.emit_step(key, title, StepState::Started, None);
-        let result = act().await;
-        self.finish(key, title, result.as_ref().map(|_| json!({"passed": true})))?;
-        result
+        self.ctx.check(key, title, intent, act).await
     }
 
     /// Runs (or resumes) the migration to its end.
-    pub async fn run(&self) -> Result<RunOutcome, WizardError> {
-        let plan = self.plan()?;
-        self.journal.set_state(&self.id, MigrationState::Running)?;
-        let result = self.run_plan(&plan).await;
-        match &result {
-            Ok(_) => self.journal.set_state(&self.id, MigrationState::Completed)?,
-            // Stopped or cut off: still running as far as the journal knows, so Resume is offered.
-            Err(WizardError::Cancelled) => {}
-            Err(WizardError::Azure(e)) if e.status().is_none() => {}
-            Err(_) => self.journal.set_state(&self.id, MigrationState::Failed)?,
-        }
-        result
+    pub async fn run(&self, plan: &Plan) -> Result<(), WizardError> {
+        self.run_plan(plan).await
     }
 
-    async fn run_plan(&self, plan: &Plan) -> Result<RunOutcome, WizardError> {
+    async fn run_plan(&self, plan: &Plan) -> Result<(), WizardError> {
         let central = &self.clients.central;
         let command: DeviceMoveCommand = {
             let template_id = plan.source.template_id.clone();
@@ -154,8 +75,7 @@ impl<'a> Engine<'a> {
                     Ok(serde_json::to_value(find_device_move(&template)?).unwrap_or_default())
                 })
                 .await?;
-            serde_json::from_value(outcome)
-                .map_err(|e| WizardError::Plan(super::plan::PlanProblem { field: "journal step template".into(), problem: e.to_string(), line: None }))?
+            serde_json::from_value(outcome).map_err(|e| WizardError::from(PlanProblem::new("journal step template", e.to_string())))?
         };
 
         // Everything that can refuse the plan is checked before anything is changed (a bad plan
@@ -189,7 +109,7 @@ impl<'a> Engine<'a> {
         self.select_devices(plan, &central_group).await?;
 
         // A link begun by an earlier run is finished in the journal even if the hub shows linked now.
-        let link_begun = self.journal.steps(&self.id)?.iter().any(|s| s.key == "link-hub");
+        let link_begun = self.ctx.journal().steps(self.ctx.id())?.iter().any(|s| s.key == "link-hub");
         if !target.hub_is_linked() || link_begun {
             let target = &target;
             self.step("link-hub", "Link the hub to the DPS", json!({"hub": target.hub_host, "dps": plan.target.dps_name}), |unfinished| async move {
@@ -219,9 +139,9 @@ impl<'a> Engine<'a> {
         }
         let monitor = Monitor::new(self, plan, &command, &planes, &target.hub_host, &central_group, jobs)?;
         monitor.watch().await?;
-        let counts = self.journal.device_counts(&self.id)?;
+        let counts = self.ctx.item_counts(DEVICE)?;
         self.step("verify", "Verify every device in the hub", json!({}), |_| async { Ok(json!({"counts": counts})) }).await?;
-        Ok(RunOutcome { counts: self.journal.device_counts(&self.id)? })
+        Ok(())
     }
 
     /// The Central device groups the jobs target: the plan's, or one made for every device of the template.
@@ -229,14 +149,14 @@ impl<'a> Engine<'a> {
         if !plan.source.device_groups.is_empty() {
             return Ok(plan.source.device_groups.clone());
         }
-        let group_id = self.journal.identifier(&self.id, "device-group", || format!("iotm-move-{}", short_id()))?;
+        let group_id = self.ctx.identifier("device-group", || format!("iotm-move-{}", short_id()))?;
         let template = plan.source.template_id.clone();
         self.step("device-group", "Create a device group of every device of the template", json!({"group": group_id, "template": template}), |_| async {
             let group = DeviceGroup {
                 id: group_id.clone(),
                 display_name: format!("Moved by IoT Migrator ({})", template),
                 filter: format!("SELECT * FROM devices WHERE $template = \"{}\"", template.replace('"', "")),
-                description: Some(format!("Every device of {template}, for migration {}", self.id)),
+                description: Some(format!("Every device of {template}, for migration {}", self.ctx.id())),
                 etag: None,
                 organizations: vec![],
             };
@@ -251,8 +171,7 @@ impl<'a> Engine<'a> {
     async fn select_devices(&self, plan: &Plan, central_group: &iotm_azure::central::models::EnrollmentGroup) -> Result<(), WizardError> {
         self.step("select-devices", "List the devices to move", json!({"groups": plan.source.device_groups}), |_| async {
             let found = readiness::check(&self.clients.central, plan, central_group, false, &|_, _| {}).await?;
-            let rows: Vec<(&str, &str, Option<&str>)> = found.rows.iter().map(|r| (r.device_id.as_str(), DeviceState::Pending.as_str(), None)).collect();
-            self.journal.record_devices(&self.id, rows)?;
+            self.ctx.record_items(DEVICE, found.rows.iter().map(|r| (r.device_id.as_str(), DeviceState::Pending.as_str(), None)))?;
             Ok(json!({"devices": found.rows.len(), "groups": found.groups.iter().map(|g| (g.id.clone(), g.devices)).collect::<Vec<_>>()}))
         })
         .await?;
@@ -260,11 +179,11 @@ impl<'a> Engine<'a> {
     }
 
     async fn send_job(&self, plan: &Plan, command: &DeviceMoveCommand, target: &ResolvedTarget, group: &str) -> Result<JobRef, WizardError> {
-        let job_id = self.journal.identifier(&self.id, &format!("job:{group}"), || format!("iotm-{}", short_id()))?;
+        let job_id = self.ctx.identifier(&format!("job:{group}"), || format!("iotm-{}", short_id()))?;
         let key = format!("job:{group}");
         let job = Job {
             display_name: Some(format!("Move to {} (IoT Migrator)", plan.target.hub_name)),
-            description: Some(format!("DeviceMove to DPS {} for migration {}", plan.target.dps_name, self.id)),
+            description: Some(format!("DeviceMove to DPS {} for migration {}", plan.target.dps_name, self.ctx.id())),
             group: group.to_string(),
             batch: plan.job.batch_size.map(|n| JobBatch { kind: "number".into(), value: n as f64 }),
             cancellation_threshold: plan.job.cancellation_threshold_percent.map(|p| JobCancellationThreshold {
@@ -295,14 +214,14 @@ impl<'a> Engine<'a> {
             match self.clients.central.create_job(job_id, job).await {
                 Ok(_) => return Ok(()),
                 Err(e) if e.status() == Some(409) && e.service_code().is_some_and(|c| c.contains("TooManyRunningJobs")) => {
-                    self.sleep(Duration::from_secs(5)).await?;
+                    self.ctx.sleep(Duration::from_secs(5)).await?;
                 }
                 Err(e) if e.status().is_none_or(|s| s == 429 || s >= 500) && lost < 5 => {
                     lost += 1;
                     if self.clients.central.job(job_id).await.is_ok() {
                         return Ok(());
                     }
-                    self.sleep(Duration::from_secs(1)).await?;
+                    self.ctx.sleep(Duration::from_secs(1)).await?;
                 }
                 Err(e) => {
                     // Central's answer already reads "… (request ID x)"; say it only when it does not.
@@ -316,22 +235,6 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-    }
-
-    /// Sleeps unless asked to stop.
-    pub(crate) async fn sleep(&self, how_long: Duration) -> Result<(), WizardError> {
-        let end = Instant::now() + how_long;
-        while Instant::now() < end {
-            if self.stop.is_stopped() {
-                return Err(WizardError::Cancelled);
-            }
-            tokio::time::sleep((end - Instant::now()).min(Duration::from_millis(100))).await;
-        }
-        Ok(())
-    }
-
-    pub(crate) fn elapsed_ms(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
     }
 }
 

@@ -2,13 +2,13 @@
 //! says what to do. Azure's own errors pass through with their codes (and request IDs).
 
 use super::template::TemplateProblem;
+use crate::error::Coded;
 use crate::journal::JournalError;
+use crate::wizards::runtime::{RunError, WizardFailure};
 use iotm_azure::AzureError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WizardError {
-    #[error("The plan cannot run: {0}")]
-    Plan(super::plan::PlanProblem),
     #[error(transparent)]
     Template(#[from] TemplateProblem),
     #[error("Nothing to move: {what} holds no device of the template {template}.")]
@@ -38,20 +38,27 @@ pub enum WizardError {
         /// Central's request ID when Central refused the job (what a support ticket asks for).
         request_id: Option<String>,
     },
-    #[error("The migration {0} is already running.")]
-    AlreadyRunning(String),
-    #[error("The migration was stopped before it finished; Resume continues it.")]
-    Cancelled,
+    #[error(transparent)]
+    Run(#[from] RunError),
     #[error(transparent)]
     Azure(#[from] AzureError),
-    #[error(transparent)]
-    Journal(#[from] JournalError),
+}
+
+impl From<JournalError> for WizardError {
+    fn from(e: JournalError) -> Self {
+        WizardError::Run(RunError::Journal(e))
+    }
+}
+
+impl From<super::plan::PlanProblem> for WizardError {
+    fn from(problem: super::plan::PlanProblem) -> Self {
+        WizardError::Run(RunError::BadPlan(problem))
+    }
 }
 
 impl WizardError {
     pub fn code(&self) -> String {
         match self {
-            WizardError::Plan(_) => "centralToHub.bad_plan".into(),
             WizardError::Template(t) => t.code().into(),
             WizardError::EmptySelection { .. } => "centralToHub.empty_selection".into(),
             WizardError::NoSuchDeviceGroup(_) => "centralToHub.no_such_device_group".into(),
@@ -63,12 +70,27 @@ impl WizardError {
             WizardError::X509CertificateMismatch { .. } => "centralToHub.x509_certificate_mismatch".into(),
             WizardError::TpmGroup(_) => "centralToHub.tpm_group".into(),
             WizardError::JobFailed { .. } => "centralToHub.job_failed".into(),
-            WizardError::AlreadyRunning(_) => "centralToHub.already_running".into(),
-            WizardError::Cancelled => "centralToHub.cancelled".into(),
+            WizardError::Run(e) => e.code().into(),
             WizardError::Azure(e) => e.code().into(),
-            WizardError::Journal(e) => e.code().into(),
         }
     }
+
+    /// The codes of this wizard's own refusals (the runtime's and Azure's are listed with them).
+    pub const CODES: &'static [&'static str] = &[
+        "centralToHub.empty_selection",
+        "centralToHub.no_such_device_group",
+        "centralToHub.dps_forbidden",
+        "centralToHub.hub_not_linked",
+        "centralToHub.link_forbidden",
+        "centralToHub.enrollment_clash",
+        "centralToHub.x509_certificate_needed",
+        "centralToHub.x509_certificate_mismatch",
+        "centralToHub.tpm_group",
+        "centralToHub.job_failed",
+        "centralToHub.template_without_device_move",
+        "centralToHub.device_move_on_wrong_interface",
+        "centralToHub.device_move_ambiguous",
+    ];
 
     /// Azure's request ID, when Azure refused: what a support ticket asks for.
     pub fn request_id(&self) -> Option<String> {
@@ -76,6 +98,32 @@ impl WizardError {
             WizardError::Azure(e) => e.service_error().and_then(|s| s.request_id.clone()),
             WizardError::JobFailed { request_id, .. } => request_id.clone(),
             _ => None,
+        }
+    }
+}
+
+impl Coded for WizardError {
+    fn code(&self) -> String {
+        WizardError::code(self)
+    }
+    fn field(&self) -> Option<String> {
+        match self {
+            WizardError::Run(e) => e.field(),
+            _ => None,
+        }
+    }
+    fn request_id(&self) -> Option<String> {
+        WizardError::request_id(self)
+    }
+}
+
+impl WizardFailure for WizardError {
+    /// A connection lost for good (no answer at all) leaves the migration resumable, as a stop does.
+    fn is_interrupted(&self) -> bool {
+        match self {
+            WizardError::Run(RunError::Cancelled) => true,
+            WizardError::Azure(e) => e.status().is_none(),
+            _ => false,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The Central → Hub wizard: move devices from an IoT Central application to an IoT hub through
-//! DPS with the `DeviceMove` command. Plan → dry run → run → verify → report, over the journal.
+//! DPS with the `DeviceMove` command. Plan → dry run → run → verify → report, on the runtime.
 
 pub mod actions;
 pub mod dry_run;
@@ -13,12 +13,12 @@ pub mod progress;
 pub mod readiness;
 pub mod reasons;
 pub mod report;
-pub mod runner;
 pub mod target;
 pub mod template;
-pub mod views;
+pub mod wizard;
 
-pub use engine::{create, Clients, Engine, WIZARD};
+pub use engine::{Clients, Engine};
 pub use error::WizardError;
 pub use plan::Plan;
-pub use progress::{DeviceState, Progress, StopSignal};
+pub use progress::{CentralToHubProgress, CentralToHubTick, DeviceState, DEVICE};
+pub use wizard::{create, retry, run, CentralToHub};

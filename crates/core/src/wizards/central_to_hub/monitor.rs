@@ -9,11 +9,12 @@
 use super::engine::Engine;
 use super::error::WizardError;
 use super::plan::Plan;
-use super::progress::{DeviceRow, DeviceState, Progress};
+use super::progress::{CentralToHubTick, DeviceState, DEVICE};
 use super::readiness::{attestation_of, AttestationKind};
 use super::reasons::*;
 use super::target::DataPlanes;
 use super::template::{DeviceMoveCommand, COMMAND};
+use crate::wizards::runtime::ItemRow;
 use iotm_azure::central::models::EnrollmentGroup as CentralGroup;
 use iotm_azure::central::CentralClient;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -63,7 +64,7 @@ pub struct Monitor<'e, 'a> {
     devices: HashMap<String, (DeviceState, Option<String>)>,
     /// Lower-case ID → the ID as Central spells it (DPS registration IDs come back lower-case).
     by_lower: HashMap<String, String>,
-    changed: Vec<DeviceRow>,
+    changed: Vec<ItemRow>,
 }
 
 fn is_finished(status: &str) -> bool {
@@ -80,9 +81,8 @@ impl<'e, 'a> Monitor<'e, 'a> {
         central_group: &'e CentralGroup,
         jobs: Vec<JobRef>,
     ) -> Result<Self, WizardError> {
-        let rows = engine.journal.devices(&engine.id, None, 0, u32::MAX)?;
-        let devices: HashMap<String, (DeviceState, Option<String>)> =
-            rows.into_iter().map(|(id, state, reason)| (id, (DeviceState::parse(&state), reason))).collect();
+        let rows = engine.ctx.items(DEVICE, None)?;
+        let devices: HashMap<String, (DeviceState, Option<String>)> = rows.into_iter().map(|r| (r.key, (DeviceState::parse(&r.state), r.reason))).collect();
         let by_lower = devices.keys().map(|id| (id.to_ascii_lowercase(), id.clone())).collect();
         Ok(Monitor { engine, plan, command, planes, hub_host: hub_host.to_ascii_lowercase(), central_group, jobs, devices, by_lower, changed: Vec::new() })
     }
@@ -91,7 +91,7 @@ impl<'e, 'a> Monitor<'e, 'a> {
         if let Some(entry) = self.devices.get_mut(id) {
             if entry.0 != state || entry.1 != reason {
                 *entry = (state, reason.clone());
-                self.changed.push(DeviceRow { device_id: id.to_string(), state, reason });
+                self.changed.push(state.row(id, reason));
             }
         }
     }
@@ -131,7 +131,7 @@ impl<'e, 'a> Monitor<'e, 'a> {
                 Err(WizardError::Azure(e)) if is_passing(&e) && failures < 10 => {
                     failures += 1;
                     tracing::warn!(code = e.code(), "a monitor read failed; trying again at the next tick: {e}");
-                    self.engine.sleep(Duration::from_secs(1)).await?;
+                    self.engine.ctx.sleep(Duration::from_secs(1)).await?;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -144,7 +144,7 @@ impl<'e, 'a> Monitor<'e, 'a> {
             // Quick while devices are moving, slower while nothing changes — but never so slow that
             // a wave of arrivals waits long to be seen (the client's rate limits pace real clouds).
             interval = if progressed { Duration::from_millis(200) } else { (interval * 3 / 2).min(Duration::from_millis(600)) };
-            self.engine.sleep(interval).await?;
+            self.engine.ctx.sleep(interval).await?;
         }
     }
 
@@ -211,10 +211,9 @@ impl<'e, 'a> Monitor<'e, 'a> {
     fn flush(&mut self, jobs: BTreeMap<String, String>) -> Result<(), WizardError> {
         let changed = std::mem::take(&mut self.changed);
         if !changed.is_empty() {
-            let rows: Vec<(&str, &str, Option<&str>)> = changed.iter().map(|r| (r.device_id.as_str(), r.state.as_str(), r.reason.as_deref())).collect();
-            self.engine.journal.record_devices(&self.engine.id, rows)?;
+            self.engine.ctx.record_items(DEVICE, changed.iter().map(|r| (r.key.as_str(), r.state.as_str(), r.reason.as_deref())))?;
         }
-        (self.engine.progress)(Progress::Tick { elapsed_ms: self.engine.elapsed_ms(), counts: self.counts(), jobs, changed });
+        self.engine.ctx.tick(self.counts(), CentralToHubTick { jobs, changed });
         Ok(())
     }
 

@@ -151,11 +151,7 @@ pub async fn create_dps(arm: &ArmClient, subscription_id: &str, resource_group: 
     use iotm_azure::arm::models::{DpsSku, ProvisioningService, ProvisioningServiceProperties};
     let valid = (3..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if !valid {
-        return Err(WizardError::Plan(super::plan::PlanProblem {
-            field: "dpsName".into(),
-            problem: "must be 3 to 64 letters, digits or hyphens".into(),
-            line: None,
-        }));
+        return Err(super::plan::PlanProblem::new("dpsName", "must be 3 to 64 letters, digits or hyphens").into());
     }
     let dps = ProvisioningService {
         id: None,

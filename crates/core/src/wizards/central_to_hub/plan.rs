@@ -3,6 +3,7 @@
 //! things and never holds a secret: keys are read from Central and ARM when the run needs them, so
 //! a plan can be saved, mailed and journaled in clear.
 
+pub use crate::wizards::runtime::PlanProblem;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -131,44 +132,10 @@ impl Default for VerifyOptions {
     }
 }
 
-/// A problem in a plan: which field, and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct PlanProblem {
-    pub field: String,
-    pub problem: String,
-    /// The line in the plan file, when the plan came from one.
-    pub line: Option<u32>,
-}
-
-impl std::fmt::Display for PlanProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "line {line}, {}: {}", self.field, self.problem),
-            None => write!(f, "{}: {}", self.field, self.problem),
-        }
-    }
-}
-
 impl Plan {
     /// A plan from its JSON file, with the line and field of whatever is wrong.
     pub fn from_json(text: &str) -> Result<Plan, PlanProblem> {
-        let deserializer = &mut serde_json::Deserializer::from_str(text);
-        let plan: Plan = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let message = inner.to_string();
-            let problem = message.split(" at line ").next().unwrap_or(&message).to_string();
-            // A missing field is reported at its parent: name the field itself.
-            let missing = problem.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
-            let field = match (missing, path.as_str()) {
-                (Some(name), "." | "") => name.to_string(),
-                (Some(name), parent) => format!("{parent}.{name}"),
-                (None, ".") => "plan".to_string(),
-                (None, path) => path.to_string(),
-            };
-            PlanProblem { field, problem, line: Some(inner.line() as u32) }
-        })?;
+        let plan: Plan = crate::wizards::runtime::plan_file::from_json(text)?;
         plan.check().map_err(|mut problems| problems.remove(0))?;
         Ok(plan)
     }

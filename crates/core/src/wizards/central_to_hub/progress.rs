@@ -1,12 +1,14 @@
-//! What a run tells whoever watches it (the window over a Tauri Channel, the CLI on stdout): steps
-//! as they start and end, device counts by state on every monitor tick, and the devices whose state
-//! changed (so a table of 10,000 rows is patched, never resent).
+//! What a Central → Hub run tells in its ticks, beside the counts every wizard's ticks carry: its
+//! Central jobs' statuses and the devices whose state changed (so a table of 10,000 rows is
+//! patched, never resent). Where a device is in the move is a `DeviceState`.
 
+use crate::wizards::runtime::{ItemRow, Progress};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use ts_rs::TS;
+
+/// The kind of item a Central → Hub migration journals: a device being moved.
+pub const DEVICE: &str = "device";
 
 /// Where a device is in the move. Stored in the journal by `as_str`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, TS)]
@@ -47,66 +49,22 @@ impl DeviceState {
     pub fn is_final(self) -> bool {
         matches!(self, DeviceState::Verified | DeviceState::Failed)
     }
+
+    /// A device in this state, as the journal and the tables hold it.
+    pub fn row(self, device_id: &str, reason: Option<String>) -> ItemRow {
+        ItemRow { kind: DEVICE.into(), key: device_id.into(), state: self.as_str().into(), reason }
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub enum StepState {
-    Started,
-    Done,
-    /// Done in an earlier run of this migration (read from the journal).
-    AlreadyDone,
-    Failed,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceRow {
-    pub device_id: String,
-    pub state: DeviceState,
-    /// A reason code (`noAnswer`, `noDeviceMove`, `wrongKey`…), for failed devices.
-    pub reason: Option<String>,
-}
-
+/// A Central → Hub tick's own news.
 #[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
-pub enum Progress {
-    Step {
-        key: String,
-        title: String,
-        state: StepState,
-        detail: Option<String>,
-    },
-    Tick {
-        #[ts(type = "number")]
-        elapsed_ms: u64,
-        #[ts(type = "Record<string, number>")]
-        counts: BTreeMap<String, u64>,
-        /// Job statuses by job ID (`running`, `completed`…).
-        #[ts(type = "Record<string, string>")]
-        jobs: BTreeMap<String, String>,
-        changed: Vec<DeviceRow>,
-    },
-    /// The run ended: done, stopped (resumable), or failed with a code and a sentence.
-    Finished {
-        ok: bool,
-        code: Option<String>,
-        message: Option<String>,
-        request_id: Option<String>,
-        #[ts(type = "Record<string, number>")]
-        counts: BTreeMap<String, u64>,
-    },
+#[serde(rename_all = "camelCase")]
+pub struct CentralToHubTick {
+    /// Job statuses by job ID (`running`, `completed`…).
+    #[ts(type = "Record<string, string>")]
+    pub jobs: BTreeMap<String, String>,
+    pub changed: Vec<ItemRow>,
 }
 
-/// Asks a run to stop at its next safe point (the journal keeps it resumable).
-#[derive(Clone, Default)]
-pub struct StopSignal(Arc<AtomicBool>);
-
-impl StopSignal {
-    pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-    pub fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+/// What a Central → Hub run streams.
+pub type CentralToHubProgress = Progress<CentralToHubTick>;

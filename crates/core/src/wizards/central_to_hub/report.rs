@@ -2,9 +2,10 @@
 //! words), not finished; exported as CSV (one row per device) and JSON. Nothing secret is in the
 //! journal, so nothing secret can reach a report.
 
-use super::progress::DeviceState;
+use super::progress::{DeviceState, DEVICE};
 use super::reasons::explain;
 use crate::journal::{Journal, JournalError, MigrationState, StepRecord};
+use crate::wizards::runtime::report::csv;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use ts_rs::TS;
@@ -45,11 +46,11 @@ pub struct Report {
 pub fn build(journal: &Journal, id: &str) -> Result<Report, JournalError> {
     let summary = journal.list()?.into_iter().find(|m| m.id == id).ok_or_else(|| JournalError::NotFound(id.into()))?;
     let devices: Vec<ReportRow> = journal
-        .devices(id, None, 0, u32::MAX)?
+        .items(id, DEVICE, None, 0, u32::MAX)?
         .into_iter()
-        .map(|(device_id, state, reason)| {
-            let code = reason.as_deref().map(|r| r.split(':').next().unwrap_or(r).to_string());
-            ReportRow { device_id, state: DeviceState::parse(&state), reason: reason.as_deref().map(explain), reason_code: code }
+        .map(|row| {
+            let code = row.reason.as_deref().map(|r| r.split(':').next().unwrap_or(r).to_string());
+            ReportRow { device_id: row.key, state: DeviceState::parse(&row.state), reason: row.reason.as_deref().map(explain), reason_code: code }
         })
         .collect();
     let mut by_reason = BTreeMap::new();
@@ -74,27 +75,13 @@ pub fn build(journal: &Journal, id: &str) -> Result<Report, JournalError> {
     })
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
 /// One row per device: `deviceId,state,reasonCode,reason`.
 pub fn to_csv(report: &Report) -> String {
-    let mut out = String::from("deviceId,state,reasonCode,reason\n");
-    for row in &report.devices {
-        let fields = [row.device_id.as_str(), row.state.as_str(), row.reason_code.as_deref().unwrap_or(""), row.reason.as_deref().unwrap_or("")];
-        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        out.push('\n');
-    }
-    out
-}
-
-pub fn to_json(report: &Report) -> String {
-    serde_json::to_string_pretty(report).unwrap_or_default()
+    let rows = report
+        .devices
+        .iter()
+        .map(|row| vec![row.device_id.as_str(), row.state.as_str(), row.reason_code.as_deref().unwrap_or(""), row.reason.as_deref().unwrap_or("")]);
+    csv(&["deviceId", "state", "reasonCode", "reason"], rows)
 }
 
 #[cfg(test)]
@@ -105,8 +92,8 @@ mod tests {
     fn csv_quotes_what_needs_quoting_and_explains_reasons() {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(&dir.path().join("j.db")).unwrap();
-        let id = journal.create("centralToHub", "t", &serde_json::json!({})).unwrap();
-        journal.record_devices(&id, [("a", "verified", None), ("b,1", "failed", Some("noDeviceMove")), ("c", "answered", None)]).unwrap();
+        let id = journal.create(crate::wizards::WizardId::CentralToHub, "t", &serde_json::json!({})).unwrap();
+        journal.record_items(&id, DEVICE, [("a", "verified", None), ("b,1", "failed", Some("noDeviceMove")), ("c", "answered", None)]).unwrap();
         let report = build(&journal, &id).unwrap();
         assert_eq!((report.total, report.verified, report.failed, report.unfinished), (3, 1, 1, 1));
         assert_eq!(report.by_reason.get("noDeviceMove"), Some(&1));

@@ -1,0 +1,73 @@
+//! Reports written out the same way for every wizard: CSV (one row per item, quoted where CSV
+//! needs it) or JSON, into a folder, named after the migration. Nothing secret is in the journal,
+//! so nothing secret can reach a report.
+
+use super::error::RunError;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ReportFormat {
+    Csv,
+    Json,
+}
+
+impl ReportFormat {
+    pub const ALL: [ReportFormat; 2] = [ReportFormat::Csv, ReportFormat::Json];
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Csv => "csv",
+            ReportFormat::Json => "json",
+        }
+    }
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// A CSV text: the header, then a line per row.
+pub fn csv<'r>(header: &[&str], rows: impl IntoIterator<Item = Vec<&'r str>>) -> String {
+    let mut out = header.join(",");
+    out.push('\n');
+    for row in rows {
+        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes `text` as `iot-migrator-<id>.<ext>` into `dir` (made if missing); answers the path.
+pub fn write(dir: &Path, id: &str, format: ReportFormat, text: &str) -> Result<PathBuf, RunError> {
+    let path = dir.join(format!("iot-migrator-{id}.{}", format.extension()));
+    let failed = |e: std::io::Error| RunError::ReportNotWritten { path: path.display().to_string(), detail: e.to_string() };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    std::fs::write(&path, text).map_err(failed)?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_commas_quotes_and_line_breaks_only() {
+        let text = csv(&["a", "b"], [vec!["plain", "with,comma"], vec!["say \"hi\"", "two\nlines"]]);
+        assert_eq!(text, "a,b\nplain,\"with,comma\"\n\"say \"\"hi\"\"\",\"two\nlines\"\n");
+    }
+
+    #[test]
+    fn a_report_that_cannot_be_written_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocked = dir.path().join("file");
+        std::fs::write(&blocked, "").unwrap();
+        let err = write(&blocked, "m1", ReportFormat::Csv, "x").unwrap_err();
+        assert_eq!(err.code(), "migration.reportNotWritten");
+        assert!(err.to_string().contains("iot-migrator-m1.csv"), "{err}");
+    }
+}
