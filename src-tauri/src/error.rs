@@ -1,23 +1,27 @@
-//! The shell's error: what a command returns to the UI, always `{code, message, detail, field}`.
+//! The shell's error: what a command returns to the UI, always `{code, message, detail, field,
+//! requestId}` — any core error converts through its `Coded` implementation, redacted, logged once.
 
-use iotm_core::ErrorPayload;
+use iotm_core::{Coded, ErrorPayload};
 use serde::Serialize;
 
 #[derive(Debug)]
 pub struct CommandError(pub ErrorPayload);
 
-impl From<iotm_core::Error> for CommandError {
-    fn from(e: iotm_core::Error) -> Self {
-        tracing::warn!(code = e.code(), "{e}");
-        CommandError(e.to_payload())
+impl<E: Coded> From<E> for CommandError {
+    fn from(e: E) -> Self {
+        CommandError::from_payload(e.to_payload())
     }
 }
 
 impl CommandError {
+    /// A failure of the shell's own (its code is in `iotm_core::error_codes::SHELL`).
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        let message = iotm_core::redact::redact(&message.into()).into_owned();
-        tracing::warn!(code, "{message}");
-        CommandError(ErrorPayload { code: code.into(), message, detail: None, field: None })
+        CommandError::from_payload(ErrorPayload::new(code, message))
+    }
+
+    pub fn from_payload(payload: ErrorPayload) -> Self {
+        tracing::warn!(code = %payload.code, "{}", payload.message);
+        CommandError(payload)
     }
 }
 
@@ -28,18 +32,3 @@ impl Serialize for CommandError {
 }
 
 pub type CommandResult<T> = Result<T, CommandError>;
-
-impl From<iotm_azure::AzureError> for CommandError {
-    fn from(e: iotm_azure::AzureError) -> Self {
-        CommandError::new(e.code(), e.to_string())
-    }
-}
-
-impl From<iotm_core::session::SessionError> for CommandError {
-    fn from(e: iotm_core::session::SessionError) -> Self {
-        let mut error = CommandError::new(&e.code(), e.to_string());
-        // The fix goes in `detail`, which the UI shows under the message.
-        error.0.detail = e.fix();
-        error
-    }
-}

@@ -1,6 +1,8 @@
 //! The desktop shell: plugins, app state and the one list of command handlers. Everything it does
 //! is adapted from `iotm-core`; nothing here knows about Azure or the wizards' logic.
 
+#[cfg(test)]
+mod command_list;
 mod commands;
 mod error;
 mod sandbox_host;

@@ -22,10 +22,8 @@ pub struct AppState {
     pub sandbox: SandboxHost,
     /// Signed-in accounts and their credentials.
     pub session: iotm_core::session::Session,
-    /// Every wizard's journal (`journal.db` in the data folder).
-    pub journal: std::sync::Arc<iotm_core::journal::Journal>,
-    /// The migrations running in this process.
-    pub runs: std::sync::Arc<iotm_core::wizards::central_to_hub::runner::Runs>,
+    /// Every wizard's migrations: the journal (`journal.db` in the data folder) and those running.
+    pub migrations: iotm_core::wizards::runtime::Migrations,
 }
 
 impl AppState {
@@ -77,8 +75,7 @@ impl AppState {
             started,
             sandbox,
             session,
-            journal,
-            runs: Default::default(),
+            migrations: iotm_core::wizards::runtime::Migrations::new(journal),
         })
     }
 

@@ -1,18 +1,22 @@
 //! The command line, read by hand (a handful of subcommands and options does not need a parser
 //! crate): each mistake names the argument and what was expected.
 
+use iotm_core::wizards::WizardId;
 use std::path::PathBuf;
 
 pub const USAGE: &str = "\
 IoT Migrator from a command line.
 
 USAGE:
-  iotm central-to-hub dry-run <plan.json>
-  iotm central-to-hub run <plan.json>
-  iotm central-to-hub resume <migration-id>
-  iotm central-to-hub retry <migration-id>
-  iotm central-to-hub report <migration-id> [--csv <file>] [--json <file>]
+  iotm <wizard> dry-run <plan.json>
+  iotm <wizard> run <plan.json>
+  iotm <wizard> resume <migration-id>
+  iotm <wizard> retry <migration-id>
+  iotm <wizard> report <migration-id> [--csv <file>] [--json <file>]
   iotm migrations
+
+WIZARDS:
+  central-to-hub        move devices from an IoT Central app to an IoT hub through DPS
 
 OPTIONS:
   --journal <file>      the journal (default: the app's, so the window's Jobs page sees CLI runs)
@@ -27,13 +31,16 @@ CREDENTIALS (environment):
 
 EXIT CODES: 0 done · 1 failed · 2 bad input · 3 stopped (resumable)";
 
+/// The wizards the CLI runs (those whose engine has landed).
+pub const BUILT: &[WizardId] = &[WizardId::CentralToHub];
+
 #[derive(Debug, PartialEq)]
 pub enum Command {
-    DryRun { plan: PathBuf },
-    Run { plan: PathBuf },
-    Resume { id: String },
-    Retry { id: String },
-    Report { id: String, csv: Option<PathBuf>, json: Option<PathBuf> },
+    DryRun { wizard: WizardId, plan: PathBuf },
+    Run { wizard: WizardId, plan: PathBuf },
+    Resume { wizard: WizardId, id: String },
+    Retry { wizard: WizardId, id: String },
+    Report { wizard: WizardId, id: String, csv: Option<PathBuf>, json: Option<PathBuf> },
     Migrations,
     Help,
 }
@@ -79,13 +86,21 @@ pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
     let command = match words.as_slice() {
         [] | ["help"] => Command::Help,
         ["migrations"] => Command::Migrations,
-        ["central-to-hub", "dry-run", plan] => Command::DryRun { plan: plan.into() },
-        ["central-to-hub", "run", plan] => Command::Run { plan: plan.into() },
-        ["central-to-hub", "resume", id] => Command::Resume { id: id.to_string() },
-        ["central-to-hub", "retry", id] => Command::Retry { id: id.to_string() },
-        ["central-to-hub", "report", id] => Command::Report { id: id.to_string(), csv: options.csv.take(), json: options.json.take() },
-        ["central-to-hub", action, ..] => return Err(format!("'{action}' is not a central-to-hub action, or its argument is missing (see iotm --help)")),
-        [other, ..] => return Err(format!("'{other}' is not a command (see iotm --help)")),
+        [name, rest @ ..] => {
+            let wizard = WizardId::from_command_name(name).ok_or_else(|| format!("'{name}' is not a command (see iotm --help)"))?;
+            if !BUILT.contains(&wizard) {
+                return Err(format!("the {name} wizard is not built yet"));
+            }
+            match rest {
+                ["dry-run", plan] => Command::DryRun { wizard, plan: plan.into() },
+                ["run", plan] => Command::Run { wizard, plan: plan.into() },
+                ["resume", id] => Command::Resume { wizard, id: id.to_string() },
+                ["retry", id] => Command::Retry { wizard, id: id.to_string() },
+                ["report", id] => Command::Report { wizard, id: id.to_string(), csv: options.csv.take(), json: options.json.take() },
+                [action, ..] => return Err(format!("'{action}' is not a {name} action, or its argument is missing (see iotm --help)")),
+                [] => return Err(format!("{name} needs an action: dry-run, run, resume, retry or report (see iotm --help)")),
+            }
+        }
     };
     Ok((command, options))
 }
@@ -101,13 +116,16 @@ mod tests {
     #[test]
     fn commands_and_options_are_read_in_any_order() {
         let (command, options) = parse(&args("--cloud sandbox central-to-hub run plan.json --journal j.db")).unwrap();
-        assert_eq!(command, Command::Run { plan: "plan.json".into() });
+        assert_eq!(command, Command::Run { wizard: WizardId::CentralToHub, plan: "plan.json".into() });
         assert_eq!((options.cloud.as_deref(), options.journal), (Some("sandbox"), Some(PathBuf::from("j.db"))));
     }
 
     #[test]
     fn mistakes_name_the_argument() {
         assert_eq!(parse(&args("central-to-hub run")).unwrap_err(), "'run' is not a central-to-hub action, or its argument is missing (see iotm --help)");
+        assert_eq!(parse(&args("central-to-hub")).unwrap_err(), "central-to-hub needs an action: dry-run, run, resume, retry or report (see iotm --help)");
+        assert_eq!(parse(&args("hub-state run p.json")).unwrap_err(), "the hub-state wizard is not built yet");
+        assert_eq!(parse(&args("teleport run p.json")).unwrap_err(), "'teleport' is not a command (see iotm --help)");
         assert_eq!(parse(&args("migrations --journal")).unwrap_err(), "--journal needs a value");
         assert_eq!(parse(&args("migrations --jornal x")).unwrap_err(), "--jornal is not an option (see iotm --help)");
     }

@@ -8,11 +8,12 @@ mod output;
 use args::{Command, Options};
 use iotm_azure::arm::ArmClient;
 use iotm_azure::central::CentralClient;
-use iotm_azure::{CentralApiToken, ClientSecretCredential, Cloud, Credential, Secret};
+use iotm_azure::{CentralApiToken, ClientSecretCredential, Cloud, Credential, Pipeline, Secret};
 use iotm_core::journal::{Journal, JOURNAL_FILE};
-use iotm_core::wizards::central_to_hub::dry_run::dry_run;
-use iotm_core::wizards::central_to_hub::runner::{RunMode, Runs};
-use iotm_core::wizards::central_to_hub::{create, report, Clients, Plan, Progress};
+use iotm_core::wizards::central_to_hub::plan::CentralAccess;
+use iotm_core::wizards::runtime::{self, Connect, MigrationPlan, Migrations, ReportFormat, RunError, RunMode};
+use iotm_core::wizards::WizardId;
+use iotm_core::{Coded, ErrorPayload};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -26,6 +27,12 @@ impl<E: std::fmt::Display> From<E> for Failure {
     fn from(e: E) -> Self {
         Failure(1, e.to_string())
     }
+}
+
+/// A refusal of the core, with its code (a bad plan or a migration of another wizard is bad input).
+fn failed(payload: ErrorPayload) -> Failure {
+    let code = if ["migration.badPlan", "migration.wrongWizard", "journal.not_found"].contains(&payload.code.as_str()) { 2 } else { 1 };
+    Failure(code, payload.to_string())
 }
 
 fn bad_input(message: impl Into<String>) -> Failure {
@@ -94,25 +101,57 @@ fn env(name: &str) -> Result<String, Failure> {
         .ok_or_else(|| bad_input(format!("{name} is not set: runs sign in as a service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)")))
 }
 
-fn clients(options: &Options, plan: &Plan) -> Result<Clients, Failure> {
-    let pipeline = iotm_core::session::pipeline(cloud(options)?)?;
-    let principal: Arc<dyn Credential> =
-        Arc::new(ClientSecretCredential::new(pipeline.clone(), &env("AZURE_TENANT_ID")?, &env("AZURE_CLIENT_ID")?, Secret::new(env("AZURE_CLIENT_SECRET")?))?);
-    let central_credential: Arc<dyn Credential> = match std::env::var("IOTM_CENTRAL_API_TOKEN").ok().filter(|t| !t.is_empty()) {
-        Some(token) => Arc::new(CentralApiToken::new(Secret::new(token))),
-        None => principal.clone(),
-    };
-    let central = CentralClient::new(pipeline.clone(), central_credential, &plan.source.subdomain)?;
-    Ok(Clients { arm: ArmClient::new(pipeline.clone(), principal), central, pipeline })
+/// The CLI's clients: ARM as the service principal; Central by the same principal, or by the API
+/// token in IOTM_CENTRAL_API_TOKEN (which a plan's saved-connection access means here).
+struct ServicePrincipal {
+    pipeline: Pipeline,
+    principal: Arc<dyn Credential>,
+    central: Arc<dyn Credential>,
 }
 
-fn read_plan(path: &Path) -> Result<Plan, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
-    Plan::from_json(&text).map_err(|problem| bad_input(format!("{}: {problem}", path.display())))
+impl ServicePrincipal {
+    fn from_env(options: &Options) -> Result<ServicePrincipal, Failure> {
+        let pipeline = iotm_core::session::pipeline(cloud(options)?)?;
+        let principal: Arc<dyn Credential> = Arc::new(ClientSecretCredential::new(
+            pipeline.clone(),
+            &env("AZURE_TENANT_ID")?,
+            &env("AZURE_CLIENT_ID")?,
+            Secret::new(env("AZURE_CLIENT_SECRET")?),
+        )?);
+        let central: Arc<dyn Credential> = match std::env::var("IOTM_CENTRAL_API_TOKEN").ok().filter(|t| !t.is_empty()) {
+            Some(token) => Arc::new(CentralApiToken::new(Secret::new(token))),
+            None => principal.clone(),
+        };
+        Ok(ServicePrincipal { pipeline, principal, central })
+    }
 }
 
-fn plan_of(journal: &Journal, id: &str) -> Result<Plan, Failure> {
-    serde_json::from_value(journal.plan(id)?).map_err(|e| Failure(1, format!("the journaled plan of {id}: {e}")))
+impl Connect for ServicePrincipal {
+    fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    fn arm(&self) -> Result<ArmClient, ErrorPayload> {
+        Ok(ArmClient::new(self.pipeline.clone(), self.principal.clone()))
+    }
+
+    fn central(&self, subdomain: &str, _access: &CentralAccess) -> Result<CentralClient, ErrorPayload> {
+        CentralClient::new(self.pipeline.clone(), self.central.clone(), subdomain).map_err(|e| e.to_payload())
+    }
+}
+
+fn read_plan(wizard: WizardId, path: &Path) -> Result<MigrationPlan, Failure> {
+    let text = runtime::plan_file::read(path).map_err(|e| bad_input(e.to_string()))?;
+    MigrationPlan::from_json(wizard, &text).map_err(|problem| bad_input(format!("{}: {problem}", path.display())))
+}
+
+/// The migration `id`, which must be one of `wizard`'s.
+fn check_wizard(journal: &Journal, wizard: WizardId, id: &str) -> Result<(), Failure> {
+    let found = journal.wizard_of(id).map_err(|e| failed(e.to_payload()))?;
+    if found != wizard {
+        return Err(failed(RunError::WrongWizard { id: id.into(), expected: wizard, found }.to_payload()));
+    }
+    Ok(())
 }
 
 async fn run(command: Command, options: Options) -> Result<(), Failure> {
@@ -121,63 +160,58 @@ async fn run(command: Command, options: Options) -> Result<(), Failure> {
         return Ok(());
     }
     let journal_path = options.journal.clone().unwrap_or_else(|| app_data_dir().join(JOURNAL_FILE));
-    let journal = Journal::open(&journal_path)?;
+    let migrations = Arc::new(Migrations::new(Arc::new(Journal::open(&journal_path)?)));
     match command {
         Command::Help => Ok(()),
         Command::Migrations => {
-            for m in journal.list()? {
-                println!(
-                    "{}  {:<10} {:<13} {}  ({} steps done, {} failed)",
-                    m.id,
-                    format!("{:?}", m.state).to_lowercase(),
-                    m.wizard,
-                    m.title,
-                    m.steps_done,
-                    m.steps_failed
-                );
+            for m in migrations.journal().list()? {
+                let state = format!("{:?}", m.state).to_lowercase();
+                println!("{}  {:<10} {:<15} {}  ({} steps done, {} failed)", m.id, state, m.wizard.command_name(), m.title, m.steps_done, m.steps_failed);
             }
             Ok(())
         }
-        Command::DryRun { plan } => {
-            let plan = read_plan(&plan)?;
-            let found = dry_run(&clients(&options, &plan)?, &plan, &|checked, total| eprintln!("checked {checked} of {total} devices"))
-                .await
-                .map_err(|e| Failure(1, format!("{} ({})", e, e.code())))?;
-            output::print_dry_run(&found);
+        Command::DryRun { wizard, plan } => {
+            let plan = read_plan(wizard, &plan)?;
+            let connect = ServicePrincipal::from_env(&options)?;
+            let progress = |checked, total| eprintln!("checked {checked} of {total} devices");
+            for line in runtime::migrations::dry_run_lines(&plan, &connect, &progress).await.map_err(failed)? {
+                println!("{line}");
+            }
             Ok(())
         }
-        Command::Run { plan } => {
-            let plan = read_plan(&plan)?;
-            let clients = clients(&options, &plan)?;
-            let id = create(&journal, &plan).map_err(|e| bad_input(e.to_string()))?;
+        Command::Run { wizard, plan } => {
+            let plan = read_plan(wizard, &plan)?;
+            let connect = ServicePrincipal::from_env(&options)?;
+            let id = migrations.create(&plan).map_err(|e| bad_input(e.to_string()))?;
             println!("migration {id}");
-            execute(&journal, &id, clients, RunMode::Run, &options).await
+            execute(&migrations, wizard, &id, &connect, RunMode::Run, &options).await
         }
-        Command::Resume { id } => {
-            let plan = plan_of(&journal, &id)?;
-            execute(&journal, &id, clients(&options, &plan)?, RunMode::Run, &options).await
+        Command::Resume { wizard, id } => {
+            check_wizard(migrations.journal(), wizard, &id)?;
+            execute(&migrations, wizard, &id, &ServicePrincipal::from_env(&options)?, RunMode::Run, &options).await
         }
-        Command::Retry { id } => {
-            let plan = plan_of(&journal, &id)?;
-            execute(&journal, &id, clients(&options, &plan)?, RunMode::Retry, &options).await
+        Command::Retry { wizard, id } => {
+            check_wizard(migrations.journal(), wizard, &id)?;
+            execute(&migrations, wizard, &id, &ServicePrincipal::from_env(&options)?, RunMode::Retry, &options).await
         }
-        Command::Report { id, csv, json } => {
-            let report = report::build(&journal, &id)?;
-            output::print_report(&report);
-            if let Some(path) = csv {
-                std::fs::write(&path, report::to_csv(&report)).map_err(|e| Failure(1, format!("{}: {e}", path.display())))?;
+        Command::Report { wizard, id, csv, json } => {
+            check_wizard(migrations.journal(), wizard, &id)?;
+            for line in migrations.report_lines(&id).map_err(failed)? {
+                println!("{line}");
             }
-            if let Some(path) = json {
-                std::fs::write(&path, report::to_json(&report)).map_err(|e| Failure(1, format!("{}: {e}", path.display())))?;
+            for (path, format) in [(csv, ReportFormat::Csv), (json, ReportFormat::Json)] {
+                if let Some(path) = path {
+                    let text = migrations.report_text(&id, format).map_err(failed)?;
+                    std::fs::write(&path, text).map_err(|e| Failure(1, format!("{}: {e}", path.display())))?;
+                }
             }
             Ok(())
         }
     }
 }
 
-async fn execute(journal: &Journal, id: &str, clients: Clients, mode: RunMode, options: &Options) -> Result<(), Failure> {
-    let runs = Arc::new(Runs::default());
-    let (stopper, stop_id) = (runs.clone(), id.to_string());
+async fn execute(migrations: &Arc<Migrations>, wizard: WizardId, id: &str, connect: &dyn Connect, mode: RunMode, options: &Options) -> Result<(), Failure> {
+    let (stopper, stop_id) = (migrations.clone(), id.to_string());
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("stopping at the next safe point…");
@@ -185,18 +219,16 @@ async fn execute(journal: &Journal, id: &str, clients: Clients, mode: RunMode, o
         }
     });
     let printer = output::Printer::default();
-    let progress = |p: Progress| printer.show(&p);
-    let result = runs.run(journal, id, clients, mode, &progress).await;
-    let report = report::build(journal, id)?;
+    let sink = |event: runtime::Event| printer.show(&event);
+    let result = migrations.run(id, mode, connect, &sink).await;
     let dir = options.report_dir.clone().unwrap_or_else(|| PathBuf::from("."));
-    for (extension, text) in [("csv", report::to_csv(&report)), ("json", report::to_json(&report))] {
-        let path = dir.join(format!("iot-migrator-{id}.{extension}"));
-        std::fs::write(&path, text).map_err(|e| Failure(1, format!("{}: {e}", path.display())))?;
+    for format in ReportFormat::ALL {
+        let path = migrations.export(id, format, &dir).map_err(failed)?;
         println!("report: {}", path.display());
     }
     match result {
         Ok(_) => Ok(()),
-        Err(e) if e.code() == "centralToHub.cancelled" => Err(Failure(3, format!("{e} (iotm central-to-hub resume {id})"))),
-        Err(e) => Err(Failure(1, format!("{e} ({})", e.code()))),
+        Err(e) if e.code == RunError::CANCELLED => Err(Failure(3, format!("{} (iotm {} resume {id})", e.message, wizard.command_name()))),
+        Err(e) => Err(Failure(1, e.to_string())),
     }
 }

@@ -5,9 +5,11 @@ pub mod accounts;
 pub mod app;
 pub mod central_to_hub;
 pub mod diagnostics;
+pub mod migrations;
 pub mod settings;
 pub mod startup;
 
+// Keep in step with command_list.rs (the tests below check it).
 pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         app::app_info,
@@ -28,19 +30,21 @@ pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         accounts::list_central_apps,
         accounts::add_connection,
         accounts::remove_connection,
+        migrations::migration_start,
+        migrations::migration_resume,
+        migrations::migration_retry,
+        migrations::migration_stop,
+        migrations::migration_act,
+        migrations::migration_items,
+        migrations::migration_report,
+        migrations::migration_export,
+        migrations::migration_list,
         central_to_hub::c2h_source_options,
         central_to_hub::c2h_target_options,
         central_to_hub::c2h_create_dps,
         central_to_hub::c2h_dry_run,
-        central_to_hub::c2h_start,
-        central_to_hub::c2h_resume,
-        central_to_hub::c2h_retry,
-        central_to_hub::c2h_stop,
-        central_to_hub::c2h_stop_jobs,
-        central_to_hub::c2h_resume_jobs,
-        central_to_hub::c2h_devices,
-        central_to_hub::c2h_report,
-        central_to_hub::c2h_export_report,
-        central_to_hub::list_migrations,
     ]
 }
+
+#[cfg(test)]
+mod tests;

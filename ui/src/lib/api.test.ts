@@ -21,7 +21,7 @@ describe("api", () => {
 
   it("wraps a transport failure in an ipc.failed payload", async () => {
     invoke.mockRejectedValueOnce("window closed");
-    await expect(api.listWizards()).rejects.toEqual({ code: "ipc.failed", message: "window closed", detail: null, field: null });
+    await expect(api.listWizards()).rejects.toEqual({ code: "ipc.failed", message: "window closed", detail: null, field: null, requestId: null });
   });
 
   it("sends settings under the argument name the command declares", async () => {

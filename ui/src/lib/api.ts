@@ -15,18 +15,22 @@ import type {
   Settings,
   StartupEvent,
   Wizard,
+  ActionDone,
   CentralAccess,
   Checked,
-  DevicePage,
   DpsOption,
   DryRun,
-  JobsChanged,
+  ItemPage,
   MigrationEntry,
+  MigrationPlan,
+  MigrationReport,
   Plan,
   Progress,
-  Report,
+  ReportFormat,
   SourceOptions,
   TargetOptions,
+  TickOf,
+  WizardId,
 } from "./bindings";
 
 export type { ErrorPayload };
@@ -38,7 +42,7 @@ export function isErrorPayload(value: unknown): value is ErrorPayload {
 /** Any failure as an ErrorPayload: the shell's own, or a transport error wrapped with a code. */
 export function toErrorPayload(error: unknown): ErrorPayload {
   if (isErrorPayload(error)) return error;
-  return { code: "ipc.failed", message: String(error), detail: null, field: null };
+  return { code: "ipc.failed", message: String(error), detail: null, field: null, requestId: null };
 }
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -49,8 +53,11 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
-function channelOf(onProgress: (progress: Progress) => void): Channel<Progress> {
-  const channel = new Channel<Progress>();
+/** What a run of wizard W streams: the steps, ticks carrying W's own news, how it ended. */
+export type ProgressOf<W extends WizardId> = Progress<W extends keyof TickOf ? TickOf[W] : Record<string, never>>;
+
+function channelOf<T>(onProgress: (progress: T) => void): Channel<T> {
+  const channel = new Channel<T>();
   channel.onmessage = onProgress;
   return channel;
 }
@@ -79,26 +86,26 @@ export const api = {
   addConnection: (kind: ConnectionKind, label: string, secret: string, centralSubdomain: string | null, remember: boolean) =>
     call<SessionView>("add_connection", { kind, label, secret, centralSubdomain, remember }),
   removeConnection: (id: string) => call<SessionView>("remove_connection", { id }),
+  // Every wizard's migrations, through one set of commands (the shell finds each one's wizard).
+  /** Records and starts the migration; resolves with its ID at once, progress follows on the channel. */
+  migrationStart: <W extends MigrationPlan["wizard"]>(plan: Extract<MigrationPlan, { wizard: W }>, onProgress: (progress: ProgressOf<W>) => void) =>
+    call<string>("migration_start", { plan, onProgress: channelOf(onProgress) }),
+  migrationResume: <W extends WizardId>(id: string, onProgress: (progress: ProgressOf<W>) => void) => call<void>("migration_resume", { id, onProgress: channelOf(onProgress) }),
+  migrationRetry: <W extends WizardId>(id: string, onProgress: (progress: ProgressOf<W>) => void) => call<void>("migration_retry", { id, onProgress: channelOf(onProgress) }),
+  migrationStop: (id: string) => call<boolean>("migration_stop", { id }),
+  /** One of the wizard's own actions (Central → Hub: "stopJobs", "resumeJobs"). */
+  migrationAct: (id: string, action: string) => call<ActionDone>("migration_act", { id, action }),
+  migrationItems: (id: string, kind: string | null, filter: string | null, offset: number, limit: number) =>
+    call<ItemPage>("migration_items", { id, kind, filter, offset, limit }),
+  migrationReport: (id: string) => call<MigrationReport>("migration_report", { id }),
+  migrationExport: (id: string, format: ReportFormat) => call<string>("migration_export", { id, format }),
+  migrationList: () => call<MigrationEntry[]>("migration_list"),
+  // The Central → Hub wizard's own: what its pages pick from, and its dry run.
   c2hSourceOptions: (subdomain: string, access: CentralAccess) => call<SourceOptions>("c2h_source_options", { subdomain, access }),
   c2hTargetOptions: (subscriptionId: string) => call<TargetOptions>("c2h_target_options", { subscriptionId }),
   c2hCreateDps: (subscriptionId: string, resourceGroup: string, name: string, location: string) =>
     call<DpsOption>("c2h_create_dps", { subscriptionId, resourceGroup, name, location }),
-  c2hDryRun: (plan: Plan, onProgress: (checked: Checked) => void) => {
-    const channel = new Channel<Checked>();
-    channel.onmessage = onProgress;
-    return call<DryRun>("c2h_dry_run", { plan, onProgress: channel });
-  },
-  /** Records and starts the migration; resolves with its ID at once, progress follows on the channel. */
-  c2hStart: (plan: Plan, onProgress: (progress: Progress) => void) => call<string>("c2h_start", { plan, onProgress: channelOf(onProgress) }),
-  c2hResume: (id: string, onProgress: (progress: Progress) => void) => call<void>("c2h_resume", { id, onProgress: channelOf(onProgress) }),
-  c2hRetry: (id: string, onProgress: (progress: Progress) => void) => call<void>("c2h_retry", { id, onProgress: channelOf(onProgress) }),
-  c2hStop: (id: string) => call<boolean>("c2h_stop", { id }),
-  c2hStopJobs: (id: string) => call<JobsChanged>("c2h_stop_jobs", { id }),
-  c2hResumeJobs: (id: string) => call<JobsChanged>("c2h_resume_jobs", { id }),
-  c2hDevices: (id: string, filter: string | null, offset: number, limit: number) => call<DevicePage>("c2h_devices", { id, filter, offset, limit }),
-  c2hReport: (id: string) => call<Report>("c2h_report", { id }),
-  c2hExportReport: (id: string, format: "csv" | "json") => call<string>("c2h_export_report", { id, format }),
-  listMigrations: () => call<MigrationEntry[]>("list_migrations"),
+  c2hDryRun: (plan: Plan, onProgress: (checked: Checked) => void) => call<DryRun>("c2h_dry_run", { plan, onProgress: channelOf(onProgress) }),
   /** Streams each start-up check's progress to `onEvent` over a Tauri Channel. */
   runStartupChecks: (onEvent: (event: StartupEvent) => void) => {
     const channel = new Channel<StartupEvent>();

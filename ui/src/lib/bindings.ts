@@ -144,7 +144,7 @@ export type Progress<T> = { "kind": "step", key: string, title: string, state: S
 /**
  * Items by state (of the wizard's main kind of item).
  */
-counts: Record<string, number>, } & T | { "kind": "finished", ok: boolean, code: string | null, message: string | null, requestId: string | null, counts: Record<string, number>, };
+counts: Record<string, number>, } & T | { "kind": "finished", ok: boolean, code: ErrorCode | null, message: string | null, requestId: string | null, counts: Record<string, number>, };
 
 export type Checked = { checked: number, total: number, };
 

@@ -1,33 +1,42 @@
-// The migration the Central → Hub pages show: its steps, device counts over time (for the chart),
-// its devices (patched from each tick's changes, never resent whole) and how its run ended. One
-// instance for the window, so leaving the page and coming back keeps the live view.
-import { api, toErrorPayload, type ErrorPayload } from "./api";
-import type { DeviceRow, Progress, StepState } from "./bindings";
+// The live state of migrations, by migration ID and wizard: their steps, item counts over time
+// (for the chart), their items (patched from each tick's changes, never resent whole), the wizard's
+// latest tick news and how the run ended. One store for the window, so leaving a page and coming
+// back — or resuming from the Jobs page — keeps the live view of every migration.
+import { api, toErrorPayload, type ErrorPayload, type ProgressOf } from "./api";
+import type { DryRun, ItemRow, MigrationPlan, Plan, StepState, TickOf, WizardId } from "./bindings";
 
 export type StepView = { key: string; title: string; state: StepState; detail: string | null };
-export type Finished = Extract<Progress, { kind: "finished" }>;
+export type Finished = Extract<ProgressOf<WizardId>, { kind: "finished" }>;
 export type Sample = { t: number; counts: Record<string, number> };
+type News<W extends WizardId> = W extends keyof TickOf ? TickOf[W] : Record<string, never>;
 
 export const DEVICE_STATES = ["pending", "answered", "registered", "verified", "failed"] as const;
 
-class LiveMigration {
+export class LiveMigration<W extends WizardId = WizardId> {
+  readonly wizard: W;
   id = $state<string | null>(null);
   steps = $state<StepView[]>([]);
   counts = $state<Record<string, number>>({});
-  jobs = $state<Record<string, string>>({});
+  /** The wizard's own news from the latest tick (Central → Hub: its jobs). */
+  news = $state<News<W> | null>(null);
   history = $state<Sample[]>([]);
   finished = $state<Finished | null>(null);
   running = $state(false);
   error = $state<ErrorPayload | null>(null);
   /** Bumped when `rows` changed; the table reads `rows` again then. */
   version = $state(0);
-  rows = new Map<string, DeviceRow>();
+  rows = new Map<string, ItemRow>();
+
+  constructor(wizard: W, id: string | null = null) {
+    this.wizard = wizard;
+    this.id = id;
+  }
 
   reset(id: string | null): void {
     this.id = id;
     this.steps = [];
     this.counts = {};
-    this.jobs = {};
+    this.news = null;
     this.history = [];
     this.finished = null;
     this.error = null;
@@ -35,43 +44,32 @@ class LiveMigration {
     this.version++;
   }
 
-  onProgress = (progress: Progress): void => {
+  onProgress = (progress: ProgressOf<W>): void => {
     if (progress.kind === "step") {
       const view = { key: progress.key, title: progress.title, state: progress.state, detail: progress.detail };
       const at = this.steps.findIndex((s) => s.key === progress.key);
       this.steps = at < 0 ? [...this.steps, view] : this.steps.map((s, i) => (i === at ? view : s));
-      // Once the devices are chosen the journal lists them all: the table shows every one from
-      // then on, not only those whose state has changed.
-      if (progress.key === "select-devices" && (progress.state === "done" || progress.state === "alreadyDone")) void this.loadDevices(false);
+      // A finished step may have chosen the items (Central → Hub's select-devices): from then on
+      // the table lists every one the journal holds, not only those whose state has changed.
+      if (progress.state === "done" || progress.state === "alreadyDone") void this.loadItems(false);
     } else if (progress.kind === "tick") {
-      this.counts = progress.counts;
-      this.jobs = progress.jobs;
-      this.history = [...this.history, { t: progress.elapsedMs / 1000, counts: progress.counts }].slice(-600);
-      for (const row of progress.changed) this.rows.set(row.deviceId, row);
-      if (progress.changed.length) this.version++;
+      const { kind: _kind, elapsedMs, counts, ...news } = progress as Extract<ProgressOf<W>, { kind: "tick" }> & Record<string, unknown>;
+      this.counts = counts;
+      this.news = news as unknown as News<W>;
+      this.history = [...this.history, { t: elapsedMs / 1000, counts }].slice(-600);
+      // Every wizard's ticks may carry `changed`: the items whose state moved since the last one.
+      const changed = (news as { changed?: ItemRow[] }).changed ?? [];
+      for (const row of changed) this.rows.set(row.key, row);
+      if (changed.length) this.version++;
     } else {
       this.finished = progress;
       this.counts = progress.counts;
       this.running = false;
-      void this.loadDevices();
+      void this.loadItems();
     }
   };
 
-  async start(plan: Parameters<typeof api.c2hStart>[0]): Promise<string | null> {
-    this.reset(null);
-    this.running = true;
-    try {
-      const id = await api.c2hStart(plan, this.onProgress);
-      this.id = id;
-      return id;
-    } catch (e) {
-      this.running = false;
-      this.error = toErrorPayload(e);
-      return null;
-    }
-  }
-
-  private async follow(call: (id: string, on: (p: Progress) => void) => Promise<void>): Promise<void> {
+  private async follow(call: (id: string, on: (p: ProgressOf<W>) => void) => Promise<void>): Promise<void> {
     if (!this.id) return;
     this.finished = null;
     this.error = null;
@@ -84,31 +82,24 @@ class LiveMigration {
     }
   }
 
-  resume = () => this.follow(api.c2hResume);
-  retry = () => this.follow(api.c2hRetry);
+  resume = () => this.follow(api.migrationResume<W>);
+  retry = () => this.follow(api.migrationRetry<W>);
 
   async stop(): Promise<void> {
-    if (this.id) await api.c2hStop(this.id);
+    if (this.id) await api.migrationStop(this.id);
   }
 
-  /** Opens a migration from the journal (the Jobs page), with its devices as they were left. */
-  async open(id: string): Promise<void> {
-    if (this.id === id) return;
-    this.reset(id);
-    await this.loadDevices();
-  }
-
-  /** The journal's devices. Without `overwrite`, rows already patched by a tick are kept: a tick
+  /** The journal's items. Without `overwrite`, rows already patched by a tick are kept: a tick
    *  is never older than the journal read that raced it, since the engine journals before it tells. */
-  async loadDevices(overwrite = true): Promise<void> {
+  async loadItems(overwrite = true): Promise<void> {
     if (!this.id) return;
     try {
-      const page = await api.c2hDevices(this.id, null, 0, 50_000);
+      const page = await api.migrationItems(this.id, null, null, 0, 50_000);
       if (overwrite) {
         this.counts = page.counts;
-        this.rows = new Map(page.rows.map((r) => [r.deviceId, r]));
+        this.rows = new Map(page.rows.map((r) => [r.key, r]));
       } else {
-        for (const row of page.rows) if (!this.rows.has(row.deviceId)) this.rows.set(row.deviceId, row);
+        for (const row of page.rows) if (!this.rows.has(row.key)) this.rows.set(row.key, row);
       }
       this.version++;
     } catch (e) {
@@ -117,11 +108,63 @@ class LiveMigration {
   }
 }
 
-export const migration = new LiveMigration();
+/** Every live migration of this window, by ID; and the one each wizard's page shows. */
+class LiveMigrations {
+  private byId = new Map<string, LiveMigration>();
+  private shown = $state<Partial<Record<WizardId, LiveMigration>>>({});
+
+  /** The migration `id` of `wizard` (made the first time it is asked for, with its journal's items). */
+  get<W extends WizardId>(id: string, wizard: W): LiveMigration<W> {
+    let live = this.byId.get(id);
+    if (!live) {
+      live = new LiveMigration(wizard, id);
+      this.byId.set(id, live);
+      void live.loadItems();
+    }
+    return live as unknown as LiveMigration<W>;
+  }
+
+  /** What the wizard's page shows: the migration it last opened, or a new one not started yet. */
+  shownFor<W extends WizardId>(wizard: W): LiveMigration<W> {
+    const live = this.shown[wizard] ?? new LiveMigration(wizard);
+    if (!this.shown[wizard]) this.shown = { ...this.shown, [wizard]: live };
+    return live as unknown as LiveMigration<W>;
+  }
+
+  /** Shows the migration `id` on its wizard's page. */
+  show<W extends WizardId>(id: string, wizard: W): LiveMigration<W> {
+    const live = this.get(id, wizard);
+    this.shown = { ...this.shown, [wizard]: live };
+    return live;
+  }
+
+  /** A fresh, unstarted migration on the wizard's page (after "Plan another migration"). */
+  clear(wizard: WizardId): void {
+    this.shown = { ...this.shown, [wizard]: new LiveMigration(wizard) };
+  }
+
+  /** Records and starts a migration of `plan`; it is shown on its wizard's page at once. */
+  async start<W extends MigrationPlan["wizard"]>(plan: Extract<MigrationPlan, { wizard: W }>): Promise<LiveMigration<W>> {
+    const live = new LiveMigration(plan.wizard as W);
+    this.shown = { ...this.shown, [plan.wizard]: live };
+    live.running = true;
+    try {
+      const id = await api.migrationStart(plan, live.onProgress as (p: ProgressOf<W>) => void);
+      live.id = id;
+      this.byId.set(id, live as unknown as LiveMigration);
+    } catch (e) {
+      live.running = false;
+      live.error = toErrorPayload(e);
+    }
+    return live;
+  }
+}
+
+export const migrations = new LiveMigrations();
 
 export type C2hStep = "plan" | "dryRun" | "run" | "verify" | "report";
 
-export function emptyPlan(): import("./bindings").Plan {
+export function emptyPlan(): Plan {
   return {
     source: { subdomain: "", access: { kind: "signedIn" }, templateId: "", deviceGroups: [] },
     target: { subscriptionId: "", resourceGroup: "", dpsName: "", hubName: "", hubResourceGroup: null, linkHubIfNeeded: true },
@@ -131,11 +174,15 @@ export function emptyPlan(): import("./bindings").Plan {
   };
 }
 
-/** The wizard's own state (its step, the plan being written, the last dry run), kept across pages. */
+/** The Central → Hub wizard's own state (its step, the plan being written, the last dry run), kept across pages. */
 class CentralToHubWizard {
   step = $state<C2hStep>("plan");
   plan = $state(emptyPlan());
-  dry = $state<import("./bindings").DryRun | null>(null);
+  dry = $state<DryRun | null>(null);
+  /** The migration the wizard's pages show. */
+  get live(): LiveMigration<"centralToHub"> {
+    return migrations.shownFor("centralToHub");
+  }
 }
 
 export const c2h = new CentralToHubWizard();

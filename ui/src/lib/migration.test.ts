@@ -2,24 +2,52 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 
 const invoke = vi.fn();
 vi.mock("@tauri-apps/api/core", () => ({ invoke: (...a: unknown[]) => invoke(...a), Channel: class {} }));
-const { migration } = await import("./migration.svelte");
+const { LiveMigration, migrations } = await import("./migration.svelte");
 
-describe("the live migration", () => {
-  beforeEach(() => {
-    invoke.mockReset();
-    migration.reset("m1");
-  });
+const device = (key: string, state: string) => ({ kind: "device", key, state, reason: null });
+
+describe("a live migration", () => {
+  beforeEach(() => invoke.mockReset());
 
   it("lists every device once they are chosen, keeping what ticks already said", async () => {
+    const migration = new LiveMigration("centralToHub", "m1");
     let answer!: (page: unknown) => void;
-    invoke.mockImplementation((command: string) => (command === "c2h_devices" ? new Promise((resolve) => (answer = resolve)) : Promise.resolve(null)));
+    invoke.mockImplementation((command: string) => (command === "migration_items" ? new Promise((resolve) => (answer = resolve)) : Promise.resolve(null)));
     migration.onProgress({ kind: "step", key: "select-devices", title: "List", state: "done", detail: null });
     // A tick lands while the journal read is under way: its news must survive the read.
-    migration.onProgress({ kind: "tick", elapsedMs: 100, counts: { verified: 1, pending: 2 }, jobs: {}, changed: [{ deviceId: "a", state: "verified", reason: null }] });
-    answer({ counts: { pending: 3 }, rows: ["a", "b", "c"].map((deviceId) => ({ deviceId, state: "pending", reason: null })) });
+    migration.onProgress({ kind: "tick", elapsedMs: 100, counts: { verified: 1, pending: 2 }, jobs: { j1: "running" }, changed: [device("a", "verified")] });
+    answer({ kind: "device", counts: { pending: 3 }, rows: ["a", "b", "c"].map((key) => device(key, "pending")) });
     await vi.waitFor(() => expect(migration.rows.size).toBe(3));
     expect(migration.rows.get("a")?.state).toBe("verified");
     expect(migration.rows.get("b")?.state).toBe("pending");
     expect(migration.history.length).toBe(1);
+    expect(migration.news?.jobs).toEqual({ j1: "running" });
+    expect(invoke).toHaveBeenCalledWith("migration_items", { id: "m1", kind: null, filter: null, offset: 0, limit: 50_000 });
+  });
+});
+
+describe("the live migrations of the window", () => {
+  beforeEach(() => invoke.mockReset());
+
+  it("keeps one live view per migration ID, and shows on each wizard's page the one it opened", async () => {
+    invoke.mockResolvedValue({ kind: "device", counts: {}, rows: [] });
+    const first = migrations.get("m1", "centralToHub");
+    expect(migrations.get("m1", "centralToHub")).toBe(first);
+    expect(migrations.get("m2", "centralToHub")).not.toBe(first);
+    expect(migrations.shownFor("centralToHub").id).toBeNull();
+    migrations.show("m1", "centralToHub");
+    expect(migrations.shownFor("centralToHub")).toBe(first);
+    migrations.clear("centralToHub");
+    expect(migrations.shownFor("centralToHub").id).toBeNull();
+  });
+
+  it("starts a migration of a tagged plan and follows it under the ID the shell answers", async () => {
+    invoke.mockImplementation(async (command: string) => (command === "migration_start" ? "m9" : null));
+    const plan = { wizard: "centralToHub", plan: {} } as never;
+    const live = await migrations.start(plan);
+    expect(invoke).toHaveBeenCalledWith("migration_start", expect.objectContaining({ plan }));
+    expect(live.id).toBe("m9");
+    expect(migrations.get("m9", "centralToHub")).toBe(live);
+    expect(migrations.shownFor("centralToHub")).toBe(live);
   });
 });

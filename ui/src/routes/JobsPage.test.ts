@@ -16,8 +16,8 @@ describe("JobsPage", () => {
 
   it("offers Resume only for a migration the journal says runs but this window does not", async () => {
     invoke.mockImplementation(async (command: string) => {
-      if (command === "list_migrations") return [entry("interrupted", "running", false), entry("live", "running", true), entry("done", "completed", false)];
-      if (command === "c2h_devices") return { counts: {}, rows: [] };
+      if (command === "migration_list") return [entry("interrupted", "running", false), entry("live", "running", true), entry("done", "completed", false)];
+      if (command === "migration_items") return { kind: "device", counts: {}, rows: [] };
       return null;
     });
     render(JobsPage);
@@ -30,7 +30,7 @@ describe("JobsPage", () => {
     expect(rows[2].querySelector("[data-testid='resume']")).toBeNull();
 
     await fireEvent.click(rows[0].querySelector("[data-testid='resume']")!);
-    await waitFor(() => expect(invoke).toHaveBeenCalledWith("c2h_resume", expect.objectContaining({ id: "interrupted" })));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith("migration_resume", expect.objectContaining({ id: "interrupted" })));
     expect(location.hash).toBe("#/wizard/centralToHub/interrupted");
   });
 

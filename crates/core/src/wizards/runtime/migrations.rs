@@ -280,16 +280,21 @@ impl Migrations {
         }
     }
 
-    /// Writes the report into `dir` in `format`; answers the file's path.
-    pub fn export(&self, id: &str, format: ReportFormat, dir: &Path) -> Result<PathBuf, ErrorPayload> {
+    /// The report as CSV (a row per item) or JSON.
+    pub fn report_text(&self, id: &str, format: ReportFormat) -> Result<String, ErrorPayload> {
         let wizard = self.journal.wizard_of(id).map_err(|e| e.to_payload())?;
-        let text = dispatch!(wizard, "report", |W| {
+        dispatch!(wizard, "report", |W| {
             let report = W::report(&self.journal, id).map_err(|e| e.to_payload())?;
             Ok(match format {
                 ReportFormat::Csv => W::report_csv(&report),
                 ReportFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default(),
             })
-        })?;
+        })
+    }
+
+    /// Writes the report into `dir` in `format`; answers the file's path.
+    pub fn export(&self, id: &str, format: ReportFormat, dir: &Path) -> Result<PathBuf, ErrorPayload> {
+        let text = self.report_text(id, format)?;
         report::write(dir, id, format, &text).map_err(|e| e.to_payload())
     }
 

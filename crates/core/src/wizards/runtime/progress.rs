@@ -54,6 +54,7 @@ pub enum Progress<T> {
     /// The run ended: done, stopped (resumable), or failed with a code and a sentence.
     Finished {
         ok: bool,
+        #[ts(type = "ErrorCode | null")]
         code: Option<String>,
         message: Option<String>,
         request_id: Option<String>,

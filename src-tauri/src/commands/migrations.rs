@@ -1,0 +1,102 @@
+//! One set of commands for every wizard's migrations: start, resume, retry, stop, the wizard's own
+//! actions, items, report, export and the list. Each finds the migration's wizard in the journal
+//! (through `Migrations`); runs go on in the background and stream their progress over a Channel,
+//! so closing the window (or the app dying) leaves them resumable from the Jobs page.
+
+use crate::error::{CommandError, CommandResult};
+use crate::state::AppState;
+use iotm_core::wizards::runtime::{ActionDone, Event, ItemPage, MigrationEntry, MigrationPlan, MigrationReport, Progress, ReportFormat, RunMode};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State};
+
+/// Records the migration and starts it in the background; answers its ID at once.
+#[tauri::command]
+pub async fn migration_start(app: AppHandle, state: State<'_, AppState>, plan: MigrationPlan, on_progress: Channel<Value>) -> CommandResult<String> {
+    let id = state.migrations.create(&plan).map_err(CommandError::from_payload)?;
+    spawn(app, id.clone(), RunMode::Run, on_progress);
+    Ok(id)
+}
+
+/// Continues a migration where its journal says it stopped.
+#[tauri::command]
+pub async fn migration_resume(app: AppHandle, state: State<'_, AppState>, id: String, on_progress: Channel<Value>) -> CommandResult<()> {
+    state.migrations.journal().wizard_of(&id)?;
+    spawn(app, id, RunMode::Run, on_progress);
+    Ok(())
+}
+
+/// Tries the migration's failed items again and watches them.
+#[tauri::command]
+pub async fn migration_retry(app: AppHandle, state: State<'_, AppState>, id: String, on_progress: Channel<Value>) -> CommandResult<()> {
+    state.migrations.journal().wizard_of(&id)?;
+    spawn(app, id, RunMode::Retry, on_progress);
+    Ok(())
+}
+
+fn spawn(app: AppHandle, id: String, mode: RunMode, on_progress: Channel<Value>) {
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        let send = |progress: &Progress<Value>| {
+            let _ = on_progress.send(serde_json::to_value(progress).unwrap_or(Value::Null));
+        };
+        let pipeline = match state.pipeline() {
+            Ok(pipeline) => pipeline,
+            Err(CommandError(payload)) => {
+                let counts = BTreeMap::new();
+                send(&Progress::Finished { ok: false, code: Some(payload.code), message: Some(payload.message), request_id: None, counts });
+                return;
+            }
+        };
+        let connect = state.session.connect(pipeline);
+        let sink = |event: Event| send(&event.progress);
+        if let Err(e) = state.migrations.run(&id, mode, &connect, &sink).await {
+            tracing::warn!(code = %e.code, migration = %id, "the migration stopped: {}", e.message);
+        }
+    });
+}
+
+/// Stops the run at its next safe point (the migration stays resumable).
+#[tauri::command]
+pub fn migration_stop(state: State<'_, AppState>, id: String) -> bool {
+    state.migrations.stop(&id)
+}
+
+/// One of the wizard's own actions on the migration (Central → Hub: `stopJobs`, `resumeJobs`).
+#[tauri::command]
+pub async fn migration_act(state: State<'_, AppState>, id: String, action: String) -> CommandResult<ActionDone> {
+    let connect = state.session.connect(state.pipeline()?);
+    state.migrations.act(&id, &action, &connect).await.map_err(CommandError::from_payload)
+}
+
+/// A page of the migration's items of `kind` (its main kind when none), in one state or all.
+#[tauri::command]
+pub fn migration_items(
+    state: State<'_, AppState>,
+    id: String,
+    kind: Option<String>,
+    filter: Option<String>,
+    offset: u32,
+    limit: u32,
+) -> CommandResult<ItemPage> {
+    state.migrations.items(&id, kind.as_deref(), filter.as_deref(), offset, limit.min(50_000)).map_err(CommandError::from_payload)
+}
+
+#[tauri::command]
+pub fn migration_report(state: State<'_, AppState>, id: String) -> CommandResult<MigrationReport> {
+    state.migrations.report(&id).map_err(CommandError::from_payload)
+}
+
+/// Writes the report as CSV or JSON into the Downloads folder; answers the file's path.
+#[tauri::command]
+pub fn migration_export(app: AppHandle, state: State<'_, AppState>, id: String, format: ReportFormat) -> CommandResult<String> {
+    let dir = app.path().download_dir().unwrap_or_else(|_| state.data_dir.join("reports"));
+    Ok(state.migrations.export(&id, format, &dir).map_err(CommandError::from_payload)?.display().to_string())
+}
+
+/// Every migration in the journal, newest first.
+#[tauri::command]
+pub fn migration_list(state: State<'_, AppState>) -> CommandResult<Vec<MigrationEntry>> {
+    state.migrations.list().map_err(CommandError::from_payload)
+}
