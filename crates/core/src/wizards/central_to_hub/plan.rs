@@ -157,7 +157,8 @@ impl Plan {
         need("enrollment.centralGroupId", &self.enrollment.central_group_id);
         need("enrollment.dpsGroupId", &self.enrollment.dps_group_id);
         let id = &self.enrollment.dps_group_id;
-        if !id.is_empty() && !(id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c))) {
+        let valid = id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c));
+        if !id.is_empty() && !valid {
             problems.push(PlanProblem {
                 field: "enrollment.dpsGroupId".into(),
                 problem: "may hold only letters, digits and - . _ : (at most 128)".into(),

@@ -205,7 +205,7 @@ async fn check_attestations(
             row.expected_failure = attestation_problem(kind, &group.attestation.kind);
         }
         done += 1;
-        if done % 25 == 0 || done == total {
+        if done.is_multiple_of(25) || done == total {
             progress(done, total);
         }
     }
