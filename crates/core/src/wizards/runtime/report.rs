@@ -23,11 +23,17 @@ impl ReportFormat {
     }
 }
 
+/// A field as CSV holds it: quoted where CSV needs it, and never a formula. A spreadsheet runs a
+/// cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return as a formula, and a device ID,
+/// a reason or Azure's message can start so (`-dev`, `=HYPERLINK(…)` put in a device's name by
+/// whoever can create devices); such a field gets a leading apostrophe, OWASP's advice, so it shows
+/// as text. The JSON export keeps every value exactly.
 fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        text.to_string()
+        text
     }
 }
 
@@ -59,6 +65,15 @@ mod tests {
     fn csv_quotes_commas_quotes_and_line_breaks_only() {
         let text = csv(&["a", "b"], [vec!["plain", "with,comma"], vec!["say \"hi\"", "two\nlines"]]);
         assert_eq!(text, "a,b\nplain,\"with,comma\"\n\"say \"\"hi\"\"\",\"two\nlines\"\n");
+    }
+
+    #[test]
+    fn a_field_a_spreadsheet_would_run_as_a_formula_is_kept_as_text() {
+        let text = csv(&["deviceId", "reason"], [vec!["=HYPERLINK(\"http://x\",\"y\")", "+1"], vec!["-dev", "@SUM(A1)"], vec!["\tx", "ok=1"]]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+1");
+        assert_eq!(lines[2], "'-dev,'@SUM(A1)");
+        assert_eq!(lines[3], "'\tx,ok=1");
     }
 
     #[test]
