@@ -29,6 +29,8 @@ pub const COMMANDS: &[&str] = &[
     "migration_report",
     "migration_export",
     "migration_list",
+    "migration_read_plan",
+    "migration_save_plan",
     "c2h_source_options",
     "c2h_target_options",
     "c2h_create_dps",

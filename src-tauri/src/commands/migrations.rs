@@ -5,7 +5,9 @@
 
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
-use iotm_core::wizards::runtime::{ActionDone, Event, ItemPage, MigrationEntry, MigrationPlan, MigrationReport, Progress, ReportFormat, RunMode};
+use iotm_core::wizards::runtime::{ActionDone, Event, ItemPage, MigrationEntry, MigrationPlan, MigrationReport, Progress, ReportFormat, RunError, RunMode};
+use iotm_core::wizards::WizardId;
+use iotm_core::Coded;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use tauri::ipc::Channel;
@@ -99,4 +101,18 @@ pub fn migration_export(app: AppHandle, state: State<'_, AppState>, id: String, 
 #[tauri::command]
 pub fn migration_list(state: State<'_, AppState>) -> CommandResult<Vec<MigrationEntry>> {
     state.migrations.list().map_err(CommandError::from_payload)
+}
+
+/// A plan of `wizard` from a plan file's text (saved by the window or written for the CLI), every
+/// mistake named by its line and field.
+#[tauri::command]
+pub fn migration_read_plan(wizard: WizardId, text: String) -> CommandResult<MigrationPlan> {
+    MigrationPlan::from_json(wizard, &text).map_err(|problem| CommandError::from_payload(RunError::BadPlan(problem).to_payload()))
+}
+
+/// Saves the plan as a file in the Downloads folder (the file `iotm <wizard> run` takes); answers its path.
+#[tauri::command]
+pub fn migration_save_plan(app: AppHandle, state: State<'_, AppState>, plan: MigrationPlan) -> CommandResult<String> {
+    let dir = app.path().download_dir().unwrap_or_else(|_| state.data_dir.join("plans"));
+    Ok(plan.save(&dir)?.display().to_string())
 }

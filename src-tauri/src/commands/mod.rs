@@ -39,6 +39,8 @@ pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         migrations::migration_report,
         migrations::migration_export,
         migrations::migration_list,
+        migrations::migration_read_plan,
+        migrations::migration_save_plan,
         central_to_hub::c2h_source_options,
         central_to_hub::c2h_target_options,
         central_to_hub::c2h_create_dps,

@@ -100,6 +100,10 @@ export const api = {
   migrationReport: (id: string) => call<MigrationReport>("migration_report", { id }),
   migrationExport: (id: string, format: ReportFormat) => call<string>("migration_export", { id, format }),
   migrationList: () => call<MigrationEntry[]>("migration_list"),
+  /** A plan of `wizard` from a plan file's text; a mistake comes back with its line and field. */
+  migrationReadPlan: (wizard: WizardId, text: string) => call<MigrationPlan>("migration_read_plan", { wizard, text }),
+  /** Saves the plan as a file in Downloads (the file `iotm <wizard> run` takes); resolves with its path. */
+  migrationSavePlan: (plan: MigrationPlan) => call<string>("migration_save_plan", { plan }),
   // The Central → Hub wizard's own: what its pages pick from, and its dry run.
   c2hSourceOptions: (subdomain: string, access: CentralAccess) => call<SourceOptions>("c2h_source_options", { subdomain, access }),
   c2hTargetOptions: (subscriptionId: string) => call<TargetOptions>("c2h_target_options", { subscriptionId }),

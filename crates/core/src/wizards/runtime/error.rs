@@ -23,8 +23,8 @@ pub enum RunError {
     BadCheckpoint { id: String, key: String, detail: String },
     #[error("The {wizard} wizard cannot {action} a migration.")]
     Unsupported { wizard: WizardId, action: String },
-    #[error("The report could not be written to {path}: {detail}")]
-    ReportNotWritten { path: String, detail: String },
+    #[error("{path} could not be written: {detail}")]
+    FileNotWritten { path: String, detail: String },
     #[error(transparent)]
     Journal(#[from] JournalError),
 }
@@ -39,7 +39,7 @@ impl RunError {
         "migration.badJournaledPlan",
         "migration.badCheckpoint",
         "migration.unsupported",
-        "migration.reportNotWritten",
+        "migration.fileNotWritten",
     ];
 
     pub fn code(&self) -> &'static str {
@@ -51,7 +51,7 @@ impl RunError {
             RunError::BadJournaledPlan { .. } => "migration.badJournaledPlan",
             RunError::BadCheckpoint { .. } => "migration.badCheckpoint",
             RunError::Unsupported { .. } => "migration.unsupported",
-            RunError::ReportNotWritten { .. } => "migration.reportNotWritten",
+            RunError::FileNotWritten { .. } => "migration.fileNotWritten",
             RunError::Journal(e) => e.code(),
         }
     }
@@ -105,7 +105,7 @@ mod tests {
             RunError::BadJournaledPlan { id: "m".into(), detail: "d".into() },
             RunError::BadCheckpoint { id: "m".into(), key: "k".into(), detail: "d".into() },
             RunError::Unsupported { wizard: WizardId::CentralToHub, action: "retry".into() },
-            RunError::ReportNotWritten { path: "p".into(), detail: "d".into() },
+            RunError::FileNotWritten { path: "p".into(), detail: "d".into() },
         ];
         for error in errors {
             assert!(RunError::CODES.contains(&RunError::code(&error)), "{}", RunError::code(&error));

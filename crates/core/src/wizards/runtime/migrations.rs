@@ -49,6 +49,24 @@ impl MigrationPlan {
         }
     }
 
+    /// The plan alone, as a plan file holds it (what `iotm <wizard> run <plan.json>` reads).
+    pub fn to_file_text(&self) -> String {
+        let plan = match self {
+            MigrationPlan::CentralToHub(plan) => serde_json::to_string_pretty(plan),
+        };
+        plan.unwrap_or_default() + "\n"
+    }
+
+    /// Writes the plan as a file into `dir` (named after its wizard and the time); answers the path.
+    pub fn save(&self, dir: &Path) -> Result<PathBuf, RunError> {
+        let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+        let path = dir.join(format!("iot-migrator-plan-{}-{stamp}.json", self.wizard().command_name()));
+        let failed = |e: std::io::Error| RunError::FileNotWritten { path: path.display().to_string(), detail: e.to_string() };
+        std::fs::create_dir_all(dir).map_err(failed)?;
+        std::fs::write(&path, self.to_file_text()).map_err(failed)?;
+        Ok(path)
+    }
+
     /// A plan of `wizard` from its file's text, every mistake named by line and field, then checked.
     pub fn from_json(wizard: WizardId, text: &str) -> Result<MigrationPlan, PlanProblem> {
         fn read<W: WizardEngine>(text: &str) -> Result<W::Plan, PlanProblem> {

@@ -63,3 +63,33 @@ pub struct PlanFileError {
 pub fn read(path: &Path) -> Result<String, PlanFileError> {
     std::fs::read_to_string(path).map_err(|e| PlanFileError { path: path.display().to_string(), problem: e.to_string() })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::wizards::runtime::MigrationPlan;
+    use crate::wizards::WizardId;
+
+    const PLAN: &str = r#"{
+  "source": {"subdomain": "contoso-fleet", "templateId": "dtmi:contoso:Thermostat;1", "deviceGroups": ["thermostats"]},
+  "target": {"subscriptionId": "s", "resourceGroup": "rg", "dpsName": "dps", "hubName": "hub", "hubNmae": "typo"}
+}"#;
+
+    #[test]
+    fn a_plan_file_names_the_line_and_field_of_its_mistake() {
+        let problem = MigrationPlan::from_json(WizardId::CentralToHub, PLAN).unwrap_err();
+        assert_eq!((problem.line, problem.field.as_str()), (Some(3), "target.hubNmae"));
+        assert!(problem.to_string().starts_with("line 3, target.hubNmae: unknown field `hubNmae`"), "{problem}");
+        let refused = MigrationPlan::from_json(WizardId::HubState, "{}").unwrap_err();
+        assert_eq!(refused.field, "wizard");
+    }
+
+    #[test]
+    fn a_saved_plan_reads_back_as_the_same_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = MigrationPlan::from_json(WizardId::CentralToHub, &PLAN.replace(", \"hubNmae\": \"typo\"", "")).unwrap();
+        let path = plan.save(dir.path()).unwrap();
+        assert!(path.file_name().unwrap().to_str().unwrap().starts_with("iot-migrator-plan-central-to-hub-"));
+        let again = MigrationPlan::from_json(WizardId::CentralToHub, &std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(serde_json::to_value(&again).unwrap(), serde_json::to_value(&plan).unwrap());
+    }
+}

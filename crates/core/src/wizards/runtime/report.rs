@@ -51,7 +51,7 @@ pub fn csv<'r>(header: &[&str], rows: impl IntoIterator<Item = Vec<&'r str>>) ->
 /// Writes `text` as `iot-migrator-<id>.<ext>` into `dir` (made if missing); answers the path.
 pub fn write(dir: &Path, id: &str, format: ReportFormat, text: &str) -> Result<PathBuf, RunError> {
     let path = dir.join(format!("iot-migrator-{id}.{}", format.extension()));
-    let failed = |e: std::io::Error| RunError::ReportNotWritten { path: path.display().to_string(), detail: e.to_string() };
+    let failed = |e: std::io::Error| RunError::FileNotWritten { path: path.display().to_string(), detail: e.to_string() };
     std::fs::create_dir_all(dir).map_err(failed)?;
     std::fs::write(&path, text).map_err(failed)?;
     Ok(path)
@@ -82,7 +82,7 @@ mod tests {
         let blocked = dir.path().join("file");
         std::fs::write(&blocked, "").unwrap();
         let err = write(&blocked, "m1", ReportFormat::Csv, "x").unwrap_err();
-        assert_eq!(err.code(), "migration.reportNotWritten");
+        assert_eq!(err.code(), "migration.fileNotWritten");
         assert!(err.to_string().contains("iot-migrator-m1.csv"), "{err}");
     }
 }
