@@ -29,7 +29,7 @@ pub mod user;
 pub use auth::{CentralApiToken, ClientSecretCredential, Credential};
 pub use cloud::{Cloud, Service};
 pub use error::{AzureError, ServiceError};
-pub use pager::Pager;
+pub use pager::{PageToken, Pager};
 pub use pipeline::{Pipeline, PipelineOptions};
 pub use poller::Poller;
 pub use rate_limit::{Rate, RateLimits};
