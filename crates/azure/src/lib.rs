@@ -15,6 +15,7 @@ mod data_plane;
 pub mod dps;
 pub mod error;
 pub mod hub;
+pub mod oauth;
 pub mod pager;
 pub mod pipeline;
 pub mod poller;

@@ -161,3 +161,17 @@ async fn an_expired_or_revoked_refresh_token_becomes_sign_in_again() {
     let err = session.subscriptions(&world.pipeline).await.unwrap_err();
     assert_eq!(err.code(), "signin.session_expired", "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_entra_refusal_of_the_code_exchange_reaches_its_explanation() {
+    let world = world().await;
+    let redirect_uri = format!("http://localhost:{}", world.spa_port);
+    let app = iotm_azure::user::UserApp { tenant: "organizations".into(), client_id: "0e0e0e0e-0000-4000-8000-00000000dead".into(), spa_origin: None };
+    let code = iotm_azure::Secret::new("0.AXoAforged-code".to_string());
+    let verifier = iotm_azure::Secret::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_string());
+    let refused = iotm_azure::user::redeem_code(&world.pipeline, &app, &code, &verifier, &redirect_uri, &[], "n1").await.err().expect("Entra refuses");
+    let SignInError::Entra(explained) = iotm_core::signin::flow::token_endpoint_error(refused, &redirect_uri) else { panic!("not explained as Entra's") };
+    assert_eq!((explained.code, explained.aadsts, explained.error.as_str()), ("signin.app_not_found", Some(700016), "unauthorized_client"));
+    assert!(explained.description.starts_with("AADSTS700016:"), "{}", explained.description);
+    assert!(explained.fix.unwrap().contains("client ID"));
+}
