@@ -106,15 +106,13 @@ impl<T: DeserializeOwned> Pager<T> {
         Ok(self)
     }
 
-    /// Where to resume after the pages read so far: `None` when no page was read yet (start anew)
-    /// or the last one was (nothing is left; `pages()` tells which). A next link that carries a
-    /// signature or key (a SAS `sig`, a `code`…) is an error, never a token: it would put a
-    /// secret in the journal. No service paged here sends one (ARM and Central links hold a
+    /// Where to resume: the place of the next page to read. `None` before the first page of a list
+    /// read from its start (start anew) and once the last page was read (nothing is left; `pages()`
+    /// tells which); a resumed pager gives its token back until it reads on. A next link that
+    /// carries a signature or key (a SAS `sig`, a `code`…) is an error, never a token: it would put
+    /// a secret in the journal. No service paged here sends one (ARM and Central links hold a
     /// `$skiptoken` cursor); such a list is read again from its start instead.
     pub fn continuation(&self) -> Result<Option<PageToken>, AzureError> {
-        if self.pages == 0 {
-            return Ok(None);
-        }
         match &self.next {
             None => Ok(None),
             Some(Next::Link { after, link }) => {
@@ -127,6 +125,7 @@ impl<T: DeserializeOwned> Pager<T> {
                 }
                 Ok(Some(PageToken::NextLink(link.clone())))
             }
+            // The first request of a list carries no continuation; every later one does.
             Some(Next::Request(request)) => {
                 Ok(request.headers.iter().find(|(n, _)| n == CONTINUATION).and_then(|(_, v)| v.to_str().ok()).map(|v| PageToken::Continuation(v.to_string())))
             }

@@ -37,6 +37,7 @@ async fn a_central_device_list_resumed_after_two_pages_reads_exactly_the_rest() 
 
     let token = through_the_journal(token);
     let mut resumed = central.devices().unwrap().resumed_from(&token).unwrap();
+    assert_eq!(resumed.continuation().unwrap(), Some(token.clone()), "a resumed pager keeps its place until it reads on");
     let mut rest = Vec::new();
     while let Some(page) = resumed.next_page().await {
         rest.extend(page.unwrap().into_iter().map(|d| d.id));
@@ -82,8 +83,9 @@ async fn a_hub_query_resumed_from_its_continuation_header_reads_exactly_the_rest
         .retry_safe(true);
     first = first.partition(iotm_azure::rate_limit::hub_query_partition(&host));
     let credential = Arc::new(SasCredential::new(connection));
-    let resumed: Pager<serde_json::Value> =
-        Pager::resume(cloud.pipeline.clone(), credential, first, Continuation::Header, "device twins", &through_the_journal(token)).unwrap();
+    let token = through_the_journal(token);
+    let resumed: Pager<serde_json::Value> = Pager::resume(cloud.pipeline.clone(), credential, first, Continuation::Header, "device twins", &token).unwrap();
+    assert_eq!(resumed.continuation().unwrap(), Some(token), "a resumed pager keeps its place until it reads on");
     let rest: Vec<String> = resumed.all().await.unwrap().into_iter().map(id).collect();
     assert_eq!(rest.len(), 1, "7 devices at 3 a page: 1 on the third");
     read.extend(rest);
