@@ -54,7 +54,7 @@ pub type TokenClient = Client<
 >;
 
 /// `{authority}/{tenant}/oauth2/v2.0/token` of the pipeline's cloud.
-pub fn token_client(pipeline: &Pipeline, tenant: &str, client_id: &str) -> Result<TokenClient, AzureError> {
+pub(crate) fn token_client(pipeline: &Pipeline, tenant: &str, client_id: &str) -> Result<TokenClient, AzureError> {
     let url = pipeline
         .cloud()
         .endpoints()
@@ -121,7 +121,7 @@ impl<'c> AsyncHttpClient<'c> for PipelineHttp {
 /// Our error for a failed exchange: the pipeline's own (Entra's refusal with its AADSTS number,
 /// a timeout, a refused host) as it was, or what oauth2 found wrong with a 200 answer. Never the
 /// body, which may hold a token.
-pub fn token_error(error: RequestTokenError<AzureError, BasicErrorResponse>) -> AzureError {
+pub(crate) fn token_error(error: RequestTokenError<AzureError, BasicErrorResponse>) -> AzureError {
     let decode = |detail: String| AzureError::Decode { service: Service::Entra, expected: "an Entra ID token response".into(), detail };
     match error {
         RequestTokenError::Request(error) => error,

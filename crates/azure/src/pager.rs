@@ -116,14 +116,15 @@ impl<T: DeserializeOwned> Pager<T> {
         match &self.next {
             None => Ok(None),
             Some(Next::Link { after, link }) => {
-                let signed = after.url.join(link).map(|url| crate::redact::carries_secret(&url)).unwrap_or(false);
-                if signed {
+                // Saved whole: a relative link means nothing without the page that carried it.
+                let url = self.link_url(after, link)?;
+                if crate::redact::carries_secret(&url) {
                     return Err(AzureError::InvalidInput {
                         what: format!("The next page's link in the list of {}", self.items),
                         problem: "carries a signature, which is never saved; read the list again from its start".into(),
                     });
                 }
-                Ok(Some(PageToken::NextLink(link.clone())))
+                Ok(Some(PageToken::NextLink(url.to_string())))
             }
             // The first request of a list carries no continuation; every later one does.
             Some(Next::Request(request)) => {
@@ -177,11 +178,7 @@ impl<T: DeserializeOwned> Pager<T> {
     /// The request for a `nextLink`: checked against the allow-list, and keeping the api-version
     /// when the service left it out.
     fn follow(&self, current: &Request, link: &str) -> Result<Request, AzureError> {
-        let url = current.url.join(link).map_err(|e| AzureError::Decode {
-            service: current.service,
-            expected: format!("a nextLink URL in a page of {}", self.items),
-            detail: e.to_string(),
-        })?;
+        let url = self.link_url(current, link)?;
         self.pipeline.cloud().allows(&url)?;
         if url == current.url {
             return Err(self.stuck(current.service));
@@ -192,6 +189,15 @@ impl<T: DeserializeOwned> Pager<T> {
             _ => url,
         };
         Ok(Request::get(current.service, current.operation, url).partition(current.partition.clone()))
+    }
+
+    /// A next link made absolute against the request whose page carried it.
+    fn link_url(&self, current: &Request, link: &str) -> Result<Url, AzureError> {
+        current.url.join(link).map_err(|e| AzureError::Decode {
+            service: current.service,
+            expected: format!("a nextLink URL in a page of {}", self.items),
+            detail: e.to_string(),
+        })
     }
 
     fn stuck(&self, service: crate::cloud::Service) -> AzureError {

@@ -128,3 +128,28 @@ async fn a_next_link_carrying_a_signature_is_followed_but_never_saved() {
     assert!(!refused.to_string().contains("c2VjcmV0"), "{refused}");
     assert_eq!(pager.next_page().await.unwrap().unwrap(), [3], "the list itself still reads on");
 }
+
+#[tokio::test]
+async fn a_relative_next_link_is_saved_whole_and_resumes_against_its_own_host() {
+    use axum::extract::Query;
+    use axum::routing::get;
+    use axum::{Json, Router};
+    use std::collections::HashMap;
+    let cloud = TestCloud::start().await;
+    let page = |Query(q): Query<HashMap<String, String>>| async move {
+        match q.get("page").map(String::as_str) {
+            None => Json(serde_json::json!({"value": [1, 2], "nextLink": "items?page=2"})),
+            Some(_) => Json(serde_json::json!({"value": [3]})),
+        }
+    };
+    let base = common::https_server(cloud.state.path(), Router::new().route("/api/items", get(page))).await;
+    let pipeline = common::pipeline_to(&cloud.sandbox, &base);
+    let credential = Arc::new(iotm_azure::CentralApiToken::new(iotm_azure::Secret::new("SharedAccessSignature sr=x".into())));
+    let first = Request::get(Service::Central, "Items_List", format!("{base}/api/items").parse().unwrap());
+    let mut pager: Pager<u32> = Pager::new(pipeline.clone(), credential.clone(), first.clone(), Continuation::NextLink, "numbers");
+    assert_eq!(pager.next_page().await.unwrap().unwrap(), [1, 2]);
+    let token = through_the_journal(pager.continuation().unwrap().unwrap());
+    assert_eq!(token, PageToken::NextLink(format!("{base}/api/items?page=2")));
+    let rest = Pager::<u32>::resume(pipeline, credential, first, Continuation::NextLink, "numbers", &token).unwrap().all().await.unwrap();
+    assert_eq!(rest, [3]);
+}
