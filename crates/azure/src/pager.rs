@@ -2,13 +2,19 @@
 //! the next page's URL in the body (`nextLink`); IoT Hub and DPS queries answer with an
 //! `x-ms-continuation` header that goes back as a request header. Every next link is a URL the
 //! service chose, so it passes the cloud's allow-list like any other request.
+//!
+//! A pager resumes: after any page, `continuation()` gives a `PageToken` (the next link, or the
+//! continuation header's value) that a wizard keeps in its journal checkpoint, and `Pager::resume`
+//! starts again from it, so a listing of 100,000 devices interrupted at page 80 does not start over.
+//! A token is never a secret: a next link that carries a signature is refused as a token (see
+//! `continuation`), and a resumed link passes the allow-list again before it is followed.
 
 use crate::auth::Credential;
 use crate::error::AzureError;
 use crate::pipeline::Pipeline;
 use crate::request::{with_api_version, Request};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
 use std::sync::Arc;
 use url::Url;
@@ -24,6 +30,16 @@ pub enum Continuation {
 }
 
 const CONTINUATION: &str = "x-ms-continuation";
+
+/// Where a list stopped, to read the rest later: the next page's link as the service gave it (ARM,
+/// Central), or the `x-ms-continuation` value to send back (hub and DPS queries). Serialised as
+/// `{"nextLink": "…"}` or `{"continuation": "…"}` for journal checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PageToken {
+    NextLink(String),
+    Continuation(String),
+}
 
 /// What to read next: a request ready to go, or a link still to be checked (checked when it is
 /// followed, so the page that carried it is delivered first).
@@ -54,6 +70,67 @@ pub struct Pager<T> {
 impl<T: DeserializeOwned> Pager<T> {
     pub fn new(pipeline: Pipeline, credential: Arc<dyn Credential>, first: Request, style: Continuation, items: &'static str) -> Pager<T> {
         Pager { pipeline, credential, next: Some(Next::Request(first)), style, items, pages: 0, _items: PhantomData }
+    }
+
+    /// A pager that reads what is left of a list from `token` (taken by `continuation()` from a
+    /// pager built with the same `first` request and `style`, maybe in another process).
+    pub fn resume(
+        pipeline: Pipeline,
+        credential: Arc<dyn Credential>,
+        first: Request,
+        style: Continuation,
+        items: &'static str,
+        token: &PageToken,
+    ) -> Result<Pager<T>, AzureError> {
+        Pager::new(pipeline, credential, first, style, items).resumed_from(token)
+    }
+
+    /// This pager, not yet read, moved on to where `token` stopped: for a list a typed client
+    /// builds (`central.devices()?.resumed_from(&token)?`).
+    pub fn resumed_from(mut self, token: &PageToken) -> Result<Pager<T>, AzureError> {
+        let Some(Next::Request(first)) = self.next.take().filter(|_| self.pages == 0) else {
+            return Err(AzureError::InvalidInput { what: format!("This list of {}", self.items), problem: "was already read; resume a new one".into() });
+        };
+        let next = match (self.style, token) {
+            // The link is checked (allow-list, api-version) when it is followed, as any other.
+            (Continuation::NextLink, PageToken::NextLink(link)) => Next::Link { after: first, link: link.clone() },
+            (Continuation::Header, PageToken::Continuation(value)) => Next::Request(first.header(CONTINUATION, value)?),
+            _ => {
+                return Err(AzureError::InvalidInput {
+                    what: format!("The saved place in the list of {}", self.items),
+                    problem: "was taken from a list paged another way".into(),
+                })
+            }
+        };
+        self.next = Some(next);
+        Ok(self)
+    }
+
+    /// Where to resume: the place of the next page to read. `None` before the first page of a list
+    /// read from its start (start anew) and once the last page was read (nothing is left; `pages()`
+    /// tells which); a resumed pager gives its token back until it reads on. A next link that
+    /// carries a signature or key (a SAS `sig`, a `code`…) is an error, never a token: it would put
+    /// a secret in the journal. No service paged here sends one (ARM and Central links hold a
+    /// `$skiptoken` cursor); such a list is read again from its start instead.
+    pub fn continuation(&self) -> Result<Option<PageToken>, AzureError> {
+        match &self.next {
+            None => Ok(None),
+            Some(Next::Link { after, link }) => {
+                // Saved whole: a relative link means nothing without the page that carried it.
+                let url = self.link_url(after, link)?;
+                if crate::redact::carries_secret(&url) {
+                    return Err(AzureError::InvalidInput {
+                        what: format!("The next page's link in the list of {}", self.items),
+                        problem: "carries a signature, which is never saved; read the list again from its start".into(),
+                    });
+                }
+                Ok(Some(PageToken::NextLink(url.to_string())))
+            }
+            // The first request of a list carries no continuation; every later one does.
+            Some(Next::Request(request)) => {
+                Ok(request.headers.iter().find(|(n, _)| n == CONTINUATION).and_then(|(_, v)| v.to_str().ok()).map(|v| PageToken::Continuation(v.to_string())))
+            }
+        }
     }
 
     /// Pages read so far.
@@ -101,11 +178,7 @@ impl<T: DeserializeOwned> Pager<T> {
     /// The request for a `nextLink`: checked against the allow-list, and keeping the api-version
     /// when the service left it out.
     fn follow(&self, current: &Request, link: &str) -> Result<Request, AzureError> {
-        let url = current.url.join(link).map_err(|e| AzureError::Decode {
-            service: current.service,
-            expected: format!("a nextLink URL in a page of {}", self.items),
-            detail: e.to_string(),
-        })?;
+        let url = self.link_url(current, link)?;
         self.pipeline.cloud().allows(&url)?;
         if url == current.url {
             return Err(self.stuck(current.service));
@@ -116,6 +189,15 @@ impl<T: DeserializeOwned> Pager<T> {
             _ => url,
         };
         Ok(Request::get(current.service, current.operation, url).partition(current.partition.clone()))
+    }
+
+    /// A next link made absolute against the request whose page carried it.
+    fn link_url(&self, current: &Request, link: &str) -> Result<Url, AzureError> {
+        current.url.join(link).map_err(|e| AzureError::Decode {
+            service: current.service,
+            expected: format!("a nextLink URL in a page of {}", self.items),
+            detail: e.to_string(),
+        })
     }
 
     fn stuck(&self, service: crate::cloud::Service) -> AzureError {
@@ -138,4 +220,23 @@ impl<T: DeserializeOwned> Pager<T> {
 
 fn has_param(url: &Url, name: &str) -> bool {
     url.query_pairs().any(|(k, _)| k == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_place_reads_plainly_in_a_checkpoint_and_round_trips() {
+        for (token, json) in [
+            (
+                PageToken::NextLink("https://x.azureiotcentral.com/api/devices?$skiptoken=100".into()),
+                r#"{"nextLink":"https://x.azureiotcentral.com/api/devices?$skiptoken=100"}"#,
+            ),
+            (PageToken::Continuation("eyJhZnRlciI6ImQtMyJ9".into()), r#"{"continuation":"eyJhZnRlciI6ImQtMyJ9"}"#),
+        ] {
+            assert_eq!(serde_json::to_string(&token).unwrap(), json);
+            assert_eq!(serde_json::from_str::<PageToken>(json).unwrap(), token);
+        }
+    }
 }

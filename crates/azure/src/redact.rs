@@ -45,6 +45,12 @@ pub fn url_for_log(url: &Url) -> String {
     clean.to_string()
 }
 
+/// True when a query value of `url` is a credential or signature (what `url_for_log` hides): such
+/// a URL is never written down (a pager's saved place, a checkpoint).
+pub fn carries_secret(url: &Url) -> bool {
+    url.query_pairs().any(|(k, _)| SECRET_PARAMS.iter().any(|s| k.eq_ignore_ascii_case(s)))
+}
+
 /// Markers after which a secret follows, up to the next delimiter.
 const MARKERS: &[&str] = &["sharedaccesssignature ", "sharedaccesskey=", "accountkey=", "sig=", "bearer ", "client_secret="];
 
@@ -90,6 +96,12 @@ mod tests {
         let logged = url_for_log(&url);
         assert!(!logged.contains("abc"), "{logged}");
         assert!(logged.contains("comp=list") && logged.contains("sig=%5BREDACTED%5D"), "{logged}");
+    }
+
+    #[test]
+    fn a_signed_link_carries_a_secret_and_a_skiptoken_does_not() {
+        assert!(carries_secret(&Url::parse("https://acct.blob.core.windows.net/c?comp=list&sig=abc").unwrap()));
+        assert!(!carries_secret(&Url::parse("https://management.azure.com/subscriptions?api-version=2022-12-01&$skiptoken=abc").unwrap()));
     }
 
     #[test]

@@ -1,19 +1,21 @@
 //! A person signed in with the authorization code flow: redeeming the code (with the PKCE
 //! verifier; with an `Origin` header for single-page-app registrations, which Entra otherwise
-//! refuses with AADSTS9002327), refreshing, and a `Credential` that keeps one access token per
+//! refuses with AADSTS9002327), refreshing — both exchanges built and read by `oauth2`, sent by
+//! our pipeline (`oauth.rs`) — and a `Credential` that keeps one access token per
 //! audience in memory and renews it silently from the refresh token before it expires. Rotated
 //! refresh tokens are handed to `on_rotate` so the caller can put them back in the keyring.
 
 use crate::auth::{BoxFuture, Credential};
 use crate::cloud::Service;
 use crate::error::AzureError;
+use crate::oauth::{token_client, token_error, EntraTokenResponse, PipelineHttp};
 use crate::pipeline::Pipeline;
-use crate::request::Request;
 use crate::secret::Secret;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use reqwest::Method;
+use oauth2::{AuthorizationCode, PkceCodeVerifier, RedirectUrl, RefreshToken, Scope, TokenResponse};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -52,16 +54,6 @@ pub struct TokenGrant {
     pub id_token: Option<IdTokenClaims>,
 }
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: Secret<String>,
-    #[serde(default)]
-    refresh_token: Option<Secret<String>>,
-    expires_in: u64,
-    #[serde(default)]
-    id_token: Option<Secret<String>>,
-}
-
 /// The claims of an ID token received straight from the token endpoint over TLS to an allow-listed
 /// host: OpenID Connect lets that channel stand for the signature (Core 1.0, §3.1.3.7), while the
 /// audience and nonce are still checked.
@@ -81,20 +73,19 @@ fn id_claims(token: &str, client_id: &str, nonce: Option<&str>) -> Result<IdToke
     Ok(claims)
 }
 
-async fn token_request(pipeline: &Pipeline, app: &UserApp, operation: &'static str, form: String) -> Result<TokenResponse, AzureError> {
-    let url = pipeline
-        .cloud()
-        .endpoints()
-        .authority_host
-        .join(&format!("{}/oauth2/v2.0/token", app.tenant))
-        .map_err(|e| AzureError::InvalidInput { what: "The token endpoint".into(), problem: e.to_string() })?;
-    let mut request = Request::new(Service::Entra, operation, Method::POST, url).form(Secret::new(form));
-    if let Some(origin) = &app.spa_origin {
-        request = request.header("Origin", origin)?;
-    }
-    // A code can be redeemed once: never repeat the redemption after it may have reached Entra.
-    let request = request.retry_safe(operation == "Token_RefreshToken");
-    pipeline.send(&request, None).await?.json("an Entra ID token response")
+/// What the token endpoint gave, in our types (Entra always states `expires_in`).
+fn grant(response: EntraTokenResponse, id_token: Option<IdTokenClaims>) -> Result<TokenGrant, AzureError> {
+    let expires_in = response.expires_in().map(|d| d.as_secs()).ok_or_else(|| AzureError::Decode {
+        service: Service::Entra,
+        expected: "an Entra ID token response".into(),
+        detail: "it says nothing of when the token expires".into(),
+    })?;
+    Ok(TokenGrant {
+        access_token: Secret::new(response.access_token().secret().clone()),
+        refresh_token: response.refresh_token().map(|t| Secret::new(t.secret().clone())),
+        expires_in,
+        id_token,
+    })
 }
 
 /// Redeems the authorization code with the PKCE verifier, checking the ID token's nonce.
@@ -107,31 +98,36 @@ pub async fn redeem_code(
     scopes: &[String],
     nonce: &str,
 ) -> Result<TokenGrant, AzureError> {
+    let redirect =
+        RedirectUrl::new(redirect_uri.to_string()).map_err(|e| AzureError::InvalidInput { what: "The redirect URI".into(), problem: e.to_string() })?;
     let mut scope: Vec<&str> = scopes.iter().map(String::as_str).collect();
     scope.extend(["offline_access", "openid", "profile"]);
-    let form = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", "authorization_code")
-        .append_pair("client_id", &app.client_id)
-        .append_pair("code", code.expose())
-        .append_pair("code_verifier", verifier.expose())
-        .append_pair("redirect_uri", redirect_uri)
-        .append_pair("scope", &scope.join(" "))
-        .finish();
-    let response = token_request(pipeline, app, "Token_AuthorizationCode", form).await?;
-    let id_token = response.id_token.as_ref().map(|t| id_claims(t.expose(), &app.client_id, Some(nonce))).transpose()?;
-    Ok(TokenGrant { access_token: response.access_token, refresh_token: response.refresh_token, expires_in: response.expires_in, id_token })
+    let client = token_client(pipeline, &app.tenant, &app.client_id)?;
+    let http = PipelineHttp::code_redemption(pipeline, app.spa_origin.as_deref());
+    let response = client
+        .exchange_code(AuthorizationCode::new(code.expose().clone()))
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().clone()))
+        .set_redirect_uri(Cow::Owned(redirect))
+        // oauth2 leaves scope out of a code exchange; Entra's v2 endpoint takes it (MSAL repeats it).
+        .add_extra_param("scope", scope.join(" "))
+        .request_async(&http)
+        .await
+        .map_err(token_error)?;
+    let id_token = response.extra_fields().id_token.as_ref().map(|t| id_claims(t.expose(), &app.client_id, Some(nonce))).transpose()?;
+    grant(response, id_token)
 }
 
 /// A new access token for `scope` from the refresh token (which Entra may rotate).
 pub async fn refresh(pipeline: &Pipeline, app: &UserApp, refresh_token: &Secret<String>, scope: &str) -> Result<TokenGrant, AzureError> {
-    let form = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", "refresh_token")
-        .append_pair("client_id", &app.client_id)
-        .append_pair("refresh_token", refresh_token.expose())
-        .append_pair("scope", &format!("{scope} offline_access"))
-        .finish();
-    let response = token_request(pipeline, app, "Token_RefreshToken", form).await?;
-    Ok(TokenGrant { access_token: response.access_token, refresh_token: response.refresh_token, expires_in: response.expires_in, id_token: None })
+    let client = token_client(pipeline, &app.tenant, &app.client_id)?;
+    let http = PipelineHttp::refresh(pipeline, app.spa_origin.as_deref());
+    let response = client
+        .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().clone()))
+        .add_scopes([Scope::new(scope.to_string()), Scope::new("offline_access".into())])
+        .request_async(&http)
+        .await
+        .map_err(token_error)?;
+    grant(response, None)
 }
 
 /// The scope a person asks for to call a service with `audience`: `user_impersonation` for ARM

@@ -101,9 +101,9 @@ pub fn describe(kind: ConnectionKind, label: &str, secret: &str, central_subdoma
             }
             // Central writes the expiry in milliseconds since 1970.
             let millis: i64 = fields["se"].parse().map_err(|_| ConnectionError::Invalid("The API token's se= part is not a number.".into()))?;
-            let expiry = time::OffsetDateTime::from_unix_timestamp(millis / 1000)
-                .map_err(|_| ConnectionError::Invalid("The API token's se= part is not a date.".into()))?;
-            let stamp = expiry.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+            let expiry =
+                chrono::DateTime::from_timestamp(millis / 1000, 0).ok_or_else(|| ConnectionError::Invalid("The API token's se= part is not a date.".into()))?;
+            let stamp = expiry.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             if millis / 1000 <= now_unix {
                 return Err(ConnectionError::Expired(stamp));
             }
@@ -172,6 +172,15 @@ mod tests {
         assert!(bad(ConnectionKind::CentralApiToken, "SharedAccessSignature sr=a&sig=b&skn=c&se=1", None).contains("subdomain"));
         let expired = describe(ConnectionKind::CentralApiToken, "", "SharedAccessSignature sr=a&sig=b&skn=c&se=1000", Some("app"), NOW).unwrap_err();
         assert_eq!(expired.code(), "connections.expired");
+    }
+
+    #[test]
+    fn an_api_token_shows_when_it_expires_in_utc_and_an_expired_one_says_when_it_did() {
+        let token = |se: i64| format!("SharedAccessSignature sr=a&sig=b&skn=c&se={se}");
+        let c = describe(ConnectionKind::CentralApiToken, "", &token(1_924_992_000_000), Some("app"), NOW).unwrap();
+        assert_eq!(c.expires.as_deref(), Some("2031-01-01T00:00:00Z"));
+        let expired = describe(ConnectionKind::CentralApiToken, "", &token(946_684_800_000), Some("app"), NOW).unwrap_err();
+        assert!(matches!(&expired, ConnectionError::Expired(when) if when == "2000-01-01T00:00:00Z"), "{expired:?}");
     }
 
     #[test]

@@ -33,8 +33,7 @@ pub struct BundleSaved {
 /// Writes `<target_dir>/iot-migrator-diagnostics-<timestamp>.zip`. The zip is written under a
 /// temporary name and renamed when complete, so a failure never leaves half a bundle behind.
 pub fn save_bundle(target_dir: &Path, log_dir: &Path, settings: &Settings, versions: &Versions) -> Result<BundleSaved> {
-    let stamp =
-        time::OffsetDateTime::now_utc().format(time::macros::format_description!("[year][month][day]-[hour][minute][second]")).expect("timestamp formats");
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
     let path = target_dir.join(format!("iot-migrator-diagnostics-{stamp}.zip"));
     let partial = path.with_extension("zip.partial");
     let fail = |message: String| Error::DiagnosticsBundle { path: path.clone(), message };

@@ -28,12 +28,15 @@ fn free_port() -> u16 {
 }
 
 async fn world() -> World {
-    let spa_port = free_port();
+    // Held while the sandbox binds its own port, so the kernel cannot hand it the same one.
+    let reserved = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let spa_port = reserved.local_addr().unwrap().port();
     let mut scenario = Scenario::builtin();
     let spa = scenario.tenants[0].app_registrations.iter_mut().find(|a| a.client_id == SANDBOX_SPA_CLIENT_ID).unwrap();
     spa.redirect_uris.push(format!("http://localhost:{spa_port}"));
     let state = tempfile::tempdir().unwrap();
     let sandbox = Sandbox::start(SandboxConfig::new(state.path().to_path_buf(), scenario)).await.unwrap();
+    drop(reserved);
     let ca = std::fs::read_to_string(&sandbox.ca_cert_path).unwrap();
     let pipeline = Pipeline::new(Cloud::sandbox(&sandbox.base_url, ca.clone()).unwrap(), PipelineOptions::default()).unwrap();
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -160,4 +163,58 @@ async fn an_expired_or_revoked_refresh_token_becomes_sign_in_again() {
     world.sandbox.cloud.advance_clock(2 * 3600);
     let err = session.subscriptions(&world.pipeline).await.unwrap_err();
     assert_eq!(err.code(), "signin.session_expired", "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_entra_refusal_of_the_code_exchange_reaches_its_explanation() {
+    let world = world().await;
+    let redirect_uri = format!("http://localhost:{}", world.spa_port);
+    let app = iotm_azure::user::UserApp { tenant: "organizations".into(), client_id: "0e0e0e0e-0000-4000-8000-00000000dead".into(), spa_origin: None };
+    let code = iotm_azure::Secret::new("0.AXoAforged-code".to_string());
+    let verifier = iotm_azure::Secret::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_string());
+    let refused = iotm_azure::user::redeem_code(&world.pipeline, &app, &code, &verifier, &redirect_uri, &[], "n1").await.err().expect("Entra refuses");
+    let SignInError::Entra(explained) = iotm_core::signin::flow::token_endpoint_error(refused, &redirect_uri) else { panic!("not explained as Entra's") };
+    assert_eq!((explained.code, explained.aadsts, explained.error.as_str()), ("signin.app_not_found", Some(700016), "unauthorized_client"));
+    assert!(explained.description.starts_with("AADSTS700016:"), "{}", explained.description);
+    assert!(explained.fix.unwrap().contains("client ID"));
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One thread, so the test's own subscriber sees the whole sign-in (browser, listener, exchanges).
+#[tokio::test(flavor = "current_thread")]
+async fn a_whole_sign_in_and_a_refresh_log_their_calls_but_no_token() {
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber =
+        tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).with_env_filter("iotm_azure=trace,iotm_core=trace").finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
+    let world = world().await;
+    let signed = run(&world, SANDBOX_SPA_CLIENT_ID, RegistrationKind::Spa, world.spa_port, "accept").await.unwrap();
+    let mut secrets = vec![signed.refresh_token.expose().clone(), signed.access_token.expose().clone()];
+    let rotated = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = rotated.clone();
+    let credential =
+        UserCredential::new(world.pipeline.clone(), signed.app.clone(), signed.refresh_token, Arc::new(move |t| keep.lock().unwrap().push(t.expose().clone())));
+    let header = iotm_azure::Credential::authorization(&credential, "https://iothubs.azure.net").await.unwrap();
+    secrets.push(header.expose().trim_start_matches("Bearer ").to_string());
+    secrets.extend(rotated.lock().unwrap().iter().cloned());
+    assert_eq!(secrets.len(), 4, "the refresh rotated the refresh token");
+
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("Token_AuthorizationCode") && text.contains("Token_RefreshToken"), "both exchanges are logged:\n{text}");
+    for secret in &secrets {
+        assert!(!text.contains(secret.as_str()), "a token reached the log:\n{text}");
+    }
 }

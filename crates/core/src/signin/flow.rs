@@ -31,8 +31,10 @@ pub struct SignedIn {
     pub app: UserApp,
 }
 
-/// An Entra refusal becomes its explanation; anything else keeps the pipeline's code.
-fn from_azure(error: AzureError, redirect_uri: &str) -> SignInError {
+/// A failed token exchange as the person reads it: an Entra refusal (its AADSTS number, read by the
+/// pipeline from the token endpoint's answer) becomes its explanation; anything else keeps the
+/// pipeline's code.
+pub fn token_endpoint_error(error: AzureError, redirect_uri: &str) -> SignInError {
     match error.service_error().filter(|e| e.service == Service::Entra) {
         Some(e) => {
             let description = match e.aadsts {
@@ -55,7 +57,7 @@ pub async fn sign_in(
     let listener = RedirectListener::bind(options.port).await?;
     let redirect_uri = listener.redirect_uri();
     let attempt = Attempt::new();
-    let arm_scope = pipeline.cloud().scope(Service::Arm, true).map_err(|e| from_azure(e, &redirect_uri))?;
+    let arm_scope = pipeline.cloud().scope(Service::Arm, true).map_err(|e| token_endpoint_error(e, &redirect_uri))?;
     let authority_host = pipeline.cloud().endpoints().authority_host.as_str().to_string();
     let request = AuthorizeRequest {
         authority_host: &authority_host,
@@ -79,9 +81,9 @@ pub async fn sign_in(
     progress(SignInProgress::Redeeming);
     let spa_origin = (options.registration == RegistrationKind::Spa).then(|| redirect_uri.clone());
     let app = UserApp { tenant: options.tenant.clone(), client_id: options.client_id.clone(), spa_origin };
-    let grant = redeem_code(pipeline, &app, &Secret::new(code.0), &Secret::new(attempt.verifier.clone()), &redirect_uri, &[arm_scope], &attempt.nonce)
+    let grant = redeem_code(pipeline, &app, &Secret::new(code.0), &attempt.verifier, &redirect_uri, &[arm_scope], &attempt.nonce)
         .await
-        .map_err(|e| from_azure(e, &redirect_uri))?;
+        .map_err(|e| token_endpoint_error(e, &redirect_uri))?;
     let claims = grant
         .id_token
         .ok_or_else(|| SignInError::Service { code: "signin.no_id_token".into(), message: "Entra returned no ID token, so the account is unknown.".into() })?;

@@ -3,7 +3,8 @@
 //! `http://localhost:<port>` (3000 by default, the redirect URI the Node migrator's single-page
 //! registrations already carry). This module holds what needs no HTTP client: the PKCE pair, the
 //! authorize URL, the listener, the page the browser tab shows, and what Entra's errors mean.
-//! Redeeming the code and refreshing tokens go through the Azure client pipeline.
+//! The PKCE pair and the authorize URL are `oauth2`'s; redeeming the code and refreshing tokens are
+//! `oauth2`'s exchanges sent through the Azure client pipeline (`iotm_azure::oauth`).
 
 pub mod aadsts;
 pub mod authorize;
