@@ -63,6 +63,14 @@ fn sql(e: rusqlite::Error) -> JournalError {
     JournalError::Sql(e.to_string())
 }
 
+/// A write about migration `id`: a foreign-key refusal means there is no such migration.
+fn sql_of(id: &str, e: rusqlite::Error) -> JournalError {
+    match e {
+        rusqlite::Error::SqliteFailure(ref f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => JournalError::NotFound(id.into()),
+        e => sql(e),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum MigrationState {
@@ -267,13 +275,7 @@ impl Journal {
                     "INSERT INTO steps (migration_id, seq, key, intent, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![id, seq, key, intent.to_string(), now()],
                 )
-                .map_err(|e| {
-                    if matches!(e, rusqlite::Error::SqliteFailure(ref f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation) {
-                        JournalError::NotFound(id.into())
-                    } else {
-                        sql(e)
-                    }
-                })?;
+                .map_err(|e| sql_of(id, e))?;
                 StepStart::Fresh
             }
         };
@@ -415,13 +417,7 @@ impl Journal {
                  ON CONFLICT (migration_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                 params![id, key, value.to_string(), now()],
             )
-            .map_err(|e| {
-                if matches!(e, rusqlite::Error::SqliteFailure(ref f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation) {
-                    JournalError::NotFound(id.into())
-                } else {
-                    sql(e)
-                }
-            })?;
+            .map_err(|e| sql_of(id, e))?;
         Ok(())
     }
 
