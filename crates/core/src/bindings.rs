@@ -62,7 +62,7 @@ pub fn typescript() -> String {
         wizards::central_to_hub::template::DeviceMoveCommand,
         wizards::central_to_hub::plan::Plan,
         wizards::central_to_hub::plan::Source,
-        wizards::central_to_hub::plan::CentralAccess,
+        wizards::CentralAccess,
         wizards::central_to_hub::plan::Target,
         wizards::central_to_hub::plan::Enrollment,
         wizards::central_to_hub::plan::PayloadStyle,

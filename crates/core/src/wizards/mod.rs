@@ -2,8 +2,11 @@
 //! verify → report. `available` turns true as each wizard's engine lands; until then the UI says
 //! plainly that it comes in a later version.
 
+pub mod central_access;
 pub mod central_to_hub;
 pub mod runtime;
+
+pub use central_access::CentralAccess;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

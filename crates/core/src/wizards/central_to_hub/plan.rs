@@ -3,6 +3,7 @@
 //! things and never holds a secret: keys are read from Central and ARM when the run needs them, so
 //! a plan can be saved, mailed and journaled in clear.
 
+pub use crate::wizards::central_access::CentralAccess;
 pub use crate::wizards::runtime::PlanProblem;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -34,16 +35,6 @@ pub struct Source {
     /// through a device group the migration creates for it.
     #[serde(default)]
     pub device_groups: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
-pub enum CentralAccess {
-    #[default]
-    SignedIn,
-    ApiToken {
-        connection_id: String,
-    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -20,7 +20,7 @@ pub trait Connect: Send + Sync {
     fn pipeline(&self) -> &Pipeline;
     fn arm(&self) -> Result<ArmClient, ErrorPayload>;
     /// A Central application's client, reached as the plan says (the account, or a saved API token).
-    fn central(&self, subdomain: &str, access: &crate::wizards::central_to_hub::plan::CentralAccess) -> Result<CentralClient, ErrorPayload>;
+    fn central(&self, subdomain: &str, access: &crate::wizards::CentralAccess) -> Result<CentralClient, ErrorPayload>;
 }
 
 pub trait WizardEngine: Send + Sync + 'static {
