@@ -3,14 +3,12 @@
 // latest tick news and how the run ended. One store for the window, so leaving a page and coming
 // back — or resuming from the Jobs page — keeps the live view of every migration.
 import { api, toErrorPayload, type ErrorPayload, type ProgressOf } from "./api";
-import type { DryRun, ItemRow, MigrationPlan, Plan, StepState, TickOf, WizardId } from "./bindings";
+import type { ItemRow, MigrationPlan, StepState, TickOf, WizardId } from "./bindings";
 
 export type StepView = { key: string; title: string; state: StepState; detail: string | null };
 export type Finished = Extract<ProgressOf<WizardId>, { kind: "finished" }>;
 export type Sample = { t: number; counts: Record<string, number> };
 type News<W extends WizardId> = W extends keyof TickOf ? TickOf[W] : Record<string, never>;
-
-export const DEVICE_STATES = ["pending", "answered", "registered", "verified", "failed"] as const;
 
 export class LiveMigration<W extends WizardId = WizardId> {
   readonly wizard: W;
@@ -161,28 +159,3 @@ class LiveMigrations {
 }
 
 export const migrations = new LiveMigrations();
-
-export type C2hStep = "plan" | "dryRun" | "run" | "verify" | "report";
-
-export function emptyPlan(): Plan {
-  return {
-    source: { subdomain: "", access: { kind: "signedIn" }, templateId: "", deviceGroups: [] },
-    target: { subscriptionId: "", resourceGroup: "", dpsName: "", hubName: "", hubResourceGroup: null, linkHubIfNeeded: true },
-    enrollment: { centralGroupId: "sas-iot-devices", dpsGroupId: "central-migration", x509CertificatePem: null },
-    job: { payload: "fromTemplate", batchSize: null, cancellationThresholdPercent: null },
-    verify: { settleSeconds: 120 },
-  };
-}
-
-/** The Central → Hub wizard's own state (its step, the plan being written, the last dry run), kept across pages. */
-class CentralToHubWizard {
-  step = $state<C2hStep>("plan");
-  plan = $state(emptyPlan());
-  dry = $state<DryRun | null>(null);
-  /** The migration the wizard's pages show. */
-  get live(): LiveMigration<"centralToHub"> {
-    return migrations.shownFor("centralToHub");
-  }
-}
-
-export const c2h = new CentralToHubWizard();
