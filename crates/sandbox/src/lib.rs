@@ -23,6 +23,7 @@ pub mod scenario;
 pub mod scenario_check;
 pub mod server;
 pub mod storage;
+pub mod timestamps;
 pub mod tls;
 pub mod tokens;
 pub mod x509;

@@ -57,7 +57,7 @@ pub fn new_key() -> String {
 pub const NEVER: &str = "0001-01-01T00:00:00Z";
 
 pub fn now_iso() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    crate::timestamps::now_rfc3339()
 }
 
 pub fn new_etag() -> String {

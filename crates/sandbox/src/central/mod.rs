@@ -87,7 +87,7 @@ impl CentralError {
 
 impl IntoResponse for CentralError {
     fn into_response(self) -> Response {
-        let time = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
+        let time = crate::timestamps::rfc2822(chrono::Utc::now());
         let request_id = crate::tokens::random_token(12);
         let mut response =
             (self.status, Json(json!({"error": {"code": self.code, "message": self.message, "requestId": request_id, "time": time}}))).into_response();

@@ -62,7 +62,7 @@ impl DpsError {
 
 impl IntoResponse for DpsError {
     fn into_response(self) -> Response {
-        let stamp = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let stamp = crate::timestamps::now_rfc3339();
         let body = json!({"errorCode": self.code, "trackingId": crate::tokens::random_token(16), "message": self.message, "timestampUtc": stamp});
         (self.status, Json(body)).into_response()
     }

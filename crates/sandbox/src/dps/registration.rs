@@ -176,8 +176,8 @@ pub enum Outcome {
 pub struct RegistrationRecord {
     pub registration_id: String,
     pub operation_id: String,
-    pub created: time::OffsetDateTime,
-    pub updated: time::OffsetDateTime,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub updated: chrono::DateTime<chrono::Utc>,
     pub etag: String,
     pub outcome: Outcome,
     /// The custom payload the device sent, echoed back as DPS does.
@@ -201,7 +201,7 @@ impl RegistrationRecord {
 
     /// The `registrationState` / `DeviceRegistrationState` JSON.
     pub fn to_json(&self) -> Value {
-        let stamp = |t: &time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let stamp = |t: &chrono::DateTime<chrono::Utc>| crate::timestamps::rfc3339(*t);
         let mut state = json!({"registrationId": self.registration_id, "createdDateTimeUtc": stamp(&self.created), "lastUpdatedDateTimeUtc": stamp(&self.updated), "etag": self.etag});
         match &self.outcome {
             Outcome::Assigned { hub, device_id, reprovisioned } => {
@@ -234,7 +234,7 @@ pub fn register(
     payload: Option<Value>,
 ) -> Result<RegistrationRecord, DpsError> {
     let voucher = authenticate(cloud, dps, proof, scope, registration_id)?;
-    let stamp = time::OffsetDateTime::now_utc();
+    let stamp = chrono::Utc::now();
     let outcome = match pick_hub(dps, &voucher.enrollment, registration_id).map(|linked| (cloud.hub_by_host(&linked.name), linked)) {
         Some((Some(hub), _)) => {
             let device_id = voucher.enrollment["deviceId"].as_str().filter(|d| !d.is_empty()).unwrap_or(registration_id).to_string();

@@ -119,7 +119,7 @@ mod tests {
     use crate::live::Dps;
 
     fn record(id: &str, group: Option<&str>) -> RegistrationRecord {
-        let now = time::OffsetDateTime::now_utc();
+        let now = chrono::Utc::now();
         RegistrationRecord {
             registration_id: id.into(),
             operation_id: "op".into(),
