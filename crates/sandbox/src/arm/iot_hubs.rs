@@ -6,7 +6,7 @@ use super::errors::ArmError;
 use super::keys;
 use super::subscriptions::check_version;
 use super::{find_placed, json, placed_in, Ctx};
-use crate::live::Hub;
+use crate::hub::state::Hub;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json as j, Value};
@@ -39,12 +39,12 @@ fn hub_json(hub: &Hub) -> Value {
 }
 
 fn find(ctx: &Ctx, sub: &str, group: &str, name: &str, action: &str) -> Result<Arc<Hub>, ArmError> {
-    find_placed(ctx, &ctx.cloud.hubs.read().unwrap(), TYPE, sub, group, name, action)
+    find_placed(ctx, &ctx.cloud.hubs().all(), TYPE, sub, group, name, action)
 }
 
 pub fn list(ctx: &Ctx, sub: &str, group: Option<&str>, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
-    let hubs = placed_in(ctx, &ctx.cloud.hubs.read().unwrap(), sub, group, "Microsoft.Devices/IotHubs/Read")?;
+    let hubs = placed_in(ctx, &ctx.cloud.hubs().all(), sub, group, "Microsoft.Devices/IotHubs/Read")?;
     Ok(json(ctx.cloud, ctx.paged(hubs.iter().map(|h| hub_json(h)).collect())))
 }
 
@@ -73,7 +73,7 @@ fn bad(code: &'static str, message: String) -> ArmError {
 }
 
 /// The SKU and units a PUT body asks for, checked as the service checks them.
-fn requested_scale(body: &Value, current: Option<&crate::live::HubScale>) -> Result<crate::live::HubScale, ArmError> {
+fn requested_scale(body: &Value, current: Option<&crate::hub::state::HubScale>) -> Result<crate::hub::state::HubScale, ArmError> {
     let sku =
         body["sku"]["name"].as_str().ok_or_else(|| bad("InvalidRequestContent", "sku.name is required (F1, B1-B3 or S1-S3).".into()))?.to_ascii_uppercase();
     if !SKUS.contains(&sku.as_str()) {
@@ -89,7 +89,7 @@ fn requested_scale(body: &Value, current: Option<&crate::live::HubScale>) -> Res
     if sku == "F1" && capacity != 1 {
         return Err(bad("InvalidSkuCapacity", "The free tier (F1) has exactly one unit.".into()));
     }
-    let next = crate::live::HubScale { sku, capacity, tags: body.get("tags").cloned().filter(Value::is_object).unwrap_or_else(|| j!({})) };
+    let next = crate::hub::state::HubScale { sku, capacity, tags: body.get("tags").cloned().filter(Value::is_object).unwrap_or_else(|| j!({})) };
     if let Some(current) = current {
         if current.sku != next.sku && (current.sku == "F1" || next.sku == "F1") {
             return Err(bad(
@@ -117,9 +117,8 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
     let body: Value = serde_json::from_slice(body)
         .map_err(|e| bad("InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'.")))?;
     let if_match = headers.get("if-match").and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_string());
-    let existing = placed_in(ctx, &ctx.cloud.hubs.read().unwrap(), sub, Some(group), "Microsoft.Devices/IotHubs/Write")?
-        .into_iter()
-        .find(|h| h.name.eq_ignore_ascii_case(name));
+    let existing =
+        placed_in(ctx, &ctx.cloud.hubs().all(), sub, Some(group), "Microsoft.Devices/IotHubs/Write")?.into_iter().find(|h| h.name.eq_ignore_ascii_case(name));
     let version = version.unwrap_or_default();
     match existing {
         Some(hub) => {
@@ -150,7 +149,7 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
                     format!("The hub '{name}' does not exist, so no etag can match."),
                 ));
             }
-            if ctx.cloud.hubs.read().unwrap().iter().any(|h| h.name.eq_ignore_ascii_case(name)) {
+            if ctx.cloud.hubs().named(name).is_some() {
                 return Err(ArmError::new(StatusCode::CONFLICT, "IotHubNameNotAvailable", format!("The IoT hub name '{name}' is already taken.")));
             }
             let location = body["location"].as_str().ok_or_else(|| bad("LocationRequired", "location is required to create a hub.".into()))?;

@@ -5,7 +5,8 @@ use super::errors::ArmError;
 use super::keys;
 use super::subscriptions::check_version;
 use super::{find_placed, json, placed_in, Ctx};
-use crate::live::{new_etag, Dps, LinkedHub};
+use crate::dps::state::{Dps, LinkedHub};
+use crate::live::new_etag;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json as j, Value};
@@ -59,12 +60,12 @@ fn dps_json(dps: &Dps) -> Value {
 }
 
 fn find(ctx: &Ctx, sub: &str, group: &str, name: &str, action: &str) -> Result<Arc<Dps>, ArmError> {
-    find_placed(ctx, &ctx.cloud.provisioning_services.read().unwrap(), TYPE, sub, group, name, action)
+    find_placed(ctx, &ctx.cloud.provisioning_services().all(), TYPE, sub, group, name, action)
 }
 
 pub fn list(ctx: &Ctx, sub: &str, group: Option<&str>, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
-    let all = placed_in(ctx, &ctx.cloud.provisioning_services.read().unwrap(), sub, group, "Microsoft.Devices/provisioningServices/Read")?;
+    let all = placed_in(ctx, &ctx.cloud.provisioning_services().all(), sub, group, "Microsoft.Devices/provisioningServices/Read")?;
     Ok(json(ctx.cloud, ctx.paged(all.iter().map(|d| dps_json(d)).collect())))
 }
 
@@ -100,8 +101,7 @@ fn linked_hub(ctx: &Ctx, entry: &Value, current: &[LinkedHub]) -> Result<LinkedH
             .map(|h| h.connection_string.clone())
             .ok_or_else(|| invalid(format!("The hub {host} is not linked yet, so its key cannot be masked.")))?
     } else {
-        let hubs = ctx.cloud.hubs.read().unwrap();
-        let hub = hubs.iter().find(|h| h.host.eq_ignore_ascii_case(&host)).ok_or_else(|| invalid(format!("No IoT hub answers at {host}.")))?;
+        let hub = ctx.cloud.hubs().by_host(&host).ok_or_else(|| invalid(format!("No IoT hub answers at {host}.")))?;
         let (key_name, key) = (field("SharedAccessKeyName").unwrap_or_default(), field("SharedAccessKey").unwrap_or_default());
         if !hub.policies.iter().any(|p| p.key_name == key_name && (p.primary_key == key || p.secondary_key == key) && p.allows("ServiceConnect")) {
             return Err(invalid(format!(
@@ -127,7 +127,7 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
         ArmError::new(StatusCode::BAD_REQUEST, "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'."))
     })?;
     let version = version.unwrap_or_default();
-    let existing = placed_in(ctx, &ctx.cloud.provisioning_services.read().unwrap(), sub, Some(group), "Microsoft.Devices/provisioningServices/Write")?
+    let existing = placed_in(ctx, &ctx.cloud.provisioning_services().all(), sub, Some(group), "Microsoft.Devices/provisioningServices/Write")?
         .into_iter()
         .find(|d| d.name.eq_ignore_ascii_case(name));
     let Some(dps) = existing else {
@@ -168,7 +168,7 @@ fn allocation_policy(policy: &str) -> Result<String, ArmError> {
 }
 
 fn create(ctx: &Ctx, sub: &str, group: &str, name: &str, version: &str, body: &Value) -> Result<Response, ArmError> {
-    if ctx.cloud.provisioning_services.read().unwrap().iter().any(|d| d.name.eq_ignore_ascii_case(name)) {
+    if ctx.cloud.provisioning_services().named(name).is_some() {
         return Err(ArmError::new(
             StatusCode::CONFLICT,
             "ProvisioningServiceNameNotAvailable",

@@ -7,8 +7,10 @@ use super::filter::Filter;
 use super::jobs::CentralJob;
 use super::throttle::TokenBucket;
 use crate::cloud::Cloud;
+use crate::dps::state::Dps;
 use crate::fleet::{assign_personas, DeviceTiming, Persona, SimDevice};
-use crate::live::{new_etag, new_key, Dps, Hub, Placement};
+use crate::hub::state::Hub;
+use crate::live::{new_etag, new_key, Placement};
 use crate::sas::derive_device_key;
 use crate::scenario::{CentralApp, CentralTemplate};
 use crate::tokens::random_token;
@@ -19,30 +21,30 @@ use std::sync::{Arc, Mutex, RwLock};
 /// Central's request rate per application (requests per second, and the burst it absorbs).
 const REQUESTS_PER_SECOND: f64 = 20.0;
 
+/// The fields are Central's and those of the services that act on an app as Azure does (its hub's
+/// direct methods reaching its simulated devices, the control API changing a device's persona).
 pub struct LiveCentralApp {
-    pub subdomain: String,
-    pub display_name: String,
-    pub application_id: String,
-    pub subscription_id: String,
-    pub templates: Vec<Value>,
+    pub(crate) subdomain: String,
+    pub(crate) subscription_id: String,
+    pub(crate) templates: Vec<Value>,
     /// Device groups as Central returns them; members are the devices their `filter` selects.
-    pub groups: Mutex<Vec<Value>>,
-    pub enrollment_groups: Mutex<Vec<Value>>,
-    pub devices: Mutex<BTreeMap<String, super::device::CentralDevice>>,
+    pub(crate) groups: Mutex<Vec<Value>>,
+    pub(crate) enrollment_groups: Mutex<Vec<Value>>,
+    pub(crate) devices: Mutex<BTreeMap<String, super::device::CentralDevice>>,
     /// Individual attestations set on devices (certificates kept), by device ID; the others use their group's.
-    pub attestations: Mutex<BTreeMap<String, Value>>,
+    pub(crate) attestations: Mutex<BTreeMap<String, Value>>,
     /// The devices that are simulated, by ID (devices created through the API have none).
-    pub fleet: RwLock<BTreeMap<String, Arc<SimDevice>>>,
-    pub jobs: Mutex<BTreeMap<String, Arc<CentralJob>>>,
+    pub(crate) fleet: RwLock<BTreeMap<String, Arc<SimDevice>>>,
+    pub(crate) jobs: Mutex<BTreeMap<String, Arc<CentralJob>>>,
     /// The last run of each command on each device, direct or by a job.
-    pub commands: super::commands::CommandHistory,
-    pub throttle: Mutex<TokenBucket>,
-    pub timing: DeviceTiming,
+    pub(crate) commands: super::commands::CommandHistory,
+    pub(crate) throttle: Mutex<TokenBucket>,
+    pub(crate) timing: DeviceTiming,
     /// The app's own provisioning service and hub, where its devices register and connect.
-    pub dps: Arc<Dps>,
-    pub hub: Arc<Hub>,
+    pub(crate) dps: Arc<Dps>,
+    pub(crate) hub: Arc<Hub>,
     /// Full API token strings (opaque to clients, as Central's are) with their expiry.
-    pub api_tokens: HashMap<String, i64>,
+    pub(crate) api_tokens: HashMap<String, i64>,
 }
 
 /// The DeviceMigration component (its DeviceMove command), named as the scenario says.
@@ -144,8 +146,6 @@ impl LiveCentralApp {
         )]);
         LiveCentralApp {
             subdomain: app.subdomain.clone(),
-            display_name: app.display_name.clone(),
-            application_id: app.application_id.clone(),
             subscription_id: placement.subscription_id,
             templates: app.device_templates.iter().map(template_json).collect(),
             groups: Mutex::new(
@@ -179,6 +179,29 @@ impl LiveCentralApp {
                 device.disconnect(cloud);
             }
         }
+    }
+
+    /// The API token minted for the app at start (the control API's `credentials` hands it out).
+    pub fn api_token(&self) -> Option<String> {
+        self.api_tokens.keys().next().cloned()
+    }
+
+    /// Its simulated devices, by ID.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn simulated_devices(&self) -> Vec<Arc<SimDevice>> {
+        self.fleet.read().unwrap().values().cloned().collect()
+    }
+
+    /// The IDs of its jobs, in order.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn job_ids(&self) -> Vec<String> {
+        self.jobs.lock().unwrap().keys().cloned().collect()
+    }
+
+    /// The IDs of its device groups, in the order Central lists them.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn device_group_ids(&self) -> Vec<String> {
+        self.groups.lock().unwrap().iter().filter_map(|g| g["id"].as_str()).map(str::to_string).collect()
     }
 
     /// The keys a group-enrolled device derives from the app's SAS-IoT-Devices group (the first
@@ -266,9 +289,9 @@ impl CommandTarget {
 
 #[cfg(test)]
 mod tests {
-    use crate::cloud::testing;
     use crate::fleet::Persona;
     use crate::sas::derive_device_key;
+    use crate::testing;
     use serde_json::json;
 
     /// A wrongKey device has its own attestation in Central, registers at home with it, and is
@@ -277,7 +300,7 @@ mod tests {
     async fn a_wrong_key_device_is_individually_enrolled_and_refused_by_a_group_copy() {
         let (_dir, cloud) = testing::cloud();
         cloud.load(crate::scenario::Scenario::builtin()).unwrap();
-        let app = cloud.central_apps.read().unwrap().iter().find(|a| a.subdomain == "contoso-fleet").cloned().unwrap();
+        let app = cloud.central_apps().by_subdomain("contoso-fleet").unwrap();
         let fleet = app.fleet.read().unwrap().clone();
         let wrong = fleet.values().find(|d| d.persona() == Persona::WrongKey).unwrap().clone();
         let healthy = fleet.values().find(|d| d.persona() == Persona::Healthy).unwrap().clone();
@@ -292,7 +315,7 @@ mod tests {
         assert!(wrong.link.lock().unwrap().connected, "its home DPS knows its individual enrollment");
         assert!(app.dps.enrollments.lock().unwrap().contains_key(&wrong.id.to_ascii_lowercase()));
 
-        let target = cloud.provisioning_services.read().unwrap()[0].clone();
+        let target = cloud.provisioning_services().all()[0].clone();
         target.enrollment_groups.lock().unwrap().insert(
             "from-app".into(),
             json!({

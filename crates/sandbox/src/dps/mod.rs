@@ -6,9 +6,10 @@ mod enrollments;
 pub mod mqtt;
 pub mod registration;
 mod runtime;
+pub mod state;
 
 use crate::cloud::Cloud;
-use crate::live::Dps;
+use crate::dps::state::Dps;
 use crate::sas::{self, SasError};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -4,8 +4,9 @@
 
 use super::DpsError;
 use crate::cloud::Cloud;
+use crate::dps::state::{Dps, LinkedHub};
 use crate::hub::identity::Authentication;
-use crate::live::{new_etag, Dps, LinkedHub};
+use crate::live::new_etag;
 use crate::sas::{self, derive_device_key};
 use crate::x509::ClientChain;
 use axum::http::StatusCode;

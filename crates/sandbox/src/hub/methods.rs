@@ -59,7 +59,7 @@ fn not_online(id: &str) -> HubError {
 
 /// The simulated device connected to this hub under this ID, with its fleet's timing.
 fn connected_sim(ctx: &HubCtx, id: &str) -> Option<(Arc<SimDevice>, DeviceTiming)> {
-    let apps = ctx.cloud.central_apps.read().unwrap().clone();
+    let apps = ctx.cloud.central_apps().all();
     apps.iter().find_map(|app| {
         let device = app.fleet.read().unwrap().get(id).cloned()?;
         let online = {

@@ -1,0 +1,183 @@
+//! An IoT hub as it lives while the sandbox runs, and the hubs ARM lists. Its keys are minted per
+//! run (never on disk); its host name is `localhost:<port>` because only `localhost` resolves offline.
+
+use crate::dps::state::LinkedHub;
+use crate::hub::identity::{Authentication, DeviceIdentity};
+use crate::live::{new_etag, AccessPolicy, Endpoint, Placed, Placement};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// A hub's pricing tier and units, changed by an ARM update.
+#[derive(Debug, Clone)]
+pub struct HubScale {
+    pub sku: String,
+    pub capacity: u32,
+    pub tags: Value,
+}
+
+impl HubScale {
+    pub fn tier(&self) -> &'static str {
+        match self.sku.as_str() {
+            "F1" => "Free",
+            s if s.starts_with('B') => "Basic",
+            _ => "Standard",
+        }
+    }
+}
+
+/// An IoT hub: its identity in ARM, its keys, its registry (devices, configurations), its
+/// throttles and its import/export jobs. The fields are the hub module's and the few services
+/// that act on a hub as Azure does (DPS assigning devices, Central deleting them, ARM scaling it).
+pub struct Hub {
+    pub(crate) placement: Placement,
+    pub(crate) name: String,
+    pub(crate) scale: Mutex<HubScale>,
+    pub(crate) host: String,
+    pub(crate) policies: Vec<AccessPolicy>,
+    pub(crate) etag: Mutex<String>,
+    pub(crate) devices: Mutex<BTreeMap<String, DeviceIdentity>>,
+    /// Automatic device management configurations by ID.
+    pub(crate) configurations: Mutex<BTreeMap<String, crate::hub::Configuration>>,
+    pub(crate) endpoint: Endpoint,
+    /// Its throttles' buckets, its quota switch, today's message count.
+    pub(crate) quotas: crate::hub::quotas::HubQuotas,
+    /// Import/export jobs, and the twin data they carry (hub/jobs).
+    pub(crate) jobs: crate::hub::jobs::HubJobs,
+}
+
+impl Hub {
+    pub fn new(placement: Placement, name: &str, sku: &str, capacity: u32, host: String) -> Hub {
+        Hub {
+            placement,
+            name: name.into(),
+            scale: Mutex::new(HubScale { sku: sku.into(), capacity, tags: serde_json::json!({}) }),
+            host,
+            policies: vec![
+                AccessPolicy::new("iothubowner", "RegistryWrite, ServiceConnect, DeviceConnect"),
+                AccessPolicy::new("service", "ServiceConnect"),
+                AccessPolicy::new("device", "DeviceConnect"),
+                AccessPolicy::new("registryRead", "RegistryRead"),
+                AccessPolicy::new("registryReadWrite", "RegistryWrite"),
+            ],
+            etag: Mutex::new(new_etag()),
+            devices: Mutex::default(),
+            configurations: Mutex::default(),
+            endpoint: Endpoint::default(),
+            quotas: Default::default(),
+            jobs: Default::default(),
+        }
+    }
+
+    /// What DPS does on assignment: create the device with the keys derived for it (or CA
+    /// authentication for X.509), or refresh those of one already there (re-provisioning). True
+    /// when it already existed.
+    pub fn upsert_provisioned_device(&self, device_id: &str, keys: Authentication) -> bool {
+        let mut devices = self.devices.lock().unwrap();
+        if let Some(device) = devices.get_mut(device_id) {
+            device.authentication = keys;
+            device.etag = new_etag();
+            return true;
+        }
+        devices.insert(device_id.to_string(), DeviceIdentity { authentication: keys, ..DeviceIdentity::new_sas(device_id, String::new(), String::new()) });
+        false
+    }
+
+    /// A device connected or disconnected (the hub records when, and its last activity).
+    pub fn set_connection(&self, device_id: &str, connected: bool) {
+        if let Some(device) = self.devices.lock().unwrap().get_mut(device_id) {
+            device.set_connected(connected);
+        }
+    }
+
+    /// A device (or its module) reporting properties: merged into the twin's reported ones.
+    /// False when there is no such device or module.
+    pub fn report_properties(&self, device_id: &str, module_id: Option<&str>, patch: serde_json::Map<String, Value>) -> bool {
+        let mut devices = self.devices.lock().unwrap();
+        let Some(device) = devices.get_mut(device_id) else { return false };
+        let slot = match module_id {
+            None => &mut device.twin,
+            Some(mid) => match device.modules.as_mut().and_then(|m| m.get_mut(mid)) {
+                Some(module) => &mut module.twin,
+                None => return false,
+            },
+        };
+        slot.get_or_insert_with(Box::default).report(patch);
+        true
+    }
+
+    /// `localhost:<port>` (a Central app's hub: `iotc-<id>.azure-devices.net`, reached through Central only).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The hub a linked-hub entry of a DPS points at.
+    pub fn as_linked(&self) -> LinkedHub {
+        LinkedHub {
+            connection_string: self.connection_string(&self.policies[0]),
+            location: self.placement.location.clone(),
+            allocation_weight: None,
+            apply_allocation_policy: Some(true),
+            name: self.host.clone(),
+        }
+    }
+
+    pub fn connection_string(&self, policy: &AccessPolicy) -> String {
+        format!("HostName={};SharedAccessKeyName={};SharedAccessKey={}", self.host, policy.key_name, policy.primary_key)
+    }
+
+    /// Devices in its registry (tests compare it before and after a refused run).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn device_count(&self) -> usize {
+        self.devices.lock().unwrap().len()
+    }
+
+    pub fn resource_id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Devices/IotHubs/{}",
+            self.placement.subscription_id, self.placement.resource_group, self.name
+        )
+    }
+}
+
+impl Placed for Hub {
+    fn placement(&self) -> &Placement {
+        &self.placement
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The hubs ARM lists, in creation order. A Central app's own hub is the app's, not here.
+#[derive(Default)]
+pub struct Hubs(RwLock<Vec<Arc<Hub>>>);
+
+impl Hubs {
+    pub fn all(&self) -> Vec<Arc<Hub>> {
+        self.0.read().unwrap().clone()
+    }
+
+    /// By ARM name, compared as ARM compares names (case-insensitively).
+    pub fn named(&self, name: &str) -> Option<Arc<Hub>> {
+        self.0.read().unwrap().iter().find(|h| h.name.eq_ignore_ascii_case(name)).cloned()
+    }
+
+    pub fn by_host(&self, host: &str) -> Option<Arc<Hub>> {
+        self.0.read().unwrap().iter().find(|h| h.host.eq_ignore_ascii_case(host)).cloned()
+    }
+
+    pub(crate) fn add(&self, hub: Arc<Hub>) {
+        self.0.write().unwrap().push(hub);
+    }
+
+    /// A scenario's hubs in place of the last one's, whose listeners close.
+    pub(crate) fn replace(&self, hubs: Vec<Arc<Hub>>) {
+        let old = std::mem::replace(&mut *self.0.write().unwrap(), hubs);
+        old.iter().for_each(|h| h.endpoint.stop());
+    }
+
+    pub(crate) fn stop_all(&self) {
+        self.0.read().unwrap().iter().for_each(|h| h.endpoint.stop());
+    }
+}
