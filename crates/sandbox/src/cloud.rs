@@ -72,14 +72,14 @@ impl Cloud {
         let hubs = hubs
             .into_iter()
             .map(|(hub, listener)| {
-                hub.endpoint.serve(listener, self.tls.clone(), crate::hub::router(self.clone(), hub.clone()));
+                hub.serve(self, listener, self.tls.clone());
                 hub
             })
             .collect();
         let dps = dps
             .into_iter()
             .map(|(dps, listener)| {
-                dps.endpoint.serve(listener, self.device_tls.clone(), crate::dps::router(self.clone(), dps.clone()));
+                dps.serve(self, listener, self.device_tls.clone());
                 dps
             })
             .collect();
@@ -110,7 +110,7 @@ impl Cloud {
     pub fn add_hub(self: &Arc<Self>, placement: Placement, name: &str, sku: &str, capacity: u32) -> std::io::Result<Arc<Hub>> {
         let listener = crate::live::reserve_port()?;
         let hub = Arc::new(Hub::new(placement, name, sku, capacity, format!("localhost:{}", listener.local_addr()?.port())));
-        hub.endpoint.serve(listener, self.tls.clone(), crate::hub::router(self.clone(), hub.clone()));
+        hub.serve(self, listener, self.tls.clone());
         self.hubs.add(hub.clone());
         Ok(hub)
     }
@@ -119,7 +119,7 @@ impl Cloud {
     pub fn add_dps(self: &Arc<Self>, placement: Placement, name: &str, linked: Vec<LinkedHub>, allocation_policy: &str) -> std::io::Result<Arc<Dps>> {
         let listener = crate::live::reserve_port()?;
         let dps = Arc::new(Dps::new(placement, name, format!("localhost:{}", listener.local_addr()?.port()), linked, allocation_policy));
-        dps.endpoint.serve(listener, self.device_tls.clone(), crate::dps::router(self.clone(), dps.clone()));
+        dps.serve(self, listener, self.device_tls.clone());
         self.provisioning_services.add(dps.clone());
         Ok(dps)
     }

@@ -109,7 +109,7 @@ impl LiveCentralApp {
                    "attestation": {"type": "symmetricKey", "symmetricKey": {"primaryKey": new_key(), "secondaryKey": new_key()}}}),
         ];
         // Central's enrollment group is a DPS enrollment group on the app's own DPS.
-        dps.enrollment_groups.lock().unwrap().insert(
+        dps.put_enrollment_group(
             "sas-iot-devices".into(),
             json!({
                 "enrollmentGroupId": "sas-iot-devices", "provisioningStatus": "enabled", "etag": new_etag(),
@@ -313,10 +313,10 @@ mod tests {
         assert_eq!(app.credentials(&wrong.id)["symmetricKey"], own["symmetricKey"]);
         assert!(app.attestations.lock().unwrap().get(&healthy.id).is_none());
         assert!(wrong.link.lock().unwrap().connected, "its home DPS knows its individual enrollment");
-        assert!(app.dps.enrollments.lock().unwrap().contains_key(&wrong.id.to_ascii_lowercase()));
+        assert!(app.dps.has_enrollment(&wrong.id));
 
         let target = cloud.provisioning_services().all()[0].clone();
-        target.enrollment_groups.lock().unwrap().insert(
+        target.put_enrollment_group(
             "from-app".into(),
             json!({
                 "enrollmentGroupId": "from-app", "provisioningStatus": "enabled", "attestation": {"type": "symmetricKey", "symmetricKey": group_key},

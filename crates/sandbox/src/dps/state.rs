@@ -27,9 +27,9 @@ pub struct DpsState {
 }
 
 /// A Device Provisioning Service: its identity in ARM, its ID scope and keys, its settings
-/// (linked hubs, allocation policy), enrollments and registration records. The fields are the DPS
-/// module's and those of the services that act on a DPS as Azure does (ARM, Central mirroring its
-/// enrollments into its own DPS).
+/// (linked hubs, allocation policy), enrollments and registration records. Enrollments and
+/// registrations are the DPS module's alone (Central mirrors into its own DPS through methods);
+/// what ARM manages (placement, settings, keys) is the crate's, as ARM is DPS's control plane.
 pub struct Dps {
     pub(crate) placement: Placement,
     pub(crate) name: String,
@@ -37,12 +37,12 @@ pub struct Dps {
     pub(crate) id_scope: String,
     pub(crate) policies: Vec<AccessPolicy>,
     pub(crate) state: Mutex<DpsState>,
-    pub(crate) enrollment_groups: Mutex<BTreeMap<String, Value>>,
+    pub(super) enrollment_groups: Mutex<BTreeMap<String, Value>>,
     /// Individual enrollments by registration ID (lower-cased).
-    pub(crate) enrollments: Mutex<BTreeMap<String, Value>>,
+    pub(super) enrollments: Mutex<BTreeMap<String, Value>>,
     /// Device registration states by registration ID.
-    pub(crate) registrations: Mutex<BTreeMap<String, RegistrationRecord>>,
-    pub(crate) endpoint: Endpoint,
+    pub(super) registrations: Mutex<BTreeMap<String, RegistrationRecord>>,
+    pub(super) endpoint: Endpoint,
 }
 
 /// An ID scope in DPS's shape: `0ne` and eight upper-case hex-like characters.
@@ -64,6 +64,35 @@ impl Dps {
             registrations: Mutex::default(),
             endpoint: Endpoint::default(),
         }
+    }
+
+    /// Serves the DPS's APIs on its own listener (closed by `ProvisioningServices::replace` or `stop_all`).
+    pub(crate) fn serve(self: &Arc<Self>, cloud: &Arc<crate::cloud::Cloud>, listener: std::net::TcpListener, tls: Arc<rustls::ServerConfig>) {
+        self.endpoint.serve(listener, tls, crate::dps::router(cloud.clone(), self.clone()));
+    }
+
+    /// An enrollment group set from elsewhere (Central mirroring its groups into its own DPS).
+    pub(crate) fn put_enrollment_group(&self, id: String, body: Value) {
+        self.enrollment_groups.lock().unwrap().insert(id, body);
+    }
+
+    pub(crate) fn remove_enrollment_group(&self, id: &str) {
+        self.enrollment_groups.lock().unwrap().remove(id);
+    }
+
+    /// An individual enrollment set from elsewhere (Central mirroring a device's own attestation),
+    /// keyed by the lower-cased registration ID as DPS keys them.
+    pub(crate) fn put_enrollment(&self, registration_id: &str, body: Value) {
+        self.enrollments.lock().unwrap().insert(registration_id.to_ascii_lowercase(), body);
+    }
+
+    pub(crate) fn remove_enrollment(&self, registration_id: &str) {
+        self.enrollments.lock().unwrap().remove(&registration_id.to_ascii_lowercase());
+    }
+
+    #[cfg(test)]
+    pub(crate) fn has_enrollment(&self, registration_id: &str) -> bool {
+        self.enrollments.lock().unwrap().contains_key(&registration_id.to_ascii_lowercase())
     }
 
     pub fn id_scope(&self) -> &str {

@@ -27,8 +27,9 @@ impl HubScale {
 }
 
 /// An IoT hub: its identity in ARM, its keys, its registry (devices, configurations), its
-/// throttles and its import/export jobs. The fields are the hub module's and the few services
-/// that act on a hub as Azure does (DPS assigning devices, Central deleting them, ARM scaling it).
+/// throttles and its import/export jobs. The registry and jobs are the hub module's alone; what
+/// ARM manages (placement, scale, ETag, keys) and the quota switch are the crate's, since ARM and
+/// the control API act on them as Azure's control plane does.
 pub struct Hub {
     pub(crate) placement: Placement,
     pub(crate) name: String,
@@ -36,14 +37,14 @@ pub struct Hub {
     pub(crate) host: String,
     pub(crate) policies: Vec<AccessPolicy>,
     pub(crate) etag: Mutex<String>,
-    pub(crate) devices: Mutex<BTreeMap<String, DeviceIdentity>>,
+    pub(super) devices: Mutex<BTreeMap<String, DeviceIdentity>>,
     /// Automatic device management configurations by ID.
-    pub(crate) configurations: Mutex<BTreeMap<String, crate::hub::Configuration>>,
-    pub(crate) endpoint: Endpoint,
+    pub(super) configurations: Mutex<BTreeMap<String, crate::hub::Configuration>>,
+    pub(super) endpoint: Endpoint,
     /// Its throttles' buckets, its quota switch, today's message count.
     pub(crate) quotas: crate::hub::quotas::HubQuotas,
     /// Import/export jobs, and the twin data they carry (hub/jobs).
-    pub(crate) jobs: crate::hub::jobs::HubJobs,
+    pub(super) jobs: crate::hub::jobs::HubJobs,
 }
 
 impl Hub {
@@ -81,6 +82,16 @@ impl Hub {
         }
         devices.insert(device_id.to_string(), DeviceIdentity { authentication: keys, ..DeviceIdentity::new_sas(device_id, String::new(), String::new()) });
         false
+    }
+
+    /// Serves the hub's API on its own listener (closed by `Hubs::replace` or `stop_all`).
+    pub(crate) fn serve(self: &Arc<Self>, cloud: &Arc<crate::cloud::Cloud>, listener: std::net::TcpListener, tls: Arc<rustls::ServerConfig>) {
+        self.endpoint.serve(listener, tls, crate::hub::router(cloud.clone(), self.clone()));
+    }
+
+    /// A device deleted elsewhere (Central deleting one of its own hub's devices).
+    pub(crate) fn remove_device(&self, device_id: &str) {
+        self.devices.lock().unwrap().remove(device_id);
     }
 
     /// A device connected or disconnected (the hub records when, and its last activity).
