@@ -121,10 +121,9 @@ fn central_app(cloud: &Cloud, subdomain: &str) -> Result<Arc<crate::central::app
 async fn fleet(State(cloud): State<Arc<Cloud>>, Path(app): Path<String>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ControlError> {
     let app = central_app(&cloud, &app)?;
     let summary = q.get("summary").is_some_and(|v| v == "true");
-    let fleet = app.fleet.read().unwrap();
     let mut by_hub = serde_json::Map::new();
     let mut devices = Vec::new();
-    for device in fleet.values() {
+    for device in app.simulated_devices() {
         let link = device.link.lock().unwrap();
         if link.connected {
             let n = by_hub.entry(link.hub.clone().unwrap_or_default()).or_insert(json!(0));
@@ -134,7 +133,7 @@ async fn fleet(State(cloud): State<Arc<Cloud>>, Path(app): Path<String>, Query(q
             devices.push(json!({"id": device.id, "persona": device.persona().as_str(), "link": *link}));
         }
     }
-    let mut body = json!({"idScope": app.dps.id_scope, "hub": app.hub.host, "connectedByHub": by_hub});
+    let mut body = json!({"idScope": app.id_scope(), "hub": app.hub_host(), "connectedByHub": by_hub});
     if !summary {
         body["devices"] = json!(devices);
     }
@@ -151,13 +150,7 @@ struct PersonaChange {
 async fn set_persona(State(cloud): State<Arc<Cloud>>, Path((app, device)): Path<(String, String)>, body: String) -> Result<Json<Value>, ControlError> {
     let change: PersonaChange = serde_json::from_str(&body).map_err(|e| control_error(StatusCode::BAD_REQUEST, "InvalidPersona", e.to_string()))?;
     let app = central_app(&cloud, &app)?;
-    let sim = app
-        .fleet
-        .read()
-        .unwrap()
-        .get(&device)
-        .cloned()
-        .ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No simulated device {device}.")))?;
+    let sim = app.simulated_device(&device).ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No simulated device {device}.")))?;
     let was = std::mem::replace(&mut *sim.persona.lock().unwrap(), change.persona);
     // An offline device coming back reconnects where it was registered.
     if was == Persona::Offline && change.persona != Persona::Offline {
@@ -179,7 +172,7 @@ async fn info(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
 /// The client secrets of confidential registrations, minted at start so none is ever on disk.
 async fn credentials(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
     let api_tokens: serde_json::Map<String, Value> =
-        cloud.central_apps().all().iter().filter_map(|a| a.api_token().map(|t| (a.subdomain.clone(), json!(t)))).collect();
+        cloud.central_apps().all().iter().filter_map(|a| a.api_token().map(|t| (a.subdomain().to_string(), json!(t)))).collect();
     Json(json!({ "clientSecrets": cloud.grants().client_secrets(), "centralApiTokens": api_tokens }))
 }
 

@@ -2,8 +2,8 @@
 //! the guard), a placement, and a SAS header for a policy, signed as an SDK signs it. For the tests
 //! of the crates that run the sandbox (the `testing` feature), the read-outs of service state that
 //! no API gives, kept next to their types: `Hub::device_count`, `Dps::linked_hub_names`,
-//! `Dps::enrollment_group_bodies`, `Grants::revoke_refresh_tokens`, `LiveCentralApp::simulated_devices`,
-//! `job_ids`, `device_group_ids`.
+//! `Dps::enrollment_group_bodies`, `Grants::revoke_refresh_tokens`, `LiveCentralApp::job_ids` and
+//! `LiveCentralApp::device_group_ids`.
 
 use crate::live::{AccessPolicy, Placement};
 #[cfg(test)]

@@ -21,30 +21,30 @@ use std::sync::{Arc, Mutex, RwLock};
 /// Central's request rate per application (requests per second, and the burst it absorbs).
 const REQUESTS_PER_SECOND: f64 = 20.0;
 
-/// The fields are Central's and those of the services that act on an app as Azure does (its hub's
-/// direct methods reaching its simulated devices, the control API changing a device's persona).
+/// The fields are Central's; its hub's direct methods and the control API reach the app's
+/// simulated devices, own DPS and hub through methods.
 pub struct LiveCentralApp {
-    pub(crate) subdomain: String,
-    pub(crate) subscription_id: String,
-    pub(crate) templates: Vec<Value>,
+    pub(super) subdomain: String,
+    pub(super) subscription_id: String,
+    pub(super) templates: Vec<Value>,
     /// Device groups as Central returns them; members are the devices their `filter` selects.
-    pub(crate) groups: Mutex<Vec<Value>>,
-    pub(crate) enrollment_groups: Mutex<Vec<Value>>,
-    pub(crate) devices: Mutex<BTreeMap<String, super::device::CentralDevice>>,
+    pub(super) groups: Mutex<Vec<Value>>,
+    pub(super) enrollment_groups: Mutex<Vec<Value>>,
+    pub(super) devices: Mutex<BTreeMap<String, super::device::CentralDevice>>,
     /// Individual attestations set on devices (certificates kept), by device ID; the others use their group's.
-    pub(crate) attestations: Mutex<BTreeMap<String, Value>>,
+    pub(super) attestations: Mutex<BTreeMap<String, Value>>,
     /// The devices that are simulated, by ID (devices created through the API have none).
-    pub(crate) fleet: RwLock<BTreeMap<String, Arc<SimDevice>>>,
-    pub(crate) jobs: Mutex<BTreeMap<String, Arc<CentralJob>>>,
+    pub(super) fleet: RwLock<BTreeMap<String, Arc<SimDevice>>>,
+    pub(super) jobs: Mutex<BTreeMap<String, Arc<CentralJob>>>,
     /// The last run of each command on each device, direct or by a job.
-    pub(crate) commands: super::commands::CommandHistory,
-    pub(crate) throttle: Mutex<TokenBucket>,
-    pub(crate) timing: DeviceTiming,
+    pub(super) commands: super::commands::CommandHistory,
+    pub(super) throttle: Mutex<TokenBucket>,
+    pub(super) timing: DeviceTiming,
     /// The app's own provisioning service and hub, where its devices register and connect.
-    pub(crate) dps: Arc<Dps>,
-    pub(crate) hub: Arc<Hub>,
+    pub(super) dps: Arc<Dps>,
+    pub(super) hub: Arc<Hub>,
     /// Full API token strings (opaque to clients, as Central's are) with their expiry.
-    pub(crate) api_tokens: HashMap<String, i64>,
+    pub(super) api_tokens: HashMap<String, i64>,
 }
 
 /// The DeviceMigration component (its DeviceMove command), named as the scenario says.
@@ -186,8 +186,30 @@ impl LiveCentralApp {
         self.api_tokens.keys().next().cloned()
     }
 
-    /// Its simulated devices, by ID.
-    #[cfg(any(test, feature = "testing"))]
+    pub fn subdomain(&self) -> &str {
+        &self.subdomain
+    }
+
+    /// The ID scope of the app's own DPS, where its devices register.
+    pub fn id_scope(&self) -> &str {
+        self.dps.id_scope()
+    }
+
+    /// The host of the app's own hub, where its devices connect.
+    pub fn hub_host(&self) -> &str {
+        self.hub.host()
+    }
+
+    /// How its simulated devices answer (delays, timeouts).
+    pub fn timing(&self) -> &DeviceTiming {
+        &self.timing
+    }
+
+    pub fn simulated_device(&self, id: &str) -> Option<Arc<SimDevice>> {
+        self.fleet.read().unwrap().get(id).cloned()
+    }
+
+    /// Its simulated devices, in ID order.
     pub fn simulated_devices(&self) -> Vec<Arc<SimDevice>> {
         self.fleet.read().unwrap().values().cloned().collect()
     }
