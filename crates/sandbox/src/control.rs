@@ -5,6 +5,7 @@
 use crate::cloud::Cloud;
 use crate::faults::FaultRule;
 use crate::fleet::Persona;
+use crate::live::Placed;
 use crate::scenario::Scenario;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -104,12 +105,12 @@ async fn quotas(State(cloud): State<Arc<Cloud>>, body: String) -> Result<Json<Va
     match (&switch.hub, switch.enabled) {
         (Some(name), on) => {
             let hub = cloud.hubs().named(name);
-            hub.ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No IoT hub {name}.")))?.quotas.set_switch(on);
+            hub.ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No IoT hub {name}.")))?.quotas().set_switch(on);
         }
         (None, Some(on)) => cloud.set_quotas(on),
         (None, None) => return Err(control_error(StatusCode::BAD_REQUEST, "InvalidQuotaSwitch", "enabled (true or false) is required without a hub.")),
     }
-    let hubs: serde_json::Map<String, Value> = cloud.hubs().all().iter().map(|h| (h.name.clone(), json!(h.quotas.enabled(&cloud)))).collect();
+    let hubs: serde_json::Map<String, Value> = cloud.hubs().all().iter().map(|h| (h.name().to_string(), json!(h.quotas().enabled(&cloud)))).collect();
     Ok(Json(json!({"enabled": cloud.quotas_on(), "hubs": hubs})))
 }
 

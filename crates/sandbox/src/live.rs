@@ -125,7 +125,7 @@ pub fn build(scenario: &Scenario) -> std::io::Result<(Reserved<Hub>, Reserved<Dp
                 let listener = reserve_port()?;
                 let host = format!("localhost:{}", listener.local_addr()?.port());
                 let hub = Hub::new(placement.clone(), &h.name, &h.sku, h.capacity, host);
-                hub.quotas.set_switch(h.quotas);
+                hub.quotas().set_switch(h.quotas);
                 hubs.push((Arc::new(hub), listener));
             }
         }
@@ -137,7 +137,7 @@ pub fn build(scenario: &Scenario) -> std::io::Result<(Reserved<Hub>, Reserved<Dp
                 let linked_hubs = d
                     .linked_hubs
                     .iter()
-                    .filter_map(|name| hubs.iter().find(|(h, _)| &h.name == name && h.placement.subscription_id == sub.id))
+                    .filter_map(|name| hubs.iter().find(|(h, _)| h.name() == name && h.placement().subscription_id == sub.id))
                     .map(|(h, _)| h.as_linked())
                     .collect();
                 let listener = reserve_port()?;

@@ -172,7 +172,7 @@ impl LiveCentralApp {
     /// first switched on; offline ones then drop their connection.
     pub fn connect_fleet(&self, cloud: &Cloud) {
         for device in self.fleet.read().unwrap().values() {
-            if let Err(why) = device.register(cloud, &self.dps.id_scope) {
+            if let Err(why) = device.register(cloud, self.dps.id_scope()) {
                 tracing::warn!(app = %self.subdomain, device = %device.id, "a simulated device could not provision: {why}");
             }
             if device.persona() == Persona::Offline {
@@ -240,7 +240,7 @@ impl LiveCentralApp {
     /// What `GET /devices/{id}/credentials` returns: the app's scope and the device's credential
     /// (its individual attestation's, or the keys derived from its group's).
     pub fn credentials(&self, device_id: &str) -> Value {
-        let mut credentials = json!({"idScope": self.dps.id_scope});
+        let mut credentials = json!({"idScope": self.dps.id_scope()});
         match self.attestations.lock().unwrap().get(device_id).map(super::attestation::public) {
             Some(attestation) => {
                 let kind = attestation["type"].as_str().unwrap_or_default().to_string();
@@ -344,9 +344,9 @@ mod tests {
                 "enrollmentGroupId": "from-app", "provisioningStatus": "enabled", "attestation": {"type": "symmetricKey", "symmetricKey": group_key},
             }),
         );
-        assert!(wrong.register(&cloud, &target.id_scope).unwrap_err().contains("401"));
-        assert!(healthy.register(&cloud, &target.id_scope).is_ok());
-        assert!(wrong.register(&cloud, &app.dps.id_scope).is_ok(), "home still takes it");
+        assert!(wrong.register(&cloud, target.id_scope()).unwrap_err().contains("401"));
+        assert!(healthy.register(&cloud, target.id_scope()).is_ok());
+        assert!(wrong.register(&cloud, app.dps.id_scope()).is_ok(), "home still takes it");
         cloud.stop_endpoints();
     }
 }

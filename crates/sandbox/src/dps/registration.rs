@@ -145,7 +145,7 @@ fn pick_hashed<'a>(hubs: &'a [LinkedHub], registration_id: &str) -> Option<&'a L
 /// the group's first listed hub; geo latency is approximated by location: the hub in the DPS's
 /// own region wins, then hashed among the rest.
 fn pick_hub(dps: &Dps, group: &Value, registration_id: &str) -> Option<LinkedHub> {
-    let state = dps.state.lock().unwrap();
+    let state = dps.settings.lock().unwrap();
     let allowed: Vec<String> =
         group["iotHubs"].as_array().map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_ascii_lowercase)).collect()).unwrap_or_default();
     let candidates: Vec<LinkedHub> = state
@@ -240,7 +240,7 @@ pub fn register(
         Some((Some(hub), _)) => {
             let device_id = voucher.enrollment["deviceId"].as_str().filter(|d| !d.is_empty()).unwrap_or(registration_id).to_string();
             let reprovisioned = hub.upsert_provisioned_device(&device_id, voucher.authentication);
-            Outcome::Assigned { hub: hub.host.clone(), device_id, reprovisioned }
+            Outcome::Assigned { hub: hub.host().to_string(), device_id, reprovisioned }
         }
         Some((None, linked)) => {
             return Err(DpsError::new(StatusCode::INTERNAL_SERVER_ERROR, 500000, format!("The linked hub {} no longer exists.", linked.name)));

@@ -20,23 +20,23 @@ pub struct LinkedHub {
 }
 
 /// What ARM reads and writes as a whole: the ETag changes with every update.
-pub struct DpsState {
+#[derive(Clone)]
+pub struct DpsSettings {
     pub etag: String,
     pub linked_hubs: Vec<LinkedHub>,
     pub allocation_policy: String,
 }
 
 /// A Device Provisioning Service: its identity in ARM, its ID scope and keys, its settings
-/// (linked hubs, allocation policy), enrollments and registration records. Enrollments and
-/// registrations are the DPS module's alone (Central mirrors into its own DPS through methods);
-/// what ARM manages (placement, settings, keys) is the crate's, as ARM is DPS's control plane.
+/// (linked hubs, allocation policy), enrollments and registration records. The fields are the DPS
+/// module's; ARM and Central act on a DPS through its methods, as Azure's services act on one another.
 pub struct Dps {
-    pub(crate) placement: Placement,
-    pub(crate) name: String,
-    pub(crate) host: String,
-    pub(crate) id_scope: String,
-    pub(crate) policies: Vec<AccessPolicy>,
-    pub(crate) state: Mutex<DpsState>,
+    pub(super) placement: Placement,
+    pub(super) name: String,
+    pub(super) host: String,
+    pub(super) id_scope: String,
+    pub(super) policies: Vec<AccessPolicy>,
+    pub(super) settings: Mutex<DpsSettings>,
     pub(super) enrollment_groups: Mutex<BTreeMap<String, Value>>,
     /// Individual enrollments by registration ID (lower-cased).
     pub(super) enrollments: Mutex<BTreeMap<String, Value>>,
@@ -58,7 +58,7 @@ impl Dps {
             host,
             id_scope: new_id_scope(),
             policies: vec![AccessPolicy::new("provisioningserviceowner", "ServiceConfig, DeviceConnect, EnrollmentWrite")],
-            state: Mutex::new(DpsState { etag: new_etag(), linked_hubs, allocation_policy: allocation_policy.into() }),
+            settings: Mutex::new(DpsSettings { etag: new_etag(), linked_hubs, allocation_policy: allocation_policy.into() }),
             enrollment_groups: Mutex::default(),
             enrollments: Mutex::default(),
             registrations: Mutex::default(),
@@ -69,6 +69,28 @@ impl Dps {
     /// Serves the DPS's APIs on its own listener (closed by `ProvisioningServices::replace` or `stop_all`).
     pub(crate) fn serve(self: &Arc<Self>, cloud: &Arc<crate::cloud::Cloud>, listener: std::net::TcpListener, tls: Arc<rustls::ServerConfig>) {
         self.endpoint.serve(listener, tls, crate::dps::router(cloud.clone(), self.clone()));
+    }
+
+    /// Its shared access policies (`provisioningserviceowner`).
+    pub fn policies(&self) -> &[AccessPolicy] {
+        &self.policies
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn settings(&self) -> DpsSettings {
+        self.settings.lock().unwrap().clone()
+    }
+
+    /// ARM's update: `change` checks and edits the settings under the lock (so two updates with the
+    /// same If-Match cannot both win); when it succeeds the DPS takes a new ETag.
+    pub(crate) fn update_settings<E>(&self, change: impl FnOnce(&mut DpsSettings) -> Result<(), E>) -> Result<(), E> {
+        let mut settings = self.settings.lock().unwrap();
+        change(&mut settings)?;
+        settings.etag = new_etag();
+        Ok(())
     }
 
     /// An enrollment group set from elsewhere (Central mirroring its groups into its own DPS).
@@ -102,7 +124,7 @@ impl Dps {
     /// The host names of its linked hubs, in order.
     #[cfg(any(test, feature = "testing"))]
     pub fn linked_hub_names(&self) -> Vec<String> {
-        self.state.lock().unwrap().linked_hubs.iter().map(|h| h.name.clone()).collect()
+        self.settings.lock().unwrap().linked_hubs.iter().map(|h| h.name.clone()).collect()
     }
 
     /// Its enrollment groups as stored (keys and ETags included), by ID.

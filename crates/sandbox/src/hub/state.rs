@@ -27,22 +27,21 @@ impl HubScale {
 }
 
 /// An IoT hub: its identity in ARM, its keys, its registry (devices, configurations), its
-/// throttles and its import/export jobs. The registry and jobs are the hub module's alone; what
-/// ARM manages (placement, scale, ETag, keys) and the quota switch are the crate's, since ARM and
-/// the control API act on them as Azure's control plane does.
+/// throttles and its import/export jobs. The fields are the hub module's; ARM, DPS, Central and
+/// the control API act on a hub through its methods, as Azure's services act on one another.
 pub struct Hub {
-    pub(crate) placement: Placement,
-    pub(crate) name: String,
-    pub(crate) scale: Mutex<HubScale>,
-    pub(crate) host: String,
-    pub(crate) policies: Vec<AccessPolicy>,
-    pub(crate) etag: Mutex<String>,
+    pub(super) placement: Placement,
+    pub(super) name: String,
+    pub(super) scale: Mutex<HubScale>,
+    pub(super) host: String,
+    pub(super) policies: Vec<AccessPolicy>,
+    pub(super) etag: Mutex<String>,
     pub(super) devices: Mutex<BTreeMap<String, DeviceIdentity>>,
     /// Automatic device management configurations by ID.
     pub(super) configurations: Mutex<BTreeMap<String, crate::hub::Configuration>>,
     pub(super) endpoint: Endpoint,
     /// Its throttles' buckets, its quota switch, today's message count.
-    pub(crate) quotas: crate::hub::quotas::HubQuotas,
+    pub(super) quotas: crate::hub::quotas::HubQuotas,
     /// Import/export jobs, and the twin data they carry (hub/jobs).
     pub(super) jobs: crate::hub::jobs::HubJobs,
 }
@@ -135,6 +134,35 @@ impl Hub {
 
     pub fn connection_string(&self, policy: &AccessPolicy) -> String {
         format!("HostName={};SharedAccessKeyName={};SharedAccessKey={}", self.host, policy.key_name, policy.primary_key)
+    }
+
+    /// Its shared access policies, `iothubowner` first.
+    pub fn policies(&self) -> &[AccessPolicy] {
+        &self.policies
+    }
+
+    /// Its throttles and quota switch (the control API flips the switch).
+    pub(crate) fn quotas(&self) -> &crate::hub::quotas::HubQuotas {
+        &self.quotas
+    }
+
+    pub fn scale(&self) -> HubScale {
+        self.scale.lock().unwrap().clone()
+    }
+
+    pub fn etag(&self) -> String {
+        self.etag.lock().unwrap().clone()
+    }
+
+    /// ARM's update: `change` is given the current scale and ETag and answers the new scale (or
+    /// ARM's refusal); the hub then takes a new ETag. Both stay locked meanwhile, so two updates
+    /// with the same If-Match cannot both win.
+    pub(crate) fn update_scale<E>(&self, change: impl FnOnce(&HubScale, &str) -> Result<HubScale, E>) -> Result<(), E> {
+        let mut etag = self.etag.lock().unwrap();
+        let mut scale = self.scale.lock().unwrap();
+        *scale = change(&scale, &etag)?;
+        *etag = new_etag();
+        Ok(())
     }
 
     /// Devices in its registry (tests compare it before and after a refused run).
