@@ -83,3 +83,38 @@ impl Grants {
         self.refresh_tokens.lock().unwrap().clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code() -> AuthCode {
+        AuthCode {
+            client_id: "c".into(),
+            redirect_uri: "http://localhost".into(),
+            user_id: "u".into(),
+            tenant_id: "t".into(),
+            scopes: vec![],
+            code_challenge: "x".into(),
+            nonce: None,
+            issued_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_code_is_redeemed_once_and_a_load_forgets_codes_and_mints_new_secrets() {
+        let grants = Grants::default();
+        grants.add_code("one".into(), code());
+        assert!(grants.redeem_code("one").is_some());
+        assert!(grants.redeem_code("one").is_none(), "a second redemption finds nothing");
+
+        let scenario = Scenario::builtin();
+        grants.reset(&scenario);
+        let confidential = crate::scenario::SANDBOX_CONFIDENTIAL_CLIENT_ID;
+        let first = grants.client_secret(&confidential.to_ascii_uppercase()).expect("found whatever the client ID's case");
+        grants.add_code("two".into(), code());
+        grants.reset(&scenario);
+        assert!(grants.redeem_code("two").is_none());
+        assert_ne!(grants.client_secret(confidential), Some(first));
+    }
+}

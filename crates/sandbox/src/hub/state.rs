@@ -220,3 +220,33 @@ impl Hubs {
         self.0.read().unwrap().iter().for_each(|h| h.endpoint.stop());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[test]
+    fn a_refused_arm_update_leaves_the_scale_and_etag_and_an_accepted_one_takes_a_new_etag() {
+        let hub = Hub::new(testing::placement(), "scale-hub", "S1", 1, "localhost:1".into());
+        let before = hub.etag();
+        let refused = hub.update_scale(|_, _| Err::<HubScale, _>("no"));
+        assert_eq!((refused, hub.scale().capacity, hub.etag()), (Err("no"), 1, before.clone()));
+        hub.update_scale(|current, etag| {
+            assert_eq!(etag, before, "the change sees the ETag it must match");
+            Ok::<_, ()>(HubScale { capacity: current.capacity + 1, ..current.clone() })
+        })
+        .unwrap();
+        assert_eq!(hub.scale().capacity, 2);
+        assert_ne!(hub.etag(), before);
+    }
+
+    #[test]
+    fn hubs_are_found_by_name_and_host_whatever_their_case() {
+        let hubs = Hubs::default();
+        hubs.add(Arc::new(Hub::new(testing::placement(), "Contoso-Hub", "S1", 1, "localhost:4431".into())));
+        assert_eq!(hubs.named("contoso-hub").map(|h| h.host().to_string()).as_deref(), Some("localhost:4431"));
+        assert_eq!(hubs.by_host("LOCALHOST:4431").map(|h| h.name().to_string()).as_deref(), Some("Contoso-Hub"));
+        assert!(hubs.named("other").is_none());
+    }
+}
