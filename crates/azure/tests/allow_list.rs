@@ -78,7 +78,7 @@ async fn a_host_outside_the_cloud_is_refused_before_any_connection_or_token() {
 
     // The sandbox profile refuses a public host the same way: no token asked, nothing sent.
     let cloud = TestCloud::start().await;
-    cloud.sandbox.cloud.faults.reset_counters();
+    cloud.sandbox.cloud.faults().reset_counters();
     let error = cloud.pipeline.send(&Request::get(Service::Arm, "Subscriptions_List", url("https://example.com/")), Some(&credential)).await.unwrap_err();
     assert_eq!(error.code(), "azure.host_not_allowed");
     assert!(error.to_string().contains("example.com"), "{error}");

@@ -17,7 +17,7 @@ async fn a_paged_device_listing_and_arm_reads_complete_under_ten_percent_throttl
     // Sign in before the faults start: Entra is not under test here.
     arm.subscription(PRODUCTION).await.unwrap();
     let central = cloud.central(FLEET);
-    cloud.sandbox.cloud.faults.reset_counters();
+    cloud.sandbox.cloud.faults().reset_counters();
     for service in ["arm", "central"] {
         cloud.fault(service, None, FaultKind::Throttle, 0.10, None, 1);
         cloud.fault(service, None, FaultKind::Unavailable, 0.10, None, 1);

@@ -13,10 +13,7 @@ async fn the_template_check_reads_what_central_returns() {
     let sandbox = Sandbox::start(SandboxConfig::new(state.path().to_path_buf(), Scenario::builtin())).await.unwrap();
     let ca = std::fs::read_to_string(&sandbox.ca_cert_path).unwrap();
     let pipeline = Pipeline::new(Cloud::sandbox(&sandbox.base_url, ca).unwrap(), PipelineOptions::default()).unwrap();
-    let token = {
-        let apps = sandbox.cloud.central_apps.read().unwrap();
-        apps.iter().find(|a| a.subdomain == "contoso-fleet").unwrap().api_tokens.keys().next().unwrap().clone()
-    };
+    let token = { sandbox.cloud.central_apps().by_subdomain("contoso-fleet").unwrap().api_token().unwrap() };
     let central = CentralClient::new(pipeline, Arc::new(CentralApiToken::new(Secret::new(token))), "contoso-fleet").unwrap();
     let templates = central.device_templates().unwrap().all().await.unwrap();
     let thermostat = templates.iter().find(|t| t.id == "dtmi:contoso:Thermostat;1").unwrap();

@@ -21,6 +21,7 @@ use iotm_core::wizards::runtime::RunOutcome;
 use iotm_core::wizards::runtime::StepState;
 use iotm_sandbox::faults::{FaultKind, FaultRule};
 use iotm_sandbox::fleet::Persona;
+use iotm_sandbox::live::Placed;
 use iotm_sandbox::scenario::{IotHub, ProvisioningService, Scenario, SANDBOX_CONFIDENTIAL_CLIENT_ID};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -44,18 +45,11 @@ struct Snapshot {
 
 fn snapshot(world: &World) -> Snapshot {
     let cloud = &world.sandbox.cloud;
-    let dps = cloud
-        .provisioning_services
-        .read()
-        .unwrap()
-        .iter()
-        .map(|d| (d.name.clone(), (d.state.lock().unwrap().linked_hubs.iter().map(|h| h.name.clone()).collect(), d.enrollment_groups.lock().unwrap().clone())))
-        .collect();
-    let apps = cloud.central_apps.read().unwrap();
-    let app = apps.iter().find(|a| a.subdomain == "contoso-fleet").unwrap();
-    let jobs = app.jobs.lock().unwrap().keys().filter(|k| k.starts_with("iotm-")).cloned().collect();
-    let device_groups = app.groups.lock().unwrap().iter().filter_map(|g| g["id"].as_str()).filter(|id| id.starts_with("iotm-")).map(str::to_string).collect();
-    let hub_devices = cloud.hubs.read().unwrap().iter().map(|h| (h.name.clone(), h.devices.lock().unwrap().len())).collect();
+    let dps = cloud.provisioning_services().all().iter().map(|d| (d.name().to_string(), (d.linked_hub_names(), d.enrollment_group_bodies()))).collect();
+    let app = cloud.central_apps().by_subdomain("contoso-fleet").unwrap();
+    let jobs = app.job_ids().into_iter().filter(|k| k.starts_with("iotm-")).collect();
+    let device_groups = app.device_group_ids().into_iter().filter(|id| id.starts_with("iotm-")).collect();
+    let hub_devices = cloud.hubs().all().iter().map(|h| (h.name().to_string(), h.device_count())).collect();
     Snapshot { dps, jobs, device_groups, hub_devices }
 }
 
@@ -236,8 +230,7 @@ async fn an_enrollment_group_with_other_keys_is_a_clash_and_is_left_alone() {
     let dps = dps_client(&world, &plan).await;
     // Same name, keys DPS generates (not Central's).
     dps.create_or_update_enrollment_group(&EnrollmentGroup::symmetric_key(&plan.enrollment.dps_group_id), None).await.unwrap();
-    let existing =
-        world.sandbox.cloud.provisioning_services.read().unwrap().iter().find(|d| d.name == "contoso-dps").unwrap().enrollment_groups.lock().unwrap().clone();
+    let existing = world.sandbox.cloud.provisioning_services().named("contoso-dps").unwrap().enrollment_group_bodies();
     assert_eq!(existing.len(), 1);
     let (_, message) = refused(
         &world,
@@ -258,10 +251,7 @@ async fn central_x509_group(world: &World, id: &str, pem: &str) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let ca = std::fs::read_to_string(&world.sandbox.ca_cert_path).unwrap();
     let http = reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()).build().unwrap();
-    let token = {
-        let apps = world.sandbox.cloud.central_apps.read().unwrap();
-        apps.iter().find(|a| a.subdomain == "contoso-fleet").unwrap().api_tokens.keys().next().unwrap().clone()
-    };
+    let token = { world.sandbox.cloud.central_apps().by_subdomain("contoso-fleet").unwrap().api_token().unwrap() };
     let body = json!({"displayName": "X.509 devices", "type": "iot", "attestation": {"type": "x509", "x509": {"signingCertificates": {"primary": {"certificate": pem}}}}});
     let url = format!("{}/iotc/contoso-fleet/api/enrollmentGroups/{id}?api-version=2022-07-31", world.sandbox.base_url);
     let response = http.put(url).header("authorization", token).json(&body).send().await.unwrap();
@@ -313,7 +303,7 @@ fn check_end_state(world: &World, journal: &Journal, id: &str) {
 }
 
 fn token_requests(world: &World) -> u64 {
-    world.sandbox.cloud.faults.counters().iter().filter(|(k, _)| k.starts_with("entra POST") && k.contains("token")).map(|(_, n)| n).sum()
+    world.sandbox.cloud.faults().counters().iter().filter(|(k, _)| k.starts_with("entra POST") && k.contains("token")).map(|(_, n)| n).sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -327,7 +317,7 @@ async fn a_token_that_expires_mid_run_is_renewed_silently() {
     // it: the principal has a role on the app's subscription), so the monitor's calls need it.
     let ca = std::fs::read_to_string(&world.sandbox.ca_cert_path).unwrap();
     let pipeline = Pipeline::new(Cloud::sandbox(&world.sandbox.base_url, ca).unwrap(), PipelineOptions::default()).unwrap();
-    let secret = world.sandbox.cloud.client_secrets.read().unwrap().get(SANDBOX_CONFIDENTIAL_CLIENT_ID).cloned().unwrap();
+    let secret = world.sandbox.cloud.grants().client_secret(SANDBOX_CONFIDENTIAL_CLIENT_ID).unwrap();
     let tenant = Scenario::builtin().tenants[0].id.clone();
     let credential = Arc::new(ClientSecretCredential::new(pipeline.clone(), &tenant, SANDBOX_CONFIDENTIAL_CLIENT_ID, Secret::new(secret)).unwrap());
     world.clients.central = CentralClient::new(pipeline.clone(), credential.clone(), "contoso-fleet").unwrap();
@@ -374,7 +364,7 @@ async fn a_refused_central_job_stops_the_run_with_centrals_error_and_a_later_run
     world
         .sandbox
         .cloud
-        .faults
+        .faults()
         .add(FaultRule {
             service: Some("central".into()),
             operation: Some("PUT /iotc/contoso-fleet/api/jobs".into()),
@@ -407,7 +397,7 @@ async fn a_refused_central_job_stops_the_run_with_centrals_error_and_a_later_run
     assert!(stopped.jobs.is_empty(), "no job was made: {stopped:?}");
 
     // Central takes jobs again: the same migration resumes and completes, making nothing twice.
-    world.sandbox.cloud.faults.clear();
+    world.sandbox.cloud.faults().clear();
     let events = Mutex::new(Vec::new());
     let progress = |p: Progress| events.lock().unwrap().push(p);
     c2h::run(&journal, &id, world.clients.clone(), &progress).await.unwrap();

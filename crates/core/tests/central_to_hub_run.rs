@@ -70,7 +70,7 @@ async fn ten_percent_throttling_errors_and_resets_leave_the_same_end_state() {
     for service in ["arm", "central", "dps", "hub"] {
         for kind in [FaultKind::Throttle, FaultKind::Unavailable, FaultKind::Reset] {
             let rule = FaultRule { service: Some(service.into()), operation: None, kind, share: 0.034, count: None, retry_after_seconds: 1, stall_seconds: 0 };
-            world.sandbox.cloud.faults.add(rule).unwrap();
+            world.sandbox.cloud.faults().add(rule).unwrap();
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -93,9 +93,8 @@ async fn retry_reruns_the_job_on_the_devices_central_can_reach_again() {
     c2h::run(&journal, &id, world.clients.clone(), &progress).await.unwrap();
     // The offline devices come back online; the ones without DeviceMove stay as they are.
     {
-        let apps = world.sandbox.cloud.central_apps.read().unwrap();
-        let app = apps.iter().find(|a| a.subdomain == "contoso-fleet").unwrap();
-        for device in app.fleet.read().unwrap().values().filter(|d| d.persona() == iotm_sandbox::fleet::Persona::Offline) {
+        let app = world.sandbox.cloud.central_apps().by_subdomain("contoso-fleet").unwrap();
+        for device in app.simulated_devices().iter().filter(|d| d.persona() == iotm_sandbox::fleet::Persona::Offline) {
             *device.persona.lock().unwrap() = iotm_sandbox::fleet::Persona::Healthy;
             // Back online, it reconnects where it was registered (as the control API does it).
             let scope = device.link.lock().unwrap().id_scope.clone();

@@ -159,7 +159,7 @@ async fn an_expired_or_revoked_refresh_token_becomes_sign_in_again() {
     // A revoked grant (the sandbox forgets every grant on reload) reads the same.
     let world = self::world().await;
     let (session, _config) = signed_in_session(&world).await;
-    world.sandbox.cloud.refresh_tokens.lock().unwrap().clear();
+    world.sandbox.cloud.grants().revoke_refresh_tokens();
     world.sandbox.cloud.advance_clock(2 * 3600);
     let err = session.subscriptions(&world.pipeline).await.unwrap_err();
     assert_eq!(err.code(), "signin.session_expired", "{err}");

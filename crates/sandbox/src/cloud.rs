@@ -1,59 +1,42 @@
-//! The sandbox cloud's shared state: the scenario, the token signer, the sandbox clock and the
-//! grants Entra has handed out. Every emulated service reads it through an `Arc<Cloud>`.
+//! The sandbox cloud: what every emulated service reaches through an `Arc<Cloud>` — the scenario,
+//! the token signer, the sandbox clock, the quota switch — and each service's own state (Entra's
+//! grants, ARM's operations, the hubs, the DPSs, the Central apps, the faults, blob storage), each
+//! a type of its own whose fields only it touches.
 
-use crate::live::{Dps, Hub};
-use crate::scenario::{AppKind, Scenario};
-use crate::tokens::{random_token, TokenSigner};
-use std::collections::HashMap;
+use crate::arm::ArmOperations;
+use crate::central::state::CentralApps;
+use crate::dps::state::{Dps, LinkedHub, ProvisioningServices};
+use crate::entra::Grants;
+use crate::faults::Faults;
+use crate::hub::state::{Hub, Hubs};
+use crate::live::Placement;
+use crate::scenario::Scenario;
+use crate::tokens::TokenSigner;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-
-pub struct AuthCode {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub user_id: String,
-    pub tenant_id: String,
-    pub scopes: Vec<String>,
-    pub code_challenge: String,
-    pub nonce: Option<String>,
-    pub issued_at: i64,
-}
-
-pub struct RefreshGrant {
-    pub client_id: String,
-    pub user_id: String,
-    pub tenant_id: String,
-    /// When the user signed in; SPA refresh tokens die 24 h after this, however often rotated.
-    pub signed_in_at: i64,
-    pub issued_at: i64,
-}
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 pub struct Cloud {
-    pub scenario: RwLock<Scenario>,
-    pub signer: TokenSigner,
+    scenario: RwLock<Scenario>,
+    signer: TokenSigner,
     /// Seconds added to the wall clock, so tests can jump past expiries.
     clock_offset: AtomicI64,
-    pub codes: Mutex<HashMap<String, AuthCode>>,
-    pub refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
-    /// Client secrets of confidential registrations, minted per run and never written to disk.
-    pub client_secrets: RwLock<HashMap<String, String>>,
     /// `https://localhost:<port>` of the control-plane listener (Entra + ARM).
-    pub base_url: RwLock<String>,
+    base_url: RwLock<String>,
     requests: AtomicU64,
     tls: Arc<rustls::ServerConfig>,
     /// DPS listeners ask devices for a certificate (X.509 attestation).
     device_tls: Arc<rustls::ServerConfig>,
-    pub hubs: RwLock<Vec<Arc<Hub>>>,
-    pub provisioning_services: RwLock<Vec<Arc<Dps>>>,
-    pub central_apps: RwLock<Vec<Arc<crate::central::app::LiveCentralApp>>>,
     /// Service limits enforced (Central's rate and job limits); the scenario sets it, the control API flips it.
     quotas: AtomicBool,
-    /// ARM long-running operations: ID → when it completes.
-    pub arm_operations: Mutex<HashMap<String, std::time::Instant>>,
+    grants: Grants,
+    arm_operations: ArmOperations,
+    hubs: Hubs,
+    provisioning_services: ProvisioningServices,
+    central_apps: CentralApps,
     /// Requests counted and faults injected, by the control API.
-    pub faults: crate::faults::Faults,
+    faults: Faults,
     /// Blob storage (Azurite) for import/export jobs and ARM's storage accounts, or why there is none.
-    pub storage: RwLock<crate::azurite::Storage>,
+    storage: RwLock<crate::azurite::Storage>,
 }
 
 impl Cloud {
@@ -63,19 +46,17 @@ impl Cloud {
             scenario: RwLock::new(Scenario::empty()),
             signer,
             clock_offset: AtomicI64::new(0),
-            codes: Mutex::default(),
-            refresh_tokens: Mutex::default(),
-            client_secrets: RwLock::default(),
             base_url: RwLock::default(),
             requests: AtomicU64::new(0),
             tls,
             device_tls,
-            hubs: RwLock::default(),
-            provisioning_services: RwLock::default(),
-            central_apps: RwLock::default(),
             quotas: AtomicBool::new(true),
-            arm_operations: Mutex::default(),
-            faults: Default::default(),
+            grants: Grants::default(),
+            arm_operations: ArmOperations::default(),
+            hubs: Hubs::default(),
+            provisioning_services: ProvisioningServices::default(),
+            central_apps: CentralApps::default(),
+            faults: Faults::default(),
             storage: RwLock::new(crate::azurite::Storage::Unavailable("blob storage (Azurite) was not started".into())),
         })
     }
@@ -91,14 +72,14 @@ impl Cloud {
         let hubs = hubs
             .into_iter()
             .map(|(hub, listener)| {
-                hub.endpoint.serve(listener, self.tls.clone(), crate::hub::router(self.clone(), hub.clone()));
+                hub.serve(self, listener, self.tls.clone());
                 hub
             })
             .collect();
         let dps = dps
             .into_iter()
             .map(|(dps, listener)| {
-                dps.endpoint.serve(listener, self.device_tls.clone(), crate::dps::router(self.clone(), dps.clone()));
+                dps.serve(self, listener, self.device_tls.clone());
                 dps
             })
             .collect();
@@ -108,61 +89,45 @@ impl Cloud {
             .iter()
             .flat_map(|s| s.resource_groups.iter().flat_map(move |rg| rg.iot_central_apps.iter().map(move |a| (s, rg, a))))
             .map(|(s, rg, a)| {
-                let placement = crate::live::Placement { subscription_id: s.id.clone(), resource_group: rg.name.clone(), location: rg.location.clone() };
+                let placement = Placement { subscription_id: s.id.clone(), resource_group: rg.name.clone(), location: rg.location.clone() };
                 Arc::new(crate::central::app::LiveCentralApp::build(a, placement, now, scenario.device_timing.clone()))
             })
             .collect();
-        *self.central_apps.write().unwrap() = central.clone();
+        self.central_apps.replace(central.clone());
         self.set_quotas(scenario.quotas);
         for app in &central {
             app.connect_fleet(self);
         }
-        self.stop_endpoints();
-        *self.hubs.write().unwrap() = hubs;
-        *self.provisioning_services.write().unwrap() = dps;
-        let secrets = scenario
-            .tenants
-            .iter()
-            .flat_map(|t| &t.app_registrations)
-            .filter(|a| a.kind == AppKind::Confidential)
-            .map(|a| (a.client_id.to_ascii_lowercase(), random_token(30)))
-            .collect();
-        *self.client_secrets.write().unwrap() = secrets;
-        self.codes.lock().unwrap().clear();
-        self.arm_operations.lock().unwrap().clear();
-        self.refresh_tokens.lock().unwrap().clear();
+        self.hubs.replace(hubs);
+        self.provisioning_services.replace(dps);
+        self.grants.reset(&scenario);
+        self.arm_operations.clear();
         *self.scenario.write().unwrap() = scenario;
         Ok(())
     }
 
     /// A hub created through ARM: its own listener on a fresh port, then listed.
-    pub fn add_hub(self: &Arc<Self>, placement: crate::live::Placement, name: &str, sku: &str, capacity: u32) -> std::io::Result<Arc<Hub>> {
+    pub fn add_hub(self: &Arc<Self>, placement: Placement, name: &str, sku: &str, capacity: u32) -> std::io::Result<Arc<Hub>> {
         let listener = crate::live::reserve_port()?;
         let hub = Arc::new(Hub::new(placement, name, sku, capacity, format!("localhost:{}", listener.local_addr()?.port())));
-        hub.endpoint.serve(listener, self.tls.clone(), crate::hub::router(self.clone(), hub.clone()));
-        self.hubs.write().unwrap().push(hub.clone());
+        hub.serve(self, listener, self.tls.clone());
+        self.hubs.add(hub.clone());
         Ok(hub)
     }
 
     /// A DPS created through ARM, likewise.
-    pub fn add_dps(
-        self: &Arc<Self>,
-        placement: crate::live::Placement,
-        name: &str,
-        linked: Vec<crate::live::LinkedHub>,
-        allocation_policy: &str,
-    ) -> std::io::Result<Arc<Dps>> {
+    pub fn add_dps(self: &Arc<Self>, placement: Placement, name: &str, linked: Vec<LinkedHub>, allocation_policy: &str) -> std::io::Result<Arc<Dps>> {
         let listener = crate::live::reserve_port()?;
         let dps = Arc::new(Dps::new(placement, name, format!("localhost:{}", listener.local_addr()?.port()), linked, allocation_policy));
-        dps.endpoint.serve(listener, self.device_tls.clone(), crate::dps::router(self.clone(), dps.clone()));
-        self.provisioning_services.write().unwrap().push(dps.clone());
+        dps.serve(self, listener, self.device_tls.clone());
+        self.provisioning_services.add(dps.clone());
         Ok(dps)
     }
 
     /// Closes every hub's and DPS's listener.
     pub fn stop_endpoints(&self) {
-        self.hubs.read().unwrap().iter().for_each(|h| h.endpoint.stop());
-        self.provisioning_services.read().unwrap().iter().for_each(|d| d.endpoint.stop());
+        self.hubs.stop_all();
+        self.provisioning_services.stop_all();
     }
 
     pub fn now(&self) -> i64 {
@@ -176,14 +141,12 @@ impl Cloud {
 
     /// The DPS answering for an ID scope: an ARM-visible one, or a Central app's own.
     pub fn dps_by_scope(&self, scope: &str) -> Option<Arc<Dps>> {
-        let public = self.provisioning_services.read().unwrap().iter().find(|d| d.id_scope.eq_ignore_ascii_case(scope)).cloned();
-        public.or_else(|| self.central_apps.read().unwrap().iter().find(|a| a.dps.id_scope.eq_ignore_ascii_case(scope)).map(|a| a.dps.clone()))
+        self.provisioning_services.by_scope(scope).or_else(|| self.central_apps.dps_by_scope(scope))
     }
 
     /// The hub with this host name: an ARM-visible one, or a Central app's own.
     pub fn hub_by_host(&self, host: &str) -> Option<Arc<Hub>> {
-        let public = self.hubs.read().unwrap().iter().find(|h| h.host.eq_ignore_ascii_case(host)).cloned();
-        public.or_else(|| self.central_apps.read().unwrap().iter().find(|a| a.hub.host.eq_ignore_ascii_case(host)).map(|a| a.hub.clone()))
+        self.hubs.by_host(host).or_else(|| self.central_apps.hub_by_host(host))
     }
 
     /// A data-plane call with an Entra token: valid for `resource`, and its caller (user or
@@ -192,7 +155,7 @@ impl Cloud {
         let token = header.strip_prefix("Bearer ").ok_or("not a bearer token")?;
         let claims = self.signer.verify(token, self.now(), crate::entra::resource_audiences(resource)).map_err(|e| e.to_string())?;
         let oid = claims["oid"].as_str().unwrap_or_default();
-        let scenario = self.scenario.read().unwrap();
+        let scenario = self.scenario();
         let allowed = scenario.subscriptions.iter().any(|s| s.id.eq_ignore_ascii_case(subscription_id) && s.access.iter().any(|a| a == oid));
         allowed.then_some(()).ok_or_else(|| format!("the caller {oid} has no role on the subscription {subscription_id}"))
     }
@@ -214,6 +177,49 @@ impl Cloud {
         self.base_url.read().unwrap().clone()
     }
 
+    pub(crate) fn set_base_url(&self, url: String) {
+        *self.base_url.write().unwrap() = url;
+    }
+
+    pub(crate) fn set_storage(&self, storage: crate::azurite::Storage) {
+        *self.storage.write().unwrap() = storage;
+    }
+
+    /// The scenario running (reloaded whole by the control API; never edited in place).
+    pub fn scenario(&self) -> RwLockReadGuard<'_, Scenario> {
+        self.scenario.read().unwrap()
+    }
+
+    pub fn signer(&self) -> &TokenSigner {
+        &self.signer
+    }
+
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
+    pub fn arm_operations(&self) -> &ArmOperations {
+        &self.arm_operations
+    }
+
+    /// The hubs ARM lists; `hub_by_host` also finds the Central apps' own.
+    pub fn hubs(&self) -> &Hubs {
+        &self.hubs
+    }
+
+    /// The DPSs ARM lists; `dps_by_scope` also finds the Central apps' own.
+    pub fn provisioning_services(&self) -> &ProvisioningServices {
+        &self.provisioning_services
+    }
+
+    pub fn central_apps(&self) -> &CentralApps {
+        &self.central_apps
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
     /// A request ID in the GUID shape Azure uses, unique per response.
     pub fn request_id(&self) -> String {
         use rand::RngCore;
@@ -222,35 +228,5 @@ impl Cloud {
         b[8..].copy_from_slice(&self.requests.fetch_add(1, Ordering::Relaxed).to_be_bytes());
         let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
         format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
-    }
-}
-
-/// What handler tests need: an empty cloud (its state folder lives as long as the guard) and a
-/// SAS header for a resource's policy, as an SDK would sign it.
-#[cfg(test)]
-pub mod testing {
-    use super::Cloud;
-    use crate::live::AccessPolicy;
-    use std::sync::Arc;
-
-    pub fn cloud() -> (tempfile::TempDir, Arc<Cloud>) {
-        let dir = tempfile::tempdir().unwrap();
-        let authority = crate::tls::load_or_create(dir.path()).unwrap();
-        let signer = crate::tokens::TokenSigner::load_or_create(dir.path()).unwrap();
-        (dir, Cloud::new(signer, authority.server_config, authority.device_config))
-    }
-
-    pub fn placement() -> crate::live::Placement {
-        crate::live::Placement { subscription_id: "sub".into(), resource_group: "rg".into(), location: "westeurope".into() }
-    }
-
-    pub fn sas(host: &str, policy: &AccessPolicy, now: i64) -> axum::http::HeaderMap {
-        let expiry = now + 3600;
-        let sr: String = url::form_urlencoded::byte_serialize(host.as_bytes()).collect();
-        let sig = crate::sas::sign(&policy.primary_key, &sr, expiry).unwrap();
-        let sig: String = url::form_urlencoded::byte_serialize(sig.as_bytes()).collect();
-        let mut headers = axum::http::HeaderMap::new();
-        headers.insert("authorization", format!("SharedAccessSignature sr={sr}&sig={sig}&se={expiry}&skn={}", policy.key_name).parse().unwrap());
-        headers
     }
 }

@@ -5,6 +5,7 @@
 use crate::cloud::Cloud;
 use crate::faults::FaultRule;
 use crate::fleet::Persona;
+use crate::live::Placed;
 use crate::scenario::Scenario;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -44,7 +45,7 @@ async fn report_properties(
         Ok(Value::Object(patch)) => patch,
         _ => return Err(control_error(StatusCode::BAD_REQUEST, "InvalidReport", "The body must be a JSON object of reported properties.")),
     };
-    let by_name = cloud.hubs.read().unwrap().iter().find(|h| h.name.eq_ignore_ascii_case(&hub)).cloned();
+    let by_name = cloud.hubs().named(&hub);
     let found = by_name.or_else(|| cloud.hub_by_host(&hub)).ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No hub {hub}.")))?;
     if !found.report_properties(&device, q.get("moduleId").map(String::as_str), patch) {
         return Err(control_error(StatusCode::NOT_FOUND, "NotFound", format!("No device {device} (or module) on hub {hub}.")));
@@ -58,31 +59,31 @@ fn control_error(status: StatusCode, code: &str, message: impl Into<String>) -> 
 
 /// Back to the scenario's start: same scenario, fresh keys and ports, no faults, counters at zero.
 async fn reset(State(cloud): State<Arc<Cloud>>) -> Result<Json<Value>, ControlError> {
-    let scenario = cloud.scenario.read().unwrap().clone();
+    let scenario = cloud.scenario().clone();
     cloud.load(scenario).map_err(|e| control_error(StatusCode::INTERNAL_SERVER_ERROR, "ScenarioNotStarted", e.to_string()))?;
-    cloud.faults.clear();
-    cloud.faults.reset_counters();
+    cloud.faults().clear();
+    cloud.faults().reset_counters();
     Ok(Json(json!({"reset": true})))
 }
 
 async fn add_fault(State(cloud): State<Arc<Cloud>>, body: String) -> Result<Json<Value>, ControlError> {
     let rule: FaultRule = serde_json::from_str(&body).map_err(|e| control_error(StatusCode::BAD_REQUEST, "InvalidFault", e.to_string()))?;
-    cloud.faults.add(rule).map_err(|e| control_error(StatusCode::BAD_REQUEST, "InvalidFault", e))?;
+    cloud.faults().add(rule).map_err(|e| control_error(StatusCode::BAD_REQUEST, "InvalidFault", e))?;
     Ok(Json(json!({"added": true})))
 }
 
 async fn clear_faults(State(cloud): State<Arc<Cloud>>) -> StatusCode {
-    cloud.faults.clear();
+    cloud.faults().clear();
     StatusCode::NO_CONTENT
 }
 
 /// Calls per `service METHOD route`, since start or the last clear.
 async fn counters(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
-    Json(json!(cloud.faults.counters()))
+    Json(json!(cloud.faults().counters()))
 }
 
 async fn clear_counters(State(cloud): State<Arc<Cloud>>) -> StatusCode {
-    cloud.faults.reset_counters();
+    cloud.faults().reset_counters();
     StatusCode::NO_CONTENT
 }
 
@@ -103,35 +104,27 @@ async fn quotas(State(cloud): State<Arc<Cloud>>, body: String) -> Result<Json<Va
     let switch: QuotaSwitch = serde_json::from_str(&body).map_err(|e| control_error(StatusCode::BAD_REQUEST, "InvalidQuotaSwitch", e.to_string()))?;
     match (&switch.hub, switch.enabled) {
         (Some(name), on) => {
-            let hub = cloud.hubs.read().unwrap().iter().find(|h| h.name.eq_ignore_ascii_case(name)).cloned();
-            hub.ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No IoT hub {name}.")))?.quotas.set_switch(on);
+            let hub = cloud.hubs().named(name);
+            hub.ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No IoT hub {name}.")))?.quotas().set_switch(on);
         }
         (None, Some(on)) => cloud.set_quotas(on),
         (None, None) => return Err(control_error(StatusCode::BAD_REQUEST, "InvalidQuotaSwitch", "enabled (true or false) is required without a hub.")),
     }
-    let hubs: serde_json::Map<String, Value> = cloud.hubs.read().unwrap().iter().map(|h| (h.name.clone(), json!(h.quotas.enabled(&cloud)))).collect();
+    let hubs: serde_json::Map<String, Value> = cloud.hubs().all().iter().map(|h| (h.name().to_string(), json!(h.quotas().enabled(&cloud)))).collect();
     Ok(Json(json!({"enabled": cloud.quotas_on(), "hubs": hubs})))
 }
 
 fn central_app(cloud: &Cloud, subdomain: &str) -> Result<Arc<crate::central::app::LiveCentralApp>, ControlError> {
-    cloud
-        .central_apps
-        .read()
-        .unwrap()
-        .iter()
-        .find(|a| a.subdomain.eq_ignore_ascii_case(subdomain))
-        .cloned()
-        .ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No Central app {subdomain}.")))
+    cloud.central_apps().by_subdomain(subdomain).ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No Central app {subdomain}.")))
 }
 
 /// Every simulated device of an app: persona, ID scope, hub, connected, last error; and counts.
 async fn fleet(State(cloud): State<Arc<Cloud>>, Path(app): Path<String>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ControlError> {
     let app = central_app(&cloud, &app)?;
     let summary = q.get("summary").is_some_and(|v| v == "true");
-    let fleet = app.fleet.read().unwrap();
     let mut by_hub = serde_json::Map::new();
     let mut devices = Vec::new();
-    for device in fleet.values() {
+    for device in app.simulated_devices() {
         let link = device.link.lock().unwrap();
         if link.connected {
             let n = by_hub.entry(link.hub.clone().unwrap_or_default()).or_insert(json!(0));
@@ -141,7 +134,7 @@ async fn fleet(State(cloud): State<Arc<Cloud>>, Path(app): Path<String>, Query(q
             devices.push(json!({"id": device.id, "persona": device.persona().as_str(), "link": *link}));
         }
     }
-    let mut body = json!({"idScope": app.dps.id_scope, "hub": app.hub.host, "connectedByHub": by_hub});
+    let mut body = json!({"idScope": app.id_scope(), "hub": app.hub_host(), "connectedByHub": by_hub});
     if !summary {
         body["devices"] = json!(devices);
     }
@@ -158,13 +151,7 @@ struct PersonaChange {
 async fn set_persona(State(cloud): State<Arc<Cloud>>, Path((app, device)): Path<(String, String)>, body: String) -> Result<Json<Value>, ControlError> {
     let change: PersonaChange = serde_json::from_str(&body).map_err(|e| control_error(StatusCode::BAD_REQUEST, "InvalidPersona", e.to_string()))?;
     let app = central_app(&cloud, &app)?;
-    let sim = app
-        .fleet
-        .read()
-        .unwrap()
-        .get(&device)
-        .cloned()
-        .ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No simulated device {device}.")))?;
+    let sim = app.simulated_device(&device).ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No simulated device {device}.")))?;
     let was = std::mem::replace(&mut *sim.persona.lock().unwrap(), change.persona);
     // An offline device coming back reconnects where it was registered.
     if was == Persona::Offline && change.persona != Persona::Offline {
@@ -175,7 +162,7 @@ async fn set_persona(State(cloud): State<Arc<Cloud>>, Path((app, device)): Path<
 }
 
 async fn info(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
-    let scenario = cloud.scenario.read().unwrap();
+    let scenario = cloud.scenario();
     Json(json!({
         "baseUrl": cloud.base_url(),
         "now": cloud.now(),
@@ -186,8 +173,8 @@ async fn info(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
 /// The client secrets of confidential registrations, minted at start so none is ever on disk.
 async fn credentials(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
     let api_tokens: serde_json::Map<String, Value> =
-        cloud.central_apps.read().unwrap().iter().filter_map(|a| a.api_tokens.keys().next().map(|t| (a.subdomain.clone(), json!(t)))).collect();
-    Json(json!({ "clientSecrets": *cloud.client_secrets.read().unwrap(), "centralApiTokens": api_tokens }))
+        cloud.central_apps().all().iter().filter_map(|a| a.api_token().map(|t| (a.subdomain().to_string(), json!(t)))).collect();
+    Json(json!({ "clientSecrets": cloud.grants().client_secrets(), "centralApiTokens": api_tokens }))
 }
 
 #[derive(Deserialize)]
@@ -203,7 +190,7 @@ async fn clock(State(cloud): State<Arc<Cloud>>, Json(change): Json<ClockChange>)
 
 /// The scenario loaded now: what a test changes and loads back.
 async fn current_scenario(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
-    Json(serde_json::to_value(&*cloud.scenario.read().unwrap()).unwrap_or_default())
+    Json(serde_json::to_value(&*cloud.scenario()).unwrap_or_default())
 }
 
 async fn load_scenario(State(cloud): State<Arc<Cloud>>, body: String) -> Result<Json<Value>, (StatusCode, Json<Value>)> {

@@ -179,7 +179,7 @@ pub async fn apply(State((cloud, fixed_service)): State<(Arc<Cloud>, Option<&'st
     let method = request.method().as_str().to_string();
     let key = format!("{service} {method} {template}");
     let call = format!("{method} {path}");
-    match cloud.faults.hit(service, &key, &call) {
+    match cloud.faults().hit(service, &key, &call) {
         None => next.run(request).await,
         Some(rule) => match rule.kind {
             FaultKind::Throttle => fault_response(service, StatusCode::TOO_MANY_REQUESTS, rule.retry_after_seconds),

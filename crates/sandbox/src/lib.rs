@@ -23,6 +23,9 @@ pub mod scenario;
 pub mod scenario_check;
 pub mod server;
 pub mod storage;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod timestamps;
 pub mod tls;
 pub mod tokens;
 pub mod x509;
@@ -90,12 +93,12 @@ impl Sandbox {
         let cloud = Cloud::new(signer, authority.server_config.clone(), authority.device_config.clone());
         let storage = azurite::start(&config.state_dir, &config.azurite);
         let azurite_url = storage.running().ok().map(|a| a.url.clone());
-        *cloud.storage.write().unwrap() = storage;
+        cloud.set_storage(storage);
         cloud.load(config.scenario).map_err(|source| SandboxError::Io { what: "starting the scenario's hubs and DPS".into(), source })?;
         let listener = server::bind(config.port).await.map_err(|source| SandboxError::Io { what: format!("binding 127.0.0.1:{}", config.port), source })?;
         let port = listener.local_addr().map_err(|source| SandboxError::Io { what: "local address".into(), source })?.port();
         let base_url = format!("https://localhost:{port}");
-        *cloud.base_url.write().unwrap() = base_url.clone();
+        cloud.set_base_url(base_url.clone());
         let router = entra::router()
             .merge(central::router())
             .merge(control::router())

@@ -14,7 +14,7 @@ use serde_json::json;
 
 /// The body of the service's error for `status` with `message`.
 pub fn shaped(service: &str, status: StatusCode, message: &str) -> serde_json::Value {
-    let stamp = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let stamp = crate::timestamps::now_rfc3339();
     let id = crate::tokens::random_token(16);
     match service {
         "hub" => json!({"Message": format!("ErrorCode:ArgumentInvalid;{message}"), "ExceptionMessage": format!("Tracking ID:{id}")}),

@@ -43,9 +43,7 @@ fn new_ca() -> Result<(String, KeyPair), TlsError> {
     params.distinguished_name.push(DnType::OrganizationName, "IoT Migrator sandbox cloud (local only)");
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(3650);
+    valid_for(&mut params, 3650);
     let cert = params.self_signed(&key)?;
     Ok((cert.pem(), key))
 }
@@ -72,9 +70,7 @@ pub fn load_or_create(dir: &Path) -> Result<Authority, TlsError> {
     params.subject_alt_names = vec![SanType::DnsName("localhost".try_into()?), SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST))];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(365);
+    valid_for(&mut params, 365);
     let leaf = params.signed_by(&leaf_key, &issuer)?;
 
     let bundle_path = dir.join(CA_BUNDLE_FILE);
@@ -111,14 +107,22 @@ pub fn issue_localhost_certificate(dir: &Path, name: &str) -> Result<(PathBuf, P
     params.distinguished_name.push(DnType::CommonName, "localhost");
     params.subject_alt_names = vec![SanType::DnsName("localhost".try_into()?), SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST))];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(365);
+    valid_for(&mut params, 365);
     let cert = params.signed_by(&key, &issuer)?;
     let (cert_path, key_path) = (dir.join(format!("{name}-cert.pem")), dir.join(format!("{name}-key.pem")));
     std::fs::write(&cert_path, cert.pem()).map_err(io(&cert_path))?;
     write_private(&key_path, key.serialize_pem().as_bytes())?;
     Ok((cert_path, key_path))
+}
+
+/// Valid from yesterday (clients' clocks differ) for `days` days. rcgen takes `time` dates: this is
+/// the one place they are made, from chrono's calendar date through rcgen's own constructor.
+fn valid_for(params: &mut CertificateParams, days: i64) {
+    use chrono::Datelike;
+    let date = |t: chrono::DateTime<chrono::Utc>| rcgen::date_time_ymd(t.year(), t.month() as u8, t.day() as u8);
+    let now = chrono::Utc::now();
+    params.not_before = date(now - chrono::Duration::days(1));
+    params.not_after = date(now + chrono::Duration::days(days));
 }
 
 fn pem_to_der(pem: &str) -> rustls::pki_types::CertificateDer<'static> {

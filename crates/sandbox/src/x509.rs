@@ -108,7 +108,8 @@ pub fn common_name(der: &CertificateDer<'_>) -> Option<String> {
 /// Subject and validity of a certificate, as DPS reports an enrollment group's signing certificate.
 pub fn info(der: &CertificateDer<'_>) -> Option<serde_json::Value> {
     let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
-    let stamp = |t: x509_parser::time::ASN1Time| t.to_datetime().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    // x509-parser hands out `time` dates; its Unix seconds cross into chrono here (certificates carry whole seconds).
+    let stamp = |t: x509_parser::time::ASN1Time| chrono::DateTime::from_timestamp(t.timestamp(), 0).map(crate::timestamps::rfc3339).unwrap_or_default();
     Some(serde_json::json!({
         "subjectName": cert.subject().to_string(), "issuerName": cert.issuer().to_string(),
         "sha1Thumbprint": sha1_thumbprint(der), "sha256Thumbprint": sha256_thumbprint(der),

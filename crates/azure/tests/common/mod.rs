@@ -37,8 +37,7 @@ impl TestCloud {
         let state = tempfile::tempdir().expect("a temporary state folder");
         let sandbox = Sandbox::start(SandboxConfig::new(state.path().to_path_buf(), Scenario::builtin())).await.expect("the sandbox starts");
         let pipeline = Pipeline::new(TestCloud::profile(&sandbox), options).expect("a pipeline on the sandbox profile");
-        let client_secret =
-            sandbox.cloud.client_secrets.read().unwrap().get(SANDBOX_CONFIDENTIAL_CLIENT_ID).cloned().expect("the confidential client's secret");
+        let client_secret = sandbox.cloud.grants().client_secret(SANDBOX_CONFIDENTIAL_CLIENT_ID).expect("the confidential client's secret");
         let credential =
             Arc::new(ClientSecretCredential::new(pipeline.clone(), &tenant(), SANDBOX_CONFIDENTIAL_CLIENT_ID, Secret::new(client_secret.clone())).unwrap());
         TestCloud { sandbox, state, pipeline, credential, client_secret }
@@ -56,9 +55,8 @@ impl TestCloud {
 
     /// The app's API token, as the control API's `credentials` hands it out.
     pub fn api_token(&self, subdomain: &str) -> Secret<String> {
-        let apps = self.sandbox.cloud.central_apps.read().unwrap();
-        let app = apps.iter().find(|a| a.subdomain == subdomain).expect("the Central app");
-        Secret::new(app.api_tokens.keys().next().expect("an API token").clone())
+        let app = self.sandbox.cloud.central_apps().by_subdomain(subdomain).expect("the Central app");
+        Secret::new(app.api_token().expect("an API token"))
     }
 
     pub fn central(&self, subdomain: &str) -> CentralClient {
@@ -68,12 +66,12 @@ impl TestCloud {
     pub fn fault(&self, service: &str, operation: Option<&str>, kind: FaultKind, share: f64, count: Option<u64>, retry_after_seconds: u64) {
         let rule =
             FaultRule { service: Some(service.into()), operation: operation.map(str::to_string), kind, share, count, retry_after_seconds, stall_seconds: 120 };
-        self.sandbox.cloud.faults.add(rule).expect("a valid fault rule");
+        self.sandbox.cloud.faults().add(rule).expect("a valid fault rule");
     }
 
     /// Calls the sandbox saw, by `service METHOD route`.
     pub fn counters(&self) -> std::collections::BTreeMap<String, u64> {
-        self.sandbox.cloud.faults.counters()
+        self.sandbox.cloud.faults().counters()
     }
 
     pub fn calls_to(&self, service: &str) -> u64 {

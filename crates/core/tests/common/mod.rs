@@ -42,13 +42,10 @@ pub async fn start(scenario: Scenario, options: PipelineOptions) -> World {
     let sandbox = Sandbox::start(SandboxConfig::new(state.path().to_path_buf(), scenario)).await.unwrap();
     let ca = std::fs::read_to_string(&sandbox.ca_cert_path).unwrap();
     let pipeline = Pipeline::new(Cloud::sandbox(&sandbox.base_url, ca).unwrap(), options).unwrap();
-    let secret = sandbox.cloud.client_secrets.read().unwrap().get(SANDBOX_CONFIDENTIAL_CLIENT_ID).cloned().unwrap();
+    let secret = sandbox.cloud.grants().client_secret(SANDBOX_CONFIDENTIAL_CLIENT_ID).unwrap();
     let tenant = Scenario::builtin().tenants[0].id.clone();
     let credential = Arc::new(ClientSecretCredential::new(pipeline.clone(), &tenant, SANDBOX_CONFIDENTIAL_CLIENT_ID, Secret::new(secret)).unwrap());
-    let token = {
-        let apps = sandbox.cloud.central_apps.read().unwrap();
-        apps.iter().find(|a| a.subdomain == "contoso-fleet").unwrap().api_tokens.keys().next().unwrap().clone()
-    };
+    let token = { sandbox.cloud.central_apps().by_subdomain("contoso-fleet").unwrap().api_token().unwrap() };
     let central = CentralClient::new(pipeline.clone(), Arc::new(CentralApiToken::new(Secret::new(token))), "contoso-fleet").unwrap();
     let clients = Clients { arm: ArmClient::new(pipeline.clone(), credential), central, pipeline };
     World { sandbox, state, clients }
@@ -82,24 +79,20 @@ pub fn plan() -> Plan {
 impl World {
     /// Each simulated thermostat's persona, by device ID.
     pub fn personas(&self) -> HashMap<String, Persona> {
-        let apps = self.sandbox.cloud.central_apps.read().unwrap();
-        let app = apps.iter().find(|a| a.subdomain == "contoso-fleet").unwrap();
-        let fleet = app.fleet.read().unwrap();
-        fleet.values().filter(|d| d.id.starts_with("thermostat-")).map(|d| (d.id.clone(), d.persona())).collect()
+        let app = self.sandbox.cloud.central_apps().by_subdomain("contoso-fleet").unwrap();
+        app.simulated_devices().iter().filter(|d| d.id.starts_with("thermostat-")).map(|d| (d.id.clone(), d.persona())).collect()
     }
 
     /// The host of the hub named `name` (each sandbox hub listens on its own localhost port).
     pub fn hub_host(&self, name: &str) -> String {
-        self.sandbox.cloud.hubs.read().unwrap().iter().find(|h| h.name == name).map(|h| h.host.clone()).unwrap()
+        self.sandbox.cloud.hubs().named(name).map(|h| h.host().to_string()).unwrap()
     }
 
     /// Devices connected to `hub_host`, as the simulated devices see themselves.
     pub fn connected_to(&self, hub_host: &str) -> usize {
-        let apps = self.sandbox.cloud.central_apps.read().unwrap();
-        let app = apps.iter().find(|a| a.subdomain == "contoso-fleet").unwrap();
-        let fleet = app.fleet.read().unwrap();
-        fleet
-            .values()
+        let app = self.sandbox.cloud.central_apps().by_subdomain("contoso-fleet").unwrap();
+        app.simulated_devices()
+            .iter()
             .filter(|d| {
                 let link = d.link.lock().unwrap();
                 link.connected && link.hub.as_deref() == Some(hub_host)

@@ -33,7 +33,7 @@ fn app_json(sub: &Subscription, group: &ResourceGroup, app: &CentralApp) -> Valu
 
 pub fn list(ctx: &Ctx, sub_id: &str, group: Option<&str>, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
-    let scenario = ctx.cloud.scenario.read().unwrap();
+    let scenario = ctx.cloud.scenario();
     let scope = match group {
         Some(g) => format!("/subscriptions/{sub_id}/resourceGroups/{g}"),
         None => format!("/subscriptions/{sub_id}"),
@@ -53,7 +53,7 @@ pub fn list(ctx: &Ctx, sub_id: &str, group: Option<&str>, version: Option<&str>)
 
 pub fn get(ctx: &Ctx, sub_id: &str, group: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
-    let scenario = ctx.cloud.scenario.read().unwrap();
+    let scenario = ctx.cloud.scenario();
     let scope = format!("/subscriptions/{sub_id}/resourceGroups/{group}/providers/{TYPE}/{name}");
     let sub = readable(ctx, &scenario.subscriptions, sub_id, "Microsoft.IoTCentral/iotApps/read", &scope)?;
     let not_found = || {

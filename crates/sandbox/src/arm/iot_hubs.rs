@@ -6,7 +6,8 @@ use super::errors::ArmError;
 use super::keys;
 use super::subscriptions::check_version;
 use super::{find_placed, json, placed_in, Ctx};
-use crate::live::Hub;
+use crate::hub::state::Hub;
+use crate::live::Placed;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json as j, Value};
@@ -16,20 +17,20 @@ pub const VERSIONS: &[&str] = &["2021-07-02", "2022-04-30-preview", "2022-11-15-
 const TYPE: &str = "Microsoft.Devices/IotHubs";
 
 fn hub_json(hub: &Hub) -> Value {
-    let scale = hub.scale.lock().unwrap().clone();
+    let scale = hub.scale();
     j!({
         "id": hub.resource_id(),
-        "name": hub.name,
+        "name": hub.name(),
         "type": TYPE,
-        "location": hub.placement.location,
+        "location": hub.placement().location,
         "tags": scale.tags,
-        "etag": *hub.etag.lock().unwrap(),
+        "etag": hub.etag(),
         "sku": {"name": scale.sku, "tier": scale.tier(), "capacity": scale.capacity},
         "properties": {
             "state": "Active",
             "provisioningState": "Succeeded",
-            "hostName": hub.host,
-            "locations": [{"location": hub.placement.location, "role": "primary"}],
+            "hostName": hub.host(),
+            "locations": [{"location": hub.placement().location, "role": "primary"}],
             "enableFileUploadNotifications": false,
             "features": "None",
             "disableLocalAuth": false,
@@ -39,12 +40,12 @@ fn hub_json(hub: &Hub) -> Value {
 }
 
 fn find(ctx: &Ctx, sub: &str, group: &str, name: &str, action: &str) -> Result<Arc<Hub>, ArmError> {
-    find_placed(ctx, &ctx.cloud.hubs.read().unwrap(), TYPE, sub, group, name, action)
+    find_placed(ctx, &ctx.cloud.hubs().all(), TYPE, sub, group, name, action)
 }
 
 pub fn list(ctx: &Ctx, sub: &str, group: Option<&str>, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
-    let hubs = placed_in(ctx, &ctx.cloud.hubs.read().unwrap(), sub, group, "Microsoft.Devices/IotHubs/Read")?;
+    let hubs = placed_in(ctx, &ctx.cloud.hubs().all(), sub, group, "Microsoft.Devices/IotHubs/Read")?;
     Ok(json(ctx.cloud, ctx.paged(hubs.iter().map(|h| hub_json(h)).collect())))
 }
 
@@ -57,13 +58,13 @@ pub fn get(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>)
 pub fn list_keys(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
     let hub = find(ctx, sub, group, name, "Microsoft.Devices/IotHubs/listkeys/Action")?;
-    Ok(json(ctx.cloud, keys::all(&hub.policies)))
+    Ok(json(ctx.cloud, keys::all(hub.policies())))
 }
 
 pub fn key_for_name(ctx: &Ctx, sub: &str, group: &str, name: &str, key_name: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
     let hub = find(ctx, sub, group, name, "Microsoft.Devices/IotHubs/IotHubKeys/listkeys/Action")?;
-    Ok(json(ctx.cloud, keys::by_name(&hub.policies, key_name, &format!("IoT hub '{name}'"))?))
+    Ok(json(ctx.cloud, keys::by_name(hub.policies(), key_name, &format!("IoT hub '{name}'"))?))
 }
 
 const SKUS: &[&str] = &["F1", "B1", "B2", "B3", "S1", "S2", "S3"];
@@ -73,7 +74,7 @@ fn bad(code: &'static str, message: String) -> ArmError {
 }
 
 /// The SKU and units a PUT body asks for, checked as the service checks them.
-fn requested_scale(body: &Value, current: Option<&crate::live::HubScale>) -> Result<crate::live::HubScale, ArmError> {
+fn requested_scale(body: &Value, current: Option<&crate::hub::state::HubScale>) -> Result<crate::hub::state::HubScale, ArmError> {
     let sku =
         body["sku"]["name"].as_str().ok_or_else(|| bad("InvalidRequestContent", "sku.name is required (F1, B1-B3 or S1-S3).".into()))?.to_ascii_uppercase();
     if !SKUS.contains(&sku.as_str()) {
@@ -89,7 +90,7 @@ fn requested_scale(body: &Value, current: Option<&crate::live::HubScale>) -> Res
     if sku == "F1" && capacity != 1 {
         return Err(bad("InvalidSkuCapacity", "The free tier (F1) has exactly one unit.".into()));
     }
-    let next = crate::live::HubScale { sku, capacity, tags: body.get("tags").cloned().filter(Value::is_object).unwrap_or_else(|| j!({})) };
+    let next = crate::hub::state::HubScale { sku, capacity, tags: body.get("tags").cloned().filter(Value::is_object).unwrap_or_else(|| j!({})) };
     if let Some(current) = current {
         if current.sku != next.sku && (current.sku == "F1" || next.sku == "F1") {
             return Err(bad(
@@ -117,29 +118,28 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
     let body: Value = serde_json::from_slice(body)
         .map_err(|e| bad("InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'.")))?;
     let if_match = headers.get("if-match").and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_string());
-    let existing = placed_in(ctx, &ctx.cloud.hubs.read().unwrap(), sub, Some(group), "Microsoft.Devices/IotHubs/Write")?
-        .into_iter()
-        .find(|h| h.name.eq_ignore_ascii_case(name));
+    let existing =
+        placed_in(ctx, &ctx.cloud.hubs().all(), sub, Some(group), "Microsoft.Devices/IotHubs/Write")?.into_iter().find(|h| h.name().eq_ignore_ascii_case(name));
     let version = version.unwrap_or_default();
     match existing {
         Some(hub) => {
-            let scale = requested_scale(&body, Some(&hub.scale.lock().unwrap()))?;
-            let mut etag = hub.etag.lock().unwrap();
-            if let Some(wanted) = if_match.filter(|e| e != "*") {
-                if wanted != *etag {
-                    return Err(ArmError::new(
-                        StatusCode::PRECONDITION_FAILED,
-                        "PreconditionFailed",
-                        format!("The etag '{wanted}' does not match the hub's current etag '{}'. Read the hub again and retry.", *etag),
-                    ));
+            let location = &hub.placement().location;
+            hub.update_scale(|current, etag| {
+                let scale = requested_scale(&body, Some(current))?;
+                if let Some(wanted) = if_match.filter(|e| e != "*") {
+                    if wanted != etag {
+                        return Err(ArmError::new(
+                            StatusCode::PRECONDITION_FAILED,
+                            "PreconditionFailed",
+                            format!("The etag '{wanted}' does not match the hub's current etag '{etag}'. Read the hub again and retry."),
+                        ));
+                    }
                 }
-            }
-            if body["location"].as_str().is_some_and(|l| !l.eq_ignore_ascii_case(&hub.placement.location)) {
-                return Err(bad("LocationNotChangeable", format!("The hub is in {}; its location cannot change.", hub.placement.location)));
-            }
-            *hub.scale.lock().unwrap() = scale;
-            *etag = crate::live::new_etag();
-            drop(etag);
+                if body["location"].as_str().is_some_and(|l| !l.eq_ignore_ascii_case(location)) {
+                    return Err(bad("LocationNotChangeable", format!("The hub is in {location}; its location cannot change.")));
+                }
+                Ok(scale)
+            })?;
             Ok(super::operations::started(ctx, &hub.resource_id(), version, StatusCode::OK, hub_json(&hub)))
         }
         None => {
@@ -150,7 +150,7 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
                     format!("The hub '{name}' does not exist, so no etag can match."),
                 ));
             }
-            if ctx.cloud.hubs.read().unwrap().iter().any(|h| h.name.eq_ignore_ascii_case(name)) {
+            if ctx.cloud.hubs().named(name).is_some() {
                 return Err(ArmError::new(StatusCode::CONFLICT, "IotHubNameNotAvailable", format!("The IoT hub name '{name}' is already taken.")));
             }
             let location = body["location"].as_str().ok_or_else(|| bad("LocationRequired", "location is required to create a hub.".into()))?;
@@ -160,7 +160,7 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
                 .cloud
                 .add_hub(placement, name, &scale.sku, scale.capacity)
                 .map_err(|e| ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", format!("The hub could not start: {e}")))?;
-            *hub.scale.lock().unwrap() = scale;
+            hub.update_scale(|_, _| Ok::<_, ArmError>(scale))?;
             Ok(super::operations::started(ctx, &hub.resource_id(), version, StatusCode::CREATED, hub_json(&hub)))
         }
     }

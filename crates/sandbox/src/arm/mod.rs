@@ -7,6 +7,7 @@ mod errors;
 mod iot_hubs;
 mod keys;
 mod operations;
+pub use operations::ArmOperations;
 mod provisioning;
 mod storage_accounts;
 mod subscriptions;
@@ -30,7 +31,7 @@ pub struct Caller {
 fn authenticate(cloud: &Cloud, headers: &HeaderMap) -> Result<Caller, ArmError> {
     let header = headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or_else(ArmError::missing_auth)?;
     let token = header.strip_prefix("Bearer ").ok_or_else(ArmError::missing_auth)?;
-    let claims: Value = cloud.signer.verify(token, cloud.now(), resource_audiences(Resource::Arm)).map_err(ArmError::invalid_token)?;
+    let claims: Value = cloud.signer().verify(token, cloud.now(), resource_audiences(Resource::Arm)).map_err(ArmError::invalid_token)?;
     Ok(Caller { oid: claims["oid"].as_str().unwrap_or_default().to_string() })
 }
 
@@ -134,7 +135,7 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// One page of `items` with a `nextLink` to the next, as ARM list operations return them.
     pub fn paged(&self, items: Vec<Value>) -> Value {
-        let size = self.cloud.scenario.read().unwrap().arm_page_size.max(1);
+        let size = self.cloud.scenario().arm_page_size.max(1);
         let end = (self.page + size).min(items.len());
         let value: Vec<Value> = items.get(self.page..end).map(|s| s.to_vec()).unwrap_or_default();
         let mut body = serde_json::json!({ "value": value });
@@ -158,7 +159,7 @@ impl Ctx<'_> {
 /// on the subscription.
 pub fn placed_in<T: Placed>(ctx: &Ctx, all: &[Arc<T>], sub: &str, group: Option<&str>, action: &str) -> Result<Vec<Arc<T>>, ArmError> {
     {
-        let scenario = ctx.cloud.scenario.read().unwrap();
+        let scenario = ctx.cloud.scenario();
         let scope = match group {
             Some(g) => format!("/subscriptions/{sub}/resourceGroups/{g}"),
             None => format!("/subscriptions/{sub}"),

@@ -5,7 +5,8 @@ use super::errors::ArmError;
 use super::keys;
 use super::subscriptions::check_version;
 use super::{find_placed, json, placed_in, Ctx};
-use crate::live::{new_etag, Dps, LinkedHub};
+use crate::dps::state::{Dps, LinkedHub};
+use crate::live::Placed;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json as j, Value};
@@ -33,14 +34,14 @@ fn linked_json(h: &LinkedHub) -> Value {
 }
 
 fn dps_json(dps: &Dps) -> Value {
-    let state = dps.state.lock().unwrap();
+    let state = dps.settings();
     j!({
         "id": dps.resource_id(),
-        "name": dps.name,
+        "name": dps.name(),
         "type": TYPE,
-        "location": dps.placement.location,
-        "resourcegroup": dps.placement.resource_group,
-        "subscriptionid": dps.placement.subscription_id,
+        "location": dps.placement().location,
+        "resourcegroup": dps.placement().resource_group,
+        "subscriptionid": dps.placement().subscription_id,
         "tags": {},
         "etag": state.etag,
         "sku": {"name": "S1", "tier": "Standard", "capacity": 1},
@@ -50,21 +51,21 @@ fn dps_json(dps: &Dps) -> Value {
             "publicNetworkAccess": "Enabled",
             "allocationPolicy": state.allocation_policy,
             "iotHubs": state.linked_hubs.iter().map(linked_json).collect::<Vec<_>>(),
-            "serviceOperationsHostName": dps.host,
-            "deviceProvisioningHostName": dps.host,
-            "idScope": dps.id_scope,
+            "serviceOperationsHostName": dps.host(),
+            "deviceProvisioningHostName": dps.host(),
+            "idScope": dps.id_scope(),
             "enableDataResidency": false,
         },
     })
 }
 
 fn find(ctx: &Ctx, sub: &str, group: &str, name: &str, action: &str) -> Result<Arc<Dps>, ArmError> {
-    find_placed(ctx, &ctx.cloud.provisioning_services.read().unwrap(), TYPE, sub, group, name, action)
+    find_placed(ctx, &ctx.cloud.provisioning_services().all(), TYPE, sub, group, name, action)
 }
 
 pub fn list(ctx: &Ctx, sub: &str, group: Option<&str>, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
-    let all = placed_in(ctx, &ctx.cloud.provisioning_services.read().unwrap(), sub, group, "Microsoft.Devices/provisioningServices/Read")?;
+    let all = placed_in(ctx, &ctx.cloud.provisioning_services().all(), sub, group, "Microsoft.Devices/provisioningServices/Read")?;
     Ok(json(ctx.cloud, ctx.paged(all.iter().map(|d| dps_json(d)).collect())))
 }
 
@@ -77,13 +78,13 @@ pub fn get(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>)
 pub fn list_keys(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
     let dps = find(ctx, sub, group, name, "Microsoft.Devices/provisioningServices/listkeys/Action")?;
-    Ok(json(ctx.cloud, keys::all(&dps.policies)))
+    Ok(json(ctx.cloud, keys::all(dps.policies())))
 }
 
 pub fn key_for_name(ctx: &Ctx, sub: &str, group: &str, name: &str, key_name: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
     let dps = find(ctx, sub, group, name, "Microsoft.Devices/provisioningServices/keys/listkeys/Action")?;
-    Ok(json(ctx.cloud, keys::by_name(&dps.policies, key_name, &format!("provisioning service '{name}'"))?))
+    Ok(json(ctx.cloud, keys::by_name(dps.policies(), key_name, &format!("provisioning service '{name}'"))?))
 }
 
 /// A linked hub from a PUT body: a masked connection string keeps the key already stored for that
@@ -100,10 +101,9 @@ fn linked_hub(ctx: &Ctx, entry: &Value, current: &[LinkedHub]) -> Result<LinkedH
             .map(|h| h.connection_string.clone())
             .ok_or_else(|| invalid(format!("The hub {host} is not linked yet, so its key cannot be masked.")))?
     } else {
-        let hubs = ctx.cloud.hubs.read().unwrap();
-        let hub = hubs.iter().find(|h| h.host.eq_ignore_ascii_case(&host)).ok_or_else(|| invalid(format!("No IoT hub answers at {host}.")))?;
+        let hub = ctx.cloud.hubs().by_host(&host).ok_or_else(|| invalid(format!("No IoT hub answers at {host}.")))?;
         let (key_name, key) = (field("SharedAccessKeyName").unwrap_or_default(), field("SharedAccessKey").unwrap_or_default());
-        if !hub.policies.iter().any(|p| p.key_name == key_name && (p.primary_key == key || p.secondary_key == key) && p.allows("ServiceConnect")) {
+        if !hub.policies().iter().any(|p| p.key_name == key_name && (p.primary_key == key || p.secondary_key == key) && p.allows("ServiceConnect")) {
             return Err(invalid(format!(
                 "The connection string for {host} is not accepted by the hub: unknown policy '{key_name}', wrong key, or no ServiceConnect permission."
             )));
@@ -127,14 +127,13 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
         ArmError::new(StatusCode::BAD_REQUEST, "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'."))
     })?;
     let version = version.unwrap_or_default();
-    let existing = placed_in(ctx, &ctx.cloud.provisioning_services.read().unwrap(), sub, Some(group), "Microsoft.Devices/provisioningServices/Write")?
+    let existing = placed_in(ctx, &ctx.cloud.provisioning_services().all(), sub, Some(group), "Microsoft.Devices/provisioningServices/Write")?
         .into_iter()
-        .find(|d| d.name.eq_ignore_ascii_case(name));
+        .find(|d| d.name().eq_ignore_ascii_case(name));
     let Some(dps) = existing else {
         return create(ctx, sub, group, name, version, &body);
     };
-    {
-        let mut state = dps.state.lock().unwrap();
+    dps.update_settings(|state| {
         let if_match = headers.get("if-match").and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_string());
         let body_etag = body["etag"].as_str().map(|e| e.trim_matches('"').to_string());
         for etag in [if_match, body_etag].into_iter().flatten() {
@@ -152,8 +151,8 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
         if let Some(policy) = body["properties"]["allocationPolicy"].as_str() {
             state.allocation_policy = allocation_policy(policy)?;
         }
-        state.etag = new_etag();
-    }
+        Ok(())
+    })?;
     Ok(super::operations::started(ctx, &dps.resource_id(), version, StatusCode::OK, dps_json(&dps)))
 }
 
@@ -168,7 +167,7 @@ fn allocation_policy(policy: &str) -> Result<String, ArmError> {
 }
 
 fn create(ctx: &Ctx, sub: &str, group: &str, name: &str, version: &str, body: &Value) -> Result<Response, ArmError> {
-    if ctx.cloud.provisioning_services.read().unwrap().iter().any(|d| d.name.eq_ignore_ascii_case(name)) {
+    if ctx.cloud.provisioning_services().named(name).is_some() {
         return Err(ArmError::new(
             StatusCode::CONFLICT,
             "ProvisioningServiceNameNotAvailable",

@@ -34,7 +34,7 @@ impl Placed for Account {
 }
 
 fn accounts(ctx: &Ctx) -> Vec<Arc<Account>> {
-    let scenario = ctx.cloud.scenario.read().unwrap();
+    let scenario = ctx.cloud.scenario();
     let mut all = Vec::new();
     for sub in &scenario.subscriptions {
         for rg in &sub.resource_groups {

@@ -56,7 +56,7 @@ pub fn readable<'a>(ctx: &Ctx, subscriptions: &'a [Subscription], id: &str, acti
 
 pub fn list(ctx: &Ctx, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, "subscriptions", SUBSCRIPTION_VERSIONS)?;
-    let scenario = ctx.cloud.scenario.read().unwrap();
+    let scenario = ctx.cloud.scenario();
     let items: Vec<Value> =
         scenario.subscriptions.iter().filter(|s| s.access.contains(&ctx.caller.oid) || s.readers.contains(&ctx.caller.oid)).map(subscription_json).collect();
     let count = items.len();
@@ -67,7 +67,7 @@ pub fn list(ctx: &Ctx, version: Option<&str>) -> Result<Response, ArmError> {
 
 pub fn get(ctx: &Ctx, id: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, "subscriptions", SUBSCRIPTION_VERSIONS)?;
-    let scenario = ctx.cloud.scenario.read().unwrap();
+    let scenario = ctx.cloud.scenario();
     let sub = readable(ctx, &scenario.subscriptions, id, "Microsoft.Resources/subscriptions/read", &format!("/subscriptions/{id}"))?;
     Ok(json(ctx.cloud, subscription_json(sub)))
 }
@@ -84,7 +84,7 @@ fn group_json(sub: &Subscription, name: &str, location: &str) -> Value {
 
 pub fn list_groups(ctx: &Ctx, id: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, "resourceGroups", RESOURCE_GROUP_VERSIONS)?;
-    let scenario = ctx.cloud.scenario.read().unwrap();
+    let scenario = ctx.cloud.scenario();
     let sub = readable(ctx, &scenario.subscriptions, id, "Microsoft.Resources/subscriptions/resourcegroups/read", &format!("/subscriptions/{id}"))?;
     let items = sub.resource_groups.iter().map(|g| group_json(sub, &g.name, &g.location)).collect();
     Ok(json(ctx.cloud, ctx.paged(items)))
@@ -92,7 +92,7 @@ pub fn list_groups(ctx: &Ctx, id: &str, version: Option<&str>) -> Result<Respons
 
 pub fn get_group(ctx: &Ctx, id: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, "resourceGroups", RESOURCE_GROUP_VERSIONS)?;
-    let scenario = ctx.cloud.scenario.read().unwrap();
+    let scenario = ctx.cloud.scenario();
     let scope = format!("/subscriptions/{id}/resourceGroups/{name}");
     let sub = readable(ctx, &scenario.subscriptions, id, "Microsoft.Resources/subscriptions/resourcegroups/read", &scope)?;
     let group = sub

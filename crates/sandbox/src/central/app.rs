@@ -7,8 +7,10 @@ use super::filter::Filter;
 use super::jobs::CentralJob;
 use super::throttle::TokenBucket;
 use crate::cloud::Cloud;
+use crate::dps::state::Dps;
 use crate::fleet::{assign_personas, DeviceTiming, Persona, SimDevice};
-use crate::live::{new_etag, new_key, Dps, Hub, Placement};
+use crate::hub::state::Hub;
+use crate::live::{new_etag, new_key, Placement};
 use crate::sas::derive_device_key;
 use crate::scenario::{CentralApp, CentralTemplate};
 use crate::tokens::random_token;
@@ -19,30 +21,30 @@ use std::sync::{Arc, Mutex, RwLock};
 /// Central's request rate per application (requests per second, and the burst it absorbs).
 const REQUESTS_PER_SECOND: f64 = 20.0;
 
+/// The fields are Central's; its hub's direct methods and the control API reach the app's
+/// simulated devices, own DPS and hub through methods.
 pub struct LiveCentralApp {
-    pub subdomain: String,
-    pub display_name: String,
-    pub application_id: String,
-    pub subscription_id: String,
-    pub templates: Vec<Value>,
+    pub(super) subdomain: String,
+    pub(super) subscription_id: String,
+    pub(super) templates: Vec<Value>,
     /// Device groups as Central returns them; members are the devices their `filter` selects.
-    pub groups: Mutex<Vec<Value>>,
-    pub enrollment_groups: Mutex<Vec<Value>>,
-    pub devices: Mutex<BTreeMap<String, super::device::CentralDevice>>,
+    pub(super) groups: Mutex<Vec<Value>>,
+    pub(super) enrollment_groups: Mutex<Vec<Value>>,
+    pub(super) devices: Mutex<BTreeMap<String, super::device::CentralDevice>>,
     /// Individual attestations set on devices (certificates kept), by device ID; the others use their group's.
-    pub attestations: Mutex<BTreeMap<String, Value>>,
+    pub(super) attestations: Mutex<BTreeMap<String, Value>>,
     /// The devices that are simulated, by ID (devices created through the API have none).
-    pub fleet: RwLock<BTreeMap<String, Arc<SimDevice>>>,
-    pub jobs: Mutex<BTreeMap<String, Arc<CentralJob>>>,
+    pub(super) fleet: RwLock<BTreeMap<String, Arc<SimDevice>>>,
+    pub(super) jobs: Mutex<BTreeMap<String, Arc<CentralJob>>>,
     /// The last run of each command on each device, direct or by a job.
-    pub commands: super::commands::CommandHistory,
-    pub throttle: Mutex<TokenBucket>,
-    pub timing: DeviceTiming,
+    pub(super) commands: super::commands::CommandHistory,
+    pub(super) throttle: Mutex<TokenBucket>,
+    pub(super) timing: DeviceTiming,
     /// The app's own provisioning service and hub, where its devices register and connect.
-    pub dps: Arc<Dps>,
-    pub hub: Arc<Hub>,
+    pub(super) dps: Arc<Dps>,
+    pub(super) hub: Arc<Hub>,
     /// Full API token strings (opaque to clients, as Central's are) with their expiry.
-    pub api_tokens: HashMap<String, i64>,
+    pub(super) api_tokens: HashMap<String, i64>,
 }
 
 /// The DeviceMigration component (its DeviceMove command), named as the scenario says.
@@ -107,7 +109,7 @@ impl LiveCentralApp {
                    "attestation": {"type": "symmetricKey", "symmetricKey": {"primaryKey": new_key(), "secondaryKey": new_key()}}}),
         ];
         // Central's enrollment group is a DPS enrollment group on the app's own DPS.
-        dps.enrollment_groups.lock().unwrap().insert(
+        dps.put_enrollment_group(
             "sas-iot-devices".into(),
             json!({
                 "enrollmentGroupId": "sas-iot-devices", "provisioningStatus": "enabled", "etag": new_etag(),
@@ -144,8 +146,6 @@ impl LiveCentralApp {
         )]);
         LiveCentralApp {
             subdomain: app.subdomain.clone(),
-            display_name: app.display_name.clone(),
-            application_id: app.application_id.clone(),
             subscription_id: placement.subscription_id,
             templates: app.device_templates.iter().map(template_json).collect(),
             groups: Mutex::new(
@@ -172,13 +172,58 @@ impl LiveCentralApp {
     /// first switched on; offline ones then drop their connection.
     pub fn connect_fleet(&self, cloud: &Cloud) {
         for device in self.fleet.read().unwrap().values() {
-            if let Err(why) = device.register(cloud, &self.dps.id_scope) {
+            if let Err(why) = device.register(cloud, self.dps.id_scope()) {
                 tracing::warn!(app = %self.subdomain, device = %device.id, "a simulated device could not provision: {why}");
             }
             if device.persona() == Persona::Offline {
                 device.disconnect(cloud);
             }
         }
+    }
+
+    /// The API token minted for the app at start (the control API's `credentials` hands it out).
+    pub fn api_token(&self) -> Option<String> {
+        self.api_tokens.keys().next().cloned()
+    }
+
+    pub fn subdomain(&self) -> &str {
+        &self.subdomain
+    }
+
+    /// The ID scope of the app's own DPS, where its devices register.
+    pub fn id_scope(&self) -> &str {
+        self.dps.id_scope()
+    }
+
+    /// The host of the app's own hub, where its devices connect.
+    pub fn hub_host(&self) -> &str {
+        self.hub.host()
+    }
+
+    /// How its simulated devices answer (delays, timeouts).
+    pub fn timing(&self) -> &DeviceTiming {
+        &self.timing
+    }
+
+    pub fn simulated_device(&self, id: &str) -> Option<Arc<SimDevice>> {
+        self.fleet.read().unwrap().get(id).cloned()
+    }
+
+    /// Its simulated devices, in ID order.
+    pub fn simulated_devices(&self) -> Vec<Arc<SimDevice>> {
+        self.fleet.read().unwrap().values().cloned().collect()
+    }
+
+    /// The IDs of its jobs, in order.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn job_ids(&self) -> Vec<String> {
+        self.jobs.lock().unwrap().keys().cloned().collect()
+    }
+
+    /// The IDs of its device groups, in the order Central lists them.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn device_group_ids(&self) -> Vec<String> {
+        self.groups.lock().unwrap().iter().filter_map(|g| g["id"].as_str()).map(str::to_string).collect()
     }
 
     /// The keys a group-enrolled device derives from the app's SAS-IoT-Devices group (the first
@@ -195,7 +240,7 @@ impl LiveCentralApp {
     /// What `GET /devices/{id}/credentials` returns: the app's scope and the device's credential
     /// (its individual attestation's, or the keys derived from its group's).
     pub fn credentials(&self, device_id: &str) -> Value {
-        let mut credentials = json!({"idScope": self.dps.id_scope});
+        let mut credentials = json!({"idScope": self.dps.id_scope()});
         match self.attestations.lock().unwrap().get(device_id).map(super::attestation::public) {
             Some(attestation) => {
                 let kind = attestation["type"].as_str().unwrap_or_default().to_string();
@@ -266,9 +311,9 @@ impl CommandTarget {
 
 #[cfg(test)]
 mod tests {
-    use crate::cloud::testing;
     use crate::fleet::Persona;
     use crate::sas::derive_device_key;
+    use crate::testing;
     use serde_json::json;
 
     /// A wrongKey device has its own attestation in Central, registers at home with it, and is
@@ -277,7 +322,7 @@ mod tests {
     async fn a_wrong_key_device_is_individually_enrolled_and_refused_by_a_group_copy() {
         let (_dir, cloud) = testing::cloud();
         cloud.load(crate::scenario::Scenario::builtin()).unwrap();
-        let app = cloud.central_apps.read().unwrap().iter().find(|a| a.subdomain == "contoso-fleet").cloned().unwrap();
+        let app = cloud.central_apps().by_subdomain("contoso-fleet").unwrap();
         let fleet = app.fleet.read().unwrap().clone();
         let wrong = fleet.values().find(|d| d.persona() == Persona::WrongKey).unwrap().clone();
         let healthy = fleet.values().find(|d| d.persona() == Persona::Healthy).unwrap().clone();
@@ -290,18 +335,18 @@ mod tests {
         assert_eq!(app.credentials(&wrong.id)["symmetricKey"], own["symmetricKey"]);
         assert!(app.attestations.lock().unwrap().get(&healthy.id).is_none());
         assert!(wrong.link.lock().unwrap().connected, "its home DPS knows its individual enrollment");
-        assert!(app.dps.enrollments.lock().unwrap().contains_key(&wrong.id.to_ascii_lowercase()));
+        assert!(app.dps.has_enrollment(&wrong.id));
 
-        let target = cloud.provisioning_services.read().unwrap()[0].clone();
-        target.enrollment_groups.lock().unwrap().insert(
+        let target = cloud.provisioning_services().all()[0].clone();
+        target.put_enrollment_group(
             "from-app".into(),
             json!({
                 "enrollmentGroupId": "from-app", "provisioningStatus": "enabled", "attestation": {"type": "symmetricKey", "symmetricKey": group_key},
             }),
         );
-        assert!(wrong.register(&cloud, &target.id_scope).unwrap_err().contains("401"));
-        assert!(healthy.register(&cloud, &target.id_scope).is_ok());
-        assert!(wrong.register(&cloud, &app.dps.id_scope).is_ok(), "home still takes it");
+        assert!(wrong.register(&cloud, target.id_scope()).unwrap_err().contains("401"));
+        assert!(healthy.register(&cloud, target.id_scope()).is_ok());
+        assert!(wrong.register(&cloud, app.dps.id_scope()).is_ok(), "home still takes it");
         cloud.stop_endpoints();
     }
 }

@@ -86,19 +86,15 @@ pub fn merge(base: &mut Value, patch: &Value) {
 /// Mirrors a device's own attestation into the app's DPS as an individual enrollment, as Central
 /// does, so the device registers at home with its own key or certificate; `None` (or a TPM, which
 /// the sandbox's DPS does not attest) drops it and the device falls back to its group.
-pub fn mirror(dps: &crate::live::Dps, device_id: &str, stored: Option<&Value>) {
-    let mut enrollments = dps.enrollments.lock().unwrap();
-    let key = device_id.to_ascii_lowercase();
+pub fn mirror(dps: &crate::dps::state::Dps, device_id: &str, stored: Option<&Value>) {
     match stored.filter(|a| a["type"] == "symmetricKey" || a["type"] == "x509") {
         Some(attestation) => {
             let stamp = crate::live::now_iso();
             let enrollment = json!({"registrationId": device_id, "deviceId": device_id, "provisioningStatus": "enabled", "etag": crate::live::new_etag(),
                                     "attestation": attestation, "createdDateTimeUtc": stamp, "lastUpdatedDateTimeUtc": stamp});
-            enrollments.insert(key, enrollment);
+            dps.put_enrollment(device_id, enrollment);
         }
-        None => {
-            enrollments.remove(&key);
-        }
+        None => dps.remove_enrollment(device_id),
     }
 }
 

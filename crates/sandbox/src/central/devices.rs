@@ -103,7 +103,7 @@ pub async fn remove(
     if let Some(device) = app.fleet.write().unwrap().remove(&id) {
         device.disconnect(&cloud);
     }
-    app.hub.devices.lock().unwrap().remove(&id);
+    app.hub.remove_device(&id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -48,7 +48,7 @@ fn mirror(app: &LiveCentralApp, group: &Value) {
     let status = if group["enabled"] == true { "enabled" } else { "disabled" };
     let edge = group["type"] == "iotEdge";
     let dps_group = json!({"enrollmentGroupId": id, "provisioningStatus": status, "etag": new_etag(), "attestation": public(&group["attestation"]), "capabilities": {"iotEdge": edge}});
-    app.dps.enrollment_groups.lock().unwrap().insert(id, dps_group);
+    app.dps.put_enrollment_group(id, dps_group);
 }
 
 pub async fn list(State(cloud): State<Arc<Cloud>>, Path(sub): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, CentralError> {
@@ -127,6 +127,6 @@ pub async fn remove(
         let index = groups.iter().position(|g| g["id"] == id.as_str()).ok_or_else(|| not_found(&id))?;
         groups.remove(index);
     }
-    app.dps.enrollment_groups.lock().unwrap().remove(&id.to_ascii_lowercase());
+    app.dps.remove_enrollment_group(&id.to_ascii_lowercase());
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,6 +15,7 @@ mod enrollment;
 mod filter;
 mod groups;
 pub mod jobs;
+pub mod state;
 pub(crate) mod throttle;
 
 use crate::cloud::Cloud;
@@ -87,7 +88,7 @@ impl CentralError {
 
 impl IntoResponse for CentralError {
     fn into_response(self) -> Response {
-        let time = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
+        let time = crate::timestamps::rfc2822(chrono::Utc::now());
         let request_id = crate::tokens::random_token(12);
         let mut response =
             (self.status, Json(json!({"error": {"code": self.code, "message": self.message, "requestId": request_id, "time": time}}))).into_response();
@@ -119,14 +120,7 @@ pub(crate) fn parse_body(body: &str) -> Result<Value, CentralError> {
 /// api-version, then the caller: an API token of this app, or an Entra token for Central whose
 /// user may use the app (sandbox rule: access to the app's subscription).
 pub(crate) fn open(cloud: &Cloud, subdomain: &str, headers: &HeaderMap, query: &HashMap<String, String>) -> Result<Arc<LiveCentralApp>, CentralError> {
-    let app = cloud
-        .central_apps
-        .read()
-        .unwrap()
-        .iter()
-        .find(|a| a.subdomain.eq_ignore_ascii_case(subdomain))
-        .cloned()
-        .ok_or_else(|| CentralError::not_found("Application", subdomain))?;
+    let app = cloud.central_apps().by_subdomain(subdomain).ok_or_else(|| CentralError::not_found("Application", subdomain))?;
     if cloud.quotas_on() {
         app.throttle.lock().unwrap().take().map_err(CentralError::throttled)?;
     }
@@ -150,9 +144,9 @@ pub(crate) fn open(cloud: &Cloud, subdomain: &str, headers: &HeaderMap, query: &
         }
     }
     let token = header.strip_prefix("Bearer ").ok_or_else(|| unauthorized("Use a Bearer token or an API token."))?;
-    let claims = cloud.signer.verify(token, cloud.now(), resource_audiences(Resource::IotCentral)).map_err(|e| unauthorized(&e.to_string()))?;
+    let claims = cloud.signer().verify(token, cloud.now(), resource_audiences(Resource::IotCentral)).map_err(|e| unauthorized(&e.to_string()))?;
     let oid = claims["oid"].as_str().unwrap_or_default();
-    let allowed = cloud.scenario.read().unwrap().subscriptions.iter().any(|s| s.id == app.subscription_id && s.access.iter().any(|a| a == oid));
+    let allowed = cloud.scenario().subscriptions.iter().any(|s| s.id == app.subscription_id && s.access.iter().any(|a| a == oid));
     if !allowed {
         return Err(CentralError::new(StatusCode::FORBIDDEN, "Forbidden", "The user is not a member of this application."));
     }

@@ -55,7 +55,7 @@ impl Kind {
 }
 
 fn now_iso() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    crate::timestamps::now_rfc3339()
 }
 
 fn bad(message: String) -> DpsError {

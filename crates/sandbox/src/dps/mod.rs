@@ -6,9 +6,10 @@ mod enrollments;
 pub mod mqtt;
 pub mod registration;
 mod runtime;
+pub mod state;
 
 use crate::cloud::Cloud;
-use crate::live::Dps;
+use crate::dps::state::Dps;
 use crate::sas::{self, SasError};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -62,7 +63,7 @@ impl DpsError {
 
 impl IntoResponse for DpsError {
     fn into_response(self) -> Response {
-        let stamp = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let stamp = crate::timestamps::now_rfc3339();
         let body = json!({"errorCode": self.code, "trackingId": crate::tokens::random_token(16), "message": self.message, "timestampUtc": stamp});
         (self.status, Json(body)).into_response()
     }

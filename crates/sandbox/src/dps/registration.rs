@@ -4,8 +4,9 @@
 
 use super::DpsError;
 use crate::cloud::Cloud;
+use crate::dps::state::{Dps, LinkedHub};
 use crate::hub::identity::Authentication;
-use crate::live::{new_etag, Dps, LinkedHub};
+use crate::live::new_etag;
 use crate::sas::{self, derive_device_key};
 use crate::x509::ClientChain;
 use axum::http::StatusCode;
@@ -144,7 +145,7 @@ fn pick_hashed<'a>(hubs: &'a [LinkedHub], registration_id: &str) -> Option<&'a L
 /// the group's first listed hub; geo latency is approximated by location: the hub in the DPS's
 /// own region wins, then hashed among the rest.
 fn pick_hub(dps: &Dps, group: &Value, registration_id: &str) -> Option<LinkedHub> {
-    let state = dps.state.lock().unwrap();
+    let state = dps.settings.lock().unwrap();
     let allowed: Vec<String> =
         group["iotHubs"].as_array().map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_ascii_lowercase)).collect()).unwrap_or_default();
     let candidates: Vec<LinkedHub> = state
@@ -176,8 +177,8 @@ pub enum Outcome {
 pub struct RegistrationRecord {
     pub registration_id: String,
     pub operation_id: String,
-    pub created: time::OffsetDateTime,
-    pub updated: time::OffsetDateTime,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub updated: chrono::DateTime<chrono::Utc>,
     pub etag: String,
     pub outcome: Outcome,
     /// The custom payload the device sent, echoed back as DPS does.
@@ -201,7 +202,7 @@ impl RegistrationRecord {
 
     /// The `registrationState` / `DeviceRegistrationState` JSON.
     pub fn to_json(&self) -> Value {
-        let stamp = |t: &time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let stamp = |t: &chrono::DateTime<chrono::Utc>| crate::timestamps::rfc3339(*t);
         let mut state = json!({"registrationId": self.registration_id, "createdDateTimeUtc": stamp(&self.created), "lastUpdatedDateTimeUtc": stamp(&self.updated), "etag": self.etag});
         match &self.outcome {
             Outcome::Assigned { hub, device_id, reprovisioned } => {
@@ -234,12 +235,12 @@ pub fn register(
     payload: Option<Value>,
 ) -> Result<RegistrationRecord, DpsError> {
     let voucher = authenticate(cloud, dps, proof, scope, registration_id)?;
-    let stamp = time::OffsetDateTime::now_utc();
+    let stamp = chrono::Utc::now();
     let outcome = match pick_hub(dps, &voucher.enrollment, registration_id).map(|linked| (cloud.hub_by_host(&linked.name), linked)) {
         Some((Some(hub), _)) => {
             let device_id = voucher.enrollment["deviceId"].as_str().filter(|d| !d.is_empty()).unwrap_or(registration_id).to_string();
             let reprovisioned = hub.upsert_provisioned_device(&device_id, voucher.authentication);
-            Outcome::Assigned { hub: hub.host.clone(), device_id, reprovisioned }
+            Outcome::Assigned { hub: hub.host().to_string(), device_id, reprovisioned }
         }
         Some((None, linked)) => {
             return Err(DpsError::new(StatusCode::INTERNAL_SERVER_ERROR, 500000, format!("The linked hub {} no longer exists.", linked.name)));

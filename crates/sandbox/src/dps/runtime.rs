@@ -19,7 +19,7 @@ fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers.get("authorization").and_then(|v| v.to_str().ok())
 }
 
-fn dps_for(ctx: &DpsCtx, scope: &str) -> Result<Arc<crate::live::Dps>, DpsError> {
+fn dps_for(ctx: &DpsCtx, scope: &str) -> Result<Arc<crate::dps::state::Dps>, DpsError> {
     ctx.cloud.dps_by_scope(scope).ok_or_else(|| DpsError::new(StatusCode::UNAUTHORIZED, 401002, "Unauthorized: unknown ID scope"))
 }
 
@@ -114,12 +114,12 @@ pub async fn registration_states_of_group(State(ctx): State<DpsCtx>, Path(group)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::testing;
     use crate::dps::registration::{Outcome, RegistrationRecord};
-    use crate::live::Dps;
+    use crate::dps::state::Dps;
+    use crate::testing;
 
     fn record(id: &str, group: Option<&str>) -> RegistrationRecord {
-        let now = time::OffsetDateTime::now_utc();
+        let now = chrono::Utc::now();
         RegistrationRecord {
             registration_id: id.into(),
             operation_id: "op".into(),

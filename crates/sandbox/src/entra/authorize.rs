@@ -2,8 +2,9 @@
 //! on Accept redirects to the app with a one-time code bound to the PKCE challenge.
 
 use super::errors::AadError;
+use super::grants::AuthCode;
 use super::{page, scopes};
-use crate::cloud::{AuthCode, Cloud};
+use crate::cloud::Cloud;
 use crate::scenario::{AppKind, AppRegistration, Tenant};
 use crate::tokens::random_token;
 use axum::extract::{Form, Path, Query, State};
@@ -69,7 +70,7 @@ struct Checked {
 /// The error is the finished response (page or redirect), built at most once per request.
 #[allow(clippy::result_large_err)]
 fn check(cloud: &Cloud, tenant: &str, req: &AuthorizeRequest) -> Result<Checked, Response> {
-    let scenario = cloud.scenario.read().unwrap();
+    let scenario = cloud.scenario();
     let directory = match tenant {
         "common" | "organizations" | "consumers" => None,
         t => Some(scenario.tenant(t).cloned().ok_or_else(|| error_page(AadError::tenant_not_found(t)))?),
@@ -114,7 +115,7 @@ pub async fn show(Path(tenant): Path<String>, State(cloud): State<Arc<Cloud>>, Q
         Ok(c) => c,
         Err(response) => return response,
     };
-    let scenario = cloud.scenario.read().unwrap();
+    let scenario = cloud.scenario();
     let users: Vec<(&Tenant, &crate::scenario::User)> =
         scenario.tenants.iter().filter(|t| checked.tenant.as_ref().is_none_or(|d| d.id == t.id)).flat_map(|t| t.users.iter().map(move |u| (t, u))).collect();
     Html(page::sign_in(&tenant, &checked.app, &users, &checked.scope, &req)).into_response()
@@ -131,11 +132,11 @@ pub async fn submit(Path(tenant): Path<String>, State(cloud): State<Arc<Cloud>>,
         return redirect_with_error(&checked.redirect_uri, state, "access_denied", err);
     }
     let user_id = req.user.clone().unwrap_or_default();
-    let Some((user_tenant, _)) = cloud.scenario.read().unwrap().user(&user_id).map(|(t, u)| (t.id.clone(), u.id.clone())) else {
+    let Some((user_tenant, _)) = cloud.scenario().user(&user_id).map(|(t, u)| (t.id.clone(), u.id.clone())) else {
         return error_page(AadError::bad_request("invalid_request", 50034, "The user account does not exist in the directory."));
     };
     let code = random_token(48);
-    cloud.codes.lock().unwrap().insert(
+    cloud.grants().add_code(
         code.clone(),
         AuthCode {
             client_id: checked.app.client_id.clone(),

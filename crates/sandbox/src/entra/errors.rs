@@ -48,7 +48,7 @@ impl AadError {
 impl IntoResponse for AadError {
     fn into_response(self) -> Response {
         let trace_id = crate::tokens::random_token(12);
-        let timestamp = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let timestamp = crate::timestamps::now_rfc3339();
         let body = json!({
             "error": self.error,
             "error_description": format!("{} Trace ID: {trace_id} Correlation ID: {trace_id} Timestamp: {timestamp}", self.description_line()),

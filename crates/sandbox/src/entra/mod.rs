@@ -3,6 +3,7 @@
 
 mod authorize;
 mod errors;
+pub mod grants;
 mod page;
 mod scopes;
 mod token;
@@ -15,6 +16,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+pub use grants::Grants;
 pub use scopes::{resource_audiences, Resource};
 
 pub fn router() -> Router<Arc<Cloud>> {
@@ -29,7 +31,7 @@ pub fn router() -> Router<Arc<Cloud>> {
 async fn openid_configuration(headers: HeaderMap, Path(tenant): Path<String>, State(cloud): State<Arc<Cloud>>) -> Result<Json<Value>, errors::AadError> {
     let issuer_tenant = match tenant.as_str() {
         "common" | "organizations" | "consumers" => "{tenantid}".to_string(),
-        other => cloud.scenario.read().unwrap().tenant(other).map(|t| t.id.clone()).ok_or_else(|| errors::AadError::tenant_not_found(other))?,
+        other => cloud.scenario().tenant(other).map(|t| t.id.clone()).ok_or_else(|| errors::AadError::tenant_not_found(other))?,
     };
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let base = format!("https://{host}");
@@ -61,5 +63,5 @@ async fn openid_configuration(headers: HeaderMap, Path(tenant): Path<String>, St
 }
 
 async fn keys(State(cloud): State<Arc<Cloud>>) -> Json<Value> {
-    Json(cloud.signer.jwks())
+    Json(cloud.signer().jwks())
 }

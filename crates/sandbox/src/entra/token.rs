@@ -3,8 +3,9 @@
 //! refresh tokens).
 
 use super::errors::AadError;
+use super::grants::RefreshGrant;
 use super::scopes::{self, RequestedScopes};
-use crate::cloud::{Cloud, RefreshGrant};
+use crate::cloud::Cloud;
 use crate::scenario::AppKind;
 use crate::tokens::{pkce_s256_matches, random_token};
 use axum::extract::{Form, Path, State};
@@ -70,7 +71,7 @@ pub async fn token(
 ) -> Result<Json<Value>, AadError> {
     let client_id = req.client_id.clone().unwrap_or_default();
     let (kind, redirect_uris, sp_id, app_tenant) = {
-        let scenario = cloud.scenario.read().unwrap();
+        let scenario = cloud.scenario();
         let (tenant, app) = scenario.app_registration(&client_id).ok_or_else(|| AadError::unknown_client(&client_id))?;
         (app.kind, app.redirect_uris.clone(), app.service_principal_id.clone(), tenant.id.clone())
     };
@@ -94,10 +95,8 @@ fn authorization_code(cloud: &Cloud, client_id: &str, kind: AppKind, req: TokenR
     let code = req.code.unwrap_or_default();
     // One use only: removed whether or not the rest checks out, as Entra burns a presented code.
     let grant = cloud
-        .codes
-        .lock()
-        .unwrap()
-        .remove(&code)
+        .grants()
+        .redeem_code(&code)
         .ok_or_else(|| invalid_grant(70000, "The provided value for the 'code' parameter is not valid. The code has expired or was already redeemed."))?;
     if grant.client_id != client_id {
         return Err(invalid_grant(70000, "The provided authorization code was issued to a different client."));
@@ -125,10 +124,8 @@ fn authorization_code(cloud: &Cloud, client_id: &str, kind: AppKind, req: TokenR
 fn refresh(cloud: &Cloud, client_id: &str, kind: AppKind, req: TokenRequest) -> Result<Json<Value>, AadError> {
     let presented = req.refresh_token.unwrap_or_default();
     let grant = cloud
-        .refresh_tokens
-        .lock()
-        .unwrap()
-        .remove(&presented)
+        .grants()
+        .redeem_refresh_token(&presented)
         .ok_or_else(|| invalid_grant(70000, "The provided value for the 'refresh_token' is not valid: it was revoked, already used, or never issued."))?;
     if grant.client_id != client_id {
         return Err(invalid_grant(70000, "The refresh token was issued to a different client."));
@@ -157,7 +154,7 @@ fn issue_user_tokens(
     client_info: bool,
 ) -> Result<Json<Value>, AadError> {
     let (upn, name) = {
-        let scenario = cloud.scenario.read().unwrap();
+        let scenario = cloud.scenario();
         let (_, user) = scenario.user(user_id).ok_or_else(|| invalid_grant(50034, "The user account does not exist in the directory."))?;
         (user.user_principal_name.clone(), user.display_name.clone())
     };
@@ -169,7 +166,7 @@ fn issue_user_tokens(
     let mut granted: Vec<String> = Vec::new();
     if let Some(resource) = requested.resource {
         let scp = requested.names.iter().map(|n| if n == ".default" { "user_impersonation" } else { n.as_str() }).collect::<Vec<_>>().join(" ");
-        let access = cloud.signer.sign(&json!({
+        let access = cloud.signer().sign(&json!({
             "aud": resource.audience(), "iss": issuer, "iat": now, "nbf": now, "exp": now + lifetime,
             "appid": client_id, "azp": client_id, "oid": user_id, "sub": user_id, "tid": tenant_id,
             "upn": upn, "unique_name": upn, "name": name, "scp": scp, "ver": "1.0", "idtyp": "user", "uti": random_token(16),
@@ -186,12 +183,12 @@ fn issue_user_tokens(
         if let Some(nonce) = nonce {
             claims["nonce"] = json!(nonce);
         }
-        body["id_token"] = json!(cloud.signer.sign(&claims));
+        body["id_token"] = json!(cloud.signer().sign(&claims));
         granted.push("profile".into());
     }
     if requested.offline_access || kind == AppKind::Spa || kind == AppKind::Desktop {
         let refresh_token = random_token(64);
-        cloud.refresh_tokens.lock().unwrap().insert(
+        cloud.grants().add_refresh_token(
             refresh_token.clone(),
             RefreshGrant { client_id: client_id.into(), user_id: user_id.into(), tenant_id: tenant_id.into(), signed_in_at, issued_at: now },
         );
@@ -210,7 +207,7 @@ fn issue_user_tokens(
 
 /// The scenario's access-token lifetime (Azure's is about an hour).
 fn access_token_seconds(cloud: &Cloud) -> i64 {
-    cloud.scenario.read().unwrap().access_token_seconds.max(1)
+    cloud.scenario().access_token_seconds.max(1)
 }
 
 fn client_credentials(
@@ -229,7 +226,7 @@ fn client_credentials(
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         ));
     }
-    let expected = cloud.client_secrets.read().unwrap().get(&client_id.to_ascii_lowercase()).cloned();
+    let expected = cloud.grants().client_secret(client_id);
     if req.client_secret.is_none() || req.client_secret != expected {
         return Err(AadError::new(StatusCode::UNAUTHORIZED, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app."));
     }
@@ -242,7 +239,7 @@ fn client_credentials(
     let oid = sp_id.unwrap_or_else(|| client_id.to_string());
     let now = cloud.now();
     let lifetime = access_token_seconds(cloud);
-    let access = cloud.signer.sign(&json!({
+    let access = cloud.signer().sign(&json!({
         "aud": resource.audience(), "iss": format!("{}/{tenant_id}/v2.0", cloud.base_url()), "iat": now, "nbf": now,
         "exp": now + lifetime, "appid": client_id, "azp": client_id, "oid": oid, "sub": oid,
         "tid": tenant_id, "ver": "1.0", "idtyp": "app", "roles": [], "uti": random_token(16),

@@ -13,13 +13,14 @@ use super::identity::DeviceIdentity;
 use super::query::{self, Condition};
 use super::{HubCtx, HubError};
 use crate::live::new_etag;
+use crate::timestamps::rfc3339;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
-use time::OffsetDateTime;
 
 type Q = Query<HashMap<String, String>>;
 
@@ -33,8 +34,8 @@ pub struct Configuration {
     pub labels: Map<String, Value>,
     pub content: Value,
     pub target_condition: String,
-    pub created: OffsetDateTime,
-    pub last_updated: OffsetDateTime,
+    pub created: DateTime<Utc>,
+    pub last_updated: DateTime<Utc>,
     pub priority: i64,
     pub metric_queries: Map<String, Value>,
     pub etag: String,
@@ -65,10 +66,6 @@ fn target(condition: &str) -> Result<Option<Option<Condition>>, String> {
 /// A custom metric's query: a whole `SELECT … FROM devices [WHERE …]`.
 fn metric(text: &str) -> Result<Option<Condition>, String> {
     query::parse(text).map(|q| q.condition).map_err(|e| e.to_string())
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// `deviceContent` and `moduleContent` set twin paths under `properties.desired.`; a configuration
@@ -147,7 +144,7 @@ impl Configuration {
             metric(text.as_str().unwrap_or_default())
                 .map_err(|e| bad("InvalidConfigurationCustomMetricsQuery", format!("The metric '{name}' has a query that is not valid: {e}")))?;
         }
-        let now = OffsetDateTime::now_utc();
+        let now = Utc::now();
         Ok(Configuration {
             id: id.to_string(),
             schema_version: body.get("schemaVersion").and_then(Value::as_str).unwrap_or("1.0").to_string(),

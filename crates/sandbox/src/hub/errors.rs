@@ -34,10 +34,10 @@ impl HubError {
 impl IntoResponse for HubError {
     fn into_response(self) -> Response {
         let tracking = crate::tokens::random_token(16);
-        let stamp = time::OffsetDateTime::now_utc();
+        let stamp = chrono::Utc::now();
         let body = json!({
             "Message": format!("ErrorCode:{};{}", self.name, self.text),
-            "ExceptionMessage": format!("Tracking ID:{tracking}-G:0-TimeStamp:{:02}/{:02}/{} {:02}:{:02}:{:02}", u8::from(stamp.month()), stamp.day(), stamp.year(), stamp.hour(), stamp.minute(), stamp.second()),
+            "ExceptionMessage": format!("Tracking ID:{tracking}-G:0-TimeStamp:{}", stamp.format("%m/%d/%Y %H:%M:%S")),
         });
         let mut response = (self.status, Json(body)).into_response();
         if let Ok(v) = HeaderValue::from_str(self.name) {

@@ -5,9 +5,9 @@ use super::module_identity::ModuleIdentity;
 use super::twin::TwinState;
 use crate::live::{new_etag, NEVER};
 use crate::tokens::random_token;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use time::OffsetDateTime;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Authentication {
@@ -25,9 +25,9 @@ pub struct DeviceIdentity {
     pub enabled: bool,
     pub status_reason: Option<String>,
     pub connected: bool,
-    pub connection_state_updated: Option<OffsetDateTime>,
-    pub last_activity: Option<OffsetDateTime>,
-    pub status_updated: Option<OffsetDateTime>,
+    pub connection_state_updated: Option<DateTime<Utc>>,
+    pub last_activity: Option<DateTime<Utc>>,
+    pub status_updated: Option<DateTime<Utc>>,
     pub authentication: Authentication,
     pub iot_edge: bool,
     pub device_scope: Option<String>,
@@ -46,8 +46,8 @@ impl std::fmt::Debug for DeviceIdentity {
     }
 }
 
-pub fn stamp(t: Option<OffsetDateTime>) -> Value {
-    t.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).map(Value::String).unwrap_or_else(|| json!(NEVER))
+pub fn stamp(t: Option<DateTime<Utc>>) -> Value {
+    t.map(|t| Value::String(crate::timestamps::rfc3339(t))).unwrap_or_else(|| json!(NEVER))
 }
 
 /// A field of the request body that is not what the service accepts.
@@ -122,7 +122,7 @@ pub fn parse_authentication(body: &Value) -> Result<Authentication, InvalidField
 
 /// The scope the hub gives an edge device: its ID and a number that tells re-creations apart.
 fn edge_scope(device_id: &str) -> String {
-    let stamp = OffsetDateTime::now_utc().unix_timestamp_nanos() / 100;
+    let stamp = Utc::now().timestamp_nanos_opt().unwrap_or_default() / 100;
     format!("ms-azure-iot-edge://{device_id}-{stamp}")
 }
 
@@ -204,7 +204,7 @@ impl DeviceIdentity {
         let base = existing.cloned().unwrap_or_else(|| DeviceIdentity::new_sas(device_id, String::new(), String::new()));
         Ok(DeviceIdentity {
             etag: new_etag(),
-            status_updated: if existing.is_some_and(|e| e.enabled != enabled) { Some(OffsetDateTime::now_utc()) } else { base.status_updated },
+            status_updated: if existing.is_some_and(|e| e.enabled != enabled) { Some(Utc::now()) } else { base.status_updated },
             enabled,
             status_reason,
             authentication,
@@ -216,7 +216,7 @@ impl DeviceIdentity {
     }
 
     pub fn set_connected(&mut self, connected: bool) {
-        let now = OffsetDateTime::now_utc();
+        let now = Utc::now();
         self.connected = connected;
         self.connection_state_updated = Some(now);
         self.last_activity = Some(now);

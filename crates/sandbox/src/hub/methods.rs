@@ -59,14 +59,14 @@ fn not_online(id: &str) -> HubError {
 
 /// The simulated device connected to this hub under this ID, with its fleet's timing.
 fn connected_sim(ctx: &HubCtx, id: &str) -> Option<(Arc<SimDevice>, DeviceTiming)> {
-    let apps = ctx.cloud.central_apps.read().unwrap().clone();
+    let apps = ctx.cloud.central_apps().all();
     apps.iter().find_map(|app| {
-        let device = app.fleet.read().unwrap().get(id).cloned()?;
+        let device = app.simulated_device(id)?;
         let online = {
             let link = device.link.lock().unwrap();
             link.connected && link.hub.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(&ctx.hub.host))
         };
-        (online && device.persona() != Persona::Offline).then(|| (device, app.timing.clone()))
+        (online && device.persona() != Persona::Offline).then(|| (device, app.timing().clone()))
     })
 }
 

@@ -14,11 +14,12 @@ pub mod module_identity;
 mod modules;
 mod query;
 pub mod quotas;
+pub mod state;
 pub mod twin;
 mod twins;
 
 use crate::cloud::Cloud;
-use crate::live::Hub;
+use crate::hub::state::Hub;
 use crate::sas::{self, SasError};
 use axum::http::HeaderMap;
 use axum::routing::{get, post, put};

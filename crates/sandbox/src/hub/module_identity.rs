@@ -5,8 +5,8 @@ use super::identity::{optional_string, parse_authentication, stamp, Authenticati
 use super::twin::TwinState;
 use crate::live::new_etag;
 use crate::tokens::random_token;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
 /// Modules a device may have (the hub's limit).
 pub const MAX_MODULES_PER_DEVICE: usize = 50;
@@ -20,8 +20,8 @@ pub struct ModuleIdentity {
     pub managed_by: Option<String>,
     pub authentication: Authentication,
     pub connected: bool,
-    pub connection_state_updated: Option<OffsetDateTime>,
-    pub last_activity: Option<OffsetDateTime>,
+    pub connection_state_updated: Option<DateTime<Utc>>,
+    pub last_activity: Option<DateTime<Utc>>,
     pub twin: Option<Box<TwinState>>,
 }
 

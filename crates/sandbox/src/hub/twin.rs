@@ -9,8 +9,8 @@
 use super::identity::stamp;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
-use time::OffsetDateTime;
 
 /// Deepest nesting the hub accepts in tags and properties.
 const MAX_DEPTH: usize = 10;
@@ -69,8 +69,8 @@ pub struct TwinState {
     pub version: u64,
     pub desired_version: u64,
     pub reported_version: u64,
-    pub desired_updated: Option<OffsetDateTime>,
-    pub reported_updated: Option<OffsetDateTime>,
+    pub desired_updated: Option<DateTime<Utc>>,
+    pub reported_updated: Option<DateTime<Utc>>,
 }
 
 impl Default for TwinState {
@@ -222,7 +222,7 @@ impl TwinState {
             self.tags = Doc::default().merged(tags.unwrap_or_default());
             self.desired = Doc::default().merged(desired.unwrap_or_default());
             self.desired_version += 1;
-            self.desired_updated = Some(OffsetDateTime::now_utc());
+            self.desired_updated = Some(Utc::now());
             self.version += 1;
             return;
         }
@@ -235,7 +235,7 @@ impl TwinState {
         if let Some(desired) = desired {
             self.desired = self.desired.merged(desired);
             self.desired_version += 1;
-            self.desired_updated = Some(OffsetDateTime::now_utc());
+            self.desired_updated = Some(Utc::now());
         }
         self.version += 1;
     }
@@ -244,7 +244,7 @@ impl TwinState {
     pub fn report(&mut self, patch: Map<String, Value>) {
         self.reported = self.reported.merged(patch);
         self.reported_version += 1;
-        self.reported_updated = Some(OffsetDateTime::now_utc());
+        self.reported_updated = Some(Utc::now());
         self.version += 1;
     }
 }
@@ -259,7 +259,7 @@ pub fn update(slot: &mut Option<Box<TwinState>>, patch: TwinPatch) {
 }
 
 /// `{"$metadata":{"$lastUpdated":…},"$version":n}` spliced into a section's compact text.
-fn section_text(doc: &Doc, version: u64, updated: Option<OffsetDateTime>) -> String {
+fn section_text(doc: &Doc, version: u64, updated: Option<DateTime<Utc>>) -> String {
     let meta = format!("\"$metadata\":{{\"$lastUpdated\":{}}},\"$version\":{version}", stamp(updated));
     if doc.is_empty() {
         format!("{{{meta}}}")
@@ -290,7 +290,7 @@ pub fn properties_text(state: Option<&TwinState>) -> String {
 pub fn render_into(twin: &mut Value, state: Option<&TwinState>) {
     let empty = TwinState::default();
     let state = state.unwrap_or(&empty);
-    let properties = |doc: &Doc, version: u64, updated: Option<OffsetDateTime>| {
+    let properties = |doc: &Doc, version: u64, updated: Option<DateTime<Utc>>| {
         let mut out = doc.map();
         out.insert("$metadata".into(), json!({"$lastUpdated": stamp(updated)}));
         out.insert("$version".into(), json!(version));

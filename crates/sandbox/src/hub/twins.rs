@@ -128,8 +128,8 @@ pub async fn replace_module(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::testing;
-    use crate::live::Hub;
+    use crate::hub::state::Hub;
+    use crate::testing;
     use axum::response::IntoResponse;
     use serde_json::json;
     use std::sync::Arc;

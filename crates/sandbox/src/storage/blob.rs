@@ -190,15 +190,10 @@ impl BlockWriter {
 
 /// Splits a streamed body into lines (`\n`, an optional `\r` before it, a UTF-8 BOM at the start),
 /// holding at most one partial line between chunks.
+#[derive(Default)]
 pub struct LineSplitter {
     partial: Vec<u8>,
     started: bool,
-}
-
-impl Default for LineSplitter {
-    fn default() -> Self {
-        LineSplitter { partial: vec![], started: false }
-    }
 }
 
 impl LineSplitter {

@@ -64,10 +64,8 @@ pub fn sign(sas: &ServiceSas, key: &str) -> Result<String, String> {
 
 /// An RFC 3339 time as a SAS carries it: UTC, whole seconds (`2030-01-01T00:00:00Z`).
 pub fn sas_time(value: &str) -> Result<String, String> {
-    use time::format_description::well_known::Rfc3339;
-    let t = time::OffsetDateTime::parse(value, &Rfc3339).map_err(|e| format!("'{value}' is not an ISO 8601 date and time ({e})"))?;
-    let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
-    Ok(format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second()))
+    let t = chrono::DateTime::parse_from_rfc3339(value).map_err(|e| format!("'{value}' is not an ISO 8601 date and time ({e})"))?;
+    Ok(t.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use super::lines::{export_line, parse_import_line, LineError};
 use super::registry::apply;
 use super::state::Status;
-use crate::live::Hub;
+use crate::hub::state::Hub;
 use crate::storage::blob::{BlockWriter, Container, LineSplitter};
 use std::ops::Bound;
 use std::sync::Arc;

@@ -78,9 +78,9 @@ pub async fn twins(State(ctx): State<HubCtx>, Query(q): Query<HashMap<String, St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::testing;
     use crate::hub::identity::DeviceIdentity;
-    use crate::live::Hub;
+    use crate::hub::state::Hub;
+    use crate::testing;
     use std::sync::Arc;
 
     async fn post(ctx: &HubCtx, query: &str, page: Option<usize>, continuation: Option<&str>) -> (StatusCode, HeaderMap, Value) {

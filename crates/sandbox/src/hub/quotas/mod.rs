@@ -13,7 +13,7 @@ mod limits;
 use super::HubError;
 use crate::central::throttle::TokenBucket;
 use crate::cloud::Cloud;
-use crate::live::{Hub, HubScale};
+use crate::hub::state::{Hub, HubScale};
 use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};

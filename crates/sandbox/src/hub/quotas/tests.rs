@@ -1,14 +1,14 @@
 //! The layer through a hub's real router, signed as an SDK signs.
 
 use super::*;
-use crate::cloud::testing;
+use crate::testing;
 use axum::http::Method;
 use std::time::Duration;
 use tower::ServiceExt;
 
 fn hub(cloud: &Arc<Cloud>, sku: &str, units: u32) -> Arc<Hub> {
     let hub = Arc::new(Hub::new(testing::placement(), "quota-hub", sku, units, "localhost:1".into()));
-    cloud.hubs.write().unwrap().push(hub.clone());
+    cloud.hubs().add(hub.clone());
     hub
 }
 
