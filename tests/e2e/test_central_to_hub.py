@@ -12,6 +12,7 @@ from pathlib import Path
 
 import requests
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.file_detector import UselessFileDetector
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
@@ -78,6 +79,42 @@ def test_plan_source_and_target(driver, screenshots):
     settle.clear()
     settle.send_keys("5")
     shoot(driver, screenshots, "c2h-1-plan")
+
+
+def choose_file(driver, path: Path):
+    """Picks `path` in the page's file input, as the file dialog does (the window and the driver run
+    on this machine, so the path is given as it is rather than uploaded through Selenium's grid)."""
+    with driver.file_detector_context(UselessFileDetector):
+        css(driver, "[data-testid='open-plan']").send_keys(str(path))
+
+
+def test_the_plan_saves_as_a_file_and_opens_from_one(driver, home, screenshots):
+    css(driver, "[data-testid='save-plan']").click()
+    said = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='plan-file']")))
+    path = Path(said.text.removeprefix("Saved to "))
+    assert path.parent == home.root / "Downloads", path
+    plan = json.loads(path.read_text())
+    assert (plan["source"]["subdomain"], plan["target"]["hubName"], plan["verify"]["settleSeconds"]) == ("contoso-fleet", "contoso-hub-neu", 5)
+    # A plan file with a mistake is refused with its line and field, and the plan on the page is kept.
+    broken = path.with_name("broken-plan.json")
+    broken.write_text(path.read_text().replace('"hubName"', '"hubNmae"'))
+    choose_file(driver, broken)
+    error = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-error-code='migration.badPlan']")))
+    assert "target.hubNmae" in error.text and "line" in error.text, error.text
+    driver.execute_script("arguments[0].scrollIntoView({block: 'end'})", error)
+    shoot(driver, screenshots, "c2h-1-plan-file-refused")
+    # The saved plan, edited, opens into the page.
+    plan["verify"]["settleSeconds"] = 7
+    edited = path.with_name("edited-plan.json")
+    edited.write_text(json.dumps(plan, indent=2))
+    choose_file(driver, edited)
+    wait(driver).until(lambda d: css(d, "[data-testid='settle']").get_attribute("value") == "7")
+    assert not driver.find_elements(By.CSS_SELECTOR, "[data-error-code='migration.badPlan']")
+    driver.execute_script("document.querySelector(\"[data-testid='save-plan']\").scrollIntoView({block: 'end'})")
+    shoot(driver, screenshots, "c2h-1-plan-file")
+    settle = css(driver, "[data-testid='settle']")
+    settle.clear()
+    settle.send_keys("5")
 
 
 def test_dry_run_lists_the_changes_and_who_will_fail(driver, screenshots):
