@@ -44,6 +44,9 @@ pub struct IdTokenClaims {
     pub nonce: Option<String>,
     #[serde(default)]
     pub aud: Option<String>,
+    /// When the ID token expires, in seconds since 1970.
+    #[serde(default)]
+    pub exp: Option<i64>,
 }
 
 /// What the token endpoint gave.
@@ -54,16 +57,38 @@ pub struct TokenGrant {
     pub id_token: Option<IdTokenClaims>,
 }
 
+/// How far past its `exp` an ID token is still taken: clocks drift, and five minutes is the skew
+/// MSAL and Microsoft.IdentityModel allow by default.
+const ID_TOKEN_CLOCK_SKEW: i64 = 5 * 60;
+
 /// The claims of an ID token received straight from the token endpoint over TLS to an allow-listed
 /// host: OpenID Connect lets that channel stand for the signature (Core 1.0, §3.1.3.7), while the
-/// audience and nonce are still checked.
-fn id_claims(token: &str, client_id: &str, nonce: Option<&str>) -> Result<IdTokenClaims, AzureError> {
+/// audience, tenant, expiry and nonce are still checked (§3.1.3.7 steps 3, 9, 11). Each of them
+/// must be present: a check that passes when its claim is missing checks nothing.
+///
+/// `tenant` is the one the sign-in asked for: a tenant ID must come back as `tid`; `organizations`,
+/// `common` or a domain name may come back as any tenant, but `tid` must still be a tenant ID, since
+/// it becomes the path of every later token request and half of the account's ID.
+fn id_claims(token: &str, client_id: &str, nonce: Option<&str>, tenant: &str, now: i64) -> Result<IdTokenClaims, AzureError> {
     let bad = |detail: &str| AzureError::Decode { service: Service::Entra, expected: "an ID token".into(), detail: detail.into() };
     let payload = token.split('.').nth(1).ok_or_else(|| bad("not a JWT"))?;
     let bytes = B64URL.decode(payload.trim_end_matches('=')).map_err(|_| bad("its payload is not base64url"))?;
     let claims: IdTokenClaims = serde_json::from_slice(&bytes).map_err(|e| bad(&format!("its claims do not parse: {e}")))?;
-    if claims.aud.as_deref().is_some_and(|aud| !aud.eq_ignore_ascii_case(client_id)) {
-        return Err(bad("it was issued to another application"));
+    match claims.aud.as_deref() {
+        None => return Err(bad("it names no audience (aud)")),
+        Some(aud) if !aud.eq_ignore_ascii_case(client_id) => return Err(bad("it was issued to another application")),
+        Some(_) => {}
+    }
+    if !is_tenant_id(&claims.tid) {
+        return Err(bad("its tenant (tid) is not a tenant ID"));
+    }
+    if is_tenant_id(tenant) && !claims.tid.eq_ignore_ascii_case(tenant) {
+        return Err(bad("it was issued by another tenant than the one signed in to"));
+    }
+    match claims.exp {
+        None => return Err(bad("it says nothing of when it expires (exp)")),
+        Some(exp) if exp.saturating_add(ID_TOKEN_CLOCK_SKEW) < now => return Err(bad("it has expired")),
+        Some(_) => {}
     }
     if let Some(expected) = nonce {
         if claims.nonce.as_deref() != Some(expected) {
@@ -71,6 +96,12 @@ fn id_claims(token: &str, client_id: &str, nonce: Option<&str>) -> Result<IdToke
         }
     }
     Ok(claims)
+}
+
+/// A tenant ID as Entra writes it: a GUID (`8-4-4-4-12` hexadecimal digits).
+fn is_tenant_id(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.len() == 5 && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// What the token endpoint gave, in our types (Entra always states `expires_in`).
@@ -113,7 +144,8 @@ pub async fn redeem_code(
         .request_async(&http)
         .await
         .map_err(token_error)?;
-    let id_token = response.extra_fields().id_token.as_ref().map(|t| id_claims(t.expose(), &app.client_id, Some(nonce))).transpose()?;
+    let now = chrono::Utc::now().timestamp();
+    let id_token = response.extra_fields().id_token.as_ref().map(|t| id_claims(t.expose(), &app.client_id, Some(nonce), &app.tenant, now)).transpose()?;
     grant(response, id_token)
 }
 
@@ -199,13 +231,45 @@ mod tests {
         format!("e30.{}.sig", B64URL.encode(claims.to_string()))
     }
 
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    const NOW: i64 = 1_800_000_000;
+
+    fn claims() -> serde_json::Value {
+        serde_json::json!({"oid": "o", "tid": TENANT, "aud": "client", "exp": NOW + 3600, "nonce": "n1", "preferred_username": "ada@x"})
+    }
+
     #[test]
     fn an_id_token_for_another_app_or_with_another_nonce_is_refused() {
-        let good = jwt(serde_json::json!({"oid": "o", "tid": "t", "aud": "client", "nonce": "n1", "preferred_username": "ada@x"}));
-        assert_eq!(id_claims(&good, "client", Some("n1")).unwrap().preferred_username.as_deref(), Some("ada@x"));
-        assert!(id_claims(&good, "other-client", Some("n1")).is_err());
-        assert!(id_claims(&good, "client", Some("n2")).is_err());
-        assert!(id_claims("not-a-jwt", "client", None).is_err());
+        let good = jwt(claims());
+        assert_eq!(id_claims(&good, "client", Some("n1"), TENANT, NOW).unwrap().preferred_username.as_deref(), Some("ada@x"));
+        assert!(id_claims(&good, "other-client", Some("n1"), TENANT, NOW).is_err());
+        assert!(id_claims(&good, "client", Some("n2"), TENANT, NOW).is_err());
+        assert!(id_claims("not-a-jwt", "client", None, TENANT, NOW).is_err());
+    }
+
+    #[test]
+    fn an_id_token_without_audience_tenant_or_expiry_or_expired_or_from_another_tenant_is_refused() {
+        let without = |claim: &str| {
+            let mut c = claims();
+            c.as_object_mut().unwrap().remove(claim);
+            jwt(c)
+        };
+        let with = |claim: &str, value: serde_json::Value| {
+            let mut c = claims();
+            c[claim] = value;
+            jwt(c)
+        };
+        let refused = |token: &str, tenant: &str| id_claims(token, "client", Some("n1"), tenant, NOW).err().map(|e| e.to_string());
+        for claim in ["aud", "tid", "exp"] {
+            assert!(refused(&without(claim), TENANT).is_some(), "an ID token without {claim} was taken");
+        }
+        let expired = refused(&with("exp", (NOW - 301).into()), TENANT).expect("an expired ID token is refused");
+        assert!(expired.contains("expired"), "{expired}");
+        assert!(refused(&with("exp", (NOW - 299).into()), TENANT).is_none(), "five minutes of clock skew are allowed");
+        let other = refused(&jwt(claims()), "0b5e9a9e-1f3c-4d2a-9e7b-5c6d7e8f9a0b").expect("a token from another tenant is refused");
+        assert!(other.contains("another tenant"), "{other}");
+        assert!(refused(&jwt(claims()), "organizations").is_none(), "organizations signs in to any tenant");
+        assert!(refused(&with("tid", "../../attacker".into()), "organizations").is_some(), "a tid that is no tenant ID is refused");
     }
 
     #[test]
