@@ -1,6 +1,12 @@
 //! The signed-in side of the app: which accounts exist, which one acts, the credential of each
 //! (built again from the keyring's refresh token after a restart, so sign-in is silent), and the
 //! sign-in that adds one. Also the cloud a call goes to: one pipeline per environment.
+//!
+//! A credential belongs to the cloud that issued it. An account is one person in one environment,
+//! and its credential is handed out only for a pipeline of that environment whose Entra authority
+//! is the one the account signed in at; a credential in memory only for the very cloud it was made
+//! for. After a switch of environment, a restart on another one, or a custom profile pointing
+//! elsewhere, the answer is "sign in on this environment", before anything is sent.
 
 use crate::accounts::{refresh_token_name, Account, Accounts, RegistrationKind};
 use crate::environment::Environment;
@@ -59,6 +65,8 @@ pub enum SessionError {
     NotSignedIn,
     #[error("The sign-in of {username} has ended. Sign in again.")]
     SignInAgain { username: String },
+    #[error("{username} is signed in to {signed_in_to}, not to {now}. Sign in on {now}, or switch back to {signed_in_to}.")]
+    OtherCloud { username: String, signed_in_to: String, now: String },
     #[error(transparent)]
     Secrets(#[from] SecretStoreError),
     #[error(transparent)]
@@ -78,6 +86,7 @@ impl SessionError {
         match self {
             SessionError::NotSignedIn => "session.not_signed_in".into(),
             SessionError::SignInAgain { .. } => "signin.session_expired".into(),
+            SessionError::OtherCloud { .. } => "session.other_cloud".into(),
             SessionError::Secrets(e) => e.code().into(),
             SessionError::Core(e) => e.code().into(),
             SessionError::Azure(e) => e.code().into(),
@@ -95,7 +104,7 @@ impl SessionError {
     }
 
     /// The session's own codes (the rest are its sources': secrets, sign-in, Azure, connections).
-    pub const CODES: &'static [&'static str] = &["session.not_signed_in"];
+    pub const CODES: &'static [&'static str] = &["session.not_signed_in", "session.other_cloud"];
 }
 
 /// The cloud an environment means. The sandbox needs its running address and CA.
@@ -122,7 +131,8 @@ pub struct Session {
     secrets: Arc<dyn SecretStore>,
     keyring_problem: Option<String>,
     accounts: Mutex<Accounts>,
-    credentials: Mutex<HashMap<String, Arc<UserCredential>>>,
+    /// By account ID (which names the environment), with the cloud each was made for.
+    credentials: Mutex<HashMap<String, (Cloud, Arc<UserCredential>)>>,
     cancel: Mutex<Option<oneshot::Sender<()>>>,
     connections: Mutex<Vec<crate::connections::SavedConnection>>,
     /// Secrets kept for this session only (connections not remembered).
@@ -132,7 +142,12 @@ pub struct Session {
 impl Session {
     /// `secrets` is the keyring, or the session store with why no keyring answered.
     pub fn open(config_dir: &Path, secrets: Arc<dyn SecretStore>, keyring_problem: Option<String>) -> Result<Session, SessionError> {
-        let accounts = Accounts::load(config_dir)?;
+        let mut accounts = Accounts::load(config_dir)?;
+        let dropped = accounts.forget_unkeyed(secrets.as_ref());
+        if !dropped.is_empty() {
+            tracing::info!(accounts = dropped.len(), "accounts saved before credentials were kept per environment were removed; they sign in again");
+            accounts.save(config_dir)?;
+        }
         let connections = crate::connections::load(config_dir)?;
         Ok(Session {
             config_dir: config_dir.to_path_buf(),
@@ -212,7 +227,7 @@ impl Session {
         if let Ok(audience) = pipeline.cloud().audience(Service::Arm) {
             credential.remember(&audience, &signed.access_token, signed.expires_in).await;
         }
-        self.credentials.lock().expect("credentials lock").insert(account.id.clone(), credential);
+        self.credentials.lock().expect("credentials lock").insert(account.id.clone(), (pipeline.cloud().clone(), credential));
         let mut accounts = self.accounts.lock().expect("accounts lock");
         accounts.signed_in(account.clone());
         accounts.save(&self.config_dir)?;
@@ -236,18 +251,33 @@ impl Session {
         Arc::new(UserCredential::new(pipeline.clone(), app, refresh_token, on_rotate))
     }
 
-    /// The current account's credential: in memory, or rebuilt from the stored refresh token.
+    /// The current account's credential for `pipeline`: in memory, or rebuilt from the stored
+    /// refresh token — only when `pipeline` is a cloud of the account's environment with the
+    /// authority that issued its tokens; refused before anything is sent otherwise.
     pub fn credential(&self, pipeline: &Pipeline) -> Result<Arc<UserCredential>, SessionError> {
         let account = self.accounts.lock().expect("accounts lock").current().cloned().ok_or(SessionError::NotSignedIn)?;
-        if let Some(credential) = self.credentials.lock().expect("credentials lock").get(&account.id) {
-            return Ok(credential.clone());
+        let cloud = pipeline.cloud();
+        let authority = cloud.endpoints().authority_host;
+        if Environment::of(cloud) != account.environment || authority.as_str() != account.authority {
+            return Err(SessionError::OtherCloud {
+                username: account.username.clone(),
+                signed_in_to: format!("{} ({})", account.environment.label(), account.authority.trim_end_matches('/')),
+                now: format!("{} ({})", Environment::of(cloud).label(), authority.as_str().trim_end_matches('/')),
+            });
+        }
+        if let Some((made_for, credential)) = self.credentials.lock().expect("credentials lock").get(&account.id) {
+            // Same authority but another profile (a custom one edited): its tokens are for that
+            // profile's audiences, so it is made again below from the refresh token.
+            if made_for == cloud {
+                return Ok(credential.clone());
+            }
         }
         let refresh_token =
             self.secrets.get(&refresh_token_name(&account.id))?.ok_or_else(|| SessionError::SignInAgain { username: account.username.clone() })?;
         let spa_origin = (account.registration == RegistrationKind::Spa).then(|| account.redirect_uri.clone());
         let app = UserApp { tenant: account.tenant_id.clone(), client_id: account.client_id.clone(), spa_origin };
         let credential = self.credential_from(pipeline, &account, app, Secret::new(refresh_token));
-        self.credentials.lock().expect("credentials lock").insert(account.id.clone(), credential.clone());
+        self.credentials.lock().expect("credentials lock").insert(account.id.clone(), (cloud.clone(), credential.clone()));
         Ok(credential)
     }
 
