@@ -131,6 +131,9 @@ pub enum AzureError {
     #[error("{what} points at {to}, not at {from} that gave it; IoT Migrator sends the credential only to the host the call began on")]
     LinkToAnotherHost { what: String, from: String, to: String },
 
+    #[error("The account was signed out, so its credential is no longer used. Sign in again; a stopped migration then resumes.")]
+    SignedOut,
+
     #[error("{file}, line {line}: {field} {problem}")]
     CloudProfile { file: String, line: usize, field: String, problem: String },
 
@@ -163,6 +166,7 @@ impl AzureError {
             AzureError::ConnectionString { .. } => "azure.connection_string",
             AzureError::RedirectRefused { .. } => "azure.redirect_refused",
             AzureError::LinkToAnotherHost { .. } => "azure.link_to_another_host",
+            AzureError::SignedOut => "azure.signed_out",
             AzureError::CloudProfile { .. } => "azure.cloud_profile",
             AzureError::NotInCloud { .. } => "azure.not_in_cloud",
             AzureError::OperationFailed { .. } => "azure.operation_failed",
@@ -185,6 +189,7 @@ impl AzureError {
         "azure.connection_string",
         "azure.redirect_refused",
         "azure.link_to_another_host",
+        "azure.signed_out",
         "azure.cloud_profile",
         "azure.not_in_cloud",
         "azure.operation_failed",

@@ -3,7 +3,9 @@
 //! refuses with AADSTS9002327), refreshing — both exchanges built and read by `oauth2`, sent by
 //! our pipeline (`oauth.rs`) — and a `Credential` that keeps one access token per
 //! audience in memory and renews it silently from the refresh token before it expires. Rotated
-//! refresh tokens are handed to `on_rotate` so the caller can put them back in the keyring.
+//! refresh tokens are handed to `on_rotate` so the caller can put them back in the keyring — until
+//! the credential is revoked (the account signed out): from then on it hands out no token, asks for
+//! none, and writes nothing back, whoever still holds it.
 
 use crate::auth::{BoxFuture, Credential};
 use crate::cloud::Service;
@@ -179,14 +181,30 @@ pub type OnRotate = Arc<dyn Fn(&Secret<String>) + Send + Sync>;
 pub struct UserCredential {
     pipeline: Pipeline,
     app: UserApp,
-    refresh_token: Mutex<Secret<String>>,
+    /// `None` once revoked. `on_rotate` is called under this lock, so once `revoke` returns no
+    /// rotated token can be written back, even by a refresh that was on the wire.
+    refresh_token: Mutex<Option<Secret<String>>>,
     on_rotate: OnRotate,
     cache: tokio::sync::Mutex<HashMap<String, (Secret<String>, Instant)>>,
 }
 
 impl UserCredential {
     pub fn new(pipeline: Pipeline, app: UserApp, refresh_token: Secret<String>, on_rotate: OnRotate) -> UserCredential {
-        UserCredential { pipeline, app, refresh_token: Mutex::new(refresh_token), on_rotate, cache: Default::default() }
+        UserCredential { pipeline, app, refresh_token: Mutex::new(Some(refresh_token)), on_rotate, cache: Default::default() }
+    }
+
+    /// Ends the credential for every holder (a running migration's clients too): its tokens are
+    /// dropped, no token is handed out or asked for again, and no rotated refresh token is passed
+    /// to `on_rotate` — not even one a refresh under way brings back.
+    pub fn revoke(&self) {
+        *self.refresh_token.lock().expect("refresh token lock") = None;
+        if let Ok(mut cache) = self.cache.try_lock() {
+            cache.clear();
+        }
+    }
+
+    pub fn is_revoked(&self) -> bool {
+        self.refresh_token.lock().expect("refresh token lock").is_none()
     }
 
     /// Seeds the cache with the access token the sign-in itself returned.
@@ -198,14 +216,20 @@ impl UserCredential {
     async fn token(&self, audience: &str) -> Result<Secret<String>, AzureError> {
         let key = audience.trim_end_matches('/').to_string();
         let mut cache = self.cache.lock().await;
+        // Looked at after the cache lock: a revoke while this waited for it is seen.
+        let current = self.refresh_token.lock().expect("refresh token lock").clone().ok_or(AzureError::SignedOut)?;
         if let Some((header, _)) = cache.get(&key).filter(|(_, renew_at)| Instant::now() < *renew_at) {
             return Ok(header.clone());
         }
-        let current = self.refresh_token.lock().expect("refresh token lock").clone();
         let grant = refresh(&self.pipeline, &self.app, &current, &user_scope(&key)).await?;
-        if let Some(rotated) = grant.refresh_token {
-            (self.on_rotate)(&rotated);
-            *self.refresh_token.lock().expect("refresh token lock") = rotated;
+        {
+            let mut kept = self.refresh_token.lock().expect("refresh token lock");
+            // Revoked while the refresh was on the wire: what it brought is dropped, not stored.
+            let kept = kept.as_mut().ok_or(AzureError::SignedOut)?;
+            if let Some(rotated) = grant.refresh_token {
+                (self.on_rotate)(&rotated);
+                *kept = rotated;
+            }
         }
         let header = Secret::new(format!("Bearer {}", grant.access_token.expose()));
         cache.insert(key, (header.clone(), Instant::now() + Duration::from_secs(grant.expires_in).saturating_sub(RENEW_BEFORE)));

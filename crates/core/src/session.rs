@@ -14,6 +14,7 @@ use crate::error::Coded;
 use crate::secrets::{SecretStore, SecretStoreError};
 use crate::signin::flow::{sign_in, SignInOptions};
 use crate::signin::{SignInError, SignInProgress};
+use crate::wizards::runtime::StopSignal;
 use crate::ErrorPayload;
 use iotm_azure::arm::ArmClient;
 use iotm_azure::cloud::Service;
@@ -131,8 +132,12 @@ pub struct Session {
     secrets: Arc<dyn SecretStore>,
     keyring_problem: Option<String>,
     accounts: Mutex<Accounts>,
-    /// By account ID (which names the environment), with the cloud each was made for.
-    credentials: Mutex<HashMap<String, (Cloud, Arc<UserCredential>)>>,
+    /// By account ID (which names the environment): every credential handed out for it, with the
+    /// cloud each was made for — all kept, since a run may still hold an older one, and sign-out
+    /// revokes them all.
+    credentials: Mutex<HashMap<String, Vec<(Cloud, Arc<UserCredential>)>>>,
+    /// By account ID: fired when the account signs out, so the runs using it stop.
+    signed_out: Mutex<HashMap<String, StopSignal>>,
     cancel: Mutex<Option<oneshot::Sender<()>>>,
     connections: Mutex<Vec<crate::connections::SavedConnection>>,
     /// Secrets kept for this session only (connections not remembered).
@@ -155,6 +160,7 @@ impl Session {
             keyring_problem,
             accounts: Mutex::new(accounts),
             credentials: Mutex::default(),
+            signed_out: Mutex::default(),
             cancel: Mutex::default(),
             connections: Mutex::new(connections),
             memory: Default::default(),
@@ -227,7 +233,7 @@ impl Session {
         if let Ok(audience) = pipeline.cloud().audience(Service::Arm) {
             credential.remember(&audience, &signed.access_token, signed.expires_in).await;
         }
-        self.credentials.lock().expect("credentials lock").insert(account.id.clone(), (pipeline.cloud().clone(), credential));
+        self.credentials.lock().expect("credentials lock").entry(account.id.clone()).or_default().push((pipeline.cloud().clone(), credential));
         let mut accounts = self.accounts.lock().expect("accounts lock");
         accounts.signed_in(account.clone());
         accounts.save(&self.config_dir)?;
@@ -265,19 +271,18 @@ impl Session {
                 now: format!("{} ({})", Environment::of(cloud).label(), authority.as_str().trim_end_matches('/')),
             });
         }
-        if let Some((made_for, credential)) = self.credentials.lock().expect("credentials lock").get(&account.id) {
-            // Same authority but another profile (a custom one edited): its tokens are for that
-            // profile's audiences, so it is made again below from the refresh token.
-            if made_for == cloud {
-                return Ok(credential.clone());
-            }
+        // Same authority but another profile (a custom one edited): a credential's tokens are for
+        // its own profile's audiences, so one is made again below from the refresh token.
+        let made = self.credentials.lock().expect("credentials lock").get(&account.id).and_then(|all| all.iter().rev().find(|(c, _)| c == cloud).cloned());
+        if let Some((_, credential)) = made {
+            return Ok(credential);
         }
         let refresh_token =
             self.secrets.get(&refresh_token_name(&account.id))?.ok_or_else(|| SessionError::SignInAgain { username: account.username.clone() })?;
         let spa_origin = (account.registration == RegistrationKind::Spa).then(|| account.redirect_uri.clone());
         let app = UserApp { tenant: account.tenant_id.clone(), client_id: account.client_id.clone(), spa_origin };
         let credential = self.credential_from(pipeline, &account, app, Secret::new(refresh_token));
-        self.credentials.lock().expect("credentials lock").insert(account.id.clone(), (cloud.clone(), credential.clone()));
+        self.credentials.lock().expect("credentials lock").entry(account.id.clone()).or_default().push((cloud.clone(), credential.clone()));
         Ok(credential)
     }
 
@@ -289,9 +294,28 @@ impl Session {
         Ok(self.view())
     }
 
-    /// Forgets the account: its refresh token, its tokens in memory, its entry.
+    /// Fired when the account `id` signs out (at once when it is not signed in): what a run using
+    /// its credential watches to stop.
+    fn signed_out_signal(&self, id: &str) -> StopSignal {
+        let signal = self.signed_out.lock().expect("signed-out lock").entry(id.to_string()).or_default().clone();
+        if !self.accounts.lock().expect("accounts lock").accounts.iter().any(|a| a.id == id) {
+            signal.stop();
+        }
+        signal
+    }
+
+    /// Forgets the account: its refresh token, its tokens in memory, its entry. Final: every
+    /// credential handed out for it is revoked first — a running migration's clients get no token
+    /// from it again, and a refresh under way writes nothing back after the keyring entry is gone —
+    /// and the runs using it are told to stop at their next safe point (resumable once someone
+    /// signs in again).
     pub fn sign_out(&self, id: &str) -> Result<SessionView, SessionError> {
-        self.credentials.lock().expect("credentials lock").remove(id);
+        for (_, credential) in self.credentials.lock().expect("credentials lock").remove(id).unwrap_or_default() {
+            credential.revoke();
+        }
+        if let Some(signal) = self.signed_out.lock().expect("signed-out lock").remove(id) {
+            signal.stop();
+        }
         let mut accounts = self.accounts.lock().expect("accounts lock");
         accounts.sign_out(id, self.secrets.as_ref())?;
         accounts.save(&self.config_dir)?;
@@ -377,7 +401,7 @@ impl Session {
     /// Where the runs of this session get their clients: the signed-in account (and saved API
     /// tokens) over `pipeline`.
     pub fn connect(&self, pipeline: Pipeline) -> SignedIn<'_> {
-        SignedIn { session: self, pipeline }
+        SignedIn { session: self, pipeline, account: Mutex::default() }
     }
 }
 
@@ -385,6 +409,17 @@ impl Session {
 pub struct SignedIn<'a> {
     session: &'a Session,
     pipeline: Pipeline,
+    /// The account whose credential the clients were given.
+    account: Mutex<Option<String>>,
+}
+
+impl SignedIn<'_> {
+    fn as_current<T>(&self, client: impl FnOnce() -> Result<T, SessionError>) -> Result<T, ErrorPayload> {
+        let current = self.session.accounts.lock().expect("accounts lock").current.clone();
+        let client = client().map_err(|e| e.to_payload())?;
+        *self.account.lock().expect("account lock") = current;
+        Ok(client)
+    }
 }
 
 impl crate::wizards::runtime::Connect for SignedIn<'_> {
@@ -393,7 +428,7 @@ impl crate::wizards::runtime::Connect for SignedIn<'_> {
     }
 
     fn arm(&self) -> Result<ArmClient, ErrorPayload> {
-        self.session.arm(&self.pipeline).map_err(|e| e.to_payload())
+        self.as_current(|| self.session.arm(&self.pipeline))
     }
 
     fn central(
@@ -401,7 +436,12 @@ impl crate::wizards::runtime::Connect for SignedIn<'_> {
         subdomain: &str,
         access: &crate::wizards::central_to_hub::plan::CentralAccess,
     ) -> Result<iotm_azure::central::CentralClient, ErrorPayload> {
-        self.session.central_client(&self.pipeline, subdomain, access).map_err(|e| e.to_payload())
+        self.as_current(|| self.session.central_client(&self.pipeline, subdomain, access))
+    }
+
+    fn signed_out(&self) -> Option<StopSignal> {
+        let account = self.account.lock().expect("account lock").clone()?;
+        Some(self.session.signed_out_signal(&account))
     }
 }
 

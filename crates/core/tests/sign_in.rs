@@ -313,3 +313,38 @@ async fn a_refresh_token_saved_before_accounts_were_kept_per_cloud_is_deleted_ne
     assert_eq!(refused.code(), "session.not_signed_in", "{refused}");
     assert_eq!(calls_to(&world.sandbox, "entra"), 0, "the old token went nowhere");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_revokes_the_credential_a_run_still_holds_and_writes_nothing_back() {
+    let world = world().await;
+    let (config, keyring) = (tempfile::tempdir().unwrap(), TestKeyring::default());
+    let session = sign_in_ada(&world, config.path(), &keyring).await;
+    let id = session.view().current.unwrap();
+    // A running migration's clients hold the credential.
+    let held = session.credential(&world.pipeline).unwrap();
+    session.sign_out(&id).unwrap();
+    let name = iotm_core::accounts::refresh_token_name(&id);
+    assert_eq!(iotm_core::secrets::SecretStore::get(&keyring, &name).unwrap(), None);
+    let asked_before = calls_to(&world.sandbox, "entra");
+    // The run asks for a token for a service it has not called yet: a refresh, which rotates.
+    let refused = iotm_azure::Credential::authorization(held.as_ref(), "https://iothubs.azure.net").await.unwrap_err();
+    assert_eq!(refused.code(), "azure.signed_out", "{refused}");
+    assert_eq!(calls_to(&world.sandbox, "entra"), asked_before, "no refresh after sign-out");
+    assert_eq!(iotm_core::secrets::SecretStore::get(&keyring, &name).unwrap(), None, "no refresh token written back for a signed-out account");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_tells_the_runs_using_the_account_to_stop() {
+    use iotm_core::wizards::runtime::Connect;
+    let world = world().await;
+    let (config, keyring) = (tempfile::tempdir().unwrap(), TestKeyring::default());
+    let session = sign_in_ada(&world, config.path(), &keyring).await;
+    let id = session.view().current.unwrap();
+    let connect = session.connect(world.pipeline.clone());
+    assert!(connect.signed_out().is_none(), "no client handed out yet, so no account to watch");
+    connect.arm().unwrap();
+    let signal = connect.signed_out().expect("the run watches the account its clients use");
+    assert!(!signal.is_stopped());
+    session.sign_out(&id).unwrap();
+    assert!(signal.is_stopped(), "the sign-out stops the run");
+}
