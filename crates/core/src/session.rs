@@ -127,6 +127,9 @@ pub fn cloud_for(environment: Environment, sandbox: Option<(&str, &Path)>, custo
     }
 }
 
+/// A credential handed out, and the cloud it was made for.
+type MadeFor = (Cloud, Arc<UserCredential>);
+
 pub struct Session {
     config_dir: PathBuf,
     secrets: Arc<dyn SecretStore>,
@@ -135,7 +138,7 @@ pub struct Session {
     /// By account ID (which names the environment): every credential handed out for it, with the
     /// cloud each was made for — all kept, since a run may still hold an older one, and sign-out
     /// revokes them all.
-    credentials: Mutex<HashMap<String, Vec<(Cloud, Arc<UserCredential>)>>>,
+    credentials: Mutex<HashMap<String, Vec<MadeFor>>>,
     /// By account ID: fired when the account signs out, so the runs using it stop.
     signed_out: Mutex<HashMap<String, StopSignal>>,
     cancel: Mutex<Option<oneshot::Sender<()>>>,
@@ -263,13 +266,22 @@ impl Session {
     pub fn credential(&self, pipeline: &Pipeline) -> Result<Arc<UserCredential>, SessionError> {
         let account = self.accounts.lock().expect("accounts lock").current().cloned().ok_or(SessionError::NotSignedIn)?;
         let cloud = pipeline.cloud();
-        let authority = cloud.endpoints().authority_host;
-        if Environment::of(cloud) != account.environment || authority.as_str() != account.authority {
+        if Environment::of(cloud) != account.environment {
             return Err(SessionError::OtherCloud {
                 username: account.username.clone(),
-                signed_in_to: format!("{} ({})", account.environment.label(), account.authority.trim_end_matches('/')),
-                now: format!("{} ({})", Environment::of(cloud).label(), authority.as_str().trim_end_matches('/')),
+                signed_in_to: account.environment.label().into(),
+                now: Environment::of(cloud).label().into(),
             });
+        }
+        // The same environment at another authority: the sandbox restarted on another port, a
+        // custom profile now names another Entra. For the person the sign-in has simply ended.
+        let authority = cloud.endpoints().authority_host;
+        if authority.as_str() != account.authority {
+            tracing::info!(
+                environment = account.environment.label(),
+                "the environment's Entra is not the one the account signed in at; its refresh token is not sent"
+            );
+            return Err(SessionError::SignInAgain { username: account.username.clone() });
         }
         // Same authority but another profile (a custom one edited): a credential's tokens are for
         // its own profile's audiences, so one is made again below from the refresh token.

@@ -267,15 +267,24 @@ async fn sign_in_ada(world: &World, config: &std::path::Path, keyring: &TestKeyr
     session
 }
 
+/// A pipeline for Azure's public cloud: the credential check refuses before anything is sent, so
+/// no test reaches it (were one sent, it would fail with `azure.connection`, not the code asserted).
+fn azure_public() -> Pipeline {
+    Pipeline::new(Cloud::AzureCloud, PipelineOptions::default()).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn after_a_switch_of_cloud_the_credential_in_memory_is_not_used_against_the_new_one() {
     let (home, elsewhere) = (world().await, world().await);
     let (config, keyring) = (tempfile::tempdir().unwrap(), TestKeyring::default());
     let session = sign_in_ada(&home, config.path(), &keyring).await;
     assert_eq!(session.subscriptions(&home.pipeline).await.unwrap().len(), 2);
-    // The person switches to another cloud (here: another sandbox, another authority).
-    let refused = session.subscriptions(&elsewhere.pipeline).await.unwrap_err();
+    // The person switches to another environment.
+    let refused = session.subscriptions(&azure_public()).await.unwrap_err();
     assert_eq!(refused.code(), "session.other_cloud", "{refused}");
+    // Or to the same environment at another authority (here: another sandbox).
+    let refused = session.subscriptions(&elsewhere.pipeline).await.unwrap_err();
+    assert_eq!(refused.code(), "signin.session_expired", "{refused}");
     assert_eq!((calls_to(&elsewhere.sandbox, "entra"), calls_to(&elsewhere.sandbox, "arm")), (0, 0), "no token reached the other cloud");
 }
 
@@ -284,10 +293,12 @@ async fn after_a_restart_the_refresh_token_goes_only_to_the_authority_that_issue
     let (home, elsewhere) = (world().await, world().await);
     let (config, keyring) = (tempfile::tempdir().unwrap(), TestKeyring::default());
     drop(sign_in_ada(&home, config.path(), &keyring).await);
-    // The app starts again, on another cloud's environment.
+    // The app starts again, on another environment, or on another sandbox.
     let session = iotm_core::session::Session::open(config.path(), Arc::new(keyring.clone()), None).unwrap();
-    let refused = session.subscriptions(&elsewhere.pipeline).await.unwrap_err();
+    let refused = session.subscriptions(&azure_public()).await.unwrap_err();
     assert_eq!(refused.code(), "session.other_cloud", "{refused}");
+    let refused = session.subscriptions(&elsewhere.pipeline).await.unwrap_err();
+    assert_eq!(refused.code(), "signin.session_expired", "{refused}");
     assert_eq!(calls_to(&elsewhere.sandbox, "entra"), 0, "the refresh token was not posted to another token endpoint");
     // Back on the cloud that issued it, the silent sign-in still works.
     assert_eq!(session.subscriptions(&home.pipeline).await.unwrap().len(), 2);
