@@ -209,7 +209,7 @@ impl UserCredential {
 
     /// Seeds the cache with the access token the sign-in itself returned.
     pub async fn remember(&self, audience: &str, access_token: &Secret<String>, expires_in: u64) {
-        let renew_at = Instant::now() + Duration::from_secs(expires_in).saturating_sub(RENEW_BEFORE);
+        let renew_at = Instant::now() + crate::auth::token_lifetime(expires_in).saturating_sub(RENEW_BEFORE);
         self.cache.lock().await.insert(audience.trim_end_matches('/').to_string(), (Secret::new(format!("Bearer {}", access_token.expose())), renew_at));
     }
 
@@ -232,7 +232,7 @@ impl UserCredential {
             }
         }
         let header = Secret::new(format!("Bearer {}", grant.access_token.expose()));
-        cache.insert(key, (header.clone(), Instant::now() + Duration::from_secs(grant.expires_in).saturating_sub(RENEW_BEFORE)));
+        cache.insert(key, (header.clone(), Instant::now() + crate::auth::token_lifetime(grant.expires_in).saturating_sub(RENEW_BEFORE)));
         Ok(header)
     }
 }

@@ -1,6 +1,7 @@
 //! A signed-in person's credential after sign-out: whoever still holds it (a running migration's
 //! clients) gets no token from it, it asks the token endpoint for none, and a refresh that was on
-//! the wire when it was revoked hands nothing back to be stored.
+//! the wire when it was revoked hands nothing back to be stored. Also: a token endpoint's
+//! `expires_in` past what an `Instant` holds is clamped, not a panic (which aborts the app).
 
 mod common;
 
@@ -15,6 +16,10 @@ use std::time::Duration;
 
 /// A token endpoint that answers after `delay` with a fresh access token and a rotated refresh token.
 async fn token_endpoint(cloud: &TestCloud, delay: Duration) -> (String, Arc<AtomicUsize>) {
+    token_endpoint_lasting(cloud, delay, 3600).await
+}
+
+async fn token_endpoint_lasting(cloud: &TestCloud, delay: Duration, expires_in: u64) -> (String, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = calls.clone();
     let router = Router::new().route(
@@ -22,7 +27,7 @@ async fn token_endpoint(cloud: &TestCloud, delay: Duration) -> (String, Arc<Atom
         post(move || async move {
             let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
             tokio::time::sleep(delay).await;
-            Json(serde_json::json!({"token_type": "Bearer", "access_token": format!("at-{n}"), "refresh_token": format!("rt-{n}"), "expires_in": 3600}))
+            Json(serde_json::json!({"token_type": "Bearer", "access_token": format!("at-{n}"), "refresh_token": format!("rt-{n}"), "expires_in": expires_in}))
         }),
     );
     (https_server(cloud.state.path(), router).await, calls)
@@ -69,4 +74,16 @@ async fn a_refresh_on_the_wire_when_the_credential_is_revoked_stores_nothing() {
     let answer = refreshing.await.unwrap().unwrap_err();
     assert_eq!(answer.code(), "azure.signed_out", "{answer}");
     assert_eq!(rotated.load(Ordering::SeqCst), 0, "the rotated refresh token was not written back");
+}
+
+#[tokio::test]
+async fn an_expires_in_no_instant_can_hold_is_clamped_not_a_crash() {
+    let cloud = TestCloud::start().await;
+    let (base, calls) = token_endpoint_lasting(&cloud, Duration::ZERO, u64::MAX).await;
+    let user = credential(&cloud, &base, Arc::new(AtomicUsize::new(0)));
+    assert_eq!(user.authorization("https://management.azure.com/").await.unwrap().expose(), "Bearer at-1");
+    assert_eq!(user.authorization("https://management.azure.com/").await.unwrap().expose(), "Bearer at-1", "kept, as a day-long token");
+    let service = iotm_azure::ClientSecretCredential::new(pipeline_to(&cloud.sandbox, &base), &common::tenant(), "c", Secret::new("s".into())).unwrap();
+    assert_eq!(service.authorization("https://management.azure.com/").await.unwrap().expose(), "Bearer at-2");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
