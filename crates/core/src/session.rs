@@ -309,11 +309,15 @@ impl Session {
     /// Fired when the account `id` signs out (at once when it is not signed in): what a run using
     /// its credential watches to stop.
     fn signed_out_signal(&self, id: &str) -> StopSignal {
-        let signal = self.signed_out.lock().expect("signed-out lock").entry(id.to_string()).or_default().clone();
-        if !self.accounts.lock().expect("accounts lock").accounts.iter().any(|a| a.id == id) {
-            signal.stop();
+        // Under the accounts lock, as `sign_out` fires: a signal is either made before the account
+        // goes (and then fired) or after (and then born stopped, never kept to stop a later run).
+        let accounts = self.accounts.lock().expect("accounts lock");
+        if !accounts.accounts.iter().any(|a| a.id == id) {
+            let gone = StopSignal::default();
+            gone.stop();
+            return gone;
         }
-        signal
+        self.signed_out.lock().expect("signed-out lock").entry(id.to_string()).or_default().clone()
     }
 
     /// Forgets the account: its refresh token, its tokens in memory, its entry. Final: every
@@ -325,11 +329,13 @@ impl Session {
         for (_, credential) in self.credentials.lock().expect("credentials lock").remove(id).unwrap_or_default() {
             credential.revoke();
         }
+        let mut accounts = self.accounts.lock().expect("accounts lock");
+        let forgotten = accounts.sign_out(id, self.secrets.as_ref());
+        // Fired even when the keyring refused: the credential is revoked either way.
         if let Some(signal) = self.signed_out.lock().expect("signed-out lock").remove(id) {
             signal.stop();
         }
-        let mut accounts = self.accounts.lock().expect("accounts lock");
-        accounts.sign_out(id, self.secrets.as_ref())?;
+        forgotten?;
         accounts.save(&self.config_dir)?;
         drop(accounts);
         tracing::info!("signed out");

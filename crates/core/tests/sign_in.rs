@@ -251,6 +251,12 @@ fn calls_to(sandbox: &Sandbox, service: &str) -> u64 {
 /// Ada signed in on `world` into a session kept in `config` with `keyring`.
 async fn sign_in_ada(world: &World, config: &std::path::Path, keyring: &TestKeyring) -> iotm_core::session::Session {
     let session = iotm_core::session::Session::open(config, Arc::new(keyring.clone()), None).unwrap();
+    sign_in_again(world, &session).await;
+    session
+}
+
+/// Ada signs in (again) into `session`.
+async fn sign_in_again(world: &World, session: &iotm_core::session::Session) {
     let options = SignInOptions {
         environment: Environment::Sandbox,
         tenant: "organizations".into(),
@@ -264,7 +270,6 @@ async fn sign_in_ada(world: &World, config: &std::path::Path, keyring: &TestKeyr
         Ok(())
     };
     session.sign_in(&world.pipeline, options, &open, &|_| {}).await.unwrap();
-    session
 }
 
 /// A pipeline for Azure's public cloud: the credential check refuses before anything is sent, so
@@ -358,4 +363,21 @@ async fn signing_out_tells_the_runs_using_the_account_to_stop() {
     assert!(!signal.is_stopped());
     session.sign_out(&id).unwrap();
     assert!(signal.is_stopped(), "the sign-out stops the run");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_started_after_signing_in_again_is_not_stopped_by_the_earlier_sign_out() {
+    use iotm_core::wizards::runtime::Connect;
+    let world = world().await;
+    let (config, keyring) = (tempfile::tempdir().unwrap(), TestKeyring::default());
+    let session = sign_in_ada(&world, config.path(), &keyring).await;
+    let id = session.view().current.unwrap();
+    let late = session.connect(world.pipeline.clone());
+    late.arm().unwrap();
+    session.sign_out(&id).unwrap();
+    assert!(late.signed_out().unwrap().is_stopped(), "asked after the sign-out: already stopped");
+    sign_in_again(&world, &session).await;
+    let connect = session.connect(world.pipeline.clone());
+    connect.arm().unwrap();
+    assert!(!connect.signed_out().unwrap().is_stopped(), "a new sign-in's runs go on");
 }
