@@ -123,12 +123,22 @@ impl ClientSecretCredential {
                 detail: format!("token_type is {}", token.token_type.unwrap_or_default()),
             });
         }
-        let lifetime = Duration::from_secs(token.expires_in);
+        let lifetime = token_lifetime(token.expires_in);
         let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE.min(lifetime / 10 * 9));
         let header = Secret::new(format!("Bearer {}", token.access_token.expose()));
         cache.insert(audience.to_string(), CachedToken { header: header.clone(), renew_at });
         Ok(header)
     }
+}
+
+/// The longest an access token is kept: Entra's last 60–90 minutes (a day at most, with continuous
+/// access evaluation). `expires_in` is the token endpoint's number; one past what an `Instant`
+/// holds (`u64::MAX`) made `Instant::now() + lifetime` panic, and a panic aborts the app.
+const LONGEST_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `expires_in` seconds as a lifetime no longer than `LONGEST_TOKEN_LIFETIME`.
+pub(crate) fn token_lifetime(expires_in: u64) -> Duration {
+    Duration::from_secs(expires_in).min(LONGEST_TOKEN_LIFETIME)
 }
 
 impl Credential for ClientSecretCredential {

@@ -128,6 +128,12 @@ pub enum AzureError {
     #[error("{from} redirected to {to}; IoT Migrator follows redirects only within the same host over HTTPS")]
     RedirectRefused { from: String, to: String },
 
+    #[error("{what} points at {to}, not at {from} that gave it; IoT Migrator sends the credential only to the host the call began on")]
+    LinkToAnotherHost { what: String, from: String, to: String },
+
+    #[error("The account was signed out, so its credential is no longer used. Sign in again; a stopped migration then resumes.")]
+    SignedOut,
+
     #[error("{file}, line {line}: {field} {problem}")]
     CloudProfile { file: String, line: usize, field: String, problem: String },
 
@@ -159,6 +165,8 @@ impl AzureError {
             AzureError::Decode { .. } => "azure.decode",
             AzureError::ConnectionString { .. } => "azure.connection_string",
             AzureError::RedirectRefused { .. } => "azure.redirect_refused",
+            AzureError::LinkToAnotherHost { .. } => "azure.link_to_another_host",
+            AzureError::SignedOut => "azure.signed_out",
             AzureError::CloudProfile { .. } => "azure.cloud_profile",
             AzureError::NotInCloud { .. } => "azure.not_in_cloud",
             AzureError::OperationFailed { .. } => "azure.operation_failed",
@@ -180,6 +188,8 @@ impl AzureError {
         "azure.decode",
         "azure.connection_string",
         "azure.redirect_refused",
+        "azure.link_to_another_host",
+        "azure.signed_out",
         "azure.cloud_profile",
         "azure.not_in_cloud",
         "azure.operation_failed",

@@ -1,13 +1,16 @@
 //! Lists that come a page at a time, read the same way for every service: ARM and IoT Central put
 //! the next page's URL in the body (`nextLink`); IoT Hub and DPS queries answer with an
 //! `x-ms-continuation` header that goes back as a request header. Every next link is a URL the
-//! service chose, so it passes the cloud's allow-list like any other request.
+//! service chose, so it passes the cloud's allow-list like any other request, and it must stay on
+//! the host of the list's first request (`request::same_host`): the credential goes nowhere else.
+//! A list stops after `MAX_PAGES` pages: a service that keeps sending new links never ends it.
 //!
 //! A pager resumes: after any page, `continuation()` gives a `PageToken` (the next link, or the
 //! continuation header's value) that a wizard keeps in its journal checkpoint, and `Pager::resume`
 //! starts again from it, so a listing of 100,000 devices interrupted at page 80 does not start over.
 //! A token is never a secret: a next link that carries a signature is refused as a token (see
-//! `continuation`), and a resumed link passes the allow-list again before it is followed.
+//! `continuation`), and a resumed link passes the allow-list and the same-host rule (against the
+//! first request the resumed pager is given, not against anything in the token) before it is followed.
 
 use crate::auth::Credential;
 use crate::error::AzureError;
@@ -30,6 +33,11 @@ pub enum Continuation {
 }
 
 const CONTINUATION: &str = "x-ms-continuation";
+
+/// Pages one pager reads at most: 10 million items at 100 a page, ten times the largest fleet a
+/// Central app or hub holds. A service past it is going round in a loop of fresh links, which the
+/// check for a link back to the same page cannot see.
+pub const MAX_PAGES: usize = 100_000;
 
 /// Where a list stopped, to read the rest later: the next page's link as the service gave it (ARM,
 /// Central), or the `x-ms-continuation` value to send back (hub and DPS queries). Serialised as
@@ -64,12 +72,22 @@ pub struct Pager<T> {
     /// What the items are, in words, for decode errors ("Central devices").
     items: &'static str,
     pages: usize,
+    max_pages: usize,
+    /// The list's first request: every next link must stay on its host.
+    started: Url,
     _items: PhantomData<fn() -> T>,
 }
 
 impl<T: DeserializeOwned> Pager<T> {
     pub fn new(pipeline: Pipeline, credential: Arc<dyn Credential>, first: Request, style: Continuation, items: &'static str) -> Pager<T> {
-        Pager { pipeline, credential, next: Some(Next::Request(first)), style, items, pages: 0, _items: PhantomData }
+        let started = first.url.clone();
+        Pager { pipeline, credential, next: Some(Next::Request(first)), style, items, pages: 0, max_pages: MAX_PAGES, started, _items: PhantomData }
+    }
+
+    /// Reads at most `max` pages (`MAX_PAGES` unless told).
+    pub fn with_max_pages(mut self, max: usize) -> Pager<T> {
+        self.max_pages = max;
+        self
     }
 
     /// A pager that reads what is left of a list from `token` (taken by `continuation()` from a
@@ -140,6 +158,12 @@ impl<T: DeserializeOwned> Pager<T> {
 
     /// The next page's items, `None` once the list is done.
     pub async fn next_page(&mut self) -> Option<Result<Vec<T>, AzureError>> {
+        if let Some(Next::Request(Request { service, .. }) | Next::Link { after: Request { service, .. }, .. }) = &self.next {
+            if self.pages >= self.max_pages {
+                // The place is kept, so `continuation()` still says where the list stopped.
+                return Some(Err(self.endless(*service)));
+            }
+        }
         let request = match self.next.take()? {
             Next::Request(request) => request,
             Next::Link { after, link } => match self.follow(&after, &link) {
@@ -180,6 +204,7 @@ impl<T: DeserializeOwned> Pager<T> {
     fn follow(&self, current: &Request, link: &str) -> Result<Request, AzureError> {
         let url = self.link_url(current, link)?;
         self.pipeline.cloud().allows(&url)?;
+        crate::request::same_host(&self.started, &url, &format!("The next page's link in the list of {}", self.items))?;
         if url == current.url {
             return Err(self.stuck(current.service));
         }
@@ -198,6 +223,14 @@ impl<T: DeserializeOwned> Pager<T> {
             expected: format!("a nextLink URL in a page of {}", self.items),
             detail: e.to_string(),
         })
+    }
+
+    fn endless(&self, service: crate::cloud::Service) -> AzureError {
+        AzureError::Decode {
+            service,
+            expected: format!("a list of {} that ends within {} pages", self.items, self.max_pages),
+            detail: "the service kept sending a next page".into(),
+        }
     }
 
     fn stuck(&self, service: crate::cloud::Service) -> AzureError {

@@ -1,8 +1,9 @@
 //! ARM long-running operations (a hub or DPS created or rescaled). ARM answers the PUT at once and
 //! says where to watch: `Azure-AsyncOperation` (a status document: `InProgress`/`Running`, then
 //! `Succeeded`, `Failed` or `Canceled`) or `Location` (202 until done). The poller waits as long as
-//! `Retry-After` asks, checks each status URL against the allow-list like any request, gives up
-//! after an overall timeout, and ends with a GET of the resource itself.
+//! `Retry-After` asks (at most the pipeline's `max_retry_delay`), checks each status URL against the
+//! allow-list like any request and pins it to the resource's own host (`request::same_host`), gives
+//! up after an overall timeout, and ends with a GET of the resource itself.
 
 use crate::auth::Credential;
 use crate::cloud::Service;
@@ -82,6 +83,7 @@ impl<T: DeserializeOwned> Poller<T> {
                 detail: e.to_string(),
             })?;
             pipeline.cloud().allows(&url)?;
+            crate::request::same_host(&resource.url, &url, &format!("The {name} header"))?;
             Ok(Some(url))
         };
         let watch = match (link("azure-asyncoperation")?, link("location")?) {
@@ -121,7 +123,8 @@ impl<T: DeserializeOwned> Poller<T> {
     pub async fn wait(self) -> Result<T, AzureError> {
         let started = Instant::now();
         let deadline = started + self.timeout;
-        let mut wait = self.first_wait.unwrap_or(self.interval);
+        let cap = self.pipeline.options().max_retry_delay;
+        let mut wait = self.first_wait.unwrap_or(self.interval).min(cap);
         let mut done = self.done;
         let mut polls = 0u32;
         while !done {
@@ -133,7 +136,7 @@ impl<T: DeserializeOwned> Poller<T> {
             polls += 1;
             let (finished, asked) = self.poll().await?;
             done = finished;
-            wait = asked.unwrap_or(self.interval).min(self.pipeline.options().max_retry_delay);
+            wait = asked.unwrap_or(self.interval).min(cap);
         }
         tracing::debug!(operation = self.resource.operation, polls, duration_ms = started.elapsed().as_millis() as u64, "long-running operation finished");
         let response = self.pipeline.send(&self.resource, Some(self.credential.as_ref())).await?;

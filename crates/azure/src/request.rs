@@ -172,6 +172,19 @@ pub(crate) fn new_guid() -> String {
     format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
+/// A URL a service handed back (a `nextLink`, a status URL) is followed only to the host (and port)
+/// of the request that started the call. The allow-list admits every host of the cloud — every
+/// Central app, every hub — so without this a link could carry the credential of one app or
+/// hub to another. Azure's own links never leave their host.
+pub(crate) fn same_host(started: &Url, link: &Url, what: &str) -> Result<(), AzureError> {
+    let host = |u: &Url| u.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase());
+    if host(started) == host(link) && started.port_or_known_default() == link.port_or_known_default() {
+        return Ok(());
+    }
+    let origin = |u: &Url| format!("{}{}", u.host_str().unwrap_or_default(), u.port().map(|p| format!(":{p}")).unwrap_or_default());
+    Err(AzureError::LinkToAnotherHost { what: what.to_string(), from: origin(started), to: origin(link) })
+}
+
 /// `base` with `api-version` set (replacing any already there).
 pub(crate) fn with_api_version(mut url: Url, version: &str) -> Url {
     let kept: Vec<(String, String)> = url.query_pairs().filter(|(k, _)| k != "api-version").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();

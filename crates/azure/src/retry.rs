@@ -41,22 +41,34 @@ impl Failure {
     }
 }
 
-/// The wait the service asked for, from the first header present.
+/// The longest wait a service's header is read as. A header is the service's text, so it can say
+/// `1e20` (past what a `Duration` holds: `from_secs_f64` panics, and a panic aborts the app) or
+/// a date in year 9999. A day is far above every caller's own cap (the pipeline's
+/// `max_retry_delay`, 60 s by default, also caps the poller), so that cap still decides; the
+/// clamp only keeps the value representable, and `Instant + wait` from overflowing.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `seconds` as a wait no longer than `MAX_RETRY_AFTER`; nothing for NaN, infinities and negatives.
+fn clamped_seconds(seconds: f64) -> Option<Duration> {
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(MAX_RETRY_AFTER.as_secs_f64())))
+}
+
+/// The wait the service asked for, from the first header present, at most `MAX_RETRY_AFTER`.
 pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
-        if let Some(ms) = header(name).and_then(|v| v.parse::<f64>().ok()).filter(|ms| ms.is_finite() && *ms >= 0.0) {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
+        if let Some(wait) = header(name).and_then(|v| v.parse::<f64>().ok()).and_then(|ms| clamped_seconds(ms / 1000.0)) {
+            return Some(wait);
         }
     }
     let value = header("retry-after")?;
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+        return clamped_seconds(seconds);
     }
     // An HTTP date (IMF-fixdate is RFC 2822 with the GMT zone).
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(at.timestamp()).ok()?);
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(at.timestamp()).ok()?))?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO).min(MAX_RETRY_AFTER))
 }
 
 /// Exponential backoff for try `attempt` (1 = the first retry), ±20 % jitter, capped at `max`.
@@ -89,6 +101,20 @@ mod tests {
         assert_eq!(retry_after(&headers(&[("retry-after", "Sun, 06 Nov 1994 08:49:07 GMT")]), now), Some(Duration::ZERO));
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn a_retry_after_no_duration_can_hold_is_clamped_not_a_panic() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        for (name, value) in [("retry-after", "1e20"), ("retry-after", "1e308"), ("retry-after-ms", "1e30"), ("x-ms-retry-after-ms", "9e25")] {
+            assert_eq!(retry_after(&headers(&[(name, value)]), now), Some(MAX_RETRY_AFTER), "{name}: {value}");
+        }
+        assert_eq!(retry_after(&headers(&[("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")]), now), Some(MAX_RETRY_AFTER));
+        for value in ["NaN", "-5", "-inf", "inf"] {
+            assert_eq!(retry_after(&headers(&[("retry-after", value)]), now), None, "{value}");
+        }
+        // A nonsense millisecond header falls through to the next one.
+        assert_eq!(retry_after(&headers(&[("retry-after-ms", "NaN"), ("retry-after", "2")]), now), Some(Duration::from_secs(2)));
     }
 
     #[test]

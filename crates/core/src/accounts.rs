@@ -2,6 +2,12 @@
 //! registration — never a token (refresh tokens are in the keyring under the account's ID, access
 //! tokens only in memory). Kept in `accounts.json` beside the settings so the app can offer a silent
 //! sign-in at start and a switch between accounts.
+//!
+//! An account is a person *in one environment*: its ID names the environment, and it records the
+//! Entra authority that issued its tokens, so a refresh token is never sent anywhere else (another
+//! cloud, a custom profile, the sandbox). Accounts saved before that (an ID without environment,
+//! no authority) cannot tell where their token came from: `Accounts::forget_unkeyed` drops them
+//! and deletes their token, and the person signs in again.
 
 use crate::environment::Environment;
 use crate::error::{Error, Result};
@@ -24,7 +30,7 @@ pub enum RegistrationKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
-    /// `<object ID>.<tenant ID>`, as Entra's home account ID.
+    /// `<object ID>.<tenant ID>@<environment>`: Entra's home account ID in one environment.
     pub id: String,
     pub username: String,
     pub display_name: String,
@@ -36,6 +42,22 @@ pub struct Account {
     pub redirect_uri: String,
     /// Signed in for this session only (no keyring): gone when the app closes.
     pub session_only: bool,
+    /// The Entra authority that issued the account's tokens (`https://login.microsoftonline.com/`,
+    /// the sandbox's address): its refresh token goes to no other. Empty in accounts saved before.
+    #[serde(default)]
+    pub authority: String,
+}
+
+impl Account {
+    /// The ID of the person `oid` of tenant `tid` in `environment`.
+    pub fn id_for(environment: Environment, oid: &str, tid: &str) -> String {
+        format!("{oid}.{tid}@{}", environment.key())
+    }
+
+    /// Whether the account says where its tokens came from; one saved before it did is never used.
+    pub fn keyed_by_environment(&self) -> bool {
+        !self.authority.is_empty() && self.id.ends_with(&format!("@{}", self.environment.key()))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -97,6 +119,25 @@ impl Accounts {
         Ok(())
     }
 
+    /// Drops the accounts saved before an account was keyed by environment, and deletes their
+    /// refresh tokens: such a token may have been issued by another cloud than the account now
+    /// names (one sign-in overwrote the other's entry), so nothing may be sent with it. The person
+    /// signs in again. Returns the usernames dropped.
+    pub fn forget_unkeyed(&mut self, secrets: &dyn SecretStore) -> Vec<String> {
+        let (keep, drop): (Vec<Account>, Vec<Account>) = self.accounts.drain(..).partition(Account::keyed_by_environment);
+        self.accounts = keep;
+        for account in &drop {
+            // Even if the keyring refuses, nothing reads the entry again: no account names it.
+            if let Err(e) = secrets.delete(&refresh_token_name(&account.id)) {
+                tracing::warn!(code = e.code(), "the refresh token of an account saved before environments were kept apart could not be deleted: {e}");
+            }
+        }
+        if self.current.as_ref().is_some_and(|c| !self.accounts.iter().any(|a| &a.id == c)) {
+            self.current = self.accounts.first().map(|a| a.id.clone());
+        }
+        drop.into_iter().map(|a| a.username).collect()
+    }
+
     /// Forgets the account and everything stored for it; another account becomes current.
     pub fn sign_out(&mut self, id: &str, secrets: &dyn SecretStore) -> std::result::Result<(), SecretStoreError> {
         secrets.delete(&refresh_token_name(id))?;
@@ -124,6 +165,7 @@ mod tests {
             registration: RegistrationKind::Spa,
             redirect_uri: "http://localhost:3000".into(),
             session_only,
+            authority: "https://localhost:8443/".into(),
         }
     }
 
@@ -152,6 +194,26 @@ mod tests {
         assert_eq!(secrets.get(&refresh_token_name("grace")).unwrap(), None);
         assert_eq!(accounts.current().map(|a| a.id.as_str()), Some("ada"));
         assert!(matches!(accounts.switch_to("grace"), Err(Error::UnknownAccount(_))));
+    }
+
+    #[test]
+    fn an_account_saved_before_environments_were_kept_apart_is_dropped_with_its_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{"accounts": [{"id": "o1.t1", "username": "ada@contoso.example", "displayName": "Ada", "tenantId": "t1",
+            "environment": "custom", "clientId": "c", "registration": "spa", "redirectUri": "http://localhost:3000", "sessionOnly": false}],
+            "current": "o1.t1"}"#;
+        std::fs::write(dir.path().join(ACCOUNTS_FILE), old).unwrap();
+        let secrets = SessionStore::default();
+        secrets.put(&refresh_token_name("o1.t1"), "an Azure refresh token").unwrap();
+        secrets.put(&refresh_token_name("grace@sandbox"), "rt").unwrap();
+        let mut accounts = Accounts::load(dir.path()).unwrap();
+        accounts.signed_in(account("grace@sandbox", false));
+        accounts.current = Some("o1.t1".into());
+        assert_eq!(accounts.forget_unkeyed(&secrets), ["ada@contoso.example"]);
+        assert_eq!(accounts.accounts.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["grace@sandbox"]);
+        assert_eq!(accounts.current.as_deref(), Some("grace@sandbox"));
+        assert_eq!(secrets.get(&refresh_token_name("o1.t1")).unwrap(), None, "the old entry is deleted, never sent");
+        assert_eq!(secrets.get(&refresh_token_name("grace@sandbox")).unwrap().as_deref(), Some("rt"));
     }
 
     #[test]

@@ -30,6 +30,28 @@ impl Environment {
         }
     }
 
+    /// The environment a cloud belongs to.
+    pub fn of(cloud: &iotm_azure::Cloud) -> Environment {
+        match cloud {
+            iotm_azure::Cloud::AzureCloud => Environment::AzurePublic,
+            iotm_azure::Cloud::AzureUSGovernment => Environment::AzureUsGov,
+            iotm_azure::Cloud::AzureChinaCloud => Environment::AzureChina,
+            iotm_azure::Cloud::Sandbox { .. } => Environment::Sandbox,
+            iotm_azure::Cloud::Custom(_) => Environment::Custom,
+        }
+    }
+
+    /// A short name that never changes, for keys (an account's ID, its keyring entry).
+    pub fn key(self) -> &'static str {
+        match self {
+            Environment::Sandbox => "sandbox",
+            Environment::AzurePublic => "azure-public",
+            Environment::AzureUsGov => "azure-usgov",
+            Environment::AzureChina => "azure-china",
+            Environment::Custom => "custom",
+        }
+    }
+
     /// Entra authority host and ARM host: the two every wizard needs first.
     pub fn well_known_hosts(self) -> &'static [&'static str] {
         match self {

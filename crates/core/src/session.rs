@@ -1,6 +1,12 @@
 //! The signed-in side of the app: which accounts exist, which one acts, the credential of each
 //! (built again from the keyring's refresh token after a restart, so sign-in is silent), and the
 //! sign-in that adds one. Also the cloud a call goes to: one pipeline per environment.
+//!
+//! A credential belongs to the cloud that issued it. An account is one person in one environment,
+//! and its credential is handed out only for a pipeline of that environment whose Entra authority
+//! is the one the account signed in at; a credential in memory only for the very cloud it was made
+//! for. After a switch of environment, a restart on another one, or a custom profile pointing
+//! elsewhere, the answer is "sign in on this environment", before anything is sent.
 
 use crate::accounts::{refresh_token_name, Account, Accounts, RegistrationKind};
 use crate::environment::Environment;
@@ -8,6 +14,7 @@ use crate::error::Coded;
 use crate::secrets::{SecretStore, SecretStoreError};
 use crate::signin::flow::{sign_in, SignInOptions};
 use crate::signin::{SignInError, SignInProgress};
+use crate::wizards::runtime::StopSignal;
 use crate::ErrorPayload;
 use iotm_azure::arm::ArmClient;
 use iotm_azure::cloud::Service;
@@ -59,6 +66,8 @@ pub enum SessionError {
     NotSignedIn,
     #[error("The sign-in of {username} has ended. Sign in again.")]
     SignInAgain { username: String },
+    #[error("{username} is signed in to {signed_in_to}, not to {now}. Sign in on {now}, or switch back to {signed_in_to}.")]
+    OtherCloud { username: String, signed_in_to: String, now: String },
     #[error(transparent)]
     Secrets(#[from] SecretStoreError),
     #[error(transparent)]
@@ -78,6 +87,7 @@ impl SessionError {
         match self {
             SessionError::NotSignedIn => "session.not_signed_in".into(),
             SessionError::SignInAgain { .. } => "signin.session_expired".into(),
+            SessionError::OtherCloud { .. } => "session.other_cloud".into(),
             SessionError::Secrets(e) => e.code().into(),
             SessionError::Core(e) => e.code().into(),
             SessionError::Azure(e) => e.code().into(),
@@ -95,7 +105,7 @@ impl SessionError {
     }
 
     /// The session's own codes (the rest are its sources': secrets, sign-in, Azure, connections).
-    pub const CODES: &'static [&'static str] = &["session.not_signed_in"];
+    pub const CODES: &'static [&'static str] = &["session.not_signed_in", "session.other_cloud"];
 }
 
 /// The cloud an environment means. The sandbox needs its running address and CA.
@@ -117,12 +127,20 @@ pub fn cloud_for(environment: Environment, sandbox: Option<(&str, &Path)>, custo
     }
 }
 
+/// A credential handed out, and the cloud it was made for.
+type MadeFor = (Cloud, Arc<UserCredential>);
+
 pub struct Session {
     config_dir: PathBuf,
     secrets: Arc<dyn SecretStore>,
     keyring_problem: Option<String>,
     accounts: Mutex<Accounts>,
-    credentials: Mutex<HashMap<String, Arc<UserCredential>>>,
+    /// By account ID (which names the environment): every credential handed out for it, with the
+    /// cloud each was made for — all kept, since a run may still hold an older one, and sign-out
+    /// revokes them all.
+    credentials: Mutex<HashMap<String, Vec<MadeFor>>>,
+    /// By account ID: fired when the account signs out, so the runs using it stop.
+    signed_out: Mutex<HashMap<String, StopSignal>>,
     cancel: Mutex<Option<oneshot::Sender<()>>>,
     connections: Mutex<Vec<crate::connections::SavedConnection>>,
     /// Secrets kept for this session only (connections not remembered).
@@ -132,7 +150,12 @@ pub struct Session {
 impl Session {
     /// `secrets` is the keyring, or the session store with why no keyring answered.
     pub fn open(config_dir: &Path, secrets: Arc<dyn SecretStore>, keyring_problem: Option<String>) -> Result<Session, SessionError> {
-        let accounts = Accounts::load(config_dir)?;
+        let mut accounts = Accounts::load(config_dir)?;
+        let dropped = accounts.forget_unkeyed(secrets.as_ref());
+        if !dropped.is_empty() {
+            tracing::info!(accounts = dropped.len(), "accounts saved before credentials were kept per environment were removed; they sign in again");
+            accounts.save(config_dir)?;
+        }
         let connections = crate::connections::load(config_dir)?;
         Ok(Session {
             config_dir: config_dir.to_path_buf(),
@@ -140,6 +163,7 @@ impl Session {
             keyring_problem,
             accounts: Mutex::new(accounts),
             credentials: Mutex::default(),
+            signed_out: Mutex::default(),
             cancel: Mutex::default(),
             connections: Mutex::new(connections),
             memory: Default::default(),
@@ -212,7 +236,7 @@ impl Session {
         if let Ok(audience) = pipeline.cloud().audience(Service::Arm) {
             credential.remember(&audience, &signed.access_token, signed.expires_in).await;
         }
-        self.credentials.lock().expect("credentials lock").insert(account.id.clone(), credential);
+        self.credentials.lock().expect("credentials lock").entry(account.id.clone()).or_default().push((pipeline.cloud().clone(), credential));
         let mut accounts = self.accounts.lock().expect("accounts lock");
         accounts.signed_in(account.clone());
         accounts.save(&self.config_dir)?;
@@ -236,18 +260,41 @@ impl Session {
         Arc::new(UserCredential::new(pipeline.clone(), app, refresh_token, on_rotate))
     }
 
-    /// The current account's credential: in memory, or rebuilt from the stored refresh token.
+    /// The current account's credential for `pipeline`: in memory, or rebuilt from the stored
+    /// refresh token — only when `pipeline` is a cloud of the account's environment with the
+    /// authority that issued its tokens; refused before anything is sent otherwise.
     pub fn credential(&self, pipeline: &Pipeline) -> Result<Arc<UserCredential>, SessionError> {
         let account = self.accounts.lock().expect("accounts lock").current().cloned().ok_or(SessionError::NotSignedIn)?;
-        if let Some(credential) = self.credentials.lock().expect("credentials lock").get(&account.id) {
-            return Ok(credential.clone());
+        let cloud = pipeline.cloud();
+        if Environment::of(cloud) != account.environment {
+            return Err(SessionError::OtherCloud {
+                username: account.username.clone(),
+                signed_in_to: account.environment.label().into(),
+                now: Environment::of(cloud).label().into(),
+            });
+        }
+        // The same environment at another authority: the sandbox restarted on another port, a
+        // custom profile now names another Entra. For the person the sign-in has simply ended.
+        let authority = cloud.endpoints().authority_host;
+        if authority.as_str() != account.authority {
+            tracing::info!(
+                environment = account.environment.label(),
+                "the environment's Entra is not the one the account signed in at; its refresh token is not sent"
+            );
+            return Err(SessionError::SignInAgain { username: account.username.clone() });
+        }
+        // Same authority but another profile (a custom one edited): a credential's tokens are for
+        // its own profile's audiences, so one is made again below from the refresh token.
+        let made = self.credentials.lock().expect("credentials lock").get(&account.id).and_then(|all| all.iter().rev().find(|(c, _)| c == cloud).cloned());
+        if let Some((_, credential)) = made {
+            return Ok(credential);
         }
         let refresh_token =
             self.secrets.get(&refresh_token_name(&account.id))?.ok_or_else(|| SessionError::SignInAgain { username: account.username.clone() })?;
         let spa_origin = (account.registration == RegistrationKind::Spa).then(|| account.redirect_uri.clone());
         let app = UserApp { tenant: account.tenant_id.clone(), client_id: account.client_id.clone(), spa_origin };
         let credential = self.credential_from(pipeline, &account, app, Secret::new(refresh_token));
-        self.credentials.lock().expect("credentials lock").insert(account.id.clone(), credential.clone());
+        self.credentials.lock().expect("credentials lock").entry(account.id.clone()).or_default().push((cloud.clone(), credential.clone()));
         Ok(credential)
     }
 
@@ -259,11 +306,36 @@ impl Session {
         Ok(self.view())
     }
 
-    /// Forgets the account: its refresh token, its tokens in memory, its entry.
+    /// Fired when the account `id` signs out (at once when it is not signed in): what a run using
+    /// its credential watches to stop.
+    fn signed_out_signal(&self, id: &str) -> StopSignal {
+        // Under the accounts lock, as `sign_out` fires: a signal is either made before the account
+        // goes (and then fired) or after (and then born stopped, never kept to stop a later run).
+        let accounts = self.accounts.lock().expect("accounts lock");
+        if !accounts.accounts.iter().any(|a| a.id == id) {
+            let gone = StopSignal::default();
+            gone.stop();
+            return gone;
+        }
+        self.signed_out.lock().expect("signed-out lock").entry(id.to_string()).or_default().clone()
+    }
+
+    /// Forgets the account: its refresh token, its tokens in memory, its entry. Final: every
+    /// credential handed out for it is revoked first — a running migration's clients get no token
+    /// from it again, and a refresh under way writes nothing back after the keyring entry is gone —
+    /// and the runs using it are told to stop at their next safe point (resumable once someone
+    /// signs in again).
     pub fn sign_out(&self, id: &str) -> Result<SessionView, SessionError> {
-        self.credentials.lock().expect("credentials lock").remove(id);
+        for (_, credential) in self.credentials.lock().expect("credentials lock").remove(id).unwrap_or_default() {
+            credential.revoke();
+        }
         let mut accounts = self.accounts.lock().expect("accounts lock");
-        accounts.sign_out(id, self.secrets.as_ref())?;
+        let forgotten = accounts.sign_out(id, self.secrets.as_ref());
+        // Fired even when the keyring refused: the credential is revoked either way.
+        if let Some(signal) = self.signed_out.lock().expect("signed-out lock").remove(id) {
+            signal.stop();
+        }
+        forgotten?;
         accounts.save(&self.config_dir)?;
         drop(accounts);
         tracing::info!("signed out");
@@ -330,9 +402,9 @@ impl Session {
         &self,
         pipeline: &Pipeline,
         subdomain: &str,
-        access: &crate::wizards::central_to_hub::plan::CentralAccess,
+        access: &crate::wizards::CentralAccess,
     ) -> Result<iotm_azure::central::CentralClient, SessionError> {
-        use crate::wizards::central_to_hub::plan::CentralAccess;
+        use crate::wizards::CentralAccess;
         let credential: Arc<dyn iotm_azure::Credential> = match access {
             CentralAccess::SignedIn => self.credential(pipeline)?,
             CentralAccess::ApiToken { connection_id } => Arc::new(iotm_azure::CentralApiToken::new(self.connection_secret(connection_id)?)),
@@ -347,7 +419,7 @@ impl Session {
     /// Where the runs of this session get their clients: the signed-in account (and saved API
     /// tokens) over `pipeline`.
     pub fn connect(&self, pipeline: Pipeline) -> SignedIn<'_> {
-        SignedIn { session: self, pipeline }
+        SignedIn { session: self, pipeline, account: Mutex::default() }
     }
 }
 
@@ -355,6 +427,17 @@ impl Session {
 pub struct SignedIn<'a> {
     session: &'a Session,
     pipeline: Pipeline,
+    /// The account whose credential the clients were given.
+    account: Mutex<Option<String>>,
+}
+
+impl SignedIn<'_> {
+    fn as_current<T>(&self, client: impl FnOnce() -> Result<T, SessionError>) -> Result<T, ErrorPayload> {
+        let current = self.session.accounts.lock().expect("accounts lock").current.clone();
+        let client = client().map_err(|e| e.to_payload())?;
+        *self.account.lock().expect("account lock") = current;
+        Ok(client)
+    }
 }
 
 impl crate::wizards::runtime::Connect for SignedIn<'_> {
@@ -363,15 +446,16 @@ impl crate::wizards::runtime::Connect for SignedIn<'_> {
     }
 
     fn arm(&self) -> Result<ArmClient, ErrorPayload> {
-        self.session.arm(&self.pipeline).map_err(|e| e.to_payload())
+        self.as_current(|| self.session.arm(&self.pipeline))
     }
 
-    fn central(
-        &self,
-        subdomain: &str,
-        access: &crate::wizards::central_to_hub::plan::CentralAccess,
-    ) -> Result<iotm_azure::central::CentralClient, ErrorPayload> {
-        self.session.central_client(&self.pipeline, subdomain, access).map_err(|e| e.to_payload())
+    fn central(&self, subdomain: &str, access: &crate::wizards::CentralAccess) -> Result<iotm_azure::central::CentralClient, ErrorPayload> {
+        self.as_current(|| self.session.central_client(&self.pipeline, subdomain, access))
+    }
+
+    fn signed_out(&self) -> Option<StopSignal> {
+        let account = self.account.lock().expect("account lock").clone()?;
+        Some(self.session.signed_out_signal(&account))
     }
 }
 

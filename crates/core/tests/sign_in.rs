@@ -1,7 +1,9 @@
 //! The interactive sign-in against the sandbox cloud's Entra ID, with a scripted browser doing
 //! what a person does on its sign-in page: a SPA registration (Origin sent), a desktop one, a SPA
 //! registration redeemed without the Origin (AADSTS9002327 explained), and a declined consent.
-//! Then the signed-in person's credential lists their subscriptions through ARM.
+//! Then the signed-in person's credential lists their subscriptions through ARM, and is never used
+//! against another cloud than the one that issued it (after a switch, a restart, or from an entry
+//! saved before accounts were kept per cloud).
 
 use iotm_azure::arm::ArmClient;
 use iotm_azure::user::UserCredential;
@@ -217,4 +219,165 @@ async fn a_whole_sign_in_and_a_refresh_log_their_calls_but_no_token() {
     for secret in &secrets {
         assert!(!text.contains(secret.as_str()), "a token reached the log:\n{text}");
     }
+}
+
+/// A keyring for tests: persistent (so accounts are saved and survive a "restart"), shared by the
+/// sessions a test opens one after the other.
+#[derive(Clone, Default)]
+struct TestKeyring(Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>);
+
+impl iotm_core::secrets::SecretStore for TestKeyring {
+    fn put(&self, name: &str, secret: &str) -> Result<(), iotm_core::secrets::SecretStoreError> {
+        self.0.lock().unwrap().insert(name.into(), secret.into());
+        Ok(())
+    }
+    fn get(&self, name: &str) -> Result<Option<String>, iotm_core::secrets::SecretStoreError> {
+        Ok(self.0.lock().unwrap().get(name).cloned())
+    }
+    fn delete(&self, name: &str) -> Result<(), iotm_core::secrets::SecretStoreError> {
+        self.0.lock().unwrap().remove(name);
+        Ok(())
+    }
+    fn persistent(&self) -> bool {
+        true
+    }
+}
+
+/// Calls a sandbox saw, by service (`entra`, `arm`…).
+fn calls_to(sandbox: &Sandbox, service: &str) -> u64 {
+    sandbox.cloud.faults().counters().iter().filter(|(k, _)| k.starts_with(&format!("{service} "))).map(|(_, n)| n).sum()
+}
+
+/// Ada signed in on `world` into a session kept in `config` with `keyring`.
+async fn sign_in_ada(world: &World, config: &std::path::Path, keyring: &TestKeyring) -> iotm_core::session::Session {
+    let session = iotm_core::session::Session::open(config, Arc::new(keyring.clone()), None).unwrap();
+    sign_in_again(world, &session).await;
+    session
+}
+
+/// Ada signs in (again) into `session`.
+async fn sign_in_again(world: &World, session: &iotm_core::session::Session) {
+    let options = SignInOptions {
+        environment: Environment::Sandbox,
+        tenant: "organizations".into(),
+        client_id: SANDBOX_SPA_CLIENT_ID.into(),
+        registration: RegistrationKind::Spa,
+        port: world.spa_port,
+    };
+    let browser = world.browser.clone();
+    let open = move |url: &str| -> Result<(), String> {
+        tokio::spawn(person(browser.clone(), url.to_string(), "ada@contoso-sandbox.onmicrosoft.com", "accept"));
+        Ok(())
+    };
+    session.sign_in(&world.pipeline, options, &open, &|_| {}).await.unwrap();
+}
+
+/// A pipeline for Azure's public cloud: the credential check refuses before anything is sent, so
+/// no test reaches it (were one sent, it would fail with `azure.connection`, not the code asserted).
+fn azure_public() -> Pipeline {
+    Pipeline::new(Cloud::AzureCloud, PipelineOptions::default()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_switch_of_cloud_the_credential_in_memory_is_not_used_against_the_new_one() {
+    let (home, elsewhere) = (world().await, world().await);
+    let (config, keyring) = (tempfile::tempdir().unwrap(), TestKeyring::default());
+    let session = sign_in_ada(&home, config.path(), &keyring).await;
+    assert_eq!(session.subscriptions(&home.pipeline).await.unwrap().len(), 2);
+    // The person switches to another environment.
+    let refused = session.subscriptions(&azure_public()).await.unwrap_err();
+    assert_eq!(refused.code(), "session.other_cloud", "{refused}");
+    // Or to the same environment at another authority (here: another sandbox).
+    let refused = session.subscriptions(&elsewhere.pipeline).await.unwrap_err();
+    assert_eq!(refused.code(), "signin.session_expired", "{refused}");
+    assert_eq!((calls_to(&elsewhere.sandbox, "entra"), calls_to(&elsewhere.sandbox, "arm")), (0, 0), "no token reached the other cloud");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_restart_the_refresh_token_goes_only_to_the_authority_that_issued_it() {
+    let (home, elsewhere) = (world().await, world().await);
+    let (config, keyring) = (tempfile::tempdir().unwrap(), TestKeyring::default());
+    drop(sign_in_ada(&home, config.path(), &keyring).await);
+    // The app starts again, on another environment, or on another sandbox.
+    let session = iotm_core::session::Session::open(config.path(), Arc::new(keyring.clone()), None).unwrap();
+    let refused = session.subscriptions(&azure_public()).await.unwrap_err();
+    assert_eq!(refused.code(), "session.other_cloud", "{refused}");
+    let refused = session.subscriptions(&elsewhere.pipeline).await.unwrap_err();
+    assert_eq!(refused.code(), "signin.session_expired", "{refused}");
+    assert_eq!(calls_to(&elsewhere.sandbox, "entra"), 0, "the refresh token was not posted to another token endpoint");
+    // Back on the cloud that issued it, the silent sign-in still works.
+    assert_eq!(session.subscriptions(&home.pipeline).await.unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_token_saved_before_accounts_were_kept_per_cloud_is_deleted_never_sent() {
+    let world = world().await;
+    let (config, keyring) = (tempfile::tempdir().unwrap(), TestKeyring::default());
+    let tenant = Scenario::builtin().tenants[0].id.clone();
+    let old_id = format!("0a1b2c3d-1111-4000-8000-000000000001.{tenant}");
+    let accounts = serde_json::json!({"accounts": [{"id": old_id, "username": "ada@contoso-sandbox.onmicrosoft.com", "displayName": "Ada",
+        "tenantId": tenant, "environment": "sandbox", "clientId": SANDBOX_SPA_CLIENT_ID, "registration": "spa",
+        "redirectUri": format!("http://localhost:{}", world.spa_port), "sessionOnly": false}], "current": old_id});
+    std::fs::write(config.path().join(iotm_core::accounts::ACCOUNTS_FILE), accounts.to_string()).unwrap();
+    let name = iotm_core::accounts::refresh_token_name(&old_id);
+    iotm_core::secrets::SecretStore::put(&keyring, &name, "a refresh token from who knows which cloud").unwrap();
+
+    let session = iotm_core::session::Session::open(config.path(), Arc::new(keyring.clone()), None).unwrap();
+    assert!(session.view().accounts.is_empty(), "the account is dropped: the person signs in again");
+    assert_eq!(iotm_core::secrets::SecretStore::get(&keyring, &name).unwrap(), None, "its keyring entry is deleted");
+    let refused = session.subscriptions(&world.pipeline).await.unwrap_err();
+    assert_eq!(refused.code(), "session.not_signed_in", "{refused}");
+    assert_eq!(calls_to(&world.sandbox, "entra"), 0, "the old token went nowhere");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_revokes_the_credential_a_run_still_holds_and_writes_nothing_back() {
+    let world = world().await;
+    let (config, keyring) = (tempfile::tempdir().unwrap(), TestKeyring::default());
+    let session = sign_in_ada(&world, config.path(), &keyring).await;
+    let id = session.view().current.unwrap();
+    // A running migration's clients hold the credential.
+    let held = session.credential(&world.pipeline).unwrap();
+    session.sign_out(&id).unwrap();
+    let name = iotm_core::accounts::refresh_token_name(&id);
+    assert_eq!(iotm_core::secrets::SecretStore::get(&keyring, &name).unwrap(), None);
+    let asked_before = calls_to(&world.sandbox, "entra");
+    // The run asks for a token for a service it has not called yet: a refresh, which rotates.
+    let refused = iotm_azure::Credential::authorization(held.as_ref(), "https://iothubs.azure.net").await.unwrap_err();
+    assert_eq!(refused.code(), "azure.signed_out", "{refused}");
+    assert_eq!(calls_to(&world.sandbox, "entra"), asked_before, "no refresh after sign-out");
+    assert_eq!(iotm_core::secrets::SecretStore::get(&keyring, &name).unwrap(), None, "no refresh token written back for a signed-out account");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_tells_the_runs_using_the_account_to_stop() {
+    use iotm_core::wizards::runtime::Connect;
+    let world = world().await;
+    let (config, keyring) = (tempfile::tempdir().unwrap(), TestKeyring::default());
+    let session = sign_in_ada(&world, config.path(), &keyring).await;
+    let id = session.view().current.unwrap();
+    let connect = session.connect(world.pipeline.clone());
+    assert!(connect.signed_out().is_none(), "no client handed out yet, so no account to watch");
+    connect.arm().unwrap();
+    let signal = connect.signed_out().expect("the run watches the account its clients use");
+    assert!(!signal.is_stopped());
+    session.sign_out(&id).unwrap();
+    assert!(signal.is_stopped(), "the sign-out stops the run");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_started_after_signing_in_again_is_not_stopped_by_the_earlier_sign_out() {
+    use iotm_core::wizards::runtime::Connect;
+    let world = world().await;
+    let (config, keyring) = (tempfile::tempdir().unwrap(), TestKeyring::default());
+    let session = sign_in_ada(&world, config.path(), &keyring).await;
+    let id = session.view().current.unwrap();
+    let late = session.connect(world.pipeline.clone());
+    late.arm().unwrap();
+    session.sign_out(&id).unwrap();
+    assert!(late.signed_out().unwrap().is_stopped(), "asked after the sign-out: already stopped");
+    sign_in_again(&world, &session).await;
+    let connect = session.connect(world.pipeline.clone());
+    connect.arm().unwrap();
+    assert!(!connect.signed_out().unwrap().is_stopped(), "a new sign-in's runs go on");
 }

@@ -11,7 +11,7 @@ vi.mock("@tauri-apps/api/core", () => ({
 const { session } = await import("./session.svelte");
 
 const ada = {
-  id: "o.t",
+  id: "o.t@sandbox",
   username: "ada@contoso-sandbox.onmicrosoft.com",
   displayName: "Ada Lovelace",
   tenantId: "t",
@@ -20,6 +20,7 @@ const ada = {
   registration: "spa",
   redirectUri: "http://localhost:3000",
   sessionOnly: false,
+  authority: "https://localhost:8443/",
 };
 
 describe("session", () => {

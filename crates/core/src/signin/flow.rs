@@ -93,7 +93,7 @@ pub async fn sign_in(
     })?;
     let username = claims.preferred_username.clone().unwrap_or_else(|| claims.oid.clone());
     let account = Account {
-        id: format!("{}.{}", claims.oid, claims.tid),
+        id: Account::id_for(options.environment, &claims.oid, &claims.tid),
         display_name: claims.name.clone().unwrap_or_else(|| username.clone()),
         username,
         tenant_id: claims.tid.clone(),
@@ -102,6 +102,7 @@ pub async fn sign_in(
         registration: options.registration,
         redirect_uri: redirect_uri.clone(),
         session_only: false,
+        authority: authority_host.clone(),
     };
     // Later tokens come from the account's own tenant, not `organizations`.
     let app = UserApp { tenant: claims.tid, ..app };

@@ -1,7 +1,11 @@
-//! The one-shot redirect listener: `http://localhost:<port>` on 127.0.0.1 only. It answers every
-//! request the browser makes, but ends only on the one carrying this sign-in's `state` — with its
-//! code, or with Entra's error explained — so a stray or forged request cannot end or hijack the
-//! sign-in. It gives up after the timeout or when cancelled, and closes when it ends.
+//! The one-shot redirect listener: `http://localhost:<port>` on the loopback addresses only, IPv4
+//! and IPv6 both. `localhost` in the redirect URI resolves to either, and browsers try `[::1]`
+//! first; listening on 127.0.0.1 alone let a program on `[::1]:<port>` take the redirect while the
+//! sign-in waited for nothing. So both are bound, and a port taken on either is reported with who
+//! holds it. It answers every request the browser makes, but ends only on the one carrying this
+//! sign-in's `state` — with its code, or with Entra's error explained — so a stray or forged request
+//! cannot end or hijack the sign-in. It gives up after the timeout or when cancelled, and closes
+//! when it ends.
 
 use super::aadsts::explain;
 use super::{page, port_holder, SignInError};
@@ -16,8 +20,14 @@ pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 pub struct RedirectListener {
     listener: TcpListener,
+    /// `[::1]` on the same port; `None` where this computer has no IPv6 loopback (nothing else
+    /// can listen there either).
+    listener_v6: Option<TcpListener>,
     port: u16,
 }
+
+/// How many times a random port (0) is drawn again when its IPv6 twin is taken.
+const RANDOM_PORT_TRIES: usize = 5;
 
 /// The authorization code, once the right redirect arrived. Secret until redeemed.
 pub struct AuthorizationCode(pub String);
@@ -29,15 +39,35 @@ impl std::fmt::Debug for AuthorizationCode {
 }
 
 impl RedirectListener {
-    /// Binds 127.0.0.1:`port`; a busy port is reported with who holds it.
+    /// Binds 127.0.0.1:`port` and [::1]:`port`; a port busy on either is reported with who holds
+    /// it. Port 0 draws a port free on both.
     pub async fn bind(port: u16) -> Result<RedirectListener, SignInError> {
-        match TcpListener::bind(("127.0.0.1", port)).await {
-            Ok(listener) => {
-                let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
-                Ok(RedirectListener { listener, port })
+        let mut tries = if port == 0 { RANDOM_PORT_TRIES } else { 1 };
+        loop {
+            tries -= 1;
+            let listener = match TcpListener::bind(("127.0.0.1", port)).await {
+                Ok(listener) => listener,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Err(SignInError::PortBusy { port, holder: port_holder::holder(port) }),
+                Err(e) => return Err(SignInError::ListenerFailed { port, message: e.to_string() }),
+            };
+            let bound = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+            match TcpListener::bind(("::1", bound)).await {
+                Ok(v6) => return Ok(RedirectListener { listener, listener_v6: Some(v6), port: bound }),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    // Ours is let go first, so the holder found is the other program.
+                    drop(listener);
+                    if tries > 0 {
+                        continue;
+                    }
+                    let holder = port_holder::holder(bound).unwrap_or_else(|| "another program".into());
+                    return Err(SignInError::PortBusy { port: bound, holder: Some(format!("{holder} on [::1], the IPv6 localhost")) });
+                }
+                // No IPv6 loopback here: `localhost` can only mean 127.0.0.1.
+                Err(e) => {
+                    tracing::debug!("no IPv6 loopback to listen on ({e}); the redirect comes to 127.0.0.1");
+                    return Ok(RedirectListener { listener, listener_v6: None, port: bound });
+                }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(SignInError::PortBusy { port, holder: port_holder::holder(port) }),
-            Err(e) => Err(SignInError::ListenerFailed { port, message: e.to_string() }),
         }
     }
 
@@ -53,9 +83,19 @@ impl RedirectListener {
     /// Waits for the redirect carrying `state`.
     pub async fn wait(self, state: &str, timeout: Duration, cancel: oneshot::Receiver<()>) -> Result<AuthorizationCode, SignInError> {
         let redirect_uri = self.redirect_uri();
+        let accept_v6 = || async {
+            match &self.listener_v6 {
+                Some(v6) => v6.accept().await,
+                None => std::future::pending().await,
+            }
+        };
         let serve = async {
             loop {
-                let Ok((stream, peer)) = self.listener.accept().await else { continue };
+                let accepted = tokio::select! {
+                    accepted = self.listener.accept() => accepted,
+                    accepted = accept_v6() => accepted,
+                };
+                let Ok((stream, peer)) = accepted else { continue };
                 if !peer.ip().is_loopback() {
                     continue;
                 }
@@ -171,6 +211,36 @@ mod tests {
         let (_keep, cancelled) = oneshot::channel();
         let err = listener.wait("s", Duration::from_millis(50), cancelled).await.unwrap_err();
         assert_eq!(err.code(), "signin.timed_out");
+    }
+
+    #[tokio::test]
+    async fn the_redirect_is_received_on_the_ipv6_localhost_too() {
+        let listener = RedirectListener::bind(0).await.unwrap();
+        let port = listener.port();
+        let (_cancel, cancelled) = oneshot::channel();
+        let waiting = tokio::spawn(async move { listener.wait("s-6", SIGN_IN_TIMEOUT, cancelled).await });
+        let mut s = TcpStream::connect(("::1", port)).await.expect("the listener is on [::1] too");
+        s.write_all(format!("GET /?code=six&state=s-6 HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n").as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        assert_eq!(waiting.await.unwrap().unwrap().0, "six");
+    }
+
+    #[tokio::test]
+    async fn a_program_on_the_ipv6_localhost_port_is_named_not_left_to_take_the_redirect() {
+        let taken = std::net::TcpListener::bind(("::1", 0)).expect("this computer has an IPv6 loopback");
+        let port = taken.local_addr().unwrap().port();
+        match RedirectListener::bind(port).await {
+            Err(SignInError::PortBusy { port: p, holder }) => {
+                assert_eq!(p, port);
+                let holder = holder.unwrap();
+                assert!(holder.contains("[::1]"), "{holder}");
+                #[cfg(target_os = "linux")]
+                assert!(holder.contains(&std::process::id().to_string()), "{holder}");
+            }
+            other => panic!("expected PortBusy, got a listener on {:?}", other.map(|l| l.port())),
+        }
     }
 
     #[tokio::test]

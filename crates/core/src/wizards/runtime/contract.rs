@@ -21,6 +21,12 @@ pub trait Connect: Send + Sync {
     fn arm(&self) -> Result<ArmClient, ErrorPayload>;
     /// A Central application's client, reached as the plan says (the account, or a saved API token).
     fn central(&self, subdomain: &str, access: &crate::wizards::CentralAccess) -> Result<CentralClient, ErrorPayload>;
+    /// Fired when the credential the clients were given is revoked (its account signed out): the
+    /// run stops at its next safe point, resumable once someone signs in again. `None` when nothing
+    /// revokes it (the CLI's service principal).
+    fn signed_out(&self) -> Option<super::progress::StopSignal> {
+        None
+    }
 }
 
 pub trait WizardEngine: Send + Sync + 'static {

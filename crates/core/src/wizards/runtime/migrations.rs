@@ -247,7 +247,27 @@ impl Migrations {
             };
             sink(Event { progress: event.erased(), note });
         };
-        run_as::<W>(&self.journal, &self.runs, id, &clients, &plan, mode, &progress).await.map_err(|e| e.to_payload())
+        let run = run_as::<W>(&self.journal, &self.runs, id, &clients, &plan, mode, &progress);
+        let outcome = match connect.signed_out() {
+            None => run.await,
+            // A sign-out stops the run as the Stop button does: at its next safe point, resumable.
+            Some(signed_out) => {
+                let stop_on_sign_out = async {
+                    signed_out.stopped().await;
+                    tracing::info!(migration = id, "the account the migration runs as signed out; stopping it at its next safe point");
+                    self.runs.stop(id);
+                    std::future::pending::<()>().await
+                };
+                // Biased, the run first: its first poll enters it in `runs`, so a sign-out that
+                // came before is not lost on a run not yet there to stop.
+                tokio::select! {
+                    biased;
+                    outcome = run => outcome,
+                    () = stop_on_sign_out => unreachable!("pending never resolves"),
+                }
+            }
+        };
+        outcome.map_err(|e| e.to_payload())
     }
 
     /// Asks a running migration to stop at its next safe point; false when it does not run here.
