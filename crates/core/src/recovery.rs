@@ -18,6 +18,8 @@ use std::sync::Arc;
 /// A saved file that could not be used this start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovered {
+    /// The loader's code (`accounts.corrupt`, `connections.corrupt`, `io.failed`).
+    pub code: &'static str,
     /// Why it could not be read.
     pub problem: String,
     /// What the app starts without.
@@ -60,7 +62,7 @@ pub fn recover_session_files(config_dir: &Path) -> Vec<Recovered> {
         .filter_map(|(file, lost, error)| {
             let error = error?;
             let moved_to = move_aside(&config_dir.join(file)).ok();
-            Some(Recovered { problem: error.to_string(), lost, moved_to })
+            Some(Recovered { code: error.code(), problem: error.to_string(), lost, moved_to })
         })
         .collect()
 }
@@ -79,7 +81,7 @@ pub fn open_session(config_dir: &Path, secrets: Arc<dyn SecretStore>, keyring_pr
             let session = Session::open(&scratch, secrets, keyring_problem).expect("a folder that does not exist holds no file to misread");
             let mut recovered = recovered;
             if recovered.iter().all(|r| r.moved_to.is_some()) {
-                recovered.push(Recovered { problem: error.to_string(), lost: LOST_SESSION, moved_to: None });
+                recovered.push(Recovered { code: "io.failed", problem: error.to_string(), lost: LOST_SESSION, moved_to: None });
             }
             (session, recovered)
         }
