@@ -10,7 +10,8 @@
 
 pub use iotm_azure::redact::redact;
 
-pub const REDACTED: &str = "[REDACTED]";
+/// What stands where a secret was (the client crate's `Secret` prints the same).
+pub use iotm_azure::secret::REDACTED;
 
 #[cfg(test)]
 mod tests {
