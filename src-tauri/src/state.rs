@@ -3,8 +3,10 @@
 use crate::sandbox_host::SandboxHost;
 use iotm_core::environment::Environment;
 use iotm_core::logging::LogControl;
+use iotm_core::recovery::{self, JournalUnavailable};
 use iotm_core::secrets::{KeyringStore, SecretStore, SessionStore};
 use iotm_core::settings::{self, Loaded, Settings};
+use iotm_core::Coded;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -22,8 +24,11 @@ pub struct AppState {
     pub sandbox: SandboxHost,
     /// Signed-in accounts and their credentials.
     pub session: iotm_core::session::Session,
-    /// Every wizard's migrations: the journal (`journal.db` in the data folder) and those running.
-    pub migrations: iotm_core::wizards::runtime::Migrations,
+    /// The accounts and saved-connections files set aside this start, said for the start-up checks.
+    pub recovered: Vec<String>,
+    /// Every wizard's migrations: the journal (`journal.db` in the data folder) and those running;
+    /// or why the journal cannot be used this run, which every migration command answers.
+    migrations: Result<iotm_core::wizards::runtime::Migrations, JournalUnavailable>,
 }
 
 impl AppState {
@@ -60,11 +65,20 @@ impl AppState {
                 (std::sync::Arc::new(SessionStore::default()), Some(e.to_string()))
             }
         };
-        let session = iotm_core::session::Session::open(&config_dir, secrets, keyring_problem).map_err(|e| e.to_string())?;
-        let journal = std::sync::Arc::new(iotm_core::journal::Journal::open(&data_dir.join(iotm_core::journal::JOURNAL_FILE)).map_err(|e| e.to_string())?);
-        let interrupted = journal.resumable().map(|r| r.len()).unwrap_or(0);
-        if interrupted > 0 {
-            tracing::info!(interrupted, "migrations were running when the app last stopped; the Jobs page offers Resume");
+        // Release builds abort on a panic: no saved file may stop the app here (see `recovery`).
+        let (session, recovered) = recovery::open_session(&config_dir, secrets, keyring_problem);
+        for r in &recovered {
+            tracing::warn!(code = r.code, "{}", r.describe());
+        }
+        let migrations = recovery::open_migrations(&data_dir.join(iotm_core::journal::JOURNAL_FILE));
+        match &migrations {
+            Ok(m) => {
+                let interrupted = m.journal().resumable().map(|r| r.len()).unwrap_or(0);
+                if interrupted > 0 {
+                    tracing::info!(interrupted, "migrations were running when the app last stopped; the Jobs page offers Resume");
+                }
+            }
+            Err(e) => tracing::error!(code = %e.code(), "{e}"),
         }
         Ok(AppState {
             config_dir,
@@ -75,7 +89,8 @@ impl AppState {
             started,
             sandbox,
             session,
-            migrations: iotm_core::wizards::runtime::Migrations::new(journal),
+            recovered: recovered.iter().map(|r| r.describe()).collect(),
+            migrations,
         })
     }
 
@@ -93,6 +108,16 @@ impl AppState {
         let custom = settings.custom_profile_path.as_deref().map(std::path::Path::new);
         let cloud = iotm_core::session::cloud_for(settings.environment, sandbox.as_ref().map(|(url, ca)| (url.as_str(), ca.as_path())), custom)?;
         Ok(iotm_core::session::pipeline(cloud)?)
+    }
+
+    /// Every wizard's migrations, or the coded reason the journal cannot be used this run.
+    pub fn migrations(&self) -> Result<&iotm_core::wizards::runtime::Migrations, crate::error::CommandError> {
+        self.migrations.as_ref().map_err(|e| e.clone().into())
+    }
+
+    /// Why the journal cannot be used this run, for the start-up checks.
+    pub fn journal_problem(&self) -> Option<String> {
+        self.migrations.as_ref().err().map(|e| format!("{e} {}", e.detail().unwrap_or_default()))
     }
 
     pub fn settings(&self) -> Settings {

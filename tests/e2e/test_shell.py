@@ -116,7 +116,9 @@ def test_settings_show_defaults_and_the_streamed_start_up_checks(driver, screens
         li.get_attribute("data-check"): li.get_attribute("data-status")
         for li in driver.find_elements(By.CSS_SELECTOR, "[data-testid='startup-checks'] li")
     }
-    assert statuses == {"settings": "passed", "dataFolder": "passed", "logFolder": "passed", "environment": "passed"}
+    assert statuses == {
+        "settings": "passed", "savedFiles": "passed", "dataFolder": "passed", "journal": "passed", "logFolder": "passed", "environment": "passed",
+    }
     detail = css(driver, "[data-check='environment']").text
     match = re.search(r"Sandbox cloud running at (https://localhost:\d+)", detail)
     assert match, detail

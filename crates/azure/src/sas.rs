@@ -41,37 +41,42 @@ impl ConnectionString {
             return Err(part_error("text", "is empty: paste the whole connection string (HostName=…;SharedAccessKeyName=…;SharedAccessKey=…)"));
         }
         let (mut host, mut key_name, mut key, mut device, mut module) = (None, None, None, None, None);
-        for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        // A part we cannot name is shown by its place, never by its text: what is pasted where a
+        // connection string belongs is often a bare key (`abc…=` reads as a part named `abc…`), and
+        // this message reaches the UI, the warn log and the diagnostics bundle. Known parts are
+        // named by their canonical name, never by what was typed.
+        for (index, part) in text.split(';').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
+            let place = format!("part {}", index + 1);
             let Some((name, value)) = part.split_once('=') else {
-                let shown: String = part.chars().take(20).collect();
-                return Err(part_error(&format!("part '{shown}'"), "has no '=': parts are Name=value, separated by ';'"));
+                return Err(part_error(&place, "has no '=': parts are Name=value, separated by ';' (paste the whole connection string, not only the key)"));
             };
             let (name, value) = (name.trim(), value.trim());
-            if value.is_empty() {
-                return Err(part_error(name, "is empty"));
-            }
-            let slot = match name.to_ascii_lowercase().as_str() {
-                "hostname" => &mut host,
-                "sharedaccesskeyname" => &mut key_name,
-                "sharedaccesskey" => &mut key,
-                "deviceid" => &mut device,
-                "moduleid" => &mut module,
+            let (canonical, slot) = match name.to_ascii_lowercase().as_str() {
+                "hostname" => ("HostName", &mut host),
+                "sharedaccesskeyname" => ("SharedAccessKeyName", &mut key_name),
+                "sharedaccesskey" => ("SharedAccessKey", &mut key),
+                "deviceid" => ("DeviceId", &mut device),
+                "moduleid" => ("ModuleId", &mut module),
                 // Device connection strings through an IoT Edge gateway carry it; the cloud ignores it.
                 "gatewayhostname" => continue,
                 _ => {
                     return Err(part_error(
-                        name,
+                        &place,
                         "is not a part of an IoT Hub or DPS connection string (HostName, SharedAccessKeyName, SharedAccessKey, DeviceId, ModuleId)",
                     ))
                 }
             };
+            if value.is_empty() {
+                return Err(part_error(canonical, "is empty"));
+            }
             if slot.replace(value.to_string()).is_some() {
-                return Err(part_error(name, "appears twice"));
+                return Err(part_error(canonical, "appears twice"));
             }
         }
         let host = host.ok_or_else(|| part_error("HostName", "is missing (e.g. HostName=my-hub.azure-devices.net)"))?;
+        // Not quoted back either: a value with spaces may run on into the parts after it.
         if host.contains("://") || host.contains('/') || host.contains(char::is_whitespace) {
-            return Err(part_error("HostName", format!("must be a host name like my-hub.azure-devices.net, not '{host}'")));
+            return Err(part_error("HostName", "must be a host name like my-hub.azure-devices.net (no https://, path or spaces)"));
         }
         if key_name.is_none() && device.is_none() {
             return Err(part_error(
@@ -215,6 +220,31 @@ mod tests {
         mac.update(b"localhost%3A8443\n1700000000");
         let expected = utf8_percent_encode(&B64.encode(mac.finalize().into_bytes()), COMPONENT).to_string();
         assert!(token.contains(&format!("&sig={expected}&")), "{token}");
+    }
+
+    /// True when `message` quotes any 8 characters of `key` in a row.
+    fn quotes_part_of(message: &str, key: &str) -> bool {
+        let key: Vec<char> = key.chars().collect();
+        key.windows(8).any(|w| message.contains(&w.iter().collect::<String>()))
+    }
+
+    #[test]
+    fn a_bare_key_pasted_as_a_connection_string_is_never_echoed() {
+        // A 32-byte key encodes to 44 characters ending in one '='; strip the padding as a user might.
+        let unpadded = "q7ZpR2vX9kLmN4tWb8YcJ1sFh6GdE3aUo0iKxVzQyTg";
+        let padded = format!("{unpadded}=");
+        let pasted = [
+            unpadded.to_string(),
+            padded.clone(),
+            format!("{unpadded}=="),
+            format!("HostName=h.azure-devices.net;SharedAccessKeyName=owner;{padded}"),
+            format!("HostName=h.azure-devices.net;SharedAccessKeyName=owner;{unpadded}"),
+        ];
+        for text in pasted {
+            let message = ConnectionString::parse(&text).unwrap_err().to_string();
+            assert!(!quotes_part_of(&message, unpadded), "the key is echoed in {message:?}");
+            assert!(message.contains("part"), "the message still says what is wrong: {message:?}");
+        }
     }
 
     #[test]

@@ -24,7 +24,6 @@ async fn each_malformed_connection_string_names_the_part_that_is_wrong() {
         assert!(hub.devices(10).await.unwrap().is_empty());
     }
 
-    let bare_host = format!("part '{}'", &host[..host.len().min(20)]);
     let cases: Vec<(String, &str, &str)> = vec![
         (String::new(), "text", "is empty"),
         ("  ".into(), "text", "is empty"),
@@ -34,10 +33,11 @@ async fn each_malformed_connection_string_names_the_part_that_is_wrong() {
         (format!("HostName={host};SharedAccessKeyName=iothubowner;SharedAccessKey=not base64!"), "SharedAccessKey", "is not a base64 key"),
         (format!("HostName={host};SharedAccessKeyName=iothubowner;SharedAccessKey=****"), "SharedAccessKey", "is masked"),
         (format!("HostName={host};SharedAccessKeyName=;SharedAccessKey={key}"), "SharedAccessKeyName", "is empty"),
-        (format!("{good};Colour=blue"), "Colour", "is not a part of an IoT Hub or DPS connection string"),
+        // An unknown part is named by its place, never by its text (which may be a pasted key).
+        (format!("{good};Colour=blue"), "part 4", "is not a part of an IoT Hub or DPS connection string"),
         (format!("{good};HostName=other.azure-devices.net"), "HostName", "appears twice"),
         (format!("HostName=https://{host}/;SharedAccessKeyName=iothubowner;SharedAccessKey={key}"), "HostName", "must be a host name"),
-        (format!("{host};SharedAccessKeyName=iothubowner;SharedAccessKey={key}"), &bare_host, "has no '='"),
+        (format!("{host};SharedAccessKeyName=iothubowner;SharedAccessKey={key}"), "part 1", "has no '='"),
     ];
     for (text, part, problem) in &cases {
         match ConnectionString::parse(text) {

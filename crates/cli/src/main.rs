@@ -10,6 +10,8 @@ use iotm_azure::arm::ArmClient;
 use iotm_azure::central::CentralClient;
 use iotm_azure::{CentralApiToken, ClientSecretCredential, Cloud, Credential, Pipeline, Secret};
 use iotm_core::journal::{Journal, JOURNAL_FILE};
+use iotm_core::logging;
+use iotm_core::settings::LogLevel;
 use iotm_core::wizards::runtime::{self, Connect, MigrationPlan, Migrations, ReportFormat, RunError, RunMode};
 use iotm_core::wizards::CentralAccess;
 use iotm_core::wizards::WizardId;
@@ -41,9 +43,8 @@ fn bad_input(message: impl Into<String>) -> Failure {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // Diagnostics on stderr, warnings by default (RUST_LOG=debug shows every call, redacted).
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
+    use tracing_subscriber::util::SubscriberInitExt;
+    log_to(log_filter(std::env::var("RUST_LOG").ok().as_deref()), std::io::stderr).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args::parse(&args) {
         Ok((command, options)) => run(command, options).await,
@@ -52,10 +53,41 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(code, message)) => {
-            eprintln!("error: {message}");
+            eprintln!("{}", error_line(&message));
             ExitCode::from(code)
         }
     }
+}
+
+/// The stderr log's filter: warnings by default; `RUST_LOG` set to a level (`RUST_LOG=debug` shows
+/// every call) puts our crates — the client crate's retries and request IDs among them — at it, as
+/// the app's filter does, and keeps dependencies at warn; a full directive is taken as written.
+fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let rust_log = rust_log.map(str::trim).filter(|v| !v.is_empty());
+    let level = match rust_log.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("warn") => LogLevel::Warn,
+        Some("error") => LogLevel::Error,
+        Some("info") => LogLevel::Info,
+        Some("debug") => LogLevel::Debug,
+        Some("trace") => LogLevel::Trace,
+        Some(_) => return tracing_subscriber::EnvFilter::new(rust_log.unwrap_or_default()),
+    };
+    logging::filter_for(level).add_directive(format!("iotm={}", level.as_filter()).parse().expect("a valid directive"))
+}
+
+/// The CLI's log: `filter`ed events, one line each, redacted as the app's log is before they
+/// reach `writer` (a consultant's terminal scrollback and CI logs are kept and shared).
+fn log_to<W>(filter: tracing_subscriber::EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(logging::RedactingMakeWriter(writer)).with_ansi(false).finish()
+}
+
+/// What `iotm` prints on stderr when it stops with `message`, redacted: messages quote plans,
+/// services and paths, any of which may hold a key.
+fn error_line(message: &str) -> String {
+    format!("error: {}", iotm_core::redact::redact(message))
 }
 
 /// The app's data folder, where the window keeps its journal.
@@ -230,5 +262,68 @@ async fn execute(migrations: &Arc<Migrations>, wizard: WizardId, id: &str, conne
         Ok(_) => Ok(()),
         Err(e) if e.code == RunError::CANCELLED => Err(Failure(3, format!("{} (iotm {} resume {id})", e.message, wizard.command_name()))),
         Err(e) => Err(Failure(1, e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged(rust_log: Option<&str>, log: impl FnOnce()) -> String {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        tracing::subscriber::with_default(log_to(log_filter(rust_log), move || sink.clone()), log);
+        let out = captured.0.lock().unwrap().clone();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn secrets_in_the_stderr_log_are_redacted() {
+        let out = logged(None, || {
+            tracing::warn!(target: "iotm_azure::pipeline", "failed: SharedAccessSignature sr=h&sig=SIGSECRET&se=1&skn=owner refused");
+            tracing::warn!("plan: HostName=h;SharedAccessKeyName=owner;SharedAccessKey=KEYSECRET=");
+        });
+        assert!(out.contains("refused") && out.contains("SharedAccessKeyName=owner"), "the lines are logged: {out}");
+        assert!(!out.contains("SIGSECRET") && !out.contains("KEYSECRET"), "a secret reached stderr: {out}");
+    }
+
+    #[test]
+    fn a_level_in_rust_log_shows_the_client_crates_retries_and_their_request_ids() {
+        let out = logged(Some("info"), || {
+            tracing::info!(target: "iotm_azure::pipeline", request_id = "req-7f3a", "retrying after 503 Service Unavailable");
+            tracing::info!(target: "hyper_util::client", "a dependency's chatter");
+        });
+        assert!(out.contains("retrying after 503") && out.contains("req-7f3a"), "the retry line is logged: {out}");
+        assert!(!out.contains("chatter"), "dependencies stay at warn: {out}");
+    }
+
+    #[test]
+    fn by_default_only_warnings_are_logged() {
+        let out = logged(None, || {
+            tracing::warn!(target: "iotm_azure::pipeline", "failed: 503 after 4 attempts");
+            tracing::info!(target: "iotm_azure::pipeline", "retrying after 503");
+        });
+        assert!(out.contains("after 4 attempts") && !out.contains("retrying"), "{out}");
+    }
+
+    #[test]
+    fn the_error_line_is_redacted() {
+        let line = error_line("HostName=h;SharedAccessKeyName=owner;SharedAccessKey=KEYSECRET= was refused");
+        assert!(line.starts_with("error: ") && line.contains("was refused"), "{line}");
+        assert!(!line.contains("KEYSECRET"), "{line}");
     }
 }

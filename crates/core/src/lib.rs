@@ -12,6 +12,7 @@ pub mod error;
 pub mod error_codes;
 pub mod journal;
 pub mod logging;
+pub mod recovery;
 pub mod redact;
 pub mod secrets;
 pub mod session;

@@ -58,10 +58,12 @@ impl LogControl {
     }
 }
 
-fn filter_for(level: LogLevel) -> EnvFilter {
-    // Our crates at the chosen level; chatty dependencies only from warn up unless tracing them.
+/// The filter for `level`: our crates at it — the client crate (`iotm_azure`) too, whose retry and
+/// throttle lines carry the request IDs support asks for; chatty dependencies only from warn up
+/// unless tracing them. The CLI builds its filter here as well.
+pub fn filter_for(level: LogLevel) -> EnvFilter {
     let deps = if level == LogLevel::Trace { "debug" } else { "warn" };
-    EnvFilter::new(format!("{deps},iotm_core={l},iot_migrator={l},iot_migrator_lib={l}", l = level.as_filter()))
+    EnvFilter::new(format!("{deps},iotm_core={l},iotm_azure={l},iot_migrator={l},iot_migrator_lib={l}", l = level.as_filter()))
 }
 
 /// Installs the global subscriber. Call once, early in `main`.
@@ -136,6 +138,25 @@ mod tests {
         }
         assert!(out.contains("calling ARM") && out.contains("export"), "the non-secret text is kept:\n{out}");
         assert_eq!(out.matches("[REDACTED]").count(), 7, "{out}");
+    }
+
+    /// The client crate's retry and throttle lines (with their request IDs) reach the log file,
+    /// and so the diagnostics bundle, at the level the user chose, like our other crates'.
+    #[test]
+    fn the_client_crates_retry_lines_are_logged_at_the_chosen_level() {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(filter_for(LogLevel::Info))
+            .with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(RedactingMakeWriter(move || sink.clone())));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: "iotm_azure::pipeline", request_id = "req-7f3a", "retrying after 429 Too Many Requests");
+            tracing::debug!(target: "iotm_azure::pipeline", "answered 200");
+            tracing::info!(target: "hyper_util::client", "a dependency's chatter");
+        });
+        let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(out.contains("retrying after 429") && out.contains("req-7f3a"), "the retry line is missing:\n{out}");
+        assert!(!out.contains("answered 200") && !out.contains("chatter"), "below the chosen level, or a dependency:\n{out}");
     }
 
     #[test]

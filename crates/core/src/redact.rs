@@ -1,61 +1,22 @@
 //! Removes secrets from any text before it reaches a log file, a diagnostics bundle or the UI.
 //!
 //! Patterns cover every credential shape the app handles: OAuth bearer / refresh / access / id tokens
-//! and bare JWTs, client secrets and PKCE verifiers, IoT Hub / DPS `SharedAccessKey=` and
-//! `SharedAccessSignature` tokens, storage `AccountKey=` and SAS `sig=` query parameters, and the
-//! `primaryKey` / `secondaryKey` fields of ARM and Central responses.
+//! and bare JWTs, authorization codes in redirect URLs, client secrets and PKCE verifiers, IoT Hub /
+//! DPS `SharedAccessKey=` and `SharedAccessSignature` tokens, storage `AccountKey=` and SAS `sig=`
+//! (plain, JSON-escaped and URL-encoded), the `primaryKey` / `secondaryKey` / `accountKey` fields of
+//! ARM and Central responses (JSON, escaped JSON, Rust Debug), `Authorization: Basic` and PEM private
+//! keys. The list itself is `iotm_azure::redact`'s — one list for the client's messages and ours —
+//! and every shape is in `tests/fixtures/secret-shapes.json`, which the end-to-end scan also reads.
 
-use regex::Regex;
-use std::borrow::Cow;
-use std::sync::OnceLock;
+pub use iotm_azure::redact::redact;
 
-pub const REDACTED: &str = "[REDACTED]";
-
-struct Rule {
-    pattern: Regex,
-    /// Replacement; `${keep}` re-inserts the non-secret prefix captured by the pattern.
-    replacement: &'static str,
-}
-
-fn rules() -> &'static [Rule] {
-    static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
-    RULES.get_or_init(|| {
-        let rule = |pattern: &str, replacement: &'static str| Rule {
-            pattern: Regex::new(pattern).expect("redaction pattern compiles"),
-            replacement,
-        };
-        vec![
-            // A SAS token as a whole: `SharedAccessSignature sr=…&sig=…&se=…&skn=…`.
-            rule(r"(?i)(?P<keep>SharedAccessSignature(?:\s*=\s*|\s+))(?:SharedAccessSignature\s+)?[^\s;,'`]+", "${keep}[REDACTED]"),
-            rule(r"(?i)(?P<keep>\b(?:SharedAccessKey|AccountKey|ClientSecret)\s*=\s*)[^;\s'`]+", "${keep}[REDACTED]"),
-            // Storage and service SAS URLs: the signature is the secret part.
-            rule(r"(?i)(?P<keep>[?&;\s]sig=)[^&\s'`]+", "${keep}[REDACTED]"),
-            rule(r"(?i)(?P<keep>\bBearer\s+)[A-Za-z0-9\-_.~+/]+=*", "${keep}[REDACTED]"),
-            // key=value, key: value and "key": "value" forms of named secrets (form bodies, JSON, headers).
-            rule(
-                r#"(?i)(?P<keep>"?\b(?:access_token|refresh_token|id_token|client_secret|clientSecret|client_assertion|code_verifier|primaryKey|secondaryKey|password|apiToken)"?\s*[:=]\s*"?)[^"&\s,;}]+"#,
-                "${keep}[REDACTED]",
-            ),
-            // Any JWT that slipped through without a label.
-            rule(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*", "[REDACTED-JWT]"),
-        ]
-    })
-}
-
-/// Returns `text` with every secret replaced by `[REDACTED]`; borrows when nothing matched.
-pub fn redact(text: &str) -> Cow<'_, str> {
-    let mut out = Cow::Borrowed(text);
-    for rule in rules() {
-        if rule.pattern.is_match(&out) {
-            out = Cow::Owned(rule.pattern.replace_all(&out, rule.replacement).into_owned());
-        }
-    }
-    out
-}
+/// What stands where a secret was (the client crate's `Secret` prints the same).
+pub use iotm_azure::secret::REDACTED;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
 
     /// Each secret kind, embedded the way it shows up in real traffic, must not survive.
     #[test]
@@ -94,6 +55,22 @@ mod tests {
             assert!(!out.contains(secret), "{kind}: secret survived in {out:?}");
             assert!(out.contains("REDACTED"), "{kind}: no redaction marker in {out:?}");
         }
+    }
+
+    /// The log, the UI and the bundle are held to the same list of shapes as the client crate's
+    /// messages and the end-to-end scan (`tests/fixtures/secret-shapes.json`).
+    #[test]
+    fn every_shape_of_secret_in_the_shared_list_is_redacted() {
+        let shapes: serde_json::Value = serde_json::from_str(include_str!("../../../tests/fixtures/secret-shapes.json")).unwrap();
+        let leaks: Vec<String> = shapes["shapes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|shape| (shape["kind"].as_str().unwrap(), redact(shape["text"].as_str().unwrap()), shape["secret"].as_str().unwrap()))
+            .filter(|(_, out, secret)| out.contains(&secret[..12]) || out.contains(&secret[secret.len() - 12..]) || !out.contains("REDACTED"))
+            .map(|(kind, out, _)| format!("{kind}: {out}"))
+            .collect();
+        assert!(leaks.is_empty(), "secrets survived:\n{}", leaks.join("\n"));
     }
 
     #[test]

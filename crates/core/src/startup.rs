@@ -22,7 +22,9 @@ pub enum CheckStatus {
 #[serde(rename_all = "camelCase")]
 pub enum CheckId {
     Settings,
+    SavedFiles,
     DataFolder,
+    Journal,
     LogFolder,
     Environment,
 }
@@ -31,7 +33,9 @@ impl CheckId {
     fn label(self) -> &'static str {
         match self {
             CheckId::Settings => "Settings",
+            CheckId::SavedFiles => "Accounts and saved connections",
             CheckId::DataFolder => "Data folder",
+            CheckId::Journal => "Journal",
             CheckId::LogFolder => "Log folder",
             CheckId::Environment => "Environment reachable",
         }
@@ -72,6 +76,11 @@ pub struct StartupContext {
     pub sandbox_url: Option<SandboxUrl>,
     /// Set when the settings file was unreadable and defaults are in use.
     pub settings_problem: Option<String>,
+    /// The accounts and saved-connections files set aside at start, each said in a sentence
+    /// (`recovery::Recovered::describe`).
+    pub recovered: Vec<String>,
+    /// Why the journal cannot be used this run, when it cannot.
+    pub journal_problem: Option<String>,
     pub data_dir: PathBuf,
     pub log_dir: PathBuf,
     pub probe_timeout: Duration,
@@ -82,14 +91,16 @@ type Outcome = (CheckStatus, Option<String>);
 pub type SandboxUrl = Box<dyn Fn() -> Result<String, String> + Send>;
 
 pub fn run(ctx: &StartupContext, mut emit: impl FnMut(StartupEvent)) {
-    let ids = [CheckId::Settings, CheckId::DataFolder, CheckId::LogFolder, CheckId::Environment];
+    let ids = [CheckId::Settings, CheckId::SavedFiles, CheckId::DataFolder, CheckId::Journal, CheckId::LogFolder, CheckId::Environment];
     emit(StartupEvent::Planned { checks: ids.iter().map(|&id| PlannedCheck { id, label: id.label().to_string() }).collect() });
     let (mut passed, mut warnings, mut failed) = (0, 0, 0);
     for id in ids {
         emit(StartupEvent::Update { id, status: CheckStatus::Running, detail: None });
         let (status, detail) = match id {
             CheckId::Settings => check_settings(ctx),
+            CheckId::SavedFiles => check_saved_files(ctx),
             CheckId::DataFolder => check_writable(&ctx.data_dir),
+            CheckId::Journal => check_journal(ctx),
             CheckId::LogFolder => check_writable(&ctx.log_dir),
             CheckId::Environment => check_environment(ctx),
         };
@@ -108,6 +119,23 @@ fn check_settings(ctx: &StartupContext) -> Outcome {
     match &ctx.settings_problem {
         None => (CheckStatus::Passed, None),
         Some(problem) => (CheckStatus::Warning, Some(format!("{problem} Defaults are in use; review Settings."))),
+    }
+}
+
+/// A file set aside is a warning, not a failure: the app works without it, and the person needs
+/// to know what to redo and where the old copy is.
+fn check_saved_files(ctx: &StartupContext) -> Outcome {
+    if ctx.recovered.is_empty() {
+        return (CheckStatus::Passed, None);
+    }
+    (CheckStatus::Warning, Some(ctx.recovered.join(" ")))
+}
+
+/// A journal that cannot be used fails: no migration can be listed, started or resumed.
+fn check_journal(ctx: &StartupContext) -> Outcome {
+    match &ctx.journal_problem {
+        None => (CheckStatus::Passed, Some(ctx.data_dir.join(crate::journal::JOURNAL_FILE).display().to_string())),
+        Some(problem) => (CheckStatus::Failed, Some(problem.clone())),
     }
 }
 
@@ -175,6 +203,8 @@ mod tests {
             sandbox_url: Some(Box::new(|| Err("not started in this test".into()))),
             custom_profile_path: None,
             settings_problem: None,
+            recovered: Vec::new(),
+            journal_problem: None,
             data_dir: dir.join("data"),
             log_dir: dir.join("logs"),
             probe_timeout: Duration::from_millis(500),
@@ -191,13 +221,13 @@ mod tests {
     fn checks_stream_planned_then_running_and_result_then_totals() {
         let dir = tempfile::tempdir().unwrap();
         let events = collect(&ctx(dir.path()));
-        assert!(matches!(&events[0], StartupEvent::Planned { checks } if checks.len() == 4));
+        assert!(matches!(&events[0], StartupEvent::Planned { checks } if checks.len() == 6));
         assert_eq!(events[1], StartupEvent::Update { id: CheckId::Settings, status: CheckStatus::Running, detail: None });
         assert!(matches!(&events[2], StartupEvent::Update { id: CheckId::Settings, status: CheckStatus::Passed, .. }));
         assert!(
-            matches!(&events[8], StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Failed, detail: Some(d) } if d.contains("not running"))
+            matches!(&events[12], StartupEvent::Update { id: CheckId::Environment, status: CheckStatus::Failed, detail: Some(d) } if d.contains("not running"))
         );
-        assert_eq!(events.last(), Some(&StartupEvent::Finished { passed: 3, warnings: 0, failed: 1 }));
+        assert_eq!(events.last(), Some(&StartupEvent::Finished { passed: 5, warnings: 0, failed: 1 }));
     }
 
     #[test]
@@ -256,5 +286,27 @@ mod tests {
         assert!(events
             .iter()
             .any(|e| matches!(e, StartupEvent::Update { id: CheckId::Settings, status: CheckStatus::Warning, detail: Some(d) } if d.contains("line 3"))));
+    }
+
+    #[test]
+    fn a_file_set_aside_is_a_warning_saying_what_was_lost_and_where_the_copy_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let said = "The accounts file is not valid (line 1). Sign in again. It was kept as /cfg/accounts.json.corrupt-1.";
+        let c = StartupContext { recovered: vec![said.into()], ..ctx(dir.path()) };
+        let events = collect(&c);
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, StartupEvent::Update { id: CheckId::SavedFiles, status: CheckStatus::Warning, detail: Some(d) } if d == said)));
+        assert!(matches!(events.last(), Some(StartupEvent::Finished { warnings: 1, .. })));
+    }
+
+    #[test]
+    fn a_journal_that_cannot_be_used_fails_its_check_with_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = StartupContext { journal_problem: Some("The journal was written by a newer IoT Migrator.".into()), ..ctx(dir.path()) };
+        let events = collect(&c);
+        assert!(events.iter().any(
+            |e| matches!(e, StartupEvent::Update { id: CheckId::Journal, status: CheckStatus::Failed, detail: Some(d) } if d.contains("newer IoT Migrator"))
+        ));
     }
 }

@@ -16,7 +16,7 @@ use tauri::{AppHandle, Manager, State};
 /// Records the migration and starts it in the background; answers its ID at once.
 #[tauri::command]
 pub async fn migration_start(app: AppHandle, state: State<'_, AppState>, plan: MigrationPlan, on_progress: Channel<Value>) -> CommandResult<String> {
-    let id = state.migrations.create(&plan).map_err(CommandError::from_payload)?;
+    let id = state.migrations()?.create(&plan).map_err(CommandError::from_payload)?;
     spawn(app, id.clone(), RunMode::Run, on_progress);
     Ok(id)
 }
@@ -24,7 +24,7 @@ pub async fn migration_start(app: AppHandle, state: State<'_, AppState>, plan: M
 /// Continues a migration where its journal says it stopped.
 #[tauri::command]
 pub async fn migration_resume(app: AppHandle, state: State<'_, AppState>, id: String, on_progress: Channel<Value>) -> CommandResult<()> {
-    state.migrations.journal().wizard_of(&id)?;
+    state.migrations()?.journal().wizard_of(&id)?;
     spawn(app, id, RunMode::Run, on_progress);
     Ok(())
 }
@@ -32,7 +32,7 @@ pub async fn migration_resume(app: AppHandle, state: State<'_, AppState>, id: St
 /// Tries the migration's failed items again and watches them.
 #[tauri::command]
 pub async fn migration_retry(app: AppHandle, state: State<'_, AppState>, id: String, on_progress: Channel<Value>) -> CommandResult<()> {
-    state.migrations.journal().wizard_of(&id)?;
+    state.migrations()?.journal().wizard_of(&id)?;
     spawn(app, id, RunMode::Retry, on_progress);
     Ok(())
 }
@@ -53,7 +53,14 @@ fn spawn(app: AppHandle, id: String, mode: RunMode, on_progress: Channel<Value>)
         };
         let connect = state.session.connect(pipeline);
         let sink = |event: Event| send(&event.progress);
-        if let Err(e) = state.migrations.run(&id, mode, &connect, &sink).await {
+        let migrations = match state.migrations() {
+            Ok(migrations) => migrations,
+            Err(CommandError(payload)) => {
+                send(&Progress::Finished { ok: false, code: Some(payload.code), message: Some(payload.message), request_id: None, counts: BTreeMap::new() });
+                return;
+            }
+        };
+        if let Err(e) = migrations.run(&id, mode, &connect, &sink).await {
             tracing::warn!(code = %e.code, migration = %id, "the migration stopped: {}", e.message);
         }
     });
@@ -62,14 +69,15 @@ fn spawn(app: AppHandle, id: String, mode: RunMode, on_progress: Channel<Value>)
 /// Stops the run at its next safe point (the migration stays resumable).
 #[tauri::command]
 pub fn migration_stop(state: State<'_, AppState>, id: String) -> bool {
-    state.migrations.stop(&id)
+    // Nothing runs without a journal, so there is nothing to stop.
+    state.migrations().is_ok_and(|m| m.stop(&id))
 }
 
 /// One of the wizard's own actions on the migration (Central → Hub: `stopJobs`, `resumeJobs`).
 #[tauri::command]
 pub async fn migration_act(state: State<'_, AppState>, id: String, action: String) -> CommandResult<ActionDone> {
     let connect = state.session.connect(state.pipeline()?);
-    state.migrations.act(&id, &action, &connect).await.map_err(CommandError::from_payload)
+    state.migrations()?.act(&id, &action, &connect).await.map_err(CommandError::from_payload)
 }
 
 /// A page of the migration's items of `kind` (its main kind when none), in one state or all.
@@ -82,25 +90,25 @@ pub fn migration_items(
     offset: u32,
     limit: u32,
 ) -> CommandResult<ItemPage> {
-    state.migrations.items(&id, kind.as_deref(), filter.as_deref(), offset, limit.min(50_000)).map_err(CommandError::from_payload)
+    state.migrations()?.items(&id, kind.as_deref(), filter.as_deref(), offset, limit.min(50_000)).map_err(CommandError::from_payload)
 }
 
 #[tauri::command]
 pub fn migration_report(state: State<'_, AppState>, id: String) -> CommandResult<MigrationReport> {
-    state.migrations.report(&id).map_err(CommandError::from_payload)
+    state.migrations()?.report(&id).map_err(CommandError::from_payload)
 }
 
 /// Writes the report as CSV or JSON into the Downloads folder; answers the file's path.
 #[tauri::command]
 pub fn migration_export(app: AppHandle, state: State<'_, AppState>, id: String, format: ReportFormat) -> CommandResult<String> {
     let dir = app.path().download_dir().unwrap_or_else(|_| state.data_dir.join("reports"));
-    Ok(state.migrations.export(&id, format, &dir).map_err(CommandError::from_payload)?.display().to_string())
+    Ok(state.migrations()?.export(&id, format, &dir).map_err(CommandError::from_payload)?.display().to_string())
 }
 
 /// Every migration in the journal, newest first.
 #[tauri::command]
 pub fn migration_list(state: State<'_, AppState>) -> CommandResult<Vec<MigrationEntry>> {
-    state.migrations.list().map_err(CommandError::from_payload)
+    state.migrations()?.list().map_err(CommandError::from_payload)
 }
 
 /// A plan of `wizard` from a plan file's text (saved by the window or written for the CLI), every

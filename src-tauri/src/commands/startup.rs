@@ -17,6 +17,8 @@ pub async fn run_startup_checks(state: State<'_, AppState>, on_event: Channel<St
         environment: settings.environment,
         custom_profile_path: settings.custom_profile_path,
         settings_problem: state.settings_problem.clone(),
+        recovered: state.recovered.clone(),
+        journal_problem: state.journal_problem(),
         data_dir: state.data_dir.clone(),
         log_dir: state.log.dir().to_path_buf(),
         probe_timeout: Duration::from_secs(4),

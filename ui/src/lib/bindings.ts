@@ -42,7 +42,7 @@ export type BundleSaved = { path: string, files: Array<string>, bytes: number, }
 
 export type CheckStatus = "running" | "passed" | "warning" | "failed";
 
-export type CheckId = "settings" | "dataFolder" | "logFolder" | "environment";
+export type CheckId = "settings" | "savedFiles" | "dataFolder" | "journal" | "logFolder" | "environment";
 
 export type PlannedCheck = { id: CheckId, label: string, };
 

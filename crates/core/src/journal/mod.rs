@@ -156,6 +156,12 @@ impl Journal {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| JournalError::Open { path: path.to_path_buf(), message: e.to_string() })?;
         }
+        // A journal a newer app wrote belongs to it: refuse it before anything below writes to it
+        // (switching to WAL rewrites the header and makes -wal/-shm files beside it).
+        let known = schema::MIGRATIONS.len() as i64;
+        if let Some(found) = schema::version_on_disk(path).filter(|&found| found > known) {
+            return Err(JournalError::Schema { path: path.to_path_buf(), source: schema::SchemaError::TooNew { found, known } });
+        }
         let mut conn = Connection::open(path).map_err(open)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(open)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(open)?;

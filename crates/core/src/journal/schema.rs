@@ -76,6 +76,16 @@ pub enum SchemaError {
     Failed { version: i64, message: String },
 }
 
+/// The schema version in the database file's header (`user_version`, 4 bytes big-endian at offset
+/// 60), read without opening it through SQLite, which may write; `None` for no file or no SQLite
+/// header. A version committed only to a WAL file is not seen here; `migrate` still refuses it.
+pub fn version_on_disk(path: &std::path::Path) -> Option<i64> {
+    use std::io::Read;
+    let mut header = [0u8; 64];
+    std::fs::File::open(path).ok()?.read_exact(&mut header).ok()?;
+    header.starts_with(b"SQLite format 3\0").then(|| i64::from(i32::from_be_bytes([header[60], header[61], header[62], header[63]])))
+}
+
 /// Brings the database up to the last of `migrations`.
 pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<i64, SchemaError> {
     let failed = |version: i64| move |e: rusqlite::Error| SchemaError::Failed { version, message: e.to_string() };
