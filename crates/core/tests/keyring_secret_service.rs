@@ -70,17 +70,19 @@ fn in_a_session_bus_of_its_own() {
 
 /// Inside the bus: GNOME Keyring unlocked, then three app starts, each a process of its own.
 fn with_an_unlocked_keyring() {
-    let mut daemon = Command::new("gnome-keyring-daemon")
-        .args(["--foreground", "--unlock", "--components=secrets"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("gnome-keyring-daemon starts");
+    let mut daemon = Daemon(
+        Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("gnome-keyring-daemon starts"),
+    );
     // With --unlock the daemon reads the login keyring's password from stdin (a new keyring is
     // created with it) until the pipe closes.
-    daemon.stdin.take().unwrap().write_all(b"iotm-test-keyring-password").unwrap();
+    daemon.0.stdin.take().unwrap().write_all(b"iotm-test-keyring-password").unwrap();
     let started = Instant::now();
     while !secret_service_on_the_bus() {
-        if let Some(status) = daemon.try_wait().unwrap() {
+        if let Some(status) = daemon.0.try_wait().unwrap() {
             panic!("gnome-keyring-daemon --foreground --unlock --components=secrets exited ({status}) before it served org.freedesktop.secrets");
         }
         assert!(started.elapsed() < Duration::from_secs(20), "gnome-keyring-daemon did not take the name org.freedesktop.secrets on the session bus in 20 s");
@@ -93,8 +95,16 @@ fn with_an_unlocked_keyring() {
         run_to_the_end(app, step);
         eprintln!("app run `{step}` passed");
     }
-    daemon.kill().unwrap();
-    daemon.wait().unwrap();
+}
+
+/// The keyring daemon this test started, ended with the test whether it passes or not.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Sign-in keeps the refresh token under the account's name, as `Session::sign_in` does.
