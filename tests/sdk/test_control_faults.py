@@ -1,6 +1,7 @@
 """The control API's fault injection and call counters, seen from official clients and raw HTTP:
-a throttled ARM call that azure-mgmt retries after Retry-After, a dropped connection, a stall, an
-outage with the service's own error shape, a share of calls hit, and bad rules refused."""
+a throttled ARM call that azure-mgmt retries after Retry-After, a dropped connection (before or
+after the service acted), a stall, an outage with the service's own error shape, a share of calls
+hit, and bad rules refused."""
 
 import time
 
@@ -46,6 +47,18 @@ def test_a_reset_drops_the_connection_without_an_answer(clean):
         requests.get(url, headers={"Authorization": token}, timeout=10)
     assert requests.get(url, headers={"Authorization": token}, timeout=10).status_code == 200
     assert counted(sandbox, "central GET /iotc/{app}/api/devices") == 2
+
+
+def test_apply_then_reset_does_the_work_and_drops_the_answer(clean):
+    sandbox = clean
+    token = sandbox.control("GET", "credentials")["centralApiTokens"]["contoso-fleet"]
+    sandbox.control("POST", "faults", json={"service": "central", "operation": "PUT /iotc/contoso-fleet/api/deviceGroups/", "kind": "applyThenReset", "count": 1})
+    url = f"{sandbox.base_url}/iotc/contoso-fleet/api/deviceGroups/lost-answer?{V}"
+    group = {"displayName": "Lost answer", "filter": "SELECT * FROM devices"}
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.put(url, headers={"Authorization": token}, json=group, timeout=10)
+    # The group was made all the same: the client that retries meets its own work.
+    assert requests.get(url, headers={"Authorization": token}, timeout=10).json()["displayName"] == "Lost answer"
 
 
 def test_an_outage_answers_503_in_the_hubs_error_shape_then_recovers(clean):
