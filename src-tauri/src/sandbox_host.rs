@@ -36,7 +36,9 @@ impl SandboxHost {
         }
         let (slot, state_dir) = (self.slot.clone(), self.state_dir.clone());
         tauri::async_runtime::spawn(async move {
-            // With Azurite as blob storage when Node and the package are there (import/export jobs).
+            // With Azurite as blob storage (import/export jobs) when IOTM_AZURITE_BIN names its
+            // launcher by an absolute path (a debug build also takes the repository's tests/azurite).
+            // Never searched for: the app may run from a folder other users can write to.
             let started = Sandbox::start(SandboxConfig::new(state_dir, Scenario::builtin()).with_azurite()).await;
             let mut slot = slot.lock().unwrap();
             match started {
