@@ -78,7 +78,8 @@ def main() -> None:
         base = info["baseUrl"]
         import requests
 
-        secret = requests.get(f"{base}/_sandbox/credentials", verify=info["caBundle"], timeout=30).json()["clientSecrets"][AUTOMATION_CLIENT]
+        control = {"Authorization": f"Bearer {info['controlToken']}"}
+        secret = requests.get(f"{base}/_sandbox/credentials", verify=info["caBundle"], timeout=30, headers=control).json()["clientSecrets"][AUTOMATION_CLIENT]
         cred = ClientSecretCredential(TENANT, AUTOMATION_CLIENT, secret, authority=base, disable_instance_discovery=True)
         common = {"base_url": base, "credential_scopes": ["https://management.azure.com/.default"]}
         hubs, storage = IotHubClient(cred, SUBSCRIPTION, **common), StorageManagementClient(cred, SUBSCRIPTION, **common)

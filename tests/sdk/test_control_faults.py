@@ -19,7 +19,7 @@ V = "api-version=2022-07-31"
 def clean(sandbox, fresh_scenario):
     sandbox.control("POST", "reset")
     yield sandbox
-    requests.delete(f"{sandbox.base_url}/_sandbox/faults", verify=sandbox.ca_bundle, timeout=10)
+    requests.delete(f"{sandbox.base_url}/_sandbox/faults", verify=sandbox.ca_bundle, timeout=10, headers=sandbox.control_headers)
 
 
 def counted(sandbox, needle):
@@ -61,6 +61,14 @@ def test_apply_then_reset_does_the_work_and_drops_the_answer(clean):
     assert requests.get(url, headers={"Authorization": token}, timeout=10).json()["displayName"] == "Lost answer"
 
 
+@pytest.mark.parametrize("authorization", [None, "Bearer not-this-runs-token"])
+def test_the_control_api_answers_only_the_runs_token(sandbox, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    r = requests.get(f"{sandbox.base_url}/_sandbox/credentials", headers=headers, verify=sandbox.ca_bundle, timeout=10)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "ControlTokenRequired", r.text
+    assert "clientSecrets" not in r.text
+
+
 def test_an_outage_answers_503_in_the_hubs_error_shape_then_recovers(clean):
     sandbox = clean
     hub = arm_view(sandbox)["hub_host"]
@@ -93,7 +101,7 @@ def test_a_share_of_calls_is_hit(clean):
     ({"kind": "throttle", "service": "storage"}, "service 'storage' is not one of"),
 ])
 def test_a_bad_rule_is_refused_with_the_reason(clean, rule, message):
-    r = requests.post(f"{clean.base_url}/_sandbox/faults", json=rule, verify=clean.ca_bundle, timeout=10)
+    r = requests.post(f"{clean.base_url}/_sandbox/faults", json=rule, verify=clean.ca_bundle, timeout=10, headers=clean.control_headers)
     assert r.status_code == 400 and message in r.json()["error"]["message"], r.text
 
 
@@ -104,7 +112,7 @@ def test_a_contradictory_scenario_is_refused_with_every_problem_named_and_nothin
     rg["provisioningServices"][0]["linkedHubs"].append("contoso-hub-mars")
     rg["iotCentralApps"][0]["fleets"][0]["personas"] = {"offline": 80, "slow": 30}
     before = sandbox.control("GET", "fleet/contoso-fleet?summary=true")["idScope"]
-    r = requests.post(f"{sandbox.base_url}/_sandbox/scenario", data=__import__("json").dumps(scenario), verify=sandbox.ca_bundle, timeout=10)
+    r = requests.post(f"{sandbox.base_url}/_sandbox/scenario", data=__import__("json").dumps(scenario), verify=sandbox.ca_bundle, timeout=10, headers=sandbox.control_headers)
     assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidScenario"
     message = r.json()["error"]["message"]
     assert "provisioningServices[0].linkedHubs[1]: no hub 'contoso-hub-mars'" in message

@@ -133,7 +133,7 @@ fn installs() -> Vec<PathBuf> {
     }
 }
 
-fn client_tls(state_dir: &Path) -> Result<rustls::ClientConfig, String> {
+pub(crate) fn client_tls(state_dir: &Path) -> Result<rustls::ClientConfig, String> {
     use rustls::pki_types::pem::PemObject;
     let pem = std::fs::read(state_dir.join(crate::tls::CA_CERT_FILE)).map_err(|e| format!("the sandbox CA certificate: {e}"))?;
     let mut roots = rustls::RootCertStore::empty();
