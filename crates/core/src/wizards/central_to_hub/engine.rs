@@ -221,7 +221,7 @@ impl<'a> Engine<'a> {
                 Err(e) if e.status() == Some(409) && self.is_our_job(job_id, &job.group).await => return Ok(()),
                 Err(e) if e.status().is_none_or(|s| s == 429 || s >= 500) && lost < 5 => {
                     lost += 1;
-                    if self.clients.central.job(job_id).await.is_ok() {
+                    if self.is_our_job(job_id, &job.group).await {
                         return Ok(());
                     }
                     self.ctx.sleep(Duration::from_secs(1)).await?;
