@@ -8,6 +8,36 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The in-app sandbox: with Azurite as blob storage (import/export jobs) when IOTM_AZURITE_BIN
+/// names its launcher by an absolute path (a debug build also takes the repository's
+/// tests/azurite; never searched for: the app may run from a folder other users can write to).
+/// The control API (minted secrets, faults, scenario loads) only in a debug build, where the
+/// end-to-end tests drive it: a released app has no use for it, so it does not serve it at all.
+fn config(state_dir: PathBuf) -> SandboxConfig {
+    let config = SandboxConfig::new(state_dir, Scenario::builtin()).with_azurite();
+    if cfg!(debug_assertions) {
+        config.with_control_api()
+    } else {
+        config
+    }
+}
+
+/// The control token, for the end-to-end tests (debug builds only), in `control-token` of the
+/// sandbox's state folder, readable by this user alone; never in the log.
+fn write_control_token(state_dir: &std::path::Path, token: Option<&str>) {
+    let Some(token) = token else { return };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(state_dir.join(CONTROL_TOKEN_FILE)).and_then(|mut f| std::io::Write::write_all(&mut f, token.as_bytes()));
+    if let Err(e) = written {
+        tracing::warn!("the sandbox's control token was not written: {e}");
+    }
+}
+
+const CONTROL_TOKEN_FILE: &str = "control-token";
+
 enum Slot {
     Off,
     Starting,
@@ -36,13 +66,13 @@ impl SandboxHost {
         }
         let (slot, state_dir) = (self.slot.clone(), self.state_dir.clone());
         tauri::async_runtime::spawn(async move {
-            // With Azurite as blob storage when Node and the package are there (import/export jobs).
-            let started = Sandbox::start(SandboxConfig::new(state_dir, Scenario::builtin()).with_azurite()).await;
+            let started = Sandbox::start(config(state_dir.clone())).await;
             let mut slot = slot.lock().unwrap();
             match started {
                 // Switched away while starting: do not leave it running.
                 Ok(sandbox) if !matches!(*slot, Slot::Starting) => sandbox.stop(),
                 Ok(sandbox) => {
+                    write_control_token(&state_dir, sandbox.control_token.as_deref());
                     tracing::info!(url = %sandbox.base_url, "sandbox cloud started");
                     *slot = Slot::Running(sandbox);
                 }
@@ -83,5 +113,16 @@ impl SandboxHost {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_release_build_of_the_app_does_not_serve_the_control_api() {
+        // The debug build serves it (the end-to-end tests drive the in-app sandbox through it).
+        assert_eq!(config(PathBuf::from("state")).control_api, cfg!(debug_assertions));
     }
 }

@@ -44,11 +44,18 @@ def scenario() -> dict:
     return s
 
 
+# The running sandbox's control API token (`Authorization`), set by `start`.
+CONTROL: dict[str, str] = {}
+
+
 def start(s: dict):
     state = Path(tempfile.mkdtemp(prefix="iotm-bench-c2h-"))
     (state / "scenario.json").write_text(json.dumps(s))
     proc = subprocess.Popen([str(SANDBOX), "--state-dir", str(state), "--scenario", str(state / "scenario.json")], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    return proc, json.loads(proc.stdout.readline()), state
+    info = json.loads(proc.stdout.readline())
+    # The control API answers only the token this run printed.
+    CONTROL["Authorization"] = f"Bearer {info['controlToken']}"
+    return proc, info, state
 
 
 def stop(proc, state):
@@ -58,12 +65,12 @@ def stop(proc, state):
 
 
 def connected(base, ca, host) -> int:
-    fleet = requests.get(f"{base}/_sandbox/fleet/contoso-fleet?summary=true", verify=ca, timeout=60).json()
+    fleet = requests.get(f"{base}/_sandbox/fleet/contoso-fleet?summary=true", verify=ca, timeout=60, headers=CONTROL).json()
     return fleet["connectedByHub"].get(host, 0)
 
 
 def hub_host(base, ca, s) -> str:
-    creds = requests.get(f"{base}/_sandbox/credentials", verify=ca, timeout=30).json()
+    creds = requests.get(f"{base}/_sandbox/credentials", verify=ca, timeout=30, headers=CONTROL).json()
     tenant = s["tenants"][0]["id"]
     client = next(a["clientId"] for a in s["tenants"][0]["appRegistrations"] if a["kind"] == "confidential")
     token = requests.post(f"{base}/{tenant}/oauth2/v2.0/token", verify=ca, timeout=30, data={

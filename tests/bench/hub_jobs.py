@@ -67,7 +67,9 @@ def main() -> None:
     from azure.storage.blob import BlobServiceClient, ContainerClient
 
     state = Path(tempfile.mkdtemp(prefix="iotm-bench-jobs-"))
-    proc = subprocess.Popen([str(BINARY), "--state-dir", str(state)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # A release sandbox runs only the Azurite it is told of, by absolute path (it never searches).
+    env = {**os.environ, "IOTM_AZURITE_BIN": os.environ.get("IOTM_AZURITE_BIN") or str(ROOT / "tests" / "azurite" / "node_modules" / ".bin" / "azurite-blob")}
+    proc = subprocess.Popen([str(BINARY), "--state-dir", str(state)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     try:
         info = json.loads(proc.stdout.readline())
         if not info.get("azurite"):
@@ -76,7 +78,8 @@ def main() -> None:
         base = info["baseUrl"]
         import requests
 
-        secret = requests.get(f"{base}/_sandbox/credentials", verify=info["caBundle"], timeout=30).json()["clientSecrets"][AUTOMATION_CLIENT]
+        control = {"Authorization": f"Bearer {info['controlToken']}"}
+        secret = requests.get(f"{base}/_sandbox/credentials", verify=info["caBundle"], timeout=30, headers=control).json()["clientSecrets"][AUTOMATION_CLIENT]
         cred = ClientSecretCredential(TENANT, AUTOMATION_CLIENT, secret, authority=base, disable_instance_discovery=True)
         common = {"base_url": base, "credential_scopes": ["https://management.azure.com/.default"]}
         hubs, storage = IotHubClient(cred, SUBSCRIPTION, **common), StorageManagementClient(cred, SUBSCRIPTION, **common)

@@ -43,7 +43,7 @@ def start(scenario: dict):
 def hub_access(info: dict, scenario: dict, name: str) -> tuple[str, str]:
     """The hub's host and an iothubowner SAS, found through ARM as a client would."""
     base, ca = info["baseUrl"], info["caBundle"]
-    creds = requests.get(f"{base}/_sandbox/credentials", verify=ca, timeout=30).json()
+    creds = requests.get(f"{base}/_sandbox/credentials", verify=ca, timeout=30, headers={"Authorization": f"Bearer {info['controlToken']}"}).json()
     tenant = scenario["tenants"][0]["id"]
     client = next(a["clientId"] for a in scenario["tenants"][0]["appRegistrations"] if a["kind"] == "confidential")
     token = requests.post(f"{base}/{tenant}/oauth2/v2.0/token", verify=ca, timeout=30, data={

@@ -48,7 +48,8 @@ def device_move(default: dict) -> tuple[float, int, int]:
     proc, info, state = start(scenario)
     try:
         base, ca = info["baseUrl"], info["caBundle"]
-        control = lambda path: requests.get(f"{base}/_sandbox/{path}", verify=ca, timeout=60).json()
+        headers = {"Authorization": f"Bearer {info['controlToken']}"}  # this run's control API token
+        control = lambda path: requests.get(f"{base}/_sandbox/{path}", verify=ca, timeout=60, headers=headers).json()
         creds = control("credentials")
         tenant = scenario["tenants"][0]["id"]
         client = next(a["clientId"] for a in scenario["tenants"][0]["appRegistrations"] if a["kind"] == "confidential")

@@ -27,21 +27,23 @@ def css(driver, selector):
     return driver.find_element(By.CSS_SELECTOR, selector)
 
 
-def sandbox_of(home) -> tuple[str, str]:
-    """The in-app sandbox's address (from the app's log) and its CA."""
+def sandbox_of(home) -> tuple[str, str, dict]:
+    """The in-app sandbox's address (from the app's log), its CA, and the headers its control API
+    asks for (the debug build writes the run's token beside the CA; a release build serves none)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         log = "\n".join(p.read_text(errors="replace") for p in home.log_dir.glob("*"))
         found = re.findall(r"sandbox cloud started url=(https://\S+)", log)
         if found:
-            return found[-1], str(home.data_dir / "sandbox" / "sandbox-ca.pem")
+            token = (home.data_dir / "sandbox" / "control-token").read_text()
+            return found[-1], str(home.data_dir / "sandbox" / "sandbox-ca.pem"), {"Authorization": f"Bearer {token}"}
         time.sleep(0.3)
     raise AssertionError("the app's log never said where the sandbox listens")
 
 
 def test_a_fleet_of_two_hundred_with_every_persona(driver, home):
-    base, ca = sandbox_of(home)
-    scenario = requests.get(f"{base}/_sandbox/scenario", verify=ca, timeout=30)
+    base, ca, control = sandbox_of(home)
+    scenario = requests.get(f"{base}/_sandbox/scenario", verify=ca, timeout=30, headers=control)
     scenario = scenario.json() if scenario.ok else None
     assert scenario, "the control API gives the loaded scenario"
     app = scenario["subscriptions"][0]["resourceGroups"][0]["iotCentralApps"][0]
@@ -49,7 +51,7 @@ def test_a_fleet_of_two_hundred_with_every_persona(driver, home):
     fleet["count"] = 200
     fleet["personas"] = {p: 5.0 for p in PERSONAS}
     scenario["deviceTiming"] = {"answerMs": 50, "slowAnswerMs": 600, "reconnectMs": 100, "commandTimeoutMs": 1500}
-    r = requests.post(f"{base}/_sandbox/scenario", data=json.dumps(scenario), verify=ca, timeout=60)
+    r = requests.post(f"{base}/_sandbox/scenario", data=json.dumps(scenario), verify=ca, timeout=60, headers=control)
     assert r.ok, r.text
 
 
@@ -155,8 +157,8 @@ def test_the_report_counts_every_persona_exactly(driver, home, screenshots):
     path = Path(saved.text.removeprefix("Saved "))
     assert path.parent == home.root / "Downloads", path
     exported = json.loads(path.read_text())
-    base, ca = sandbox_of(home)
-    personas = {d["id"]: d["persona"] for d in requests.get(f"{base}/_sandbox/fleet/contoso-fleet", verify=ca, timeout=30).json()["devices"] if d["id"].startswith("thermostat-")}
+    base, ca, control = sandbox_of(home)
+    personas = {d["id"]: d["persona"] for d in requests.get(f"{base}/_sandbox/fleet/contoso-fleet", verify=ca, timeout=30, headers=control).json()["devices"] if d["id"].startswith("thermostat-")}
     ended = {d["deviceId"]: (d["state"], d["reasonCode"]) for d in exported["devices"]}
     assert len(ended) == 200
     wrong = {d: (personas[d], ended[d]) for d in ended if ended[d] != EXPECTED[personas[d]]}

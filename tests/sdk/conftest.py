@@ -40,9 +40,11 @@ class Sandbox:
         self.ca_cert: str = info["caCert"]
         # Azurite's blob service (https://127.0.0.1:<port>), or None when it is not installed.
         self.azurite: str | None = info.get("azurite")
+        # The control API answers only this run's token (printed on the sandbox's stdout).
+        self.control_headers = {"Authorization": f"Bearer {info['controlToken']}"}
 
     def control(self, method: str, path: str, **kwargs) -> dict:
-        r = requests.request(method, f"{self.base_url}/_sandbox/{path}", verify=self.ca_bundle, timeout=10, **kwargs)
+        r = requests.request(method, f"{self.base_url}/_sandbox/{path}", verify=self.ca_bundle, timeout=10, headers=self.control_headers, **kwargs)
         r.raise_for_status()
         return r.json()
 

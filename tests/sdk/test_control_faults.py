@@ -1,6 +1,7 @@
 """The control API's fault injection and call counters, seen from official clients and raw HTTP:
-a throttled ARM call that azure-mgmt retries after Retry-After, a dropped connection, a stall, an
-outage with the service's own error shape, a share of calls hit, and bad rules refused."""
+a throttled ARM call that azure-mgmt retries after Retry-After, a dropped connection (before or
+after the service acted), a stall, an outage with the service's own error shape, a share of calls
+hit, and bad rules refused."""
 
 import time
 
@@ -18,7 +19,7 @@ V = "api-version=2022-07-31"
 def clean(sandbox, fresh_scenario):
     sandbox.control("POST", "reset")
     yield sandbox
-    requests.delete(f"{sandbox.base_url}/_sandbox/faults", verify=sandbox.ca_bundle, timeout=10)
+    requests.delete(f"{sandbox.base_url}/_sandbox/faults", verify=sandbox.ca_bundle, timeout=10, headers=sandbox.control_headers)
 
 
 def counted(sandbox, needle):
@@ -46,6 +47,26 @@ def test_a_reset_drops_the_connection_without_an_answer(clean):
         requests.get(url, headers={"Authorization": token}, timeout=10)
     assert requests.get(url, headers={"Authorization": token}, timeout=10).status_code == 200
     assert counted(sandbox, "central GET /iotc/{app}/api/devices") == 2
+
+
+def test_apply_then_reset_does_the_work_and_drops_the_answer(clean):
+    sandbox = clean
+    token = sandbox.control("GET", "credentials")["centralApiTokens"]["contoso-fleet"]
+    sandbox.control("POST", "faults", json={"service": "central", "operation": "PUT /iotc/contoso-fleet/api/deviceGroups/", "kind": "applyThenReset", "count": 1})
+    url = f"{sandbox.base_url}/iotc/contoso-fleet/api/deviceGroups/lost-answer?{V}"
+    group = {"displayName": "Lost answer", "filter": "SELECT * FROM devices"}
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.put(url, headers={"Authorization": token}, json=group, timeout=10)
+    # The group was made all the same: the client that retries meets its own work.
+    assert requests.get(url, headers={"Authorization": token}, timeout=10).json()["displayName"] == "Lost answer"
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer not-this-runs-token"])
+def test_the_control_api_answers_only_the_runs_token(sandbox, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    r = requests.get(f"{sandbox.base_url}/_sandbox/credentials", headers=headers, verify=sandbox.ca_bundle, timeout=10)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "ControlTokenRequired", r.text
+    assert "clientSecrets" not in r.text
 
 
 def test_an_outage_answers_503_in_the_hubs_error_shape_then_recovers(clean):
@@ -80,7 +101,7 @@ def test_a_share_of_calls_is_hit(clean):
     ({"kind": "throttle", "service": "storage"}, "service 'storage' is not one of"),
 ])
 def test_a_bad_rule_is_refused_with_the_reason(clean, rule, message):
-    r = requests.post(f"{clean.base_url}/_sandbox/faults", json=rule, verify=clean.ca_bundle, timeout=10)
+    r = requests.post(f"{clean.base_url}/_sandbox/faults", json=rule, verify=clean.ca_bundle, timeout=10, headers=clean.control_headers)
     assert r.status_code == 400 and message in r.json()["error"]["message"], r.text
 
 
@@ -91,7 +112,7 @@ def test_a_contradictory_scenario_is_refused_with_every_problem_named_and_nothin
     rg["provisioningServices"][0]["linkedHubs"].append("contoso-hub-mars")
     rg["iotCentralApps"][0]["fleets"][0]["personas"] = {"offline": 80, "slow": 30}
     before = sandbox.control("GET", "fleet/contoso-fleet?summary=true")["idScope"]
-    r = requests.post(f"{sandbox.base_url}/_sandbox/scenario", data=__import__("json").dumps(scenario), verify=sandbox.ca_bundle, timeout=10)
+    r = requests.post(f"{sandbox.base_url}/_sandbox/scenario", data=__import__("json").dumps(scenario), verify=sandbox.ca_bundle, timeout=10, headers=sandbox.control_headers)
     assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidScenario"
     message = r.json()["error"]["message"]
     assert "provisioningServices[0].linkedHubs[1]: no hub 'contoso-hub-mars'" in message

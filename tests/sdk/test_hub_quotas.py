@@ -46,7 +46,7 @@ def registry(sandbox, name: str) -> IoTHubRegistryManager:
 
 
 def clear_counters(sandbox) -> None:
-    requests.delete(f"{sandbox.base_url}/_sandbox/counters", verify=sandbox.ca_bundle, timeout=10).raise_for_status()
+    requests.delete(f"{sandbox.base_url}/_sandbox/counters", verify=sandbox.ca_bundle, timeout=10, headers=sandbox.control_headers).raise_for_status()
 
 
 def hub_calls(sandbox, route: str) -> int:

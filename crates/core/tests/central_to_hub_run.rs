@@ -1,6 +1,7 @@
 //! The Central → Hub engine end to end against the sandbox: 200 simulated devices of every persona
 //! moved to a hub that is not linked yet; every device ends as its persona dictates, with the right
-//! reason; a second run changes nothing; faults injected on every service leave the same end state.
+//! reason; a second run changes nothing; faults injected on every service leave the same end state,
+//! including PUTs applied whose answers are lost (the retry meets its own work: one job, still).
 
 mod common;
 
@@ -68,7 +69,8 @@ async fn two_hundred_devices_of_every_persona_end_as_their_persona_says() {
 async fn ten_percent_throttling_errors_and_resets_leave_the_same_end_state() {
     let world = start(scenario(200), PipelineOptions::default()).await;
     for service in ["arm", "central", "dps", "hub"] {
-        for kind in [FaultKind::Throttle, FaultKind::Unavailable, FaultKind::Reset] {
+        // A dropped answer to a call that was applied, too: the retried PUT finds its work done.
+        for kind in [FaultKind::Throttle, FaultKind::Unavailable, FaultKind::Reset, FaultKind::ApplyThenReset] {
             let rule = FaultRule { service: Some(service.into()), operation: None, kind, share: 0.034, count: None, retry_after_seconds: 1, stall_seconds: 0 };
             world.sandbox.cloud.faults().add(rule).unwrap();
         }
@@ -80,6 +82,47 @@ async fn ten_percent_throttling_errors_and_resets_leave_the_same_end_state() {
     c2h::run(&journal, &id, world.clients.clone(), &progress).await.unwrap();
     check_end_state(&world, &journal, &id);
     assert_eq!(world.clients.central.jobs().unwrap().all().await.unwrap().iter().filter(|j| j.id.starts_with("iotm-")).count(), 1, "exactly one job");
+    world.sandbox.stop();
+}
+
+/// Every call the engine makes with PUT on `service`, then a rule that applies the first `count`
+/// of them and drops their answers (the pipeline retries a PUT: the retry finds the work done).
+fn apply_then_drop_puts(world: &World, services: &[&str], count: u64) {
+    for service in services {
+        let rule = FaultRule {
+            service: Some((*service).into()),
+            operation: Some("PUT ".into()),
+            kind: FaultKind::ApplyThenReset,
+            share: 1.0,
+            count: Some(count),
+            retry_after_seconds: 1,
+            stall_seconds: 0,
+        };
+        world.sandbox.cloud.faults().add(rule).unwrap();
+    }
+}
+
+fn puts_seen(world: &World, service: &str) -> u64 {
+    world.sandbox.cloud.faults().counters().iter().filter(|(k, _)| k.starts_with(&format!("{service} PUT "))).map(|(_, n)| n).sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn puts_applied_whose_answers_are_lost_leave_the_same_end_state_and_one_job() {
+    let world = start(scenario(200), PipelineOptions::default()).await;
+    apply_then_drop_puts(&world, &["arm", "central", "dps", "hub"], 1);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("journal.db")).unwrap();
+    let id = create(&journal, &plan()).unwrap();
+    let progress = |_: Progress| {};
+    c2h::run(&journal, &id, world.clients.clone(), &progress).await.unwrap();
+    check_end_state(&world, &journal, &id);
+    assert_eq!(world.clients.central.jobs().unwrap().all().await.unwrap().iter().filter(|j| j.id.starts_with("iotm-")).count(), 1, "exactly one job");
+    // The faults really hit: the hub link (ARM), the enrollment group (DPS) and the job (Central)
+    // were each applied, their answers lost and the PUT retried. (The run makes no PUT to the hub:
+    // DPS creates the devices there; the hub's rule stands for any later PUT.)
+    for service in ["arm", "central", "dps"] {
+        assert_eq!(puts_seen(&world, service), 2, "{service}: {:?}", world.sandbox.cloud.faults().counters());
+    }
     world.sandbox.stop();
 }
 
@@ -108,6 +151,40 @@ async fn retry_reruns_the_job_on_the_devices_central_can_reach_again() {
     assert_eq!(report.by_reason.get("noDeviceMove"), Some(&10));
     let reruns: Vec<String> = report.steps.iter().filter(|s| s.key.starts_with("rerun:")).map(|s| s.key.clone()).collect();
     assert_eq!(reruns, ["rerun:thermostats:1"]);
+    assert_eq!(world.clients.central.jobs().unwrap().all().await.unwrap().iter().filter(|j| j.id.starts_with("iotm-")).count(), 2, "the job and its one rerun");
+    world.sandbox.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_applied_whose_answer_is_lost_is_watched_like_any_rerun() {
+    let world = start(scenario(200), PipelineOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("journal.db")).unwrap();
+    let id = create(&journal, &plan()).unwrap();
+    let progress = |_: Progress| {};
+    c2h::run(&journal, &id, world.clients.clone(), &progress).await.unwrap();
+    {
+        let app = world.sandbox.cloud.central_apps().by_subdomain("contoso-fleet").unwrap();
+        for device in app.simulated_devices().iter().filter(|d| d.persona() == iotm_sandbox::fleet::Persona::Offline) {
+            *device.persona.lock().unwrap() = iotm_sandbox::fleet::Persona::Healthy;
+            let scope = device.link.lock().unwrap().id_scope.clone();
+            device.register(&world.sandbox.cloud, &scope).unwrap();
+        }
+    }
+    let rule = FaultRule {
+        service: Some("central".into()),
+        operation: Some("/rerun/".into()),
+        kind: FaultKind::ApplyThenReset,
+        share: 1.0,
+        count: Some(1),
+        retry_after_seconds: 1,
+        stall_seconds: 0,
+    };
+    world.sandbox.cloud.faults().add(rule).unwrap();
+    let outcome = c2h::retry(&journal, &id, world.clients.clone(), &progress).await.unwrap();
+    assert_eq!((outcome.counts.get("verified"), outcome.counts.get("failed")), (Some(&170), Some(&30)), "{:?}", outcome.counts);
+    let rerun = report::build(&journal, &id).unwrap().steps.into_iter().find(|s| s.key == "rerun:thermostats:1").unwrap();
+    assert!(rerun.outcome.as_ref().is_some_and(|o| o["jobId"].is_string()), "the rerun is recorded as made, not skipped: {:?}", rerun.outcome);
     assert_eq!(world.clients.central.jobs().unwrap().all().await.unwrap().iter().filter(|j| j.id.starts_with("iotm-")).count(), 2, "the job and its one rerun");
     world.sandbox.stop();
 }

@@ -3,8 +3,9 @@
 //! its data in the state folder. Azurite itself checks every SAS (signature, permissions, expiry),
 //! which is the point: the sandbox never re-implements Storage's authorisation.
 //!
-//! Node and the installed package are needed (`npm ci` in tests/azurite, or IOTM_AZURITE_BIN
-//! naming `azurite-blob`); without them the blob-backed features say why they cannot work.
+//! Node and the package are needed: IOTM_AZURITE_BIN naming an `azurite-blob` launcher by its
+//! absolute path, or, in a debug build only, this repository's `npm ci` in tests/azurite; without
+//! them the blob-backed features say why they cannot work. Never searched for (see `find_launcher`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 /// Azurite's well-known development account (public, in Azurite's own source).
 pub const ACCOUNT: &str = "devstoreaccount1";
 pub const WELL_KNOWN_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-/// Names the `azurite-blob` launcher to use instead of the repository's tests/azurite install.
+/// Names the `azurite-blob` launcher, by an absolute path: the only way a release build runs Azurite.
 pub const BIN_ENV: &str = "IOTM_AZURITE_BIN";
 /// How long a blob-backed call waits for a freshly started Azurite to listen.
 const READY_WITHIN: Duration = Duration::from_secs(20);
@@ -25,7 +26,8 @@ const READY_WITHIN: Duration = Duration::from_secs(20);
 pub enum Launch {
     #[default]
     Off,
-    /// Find the launcher (IOTM_AZURITE_BIN, then the repository's tests/azurite) and start it.
+    /// Start the configured launcher (IOTM_AZURITE_BIN; in a debug build, else the repository's
+    /// tests/azurite).
     Auto,
 }
 
@@ -97,26 +99,41 @@ impl Drop for Azurite {
     }
 }
 
-/// The `azurite-blob` launcher: IOTM_AZURITE_BIN, else the repository's tests/azurite install
-/// (found from this crate's source folder, then upwards from the running executable).
+/// The `azurite-blob` launcher: the one IOTM_AZURITE_BIN names, else (debug builds only) this
+/// repository's tests/azurite install. Nothing is searched for: the sandbox runs in the released
+/// app, which may start from a folder other users can write to (an AppImage under /tmp, `C:\`),
+/// and a launcher found by walking up from the executable, or relative to the working folder,
+/// would run whatever they planted there.
 fn find_launcher() -> Result<PathBuf, String> {
-    if let Some(bin) = std::env::var_os(BIN_ENV) {
-        let bin = PathBuf::from(bin);
-        return if bin.exists() { Ok(bin) } else { Err(format!("{BIN_ENV} names {}, which does not exist", bin.display())) };
-    }
-    let relative = Path::new("tests/azurite/node_modules/.bin/azurite-blob");
-    let mut roots = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")];
-    if let Ok(exe) = std::env::current_exe() {
-        roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
-    }
-    roots
-        .iter()
-        .map(|r| r.join(relative))
-        .find(|p| p.exists())
-        .ok_or_else(|| format!("Azurite is not installed: run `npm ci` in tests/azurite (or set {BIN_ENV} to an azurite-blob launcher)"))
+    launcher(std::env::var_os(BIN_ENV))
 }
 
-fn client_tls(state_dir: &Path) -> Result<rustls::ClientConfig, String> {
+fn launcher(configured: Option<std::ffi::OsString>) -> Result<PathBuf, String> {
+    if let Some(bin) = configured {
+        let bin = PathBuf::from(bin);
+        return match bin.is_absolute() {
+            false => Err(format!("{BIN_ENV} must name the azurite-blob launcher by an absolute path, not {}", bin.display())),
+            true if bin.is_file() => Ok(bin),
+            true => Err(format!("{BIN_ENV} names {}, which is not a file", bin.display())),
+        };
+    }
+    installs().into_iter().find(|p| p.is_file()).ok_or_else(|| match cfg!(debug_assertions) {
+        true => format!("Azurite is not installed: run `npm ci` in tests/azurite (or set {BIN_ENV} to the absolute path of an azurite-blob launcher)"),
+        false => format!("blob storage needs Azurite: set {BIN_ENV} to the absolute path of its azurite-blob launcher"),
+    })
+}
+
+/// Where an install is looked for when none is configured: in a debug build, the repository's
+/// own, by the path fixed when it was compiled (the developer's checkout: `./x run`, the tests);
+/// in a release build, nowhere.
+fn installs() -> Vec<PathBuf> {
+    match cfg!(debug_assertions) {
+        true => vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/azurite/node_modules/.bin/azurite-blob")],
+        false => vec![],
+    }
+}
+
+pub(crate) fn client_tls(state_dir: &Path) -> Result<rustls::ClientConfig, String> {
     use rustls::pki_types::pem::PemObject;
     let pem = std::fs::read(state_dir.join(crate::tls::CA_CERT_FILE)).map_err(|e| format!("the sandbox CA certificate: {e}"))?;
     let mut roots = rustls::RootCertStore::empty();
@@ -209,3 +226,33 @@ fn die_with_parent(command: &mut Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_command: &mut Command) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The repository's own install, named at build time; never a folder found at run time.
+    fn repository_install() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/azurite/node_modules/.bin/azurite-blob")
+    }
+
+    #[test]
+    fn no_folder_above_the_executable_is_searched_for_azurite() {
+        // A release app runs from anywhere (an AppImage from under /tmp): a launcher another user
+        // plants in a folder above it must never be run. Only the build-time path of this
+        // repository's own install, and only in debug builds, is looked at without configuration.
+        let expected: Vec<PathBuf> = if cfg!(debug_assertions) { vec![repository_install()] } else { vec![] };
+        assert_eq!(installs(), expected);
+    }
+
+    #[test]
+    fn a_configured_launcher_must_be_an_absolute_path() {
+        // Relative to the working directory, which is whatever folder the app was started from.
+        let relative = std::ffi::OsString::from("src/lib.rs");
+        assert!(Path::new(&relative).exists(), "the test needs a relative path that exists: run it from crates/sandbox");
+        let refused = launcher(Some(relative)).unwrap_err();
+        assert!(refused.contains("absolute"), "{refused}");
+        let absolute = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs");
+        assert_eq!(launcher(Some(absolute.clone().into_os_string())).unwrap(), absolute);
+    }
+}

@@ -1,6 +1,11 @@
 //! The control API tests and demos use (loopback only, under `/_sandbox`): what is running, the
 //! minted client secrets, the sandbox clock, scenario loads and resets, fault injection, call
 //! counters, quotas on or off, and the simulated fleet's state. Not an Azure API.
+//!
+//! Served only when the sandbox is started with it (`SandboxConfig::with_control_api`: the
+//! `iotm-sandbox` binary, the app's debug build), and then only to callers that send the token
+//! minted for the run (`Authorization: Bearer <token>`; the binary prints it on stdout). Other
+//! local users reach loopback too, and these routes hand out secrets and reshape the cloud.
 
 use crate::cloud::Cloud;
 use crate::faults::FaultRule;
@@ -32,6 +37,24 @@ pub fn router() -> Router<Arc<Cloud>> {
 }
 
 type ControlError = (StatusCode, Json<Value>);
+
+/// Where the control API is not served, its paths are plainly not found (not passed to ARM).
+pub async fn not_served() -> ControlError {
+    control_error(StatusCode::NOT_FOUND, "NotFound", "This sandbox does not serve the control API.")
+}
+
+/// Lets through only calls that carry the run's token. The comparison is of SHA-256 digests, so
+/// its time says nothing about how much of a guess was right.
+pub async fn authorize(State(token): State<Arc<String>>, request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use sha2::{Digest, Sha256};
+    let sent = request.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match sent {
+        Some(sent) if Sha256::digest(sent.as_bytes()) == Sha256::digest(token.as_bytes()) => next.run(request).await,
+        _ => control_error(StatusCode::UNAUTHORIZED, "ControlTokenRequired", "The control API needs this run's token: Authorization: Bearer <controlToken>.")
+            .into_response(),
+    }
+}
 
 /// What a device does when it reports state: the body (a JSON object) is merged into the reported
 /// properties of its twin, or of its module's with `?moduleId=`. The hub is named by ARM name or host.
@@ -207,4 +230,58 @@ async fn load_scenario(State(cloud): State<Arc<Cloud>>, body: String) -> Result<
         )
     })?;
     Ok(Json(json!({"loaded": true})))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::Scenario;
+    use crate::{Sandbox, SandboxConfig};
+
+    fn client(state: &std::path::Path) -> reqwest::Client {
+        let tls = crate::azurite::client_tls(state).unwrap();
+        reqwest::Client::builder().tls_backend_preconfigured(tls).build().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_sandbox_not_asked_for_the_control_api_does_not_serve_it() {
+        // The app's own sandbox (a release build) is one: its minted secrets stay inside it.
+        let state = tempfile::tempdir().unwrap();
+        let sandbox = Sandbox::start(SandboxConfig::new(state.path().to_path_buf(), Scenario::builtin())).await.unwrap();
+        let http = client(state.path());
+        for path in ["credentials", "info", "scenario"] {
+            let status = http.get(format!("{}/_sandbox/{path}", sandbox.base_url)).send().await.unwrap().status();
+            assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "/_sandbox/{path}");
+        }
+        let status = http.post(format!("{}/_sandbox/faults", sandbox.base_url)).body(r#"{"kind":"throttle"}"#).send().await.unwrap().status();
+        assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "POST /_sandbox/faults");
+        sandbox.stop();
+    }
+
+    #[tokio::test]
+    async fn the_control_api_answers_only_the_runs_token() {
+        let state = tempfile::tempdir().unwrap();
+        let sandbox = Sandbox::start(SandboxConfig::new(state.path().to_path_buf(), Scenario::builtin()).with_control_api()).await.unwrap();
+        let token = sandbox.control_token.clone().unwrap();
+        let (http, url) = (client(state.path()), format!("{}/_sandbox/credentials", sandbox.base_url));
+        for refused in [None, Some("Bearer not-the-token".to_string()), Some(token.clone())] {
+            let mut request = http.get(&url);
+            if let Some(value) = &refused {
+                request = request.header("authorization", value);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED, "{refused:?}");
+            assert!(response.text().await.unwrap().contains("ControlTokenRequired"));
+        }
+        let response = http.get(&url).header("authorization", format!("Bearer {token}")).send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        let body: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+        assert!(body["clientSecrets"].is_object());
+        // A second run mints another token: the first one opens nothing.
+        let again = Sandbox::start(SandboxConfig::new(state.path().to_path_buf(), Scenario::builtin()).with_control_api()).await.unwrap();
+        assert_ne!(again.control_token.as_deref(), Some(token.as_str()));
+        let other = http.get(format!("{}/_sandbox/credentials", again.base_url)).header("authorization", format!("Bearer {token}")).send().await.unwrap();
+        assert_eq!(other.status(), reqwest::StatusCode::UNAUTHORIZED);
+        sandbox.stop();
+        again.stop();
+    }
 }

@@ -1,7 +1,8 @@
 //! Fault injection and call counting for tests, driven by the control API: every request to an
 //! emulated service is counted by service and operation, and may be answered with a throttle
-//! (429), an outage (503), a dropped connection, a stall, or a refusal with a chosen status and
-//! error code (a 4xx no retry helps), for a share of calls or a set count.
+//! (429), an outage (503), a dropped connection (before the service acts, or after it has acted —
+//! the lost answer a client retries into a conflict), a stall, or a refusal with a chosen status
+//! and error code (a 4xx no retry helps), for a share of calls or a set count.
 
 use crate::cloud::Cloud;
 use axum::extract::{MatchedPath, Request, State};
@@ -21,8 +22,11 @@ pub enum FaultKind {
     Throttle,
     /// 503 with Retry-After.
     Unavailable,
-    /// The connection is dropped without an answer.
+    /// The connection is dropped without an answer, before the service sees the call.
     Reset,
+    /// The service handles the call (a PUT creates what it names), then the connection is dropped
+    /// without its answer: what a client sees when a timeout cuts off a call that was applied.
+    ApplyThenReset,
     /// The answer comes only after `stallSeconds`.
     Stall,
     /// The call is refused with `status` and the service's error `code` (and `message`), in the
@@ -169,6 +173,12 @@ fn fault_response(service: &str, status: StatusCode, retry_after: u64) -> Respon
     response
 }
 
+/// Marks `response` so the server drops the connection instead of sending it.
+fn dropped(mut response: Response) -> Response {
+    response.extensions_mut().insert(ResetConnection);
+    response
+}
+
 /// Middleware for every emulated service: count, then maybe inject a fault.
 pub async fn apply(State((cloud, fixed_service)): State<(Arc<Cloud>, Option<&'static str>)>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
@@ -184,11 +194,8 @@ pub async fn apply(State((cloud, fixed_service)): State<(Arc<Cloud>, Option<&'st
         Some(rule) => match rule.kind {
             FaultKind::Throttle => fault_response(service, StatusCode::TOO_MANY_REQUESTS, rule.retry_after_seconds),
             FaultKind::Unavailable => fault_response(service, StatusCode::SERVICE_UNAVAILABLE, rule.retry_after_seconds),
-            FaultKind::Reset => {
-                let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
-                response.extensions_mut().insert(ResetConnection);
-                response
-            }
+            FaultKind::Reset => dropped(StatusCode::SERVICE_UNAVAILABLE.into_response()),
+            FaultKind::ApplyThenReset => dropped(next.run(request).await),
             FaultKind::Refuse { status, code, message } => refusal(&cloud, service, status, &code, message.as_deref()),
             FaultKind::Stall => {
                 tokio::time::sleep(std::time::Duration::from_secs(rule.stall_seconds)).await;

@@ -56,17 +56,26 @@ pub struct SandboxConfig {
     pub scenario: Scenario,
     /// Whether blob storage (Azurite) runs beside the sandbox; off unless asked for.
     pub azurite: azurite::Launch,
+    /// Whether the control API (`/_sandbox/…`: minted secrets, faults, scenario loads) is served,
+    /// behind a token minted per run; off unless asked for (the app's release build never asks).
+    pub control_api: bool,
 }
 
 impl SandboxConfig {
     /// Every listener on a free port, no blob storage.
     pub fn new(state_dir: PathBuf, scenario: Scenario) -> SandboxConfig {
-        SandboxConfig { state_dir, port: 0, mqtt_port: 0, proxy_port: 0, scenario, azurite: azurite::Launch::Off }
+        SandboxConfig { state_dir, port: 0, mqtt_port: 0, proxy_port: 0, scenario, azurite: azurite::Launch::Off, control_api: false }
     }
 
     /// With Azurite as blob storage, when Node and the package are installed.
     pub fn with_azurite(mut self) -> SandboxConfig {
         self.azurite = azurite::Launch::Auto;
+        self
+    }
+
+    /// Serving the control API, to callers that send the run's token (`Sandbox::control_token`).
+    pub fn with_control_api(mut self) -> SandboxConfig {
+        self.control_api = true;
         self
     }
 }
@@ -82,6 +91,8 @@ pub struct Sandbox {
     pub proxy_address: String,
     /// `https://127.0.0.1:<port>` of Azurite's blob service, when it runs.
     pub azurite_url: Option<String>,
+    /// The token the control API asks for (`Authorization: Bearer …`), when it is served.
+    pub control_token: Option<String>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -99,9 +110,15 @@ impl Sandbox {
         let port = listener.local_addr().map_err(|source| SandboxError::Io { what: "local address".into(), source })?.port();
         let base_url = format!("https://localhost:{port}");
         cloud.set_base_url(base_url.clone());
-        let router = entra::router()
-            .merge(central::router())
-            .merge(control::router())
+        // Loopback is shared with every local user, and the control API hands out secrets and
+        // reshapes the cloud: served only when asked for, and then only to the run's token.
+        let control_token = config.control_api.then(live::new_key);
+        let mut router = entra::router().merge(central::router());
+        router = match &control_token {
+            Some(token) => router.merge(control::router().layer(axum::middleware::from_fn_with_state(Arc::new(token.clone()), control::authorize))),
+            None => router.route("/_sandbox/{*rest}", axum::routing::any(control::not_served)),
+        };
+        let router = router
             .fallback(arm::handle)
             .layer(axum::middleware::from_fn_with_state(None, rejections::reshape))
             .layer(axum::middleware::from_fn_with_state((cloud.clone(), None), faults::apply))
@@ -131,6 +148,7 @@ impl Sandbox {
             dps_mqtt_host: format!("localhost:{mqtt_port}"),
             proxy_address: format!("127.0.0.1:{proxy_port}"),
             azurite_url,
+            control_token,
             tasks,
         })
     }

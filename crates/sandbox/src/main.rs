@@ -1,8 +1,10 @@
 //! `iotm-sandbox`: the sandbox cloud as a standalone process, for tests and demos.
 //!
 //! Prints one JSON line on stdout once listening — `{"baseUrl", "caCert", "caBundle", "dpsMqttHost",
-//! "proxy", "azurite"}` — so a test harness can read where to point its clients. `azurite` is the
-//! blob service's URL, or null when Azurite is not installed (or `--no-azurite`).
+//! "proxy", "azurite", "controlToken"}` — so a test harness can read where to point its clients.
+//! `azurite` is the blob service's URL, or null when Azurite is not installed (or `--no-azurite`).
+//! `controlToken` is minted for this run: the control API (`/_sandbox/…`) answers only calls that
+//! send it as `Authorization: Bearer <controlToken>`; stdout goes only to whoever started us.
 
 use iotm_sandbox::scenario::Scenario;
 use iotm_sandbox::{Sandbox, SandboxConfig};
@@ -46,7 +48,8 @@ async fn main() {
             other => fail(format!("unknown argument {other}")),
         }
     }
-    let mut config = SandboxConfig { port, mqtt_port, proxy_port, ..SandboxConfig::new(state_dir, scenario.unwrap_or_else(Scenario::builtin)) };
+    let mut config =
+        SandboxConfig { port, mqtt_port, proxy_port, ..SandboxConfig::new(state_dir, scenario.unwrap_or_else(Scenario::builtin)) }.with_control_api();
     if azurite {
         config = config.with_azurite();
     }
@@ -54,7 +57,7 @@ async fn main() {
     println!(
         "{}",
         serde_json::json!({"baseUrl": sandbox.base_url, "caCert": sandbox.ca_cert_path, "caBundle": sandbox.ca_bundle_path,
-                           "dpsMqttHost": sandbox.dps_mqtt_host, "proxy": sandbox.proxy_address, "azurite": sandbox.azurite_url})
+                           "dpsMqttHost": sandbox.dps_mqtt_host, "proxy": sandbox.proxy_address, "azurite": sandbox.azurite_url, "controlToken": sandbox.control_token})
     );
     stopped().await;
     sandbox.stop();

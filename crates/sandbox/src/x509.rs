@@ -5,6 +5,7 @@
 
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
@@ -65,7 +66,7 @@ impl ClientCertVerifier for AnyClientCertificate {
 /// A certificate as enrollment groups and attestations carry it: PEM, base64 of the DER, or
 /// base64 of the PEM — and only if it parses as X.509.
 pub fn parse_certificate(text: &str) -> Option<CertificateDer<'static>> {
-    let pem = |t: &str| rustls_pemfile::certs(&mut t.as_bytes()).next().and_then(Result::ok);
+    let pem = |t: &str| CertificateDer::pem_slice_iter(t.as_bytes()).next().and_then(Result::ok);
     let text = text.trim();
     let der = if text.starts_with("-----BEGIN") {
         pem(text)?
@@ -144,5 +145,13 @@ mod tests {
         assert!(parse_certificate(&b64(b"0\x03\x02\x01\x00")).is_none(), "DER that is not X.509");
         // FIPS 180 test vector through the same digest: SHA-1("abc").
         assert_eq!(hex(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, b"abc").as_ref()), "A9993E364706816ABA3E25717850C26C9CD0D89D");
+    }
+
+    #[test]
+    fn pem_is_read_with_rustls_own_types_not_the_unmaintained_rustls_pemfile() {
+        // rustls-pemfile is unmaintained; rustls' own pki-types read PEM (PemObject).
+        let manifest = include_str!("../Cargo.toml");
+        let listed: Vec<&str> = manifest.lines().filter(|l| l.trim_start().starts_with("rustls-pemfile")).collect();
+        assert!(listed.is_empty(), "{listed:?}");
     }
 }

@@ -58,11 +58,14 @@ impl Engine<'_> {
             let done = self
                 .step(&key, &format!("Rerun {} on its failed devices", job.id), json!({"jobId": rerun_id, "of": job.id}), |unfinished| async move {
                     let (rerun_id, job) = (rerun_ref, job_ref);
-                    if unfinished && central.job(rerun_id).await.is_ok() {
+                    if unfinished && self.is_our_job(rerun_id, &job.group).await {
                         return Ok(json!({"jobId": rerun_id}));
                     }
                     match central.rerun_job(&job.id, rerun_id).await {
                         Ok(_) => Ok(json!({"jobId": rerun_id})),
+                        // The pipeline retried a rerun whose first try was applied (its answer
+                        // lost): the rerun exists, carries this migration's job and is watched.
+                        Err(e) if e.status() == Some(409) && self.is_our_job(rerun_id, &job.group).await => Ok(json!({"jobId": rerun_id})),
                         // No failed device in this job: nothing to rerun.
                         Err(e) if matches!(e.status(), Some(400 | 404 | 409)) => Ok(json!({"skipped": e.to_string()})),
                         Err(e) => Err(WizardError::JobFailed {

@@ -183,6 +183,7 @@ impl<'a> Engine<'a> {
         let key = format!("job:{group}");
         let job = Job {
             display_name: Some(format!("Move to {} (IoT Migrator)", plan.target.hub_name)),
+            // `is_migrations_job` reads the migration back from this line: keep them together.
             description: Some(format!("DeviceMove to DPS {} for migration {}", plan.target.dps_name, self.ctx.id())),
             group: group.to_string(),
             batch: plan.job.batch_size.map(|n| JobBatch { kind: "number".into(), value: n as f64 }),
@@ -196,7 +197,7 @@ impl<'a> Engine<'a> {
         };
         let (id, job) = (&job_id, &job);
         self.step(&key, &format!("Send DeviceMove to the devices of {group}"), json!({"jobId": job_id, "group": group}), |unfinished| async move {
-            if unfinished && self.clients.central.job(id).await.is_ok() {
+            if unfinished && self.is_our_job(id, &job.group).await {
                 return Ok(json!({"jobId": id}));
             }
             self.create_job(id, job).await?;
@@ -216,9 +217,11 @@ impl<'a> Engine<'a> {
                 Err(e) if e.status() == Some(409) && e.service_code().is_some_and(|c| c.contains("TooManyRunningJobs")) => {
                     self.ctx.sleep(Duration::from_secs(5)).await?;
                 }
+                // The pipeline retried a PUT whose first try was applied (its answer lost).
+                Err(e) if e.status() == Some(409) && self.is_our_job(job_id, &job.group).await => return Ok(()),
                 Err(e) if e.status().is_none_or(|s| s == 429 || s >= 500) && lost < 5 => {
                     lost += 1;
-                    if self.clients.central.job(job_id).await.is_ok() {
+                    if self.is_our_job(job_id, &job.group).await {
                         return Ok(());
                     }
                     self.ctx.sleep(Duration::from_secs(1)).await?;
@@ -236,6 +239,26 @@ impl<'a> Engine<'a> {
             }
         }
     }
+}
+
+impl Engine<'_> {
+    /// Whether Central holds a job `job_id` that this migration made, for `group`. The ID came from
+    /// this migration's journal, but an ID alone is not proof: a job someone else made under it (by
+    /// chance or on purpose) must fail the run rather than be watched as ours. Ours are the jobs
+    /// whose description names this migration (`… for migration <id>`, a rerun keeps its job's)
+    /// and whose device group is the one the step targets. Unreadable counts as not ours: the
+    /// caller then acts as if the job were not there, and Central's answer decides.
+    pub(crate) async fn is_our_job(&self, job_id: &str, group: &str) -> bool {
+        match self.clients.central.job(job_id).await {
+            Ok(found) => is_migrations_job(&found, group, self.ctx.id()),
+            Err(_) => false,
+        }
+    }
+}
+
+/// A job this migration made for `group` (see `Engine::is_our_job`).
+pub(crate) fn is_migrations_job(job: &Job, group: &str, migration_id: &str) -> bool {
+    job.group == group && job.description.as_deref().is_some_and(|d| d.ends_with(&format!(" for migration {migration_id}")))
 }
 
 /// The DeviceMove payload: the interface's object (the fields it names that the plan can fill,
@@ -262,4 +285,23 @@ pub fn payload(command: &DeviceMoveCommand, plan: &Plan, id_scope: &str, hub_hos
 
 fn short_id() -> String {
     format!("{:08x}", rand::random::<u32>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(group: &str, description: Option<&str>) -> Job {
+        Job { group: group.into(), description: description.map(str::to_string), ..Job::default() }
+    }
+
+    #[test]
+    fn a_job_is_this_migrations_only_when_its_group_and_description_name_it() {
+        let ours = job("thermostats", Some("DeviceMove to DPS contoso-dps for migration m-1"));
+        assert!(is_migrations_job(&ours, "thermostats", "m-1"));
+        assert!(!is_migrations_job(&ours, "thermostats", "m-2"), "another migration's job");
+        assert!(!is_migrations_job(&ours, "thermostats", "1"), "an ID that only ends the same");
+        assert!(!is_migrations_job(&ours, "sensors", "m-1"), "another device group");
+        assert!(!is_migrations_job(&job("thermostats", None), "thermostats", "m-1"), "a job someone made by hand");
+    }
 }

@@ -106,7 +106,14 @@ pub async fn link_hub(arm: &ArmClient, plan: &Plan, target: &ResolvedTarget) -> 
         apply_allocation_policy: Some(true),
         name: None,
     });
-    let poller = arm.create_or_update_provisioning_service(&t.subscription_id, &t.resource_group, &t.dps_name, &dps).await.map_err(no_right)?;
+    let poller = match arm.create_or_update_provisioning_service(&t.subscription_id, &t.resource_group, &t.dps_name, &dps).await {
+        Ok(poller) => poller,
+        // The pipeline retries a PUT whose answer was lost; when the first try was applied, the
+        // retry's ETag is stale. The DPS now listing our hub is that first try having worked;
+        // anything else is a change made meanwhile, which must not be overwritten.
+        Err(e) if e.status() == Some(412) && resolve(arm, plan).await?.hub_is_linked() => return Ok(()),
+        Err(e) => return Err(no_right(e)),
+    };
     poller.wait().await.map_err(no_right)?;
     Ok(())
 }
