@@ -31,9 +31,12 @@ pub struct Recovered {
 impl Recovered {
     /// One sentence for the start-up checks and the log.
     pub fn describe(&self) -> String {
+        // The parser's own words end without a stop; the sentences after it need one between.
+        let problem = self.problem.trim_end();
+        let stop = if problem.ends_with(['.', '!', '?']) { "" } else { "." };
         match &self.moved_to {
-            Some(copy) => format!("{} {} It was kept as {}.", self.problem, self.lost, copy.display()),
-            None => format!("{} {} It could not be moved aside either: sign-ins and connections made now last until the app closes.", self.problem, self.lost),
+            Some(copy) => format!("{problem}{stop} {} It was kept as {}.", self.lost, copy.display()),
+            None => format!("{problem}{stop} {} It could not be moved aside either: sign-ins and connections made now last until the app closes.", self.lost),
         }
     }
 }
@@ -150,6 +153,7 @@ mod tests {
         let said = report.describe();
         assert!(said.contains("accounts file") && said.contains("line 1") && said.contains("sign in again"), "{said}");
         assert!(said.contains(&copy.display().to_string()), "says where the copy is: {said}");
+        assert!(said.contains(". The list of signed-in accounts starts empty"), "one sentence after another: {said}");
     }
 
     #[test]
