@@ -28,7 +28,7 @@ pub struct AppState {
     pub recovered: Vec<String>,
     /// Every wizard's migrations: the journal (`journal.db` in the data folder) and those running;
     /// or why the journal cannot be used this run, which every migration command answers.
-    migrations: Result<iotm_core::wizards::runtime::Migrations, JournalUnavailable>,
+    migrations: Result<iotm_core::runtime::Migrations, JournalUnavailable>,
 }
 
 impl AppState {
@@ -111,7 +111,7 @@ impl AppState {
     }
 
     /// Every wizard's migrations, or the coded reason the journal cannot be used this run.
-    pub fn migrations(&self) -> Result<&iotm_core::wizards::runtime::Migrations, crate::error::CommandError> {
+    pub fn migrations(&self) -> Result<&iotm_core::runtime::Migrations, crate::error::CommandError> {
         self.migrations.as_ref().map_err(|e| e.clone().into())
     }
 

@@ -1,7 +1,7 @@
 //! What the CLI prints of a run, for every wizard: steps as they go, item counts when they change
 //! (at most once a second, with the wizard's own note — Central → Hub: its jobs), and how it ended.
 
-use iotm_core::wizards::runtime::{Event, Progress, StepState};
+use iotm_core::runtime::{Event, Progress, StepState};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -15,7 +15,7 @@ macro_rules! declarations {
 
 /// Every type that crosses the IPC boundary, in one TypeScript module.
 pub fn typescript() -> String {
-    use crate::{accounts, connections, diagnostics, environment, error, journal, session, settings, signin, startup, wizards};
+    use crate::{accounts, connections, diagnostics, environment, error, journal, runtime, session, settings, signin, startup, wizards};
     let cfg = &ts_rs::Config::default();
     let decls = declarations![cfg;
         error::ErrorPayload,
@@ -46,18 +46,18 @@ pub fn typescript() -> String {
         journal::MigrationState,
         journal::MigrationSummary,
         journal::StepRecord,
-        wizards::runtime::StepState,
-        wizards::runtime::ItemRow,
-        wizards::runtime::Progress<wizards::runtime::Checked>,
-        wizards::runtime::Checked,
-        wizards::runtime::PlanProblem,
-        wizards::runtime::RunOutcome,
-        wizards::runtime::MigrationEntry,
-        wizards::runtime::ItemPage,
-        wizards::runtime::ActionDone,
-        wizards::runtime::ReportFormat,
-        wizards::runtime::MigrationPlan,
-        wizards::runtime::MigrationReport,
+        runtime::StepState,
+        runtime::ItemRow,
+        runtime::Progress<runtime::Checked>,
+        runtime::Checked,
+        runtime::PlanProblem,
+        runtime::RunOutcome,
+        runtime::MigrationEntry,
+        runtime::ItemPage,
+        runtime::ActionDone,
+        runtime::ReportFormat,
+        runtime::MigrationPlan,
+        runtime::MigrationReport,
         wizards::central_to_hub::template::PayloadShape,
         wizards::central_to_hub::template::DeviceMoveCommand,
         wizards::central_to_hub::plan::Plan,

@@ -9,7 +9,7 @@ pub fn all() -> Vec<&'static str> {
     let lists: [&[&str]; 10] = [
         crate::Error::CODES,
         crate::journal::JournalError::CODES,
-        crate::wizards::runtime::RunError::CODES,
+        crate::runtime::RunError::CODES,
         crate::wizards::central_to_hub::WizardError::CODES,
         iotm_azure::AzureError::CODES,
         crate::signin::SignInError::CODES,

@@ -14,6 +14,7 @@ pub mod journal;
 pub mod logging;
 pub mod recovery;
 pub mod redact;
+pub mod runtime;
 pub mod secrets;
 pub mod session;
 pub mod settings;

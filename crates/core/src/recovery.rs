@@ -8,9 +8,9 @@
 use crate::accounts::{Accounts, ACCOUNTS_FILE};
 use crate::connections::CONNECTIONS_FILE;
 use crate::journal::{Journal, JournalError};
+use crate::runtime::Migrations;
 use crate::secrets::SecretStore;
 use crate::session::Session;
-use crate::wizards::runtime::Migrations;
 use crate::Coded;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -11,10 +11,10 @@
 use crate::accounts::{refresh_token_name, Account, Accounts, RegistrationKind};
 use crate::environment::Environment;
 use crate::error::Coded;
+use crate::runtime::StopSignal;
 use crate::secrets::{SecretStore, SecretStoreError};
 use crate::signin::flow::{sign_in, SignInOptions};
 use crate::signin::{SignInError, SignInProgress};
-use crate::wizards::runtime::StopSignal;
 use crate::ErrorPayload;
 use iotm_azure::arm::ArmClient;
 use iotm_azure::cloud::Service;
@@ -440,7 +440,7 @@ impl SignedIn<'_> {
     }
 }
 
-impl crate::wizards::runtime::Connect for SignedIn<'_> {
+impl crate::runtime::Connect for SignedIn<'_> {
     fn pipeline(&self) -> &Pipeline {
         &self.pipeline
     }

@@ -8,8 +8,8 @@ mod common;
 use common::*;
 use iotm_azure::PipelineOptions;
 use iotm_core::journal::Journal;
+use iotm_core::runtime::StepState;
 use iotm_core::wizards::central_to_hub::{self as c2h, create, report, CentralToHubProgress as Progress};
-use iotm_core::wizards::runtime::StepState;
 use iotm_sandbox::faults::{FaultKind, FaultRule};
 use std::sync::Mutex;
 

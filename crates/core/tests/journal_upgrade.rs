@@ -8,8 +8,8 @@ mod common;
 use common::*;
 use iotm_azure::PipelineOptions;
 use iotm_core::journal::{Journal, MigrationState};
+use iotm_core::runtime::StepState;
 use iotm_core::wizards::central_to_hub::{self as c2h, report, CentralToHubProgress as Progress};
-use iotm_core::wizards::runtime::StepState;
 use iotm_core::wizards::WizardId;
 use std::sync::Mutex;
 

@@ -351,7 +351,7 @@ async fn signing_out_revokes_the_credential_a_run_still_holds_and_writes_nothing
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signing_out_tells_the_runs_using_the_account_to_stop() {
-    use iotm_core::wizards::runtime::Connect;
+    use iotm_core::runtime::Connect;
     let world = world().await;
     let (config, keyring) = (tempfile::tempdir().unwrap(), TestKeyring::default());
     let session = sign_in_ada(&world, config.path(), &keyring).await;
@@ -367,7 +367,7 @@ async fn signing_out_tells_the_runs_using_the_account_to_stop() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_started_after_signing_in_again_is_not_stopped_by_the_earlier_sign_out() {
-    use iotm_core::wizards::runtime::Connect;
+    use iotm_core::runtime::Connect;
     let world = world().await;
     let (config, keyring) = (tempfile::tempdir().unwrap(), TestKeyring::default());
     let session = sign_in_ada(&world, config.path(), &keyring).await;

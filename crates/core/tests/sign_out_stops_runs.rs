@@ -9,8 +9,8 @@ use iotm_azure::arm::ArmClient;
 use iotm_azure::central::CentralClient;
 use iotm_azure::{Pipeline, PipelineOptions};
 use iotm_core::journal::{Journal, MigrationState};
+use iotm_core::runtime::{Connect, Event, MigrationPlan, Migrations, Progress, RunMode, StepState, StopSignal};
 use iotm_core::wizards::central_to_hub::Clients;
-use iotm_core::wizards::runtime::{Connect, Event, MigrationPlan, Migrations, Progress, RunMode, StepState, StopSignal};
 use iotm_core::ErrorPayload;
 use std::sync::Arc;
 

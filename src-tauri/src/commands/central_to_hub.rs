@@ -3,11 +3,11 @@
 
 use crate::error::CommandResult;
 use crate::state::AppState;
+use iotm_core::runtime::{Checked, WizardEngine};
 use iotm_core::wizards::central_to_hub::dry_run::DryRun;
 use iotm_core::wizards::central_to_hub::options::{create_dps, source_options, target_options, DpsOption, SourceOptions, TargetOptions};
 use iotm_core::wizards::central_to_hub::plan::Plan;
 use iotm_core::wizards::central_to_hub::CentralToHub;
-use iotm_core::wizards::runtime::{Checked, WizardEngine};
 use iotm_core::wizards::CentralAccess;
 use tauri::ipc::Channel;
 use tauri::State;

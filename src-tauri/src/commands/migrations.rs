@@ -5,7 +5,7 @@
 
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
-use iotm_core::wizards::runtime::{ActionDone, Event, ItemPage, MigrationEntry, MigrationPlan, MigrationReport, Progress, ReportFormat, RunError, RunMode};
+use iotm_core::runtime::{ActionDone, Event, ItemPage, MigrationEntry, MigrationPlan, MigrationReport, Progress, ReportFormat, RunError, RunMode};
 use iotm_core::wizards::WizardId;
 use iotm_core::Coded;
 use serde_json::Value;

@@ -7,7 +7,7 @@
 
 pub mod schema;
 
-use crate::wizards::runtime::ItemRow;
+use crate::runtime::ItemRow;
 use crate::wizards::WizardId;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;

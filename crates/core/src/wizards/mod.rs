@@ -4,7 +4,6 @@
 
 pub mod central_access;
 pub mod central_to_hub;
-pub mod runtime;
 
 pub use central_access::CentralAccess;
 

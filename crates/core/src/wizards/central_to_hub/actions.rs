@@ -9,7 +9,7 @@ use super::progress::{DeviceState, DEVICE};
 use super::reasons::{COMMAND_ERROR, JOB_ENDED, NO_ANSWER, NO_DEVICE_MOVE};
 use super::target;
 use super::template::DeviceMoveCommand;
-use crate::wizards::runtime::PlanProblem;
+use crate::runtime::PlanProblem;
 use serde_json::json;
 
 impl Engine<'_> {

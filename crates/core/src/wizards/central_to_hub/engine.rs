@@ -14,7 +14,7 @@ use super::progress::{CentralToHubTick, DeviceState, DEVICE};
 use super::readiness;
 use super::target::{self, ResolvedTarget};
 use super::template::{find_device_move, DeviceMoveCommand, PayloadShape};
-use crate::wizards::runtime::{PlanProblem, RunContext};
+use crate::runtime::{PlanProblem, RunContext};
 use iotm_azure::arm::ArmClient;
 use iotm_azure::central::models::{DeviceGroup, Job, JobBatch, JobCancellationThreshold, JobData};
 use iotm_azure::central::CentralClient;

@@ -4,7 +4,7 @@
 use super::template::TemplateProblem;
 use crate::error::Coded;
 use crate::journal::JournalError;
-use crate::wizards::runtime::{RunError, WizardFailure};
+use crate::runtime::{RunError, WizardFailure};
 use iotm_azure::AzureError;
 
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,7 @@ use super::readiness::{attestation_of, AttestationKind};
 use super::reasons::*;
 use super::target::DataPlanes;
 use super::template::{DeviceMoveCommand, COMMAND};
-use crate::wizards::runtime::ItemRow;
+use crate::runtime::ItemRow;
 use iotm_azure::central::models::EnrollmentGroup as CentralGroup;
 use iotm_azure::central::CentralClient;
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -3,8 +3,8 @@
 //! things and never holds a secret: keys are read from Central and ARM when the run needs them, so
 //! a plan can be saved, mailed and journaled in clear.
 
+pub use crate::runtime::PlanProblem;
 pub use crate::wizards::central_access::CentralAccess;
-pub use crate::wizards::runtime::PlanProblem;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -126,7 +126,7 @@ impl Default for VerifyOptions {
 impl Plan {
     /// A plan from its JSON file, with the line and field of whatever is wrong.
     pub fn from_json(text: &str) -> Result<Plan, PlanProblem> {
-        let plan: Plan = crate::wizards::runtime::plan_file::from_json(text)?;
+        let plan: Plan = crate::runtime::plan_file::from_json(text)?;
         plan.check().map_err(|mut problems| problems.remove(0))?;
         Ok(plan)
     }

@@ -2,7 +2,7 @@
 //! Central jobs' statuses and the devices whose state changed (so a table of 10,000 rows is
 //! patched, never resent). Where a device is in the move is a `DeviceState`.
 
-use crate::wizards::runtime::{ItemRow, Progress};
+use crate::runtime::{ItemRow, Progress};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use ts_rs::TS;

@@ -5,7 +5,7 @@
 use super::progress::{DeviceState, DEVICE};
 use super::reasons::explain;
 use crate::journal::{Journal, JournalError, MigrationState, StepRecord};
-use crate::wizards::runtime::report::csv;
+use crate::runtime::report::csv;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use ts_rs::TS;

@@ -8,7 +8,7 @@ use super::plan::Plan;
 use super::progress::{CentralToHubProgress, CentralToHubTick, DEVICE};
 use super::report::{self, Report};
 use crate::journal::{Journal, JournalError};
-use crate::wizards::runtime::{self, Connect, PlanProblem, RunContext, RunError, RunMode, RunOutcome, Runs, WizardEngine};
+use crate::runtime::{self, Connect, PlanProblem, RunContext, RunError, RunMode, RunOutcome, Runs, WizardEngine};
 use crate::wizards::WizardId;
 use crate::ErrorPayload;
 

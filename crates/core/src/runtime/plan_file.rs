@@ -66,7 +66,7 @@ pub fn read(path: &Path) -> Result<String, PlanFileError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::wizards::runtime::MigrationPlan;
+    use crate::runtime::MigrationPlan;
     use crate::wizards::WizardId;
 
     const PLAN: &str = r#"{
