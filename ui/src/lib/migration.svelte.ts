@@ -48,8 +48,9 @@ export class LiveMigration<W extends WizardId = WizardId> {
       const at = this.steps.findIndex((s) => s.key === progress.key);
       this.steps = at < 0 ? [...this.steps, view] : this.steps.map((s, i) => (i === at ? view : s));
       // A finished step may have chosen the items (Central → Hub's select-devices): from then on
-      // the table lists every one the journal holds, not only those whose state has changed.
-      if (progress.state === "done" || progress.state === "alreadyDone") void this.loadItems(false);
+      // the table lists every one the journal holds, not only those whose state has changed. Once
+      // the table holds them, ticks keep it current: no step reads the whole journal again.
+      if ((progress.state === "done" || progress.state === "alreadyDone") && this.rows.size === 0) void this.loadItems(false);
     } else if (progress.kind === "tick") {
       const { kind: _kind, elapsedMs, counts, ...news } = progress as Extract<ProgressOf<W>, { kind: "tick" }> & Record<string, unknown>;
       this.counts = counts;
