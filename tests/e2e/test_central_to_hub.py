@@ -6,8 +6,6 @@ verified; offline, no DeviceMove, wrong key, never moves → failed with the rig
 it, and find the migration on the Jobs page. A screenshot of each step."""
 
 import json
-import re
-import time
 from pathlib import Path
 
 import requests
@@ -17,6 +15,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
 from conftest import shoot, wait
+from sandbox_access import sandbox_of
 
 PERSONAS = ["offline", "noDeviceMove", "wrongKey", "neverMoves", "slow"]
 EXPECTED = {"healthy": ("verified", None), "slow": ("verified", None), "offline": ("failed", "noAnswer"),
@@ -25,20 +24,6 @@ EXPECTED = {"healthy": ("verified", None), "slow": ("verified", None), "offline"
 
 def css(driver, selector):
     return driver.find_element(By.CSS_SELECTOR, selector)
-
-
-def sandbox_of(home) -> tuple[str, str, dict]:
-    """The in-app sandbox's address (from the app's log), its CA, and the headers its control API
-    asks for (the debug build writes the run's token beside the CA; a release build serves none)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        log = "\n".join(p.read_text(errors="replace") for p in home.log_dir.glob("*"))
-        found = re.findall(r"sandbox cloud started url=(https://\S+)", log)
-        if found:
-            token = (home.data_dir / "sandbox" / "control-token").read_text()
-            return found[-1], str(home.data_dir / "sandbox" / "sandbox-ca.pem"), {"Authorization": f"Bearer {token}"}
-        time.sleep(0.3)
-    raise AssertionError("the app's log never said where the sandbox listens")
 
 
 def test_a_fleet_of_two_hundred_with_every_persona(driver, home):

@@ -65,7 +65,7 @@ pub async fn list_central_apps(state: State<'_, AppState>) -> CommandResult<Vec<
 
 /// Checks a connection string or Central API token and keeps it (in the keyring when `remember`).
 #[tauri::command]
-pub fn add_connection(
+pub async fn add_connection(
     state: State<'_, AppState>,
     kind: ConnectionKind,
     label: String,
@@ -73,7 +73,8 @@ pub fn add_connection(
     central_subdomain: Option<String>,
     remember: bool,
 ) -> CommandResult<SessionView> {
-    Ok(state.session.add_connection(kind, &label, &secret, central_subdomain.as_deref(), remember)?)
+    let pipeline = state.pipeline()?;
+    Ok(state.session.add_connection(&pipeline, kind, &label, &secret, central_subdomain.as_deref(), remember).await?)
 }
 
 #[tauri::command]

@@ -10,7 +10,7 @@ export type C2hStep = "plan" | "dryRun" | "run" | "verify" | "report";
 
 export function emptyPlan(): Plan {
   return {
-    source: { subdomain: "", access: { kind: "signedIn" }, templateId: "", deviceGroups: [] },
+    source: { subdomain: "", access: { kind: "signedIn" }, templateId: "", deviceGroups: [], includeAlreadyInTarget: false },
     target: { subscriptionId: "", resourceGroup: "", dpsName: "", hubName: "", hubResourceGroup: null, linkHubIfNeeded: true },
     enrollment: { centralGroupId: "sas-iot-devices", dpsGroupId: "central-migration", x509CertificatePem: null },
     job: { payload: "fromTemplate", batchSize: null, cancellationThresholdPercent: null },

@@ -4,9 +4,11 @@
 //! Anything that would stop the run (template, access, a group clash, a missing certificate) stops
 //! the dry run first, with the same error.
 
+use super::arrivals;
 use super::engine::{payload, Clients};
 use super::enrollment::desired_group;
 use super::error::WizardError;
+use super::left_out;
 use super::plan::Plan;
 use super::readiness::{self, Readiness};
 use super::target::{self, DpsView};
@@ -47,7 +49,17 @@ pub struct DryRun {
     pub changes: Vec<Change>,
     pub readiness: Readiness,
     pub estimate: Estimate,
+    /// What no dry run can know, said beside its prediction.
+    pub cannot_know: Vec<String>,
 }
+
+/// What a dry run reads cannot tell: said plainly beside the prediction, so "ready" is not taken
+/// for a promise.
+pub const CANNOT_KNOW: &[&str] = &[
+    "Whether each device is online when the job reaches it: one that is offline then does not answer, and is reported as such.",
+    "Whether each device's firmware handles DeviceMove: one that does not answers 501, and stays in Central.",
+    "Whether a device that answered will register with the new DPS and connect to the hub: one that never does is reported after the settle time.",
+];
 
 pub async fn dry_run(clients: &Clients, plan: &Plan, progress: &(dyn Fn(u32, u32) + Send + Sync)) -> Result<DryRun, WizardError> {
     plan.check().map_err(|mut p| WizardError::from(p.remove(0)))?;
@@ -85,7 +97,10 @@ pub async fn dry_run(clients: &Clients, plan: &Plan, progress: &(dyn Fn(u32, u32
         }),
         Err(e) => return Err(e.into()),
     }
-    let readiness = readiness::check(central, plan, &central_group, true, progress).await?;
+    let mut readiness = readiness::check(central, plan, &central_group, true, progress).await?;
+    let present = already_in_target(&planes.hub, &readiness).await?;
+    readiness.mark_already_in_target(&present, &plan.target.hub_name, plan.source.include_already_in_target);
+    let left_out = left_out::check(&readiness, &plan.target.hub_name)?;
     if plan.source.device_groups.is_empty() {
         changes.push(Change {
             kind: "createDeviceGroup".into(),
@@ -93,20 +108,38 @@ pub async fn dry_run(clients: &Clients, plan: &Plan, progress: &(dyn Fn(u32, u32
         });
     }
     for group in &readiness.groups {
+        let leaving_out = left_out.get(&group.id).map_or(0, Vec::len);
+        if left_out::whole_group_left_out(group.devices as usize, leaving_out) {
+            continue;
+        }
+        let narrowed = if leaving_out > 0 {
+            format!(" (a device group of its own, leaving out the {leaving_out} already in the hub {})", plan.target.hub_name)
+        } else {
+            String::new()
+        };
         changes.push(Change {
             kind: "createJob".into(),
             description: format!(
-                "Create a Central job sending {} to the {} devices of {}{}.",
+                "Create a Central job sending {} to the {} devices of {}{}{}.",
                 command.path,
-                group.devices,
+                group.devices as usize - leaving_out,
                 group.display_name,
+                narrowed,
                 batch_text(plan)
             ),
         });
     }
     let payload = payload(&command, plan, &target.view.id_scope, &target.hub_host);
     let estimate = estimate(plan, &readiness);
-    Ok(DryRun { command, payload, dps: target.view, hub_host: target.hub_host, changes, readiness, estimate })
+    let cannot_know = CANNOT_KNOW.iter().map(|s| s.to_string()).collect();
+    Ok(DryRun { command, payload, dps: target.view, hub_host: target.hub_host, changes, readiness, estimate, cannot_know })
+}
+
+/// Which of the selected devices the target hub already holds.
+pub async fn already_in_target(hub: &iotm_azure::hub::HubClient, readiness: &Readiness) -> Result<arrivals::Presence, WizardError> {
+    let ids: Vec<String> = readiness.rows.iter().map(|r| r.device_id.clone()).collect();
+    let whole = arrivals::read_whole_hub(arrivals::hub_total(hub).await?, ids.len());
+    Ok(arrivals::in_hub(hub, &ids, whole, false).await?)
 }
 
 fn batch_text(plan: &Plan) -> String {
@@ -120,7 +153,7 @@ fn batch_text(plan: &Plan) -> String {
 /// (an unanswering device holds its batch that long), and the settle time (how long a device that
 /// answered may take to appear in the hub).
 pub fn estimate(plan: &Plan, readiness: &Readiness) -> Estimate {
-    let devices = readiness.rows.len() as f64;
+    let devices = (readiness.rows.len() as u32 - readiness.left_out) as f64;
     let reads = devices / 100.0 / CENTRAL_REQUESTS_PER_SECOND;
     let batches = plan.job.batch_size.map(|b| (devices / b as f64).ceil()).unwrap_or(1.0);
     let low = reads + 5.0;

@@ -13,6 +13,10 @@ pub enum WizardError {
     Template(#[from] TemplateProblem),
     #[error("Nothing to move: {what} holds no device of the template {template}.")]
     EmptySelection { what: String, template: String },
+    #[error("Nothing to move: all {devices} devices are already registered in the hub {hub} (moved before). To send them DeviceMove again, include devices already in the target hub in the plan.")]
+    NothingToMove { hub: String, devices: u32 },
+    #[error("The device group {group} holds {devices} devices already registered in the hub {hub}; a migration leaves out at most {most} per group. Pick a device group that leaves them out, or include devices already in the target hub.")]
+    TooManyLeftOut { group: String, hub: String, devices: u32, most: u32 },
     #[error("The device group {0} does not exist in the Central application.")]
     NoSuchDeviceGroup(String),
     #[error("You have no access to the DPS {dps}: {detail} Ask for a role on it (IoT Hub Data Contributor or Contributor on the DPS), or pick another.")]
@@ -61,6 +65,8 @@ impl WizardError {
         match self {
             WizardError::Template(t) => t.code().into(),
             WizardError::EmptySelection { .. } => "centralToHub.empty_selection".into(),
+            WizardError::NothingToMove { .. } => "centralToHub.nothing_to_move".into(),
+            WizardError::TooManyLeftOut { .. } => "centralToHub.too_many_left_out".into(),
             WizardError::NoSuchDeviceGroup(_) => "centralToHub.no_such_device_group".into(),
             WizardError::DpsForbidden { .. } => "centralToHub.dps_forbidden".into(),
             WizardError::HubNotLinked { .. } => "centralToHub.hub_not_linked".into(),
@@ -78,6 +84,8 @@ impl WizardError {
     /// The codes of this wizard's own refusals (the runtime's and Azure's are listed with them).
     pub const CODES: &'static [&'static str] = &[
         "centralToHub.empty_selection",
+        "centralToHub.nothing_to_move",
+        "centralToHub.too_many_left_out",
         "centralToHub.no_such_device_group",
         "centralToHub.dps_forbidden",
         "centralToHub.hub_not_linked",

@@ -35,6 +35,10 @@ pub struct Source {
     /// through a device group the migration creates for it.
     #[serde(default)]
     pub device_groups: Vec<String>,
+    /// Send DeviceMove also to devices the target hub already holds (moved before). Off: they are
+    /// left out, so a plan run twice never moves a fleet twice.
+    #[serde(default)]
+    pub include_already_in_target: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
