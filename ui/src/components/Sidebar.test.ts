@@ -10,11 +10,11 @@ describe("Sidebar", () => {
     const wizards = [wizard("centralToHub", "Central → Hub", true), wizard("hubState", "Hub state", false), wizard("dpsLinkedHubs", "DPS linked hubs", true)];
     render(Sidebar, { wizards, current: { page: "wizard", wizard: "centralToHub" } });
     const marked = (id: string) => document.querySelector(`[data-nav='${id}']`)!;
-    expect(marked("hubState").querySelector("[data-testid='not-built']")?.textContent).toBe("later");
+    expect(marked("hubState").querySelector("[data-testid='later-mark']")?.textContent).toBe("later");
     expect(marked("hubState").getAttribute("title")).toContain("later version");
     // A wizard that lands (available in the catalog) loses the mark with no change here.
-    expect(marked("centralToHub").querySelector("[data-testid='not-built']")).toBeNull();
-    expect(marked("dpsLinkedHubs").querySelector("[data-testid='not-built']")).toBeNull();
-    expect(screen.getAllByTestId("not-built")).toHaveLength(1);
+    expect(marked("centralToHub").querySelector("[data-testid='later-mark']")).toBeNull();
+    expect(marked("dpsLinkedHubs").querySelector("[data-testid='later-mark']")).toBeNull();
+    expect(screen.getAllByTestId("later-mark")).toHaveLength(1);
   });
 });
