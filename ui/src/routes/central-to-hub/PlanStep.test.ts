@@ -140,14 +140,20 @@ describe("PlanStep", () => {
       field: "enrollment.dpsGroupId",
       requestId: null,
     };
-    start({ error: clash });
-    const input = await screen.findByTestId("dps-group");
-    expect(input.getAttribute("aria-invalid")).toBe("true");
+    const { rerender } = start();
+    const input = (await screen.findByTestId("dps-group")) as HTMLInputElement;
+    await waitFor(() => expect(input.value).toBe("contoso-fleet-thermostat-v1"));
+    await rerender({ error: clash });
+    await waitFor(() => expect(input.getAttribute("aria-invalid")).toBe("true"));
     expect(document.querySelector("[data-field='enrollment.dpsGroupId']")?.textContent).toContain("Choose another group name");
     const notice = screen.getByTestId("dry-run-error");
     // Beside the button the person just pressed, after it on the page, not at the top.
     expect(screen.getByTestId("to-dry-run").compareDocumentPosition(notice) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
     expect(screen.getByTestId("source").compareDocumentPosition(notice) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    // Once the person changes the name, the field no longer says it clashes.
+    await fireEvent.input(input, { target: { value: "contoso-fleet-thermostat-v2" } });
+    await waitFor(() => expect(input.getAttribute("aria-invalid")).toBe("false"));
+    expect(document.querySelector("[data-field='enrollment.dpsGroupId']")).toBeNull();
   });
 
   it("names a refused field by its label, not its path", async () => {
