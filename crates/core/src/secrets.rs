@@ -13,7 +13,8 @@ pub const KEYRING_SERVICE: &str = "com.iotmigrator.desktop";
 pub enum SecretStoreError {
     /// The system's own words (a D-Bus error…) stay out of the sentence a person reads: they go to
     /// the log through `reason`.
-    #[error("This computer has no keyring the app can use, so sign-ins last only until the app closes. To keep them across restarts, install and unlock a keyring such as GNOME Keyring.")]
+    /// Lower-case: the app says it after "This sign-in lasts until the app closes:".
+    #[error("this computer has no keyring the app can use. To keep sign-ins across restarts, install and unlock a keyring such as GNOME Keyring.")]
     Unavailable(String),
     #[error("The keyring refused to store or read a secret: {0}")]
     Failed(String),
@@ -139,7 +140,7 @@ mod tests {
         let e = SecretStoreError::Unavailable(dbus.into());
         let said = e.to_string();
         assert!(!said.contains("DBus") && !said.contains("freedesktop") && !said.contains("Platform"), "{said}");
-        assert!(said.contains("until the app closes"), "{said}");
+        assert!(said.contains("no keyring") && said.contains("across restarts"), "{said}");
         assert_eq!(e.reason(), dbus);
     }
 

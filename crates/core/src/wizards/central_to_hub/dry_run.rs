@@ -124,10 +124,7 @@ fn devices(n: u32) -> String {
 /// Whom a job reaches, in words: "the 240 devices of the template Thermostat" (no group chosen),
 /// "the 12 devices of the device group Thermostats".
 fn selection_words(group: &readiness::GroupSelection, template_name: &str) -> String {
-    let count = match group.devices {
-        1 => "the 1 device".to_string(),
-        n => format!("the {n} devices"),
-    };
+    let count = format!("the {}", devices(group.devices));
     if group.id == ALL_OF_TEMPLATE {
         format!("{count} of the template {template_name}")
     } else {
