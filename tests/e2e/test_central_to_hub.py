@@ -13,6 +13,7 @@ from pathlib import Path
 
 import requests
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.file_detector import UselessFileDetector
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
@@ -114,8 +115,9 @@ def test_a_batch_of_zero_is_refused_on_its_field(driver, screenshots):
     assert not css(driver, "[data-testid='to-dry-run']").is_enabled()
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", batch)
     shoot(driver, screenshots, "c2h-1-plan-batch-zero")
-    batch.clear()
+    batch.send_keys(Keys.BACKSPACE)  # as a person empties it (WebDriver's clear() sends no input event)
     wait(driver).until(lambda d: css(d, "[data-testid='to-dry-run']").is_enabled())
+    assert not driver.find_elements(By.CSS_SELECTOR, "[data-field='job.batchSize']")
 
 
 def choose_file(driver, path: Path):

@@ -104,6 +104,13 @@ describe("PlanStep", () => {
     );
   });
 
+  it("names Central's enrollment groups in words, not their codes", async () => {
+    answer(targetWith(true));
+    start();
+    const group = (await screen.findByTestId("central-group")) as HTMLSelectElement;
+    expect(group.options[0].textContent).toBe("SAS IoT devices (IoT devices, symmetric keys)");
+  });
+
   it("shows a device group of another template disabled, with why", async () => {
     answer(targetWith(true));
     start();
