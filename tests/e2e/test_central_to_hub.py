@@ -29,7 +29,7 @@ def css(driver, selector):
     return driver.find_element(By.CSS_SELECTOR, selector)
 
 
-def shoot_every_way(driver, screenshots, name: str):
+def shoot_every_way(driver, screenshots, name: str, check_small=None):
     """The page as it is, then dark, then at the window's minimum size (960×620) in both themes;
     the theme is put back as it was (only the page's attribute: nothing is saved)."""
     before = driver.execute_script("return document.documentElement.dataset.theme ?? null")
@@ -40,6 +40,9 @@ def shoot_every_way(driver, screenshots, name: str):
         for small in (False, True):
             if small:
                 subprocess.run(["xdotool", "windowsize", "--sync", wid, "960", "620"], check=True, timeout=10)
+                if check_small:
+                    time.sleep(0.5)
+                    check_small()
             for theme in ("light", "dark"):
                 driver.execute_script("document.documentElement.dataset.theme = arguments[0]", theme)
                 shoot(driver, screenshots, f"{name}-{theme}{'-960x620' if small else ''}")
@@ -174,7 +177,17 @@ def test_dry_run_lists_the_changes_and_who_will_fail(driver, screenshots):
     tiles = css(driver, ".tiles").text
     assert "own key, not the group's" in tiles and "wrongKey" not in tiles, tiles
     shoot(driver, screenshots, "c2h-2-dry-run")
-    shoot_every_way(driver, screenshots, "c2h-2-dry-run")
+
+
+    def payload_breaks_only_between_names():
+        # At 960 px the payload takes several lines, and each "name":"value" piece stays on one.
+        lines, whole = driver.execute_script(
+            "const p = document.querySelector(\"[data-testid='payload']\"); const spans = [...p.querySelectorAll('span')];"
+            "return [new Set(spans.map(s => Math.round(s.getBoundingClientRect().top))).size, spans.every(s => s.getClientRects().length === 1)]"
+        )
+        assert lines > 1 and whole, (lines, whole)
+
+    shoot_every_way(driver, screenshots, "c2h-2-dry-run", payload_breaks_only_between_names)
 
 
 def test_run_and_watch_every_device(driver, screenshots):

@@ -43,8 +43,8 @@ describe("DryRunStep", () => {
     render(DryRunStep, props);
     const payload = screen.getByTestId("payload");
     expect(payload.textContent).toBe(JSON.stringify(dry.payload));
-    const pieces = [...payload.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent ?? "")
-      .filter((t) => t !== "");
+    // Each piece is drawn unbreakable (CSS: nowrap); the only break opportunities are the <wbr> between them.
+    const pieces = [...payload.querySelectorAll("span")].map((n) => n.textContent ?? "");
     expect(pieces.length).toBeGreaterThan(2);
     for (const piece of pieces.slice(0, -1)) expect(piece).toMatch(/[,{]$/);
     expect(pieces.at(-1)).toBe('"deviceMigrationPayloadName":"x"}');
