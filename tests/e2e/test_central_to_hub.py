@@ -110,6 +110,25 @@ def test_plan_source_and_target(driver, screenshots):
     shoot_every_way(driver, screenshots, "c2h-1-plan")
 
 
+def test_a_subscription_without_a_dps_says_so_and_offers_to_create_one(driver, screenshots):
+    subscription = Select(css(driver, "[data-testid='subscription']"))
+    production = subscription.first_selected_option.text
+    subscription.select_by_visible_text("Contoso IoT Lab (sandbox)")
+    empty = wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='no-dps']")))
+    assert "no Device Provisioning Service" in empty.text
+    css(driver, "[data-testid='create-dps-open']").click()
+    groups = [o.get_attribute("value") for o in Select(css(driver, "[data-testid='new-dps-group']")).options]
+    assert groups == ["rg-iot-lab"], groups
+    region = Select(css(driver, "[data-testid='new-dps-location']")).first_selected_option.text
+    assert region, "a region is chosen for the person, from the resource group's"
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(driver, "[data-testid='create-dps']"))
+    shoot_every_way(driver, screenshots, "c2h-1-plan-no-dps")
+    css(driver, "[data-testid='create-dps'] button:not(.primary)").click()
+    subscription.select_by_visible_text(production)
+    wait(driver, 30).until(lambda d: Select(css(d, "[data-testid='dps']")).first_selected_option.get_attribute("value") == "rg-iot-prod/contoso-dps")
+    assert Select(css(driver, "[data-testid='hub']")).first_selected_option.get_attribute("value") == "contoso-hub-neu"
+
+
 def test_a_batch_of_zero_is_refused_on_its_field(driver, screenshots):
     batch = css(driver, "[data-testid='batch-size']")
     batch.send_keys("0")
