@@ -257,9 +257,17 @@ export type TemplateOption = { id: string, displayName: string, deviceMove: Devi
 /**
  * Why it cannot be moved, when it cannot.
  */
-problem: string | null, problemCode: string | null, };
+problem: string | null, problemCode: string | null, 
+/**
+ * The DPS enrollment group name proposed for this app and template (unique to them).
+ */
+proposedDpsGroupId: string, };
 
-export type GroupOption = { id: string, displayName: string, filter: string, };
+export type GroupOption = { id: string, displayName: string, filter: string, 
+/**
+ * The one template the group's filter selects (`$template = "…"`), when it names one.
+ */
+template: string | null, };
 
 export type EnrollmentGroupOption = { id: string, displayName: string, 
 /**
@@ -277,7 +285,17 @@ export type DpsOption = { name: string, resourceGroup: string, location: string,
 
 export type HubOption = { name: string, resourceGroup: string, location: string, hostName: string, sku: string, };
 
-export type TargetOptions = { dps: Array<DpsOption>, hubs: Array<HubOption>, };
+export type ResourceGroupOption = { name: string, location: string, };
+
+export type TargetOptions = { dps: Array<DpsOption>, hubs: Array<HubOption>, 
+/**
+ * Where a new DPS can go: the subscription's resource groups…
+ */
+resourceGroups: Array<ResourceGroupOption>, 
+/**
+ * …and the regions its resource groups and IoT resources are in (sorted, once each).
+ */
+locations: Array<string>, };
 
 export type AttestationKind = "groupKey" | "ownKey" | "x509" | "tpm" | "notChecked";
 
@@ -320,7 +338,11 @@ kind: string, description: string, };
 
 export type Estimate = { lowSeconds: number, highSeconds: number, assumptions: string, };
 
-export type DryRun = { command: DeviceMoveCommand, payload: unknown, dps: DpsView, hubHost: string, changes: Array<Change>, readiness: Readiness, estimate: Estimate, 
+export type DryRun = { command: DeviceMoveCommand, payload: unknown, dps: DpsView, hubHost: string, changes: Array<Change>, readiness: Readiness, 
+/**
+ * Each expected-failure code of the readiness in a few words (`wrongKey` → "own key, not the group's").
+ */
+reasonWords: { [key in string]: string }, estimate: Estimate, 
 /**
  * What no dry run can know, said beside its prediction.
  */

@@ -122,7 +122,8 @@ impl<'a> Engine<'a> {
         let link_begun = self.ctx.journal().steps(self.ctx.id())?.iter().any(|s| s.key == "link-hub");
         if !target.hub_is_linked() || link_begun {
             let target = &target;
-            self.step("link-hub", "Link the hub to the DPS", json!({"hub": target.hub_host, "dps": plan.target.dps_name}), |unfinished| async move {
+            let label = format!("Link the hub {} to the DPS {}", plan.target.hub_name, plan.target.dps_name);
+            self.step("link-hub", &label, json!({"hub": target.hub_host, "dps": plan.target.dps_name}), |unfinished| async move {
                 if target.hub_is_linked() || (unfinished && target::resolve(&self.clients.arm, plan).await?.hub_is_linked()) {
                     return Ok(json!({"linked": true, "already": true}));
                 }
@@ -133,7 +134,7 @@ impl<'a> Engine<'a> {
         }
         self.step(
             "enrollment-group",
-            "Create the DPS enrollment group from Central's keys",
+            &format!("Create the DPS enrollment group {} from Central's keys", desired.enrollment_group_id),
             json!({"group": desired.enrollment_group_id, "dps": plan.target.dps_name, "hub": target.hub_host}),
             |_| async {
                 let outcome = ensure_group(&planes.dps, plan, &desired).await?;
@@ -268,7 +269,10 @@ impl<'a> Engine<'a> {
             ..Job::default()
         };
         let (id, job) = (&job_id, &job);
-        self.step(&key, &format!("Send DeviceMove to the devices of {group}"), json!({"jobId": job_id, "group": group}), |unfinished| async move {
+        // The group made for "every device of the template" has an ID no person chose: say what it holds.
+        let whom =
+            if plan.source.device_groups.iter().any(|g| g == group) { format!("the device group {group}") } else { "every device of the template".into() };
+        self.step(&key, &format!("Send DeviceMove to {whom}"), json!({"jobId": job_id, "group": group}), |unfinished| async move {
             if unfinished && self.is_our_job(id, &job.group).await {
                 return Ok(json!({"jobId": id}));
             }

@@ -11,7 +11,7 @@ use iotm_azure::AzureError;
 pub enum WizardError {
     #[error(transparent)]
     Template(#[from] TemplateProblem),
-    #[error("Nothing to move: {what} holds no device of the template {template}.")]
+    #[error("Nothing to move: {what} holds no device of the template {template}. Choose other device groups, or every device of the template.")]
     EmptySelection { what: String, template: String },
     #[error("Nothing to move: all {devices} devices are already registered in the hub {hub} (moved before). To send them DeviceMove again, include devices already in the target hub in the plan.")]
     NothingToMove { hub: String, devices: u32 },
@@ -114,11 +114,21 @@ impl Coded for WizardError {
     fn code(&self) -> String {
         WizardError::code(self)
     }
+    /// The plan's field to fix, so the page can say it beside that field.
     fn field(&self) -> Option<String> {
-        match self {
-            WizardError::Run(e) => e.field(),
-            _ => None,
-        }
+        let field = match self {
+            WizardError::Run(e) => return e.field(),
+            WizardError::Template(_) => "source.templateId",
+            WizardError::EmptySelection { .. } | WizardError::NoSuchDeviceGroup(_) | WizardError::TooManyLeftOut { .. } => "source.deviceGroups",
+            WizardError::NothingToMove { .. } => "source.includeAlreadyInTarget",
+            WizardError::DpsForbidden { .. } => "target.dpsName",
+            WizardError::HubNotLinked { .. } | WizardError::LinkForbidden { .. } => "target.hubName",
+            WizardError::EnrollmentClash { .. } => "enrollment.dpsGroupId",
+            WizardError::X509CertificateNeeded { .. } | WizardError::X509CertificateMismatch { .. } => "enrollment.x509CertificatePem",
+            WizardError::TpmGroup(_) => "enrollment.centralGroupId",
+            WizardError::JobFailed { .. } | WizardError::Azure(_) => return None,
+        };
+        Some(field.into())
     }
     fn request_id(&self) -> Option<String> {
         WizardError::request_id(self)
@@ -139,4 +149,17 @@ impl WizardFailure for WizardError {
 /// A 401/403 from ARM: the caller has no right to the resource.
 pub(crate) fn is_forbidden(error: &AzureError) -> bool {
     matches!(error.status(), Some(401 | 403))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clash_names_the_field_to_change() {
+        let clash = WizardError::EnrollmentClash { dps: "contoso-dps".into(), group: "g".into(), difference: "other keys".into() };
+        assert_eq!(clash.to_payload().field.as_deref(), Some("enrollment.dpsGroupId"));
+        let empty = WizardError::EmptySelection { what: "the device group g".into(), template: "t".into() };
+        assert_eq!(empty.to_payload().field.as_deref(), Some("source.deviceGroups"));
+    }
 }
