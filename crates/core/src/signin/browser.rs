@@ -4,7 +4,8 @@
 //! method available" when no default browser is set) or is not installed is reported, so the
 //! sign-in dialog never claims a browser opened when none did. An opener still running after that
 //! moment is taken to have started one (xdg-open runs some browsers in its own foreground) and is
-//! left to run.
+//! left to run. (`open::that_detached_with_timeout` has the same policy, but its error quotes the
+//! whole command line and a raw wait status; the dialog needs a sentence.)
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,23 +20,25 @@ pub fn open_system_browser(url: &str) -> Result<(), String> {
 
 /// Tries `openers` in turn until one opens the page.
 pub fn open_with(openers: Vec<Command>, patience: Duration) -> Result<(), String> {
-    let mut why = Vec::new();
+    let (mut failed, mut missing) = (Vec::new(), Vec::new());
     for mut opener in openers {
         let name = opener.get_program().to_string_lossy().into_owned();
         let child = opener.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
         match child {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => why.push(format!("{name} is not installed")),
-            Err(e) => why.push(format!("{name} could not start ({e})")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing.push(name),
+            Err(e) => failed.push(format!("{name} could not start ({e})")),
             Ok(child) => match watch(child, patience) {
                 Ok(()) => return Ok(()),
-                Err(status) => why.push(explain(&name, status)),
+                Err(status) => failed.push(explain(&name, status)),
             },
         }
     }
-    if why.is_empty() {
-        return Err("this system has no program that opens a web browser".into());
+    // What ran and failed says more than the openers this system does not have.
+    match (failed.is_empty(), missing.is_empty()) {
+        (false, _) => Err(failed.join("; ")),
+        (true, false) => Err(format!("no program that opens a web browser is installed ({})", missing.join(", "))),
+        (true, true) => Err("this system has no program that opens a web browser".into()),
     }
-    Err(format!("no web browser could be opened: {}", why.join("; ")))
 }
 
 /// `Ok` when the opener succeeded or is still running after `patience`; its exit code when it failed.
@@ -79,7 +82,9 @@ mod tests {
     #[test]
     fn an_opener_that_fails_or_is_missing_is_reported_and_the_next_one_is_tried() {
         let err = open_with(vec![Command::new("/nonexistent/xdg-open"), sh("exit 3")], Duration::from_secs(2)).unwrap_err();
-        assert_eq!(err, "no web browser could be opened: /nonexistent/xdg-open is not installed; sh failed (exit status 3)");
+        assert_eq!(err, "sh failed (exit status 3)");
+        let err = open_with(vec![Command::new("/nonexistent/xdg-open"), Command::new("/nonexistent/gio")], Duration::from_secs(2)).unwrap_err();
+        assert_eq!(err, "no program that opens a web browser is installed (/nonexistent/xdg-open, /nonexistent/gio)");
         assert_eq!(explain("/usr/bin/xdg-open", Some(3)), "xdg-open found no default web browser");
         assert_eq!(open_with(vec![], Duration::from_secs(1)).unwrap_err(), "this system has no program that opens a web browser");
         assert_eq!(open_with(vec![sh("exit 3"), sh("exit 0")], Duration::from_secs(2)), Ok(()), "the second opener worked");
