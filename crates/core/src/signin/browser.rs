@@ -36,7 +36,7 @@ pub fn open_with(openers: Vec<Command>, patience: Duration) -> Result<(), String
     // What ran and failed says more than the openers this system does not have.
     match (failed.is_empty(), missing.is_empty()) {
         (false, _) => Err(failed.join("; ")),
-        (true, false) => Err(format!("no program that opens a web browser is installed ({})", missing.join(", "))),
+        (true, false) => Err(format!("{} is not installed, nor any other program that opens a web browser", missing[0])),
         (true, true) => Err("this system has no program that opens a web browser".into()),
     }
 }
@@ -84,7 +84,7 @@ mod tests {
         let err = open_with(vec![Command::new("/nonexistent/xdg-open"), sh("exit 3")], Duration::from_secs(2)).unwrap_err();
         assert_eq!(err, "sh failed (exit status 3)");
         let err = open_with(vec![Command::new("/nonexistent/xdg-open"), Command::new("/nonexistent/gio")], Duration::from_secs(2)).unwrap_err();
-        assert_eq!(err, "no program that opens a web browser is installed (/nonexistent/xdg-open, /nonexistent/gio)");
+        assert_eq!(err, "/nonexistent/xdg-open is not installed, nor any other program that opens a web browser");
         assert_eq!(explain("/usr/bin/xdg-open", Some(3)), "xdg-open found no default web browser");
         assert_eq!(open_with(vec![], Duration::from_secs(1)).unwrap_err(), "this system has no program that opens a web browser");
         assert_eq!(open_with(vec![sh("exit 3"), sh("exit 0")], Duration::from_secs(2)), Ok(()), "the second opener worked");
