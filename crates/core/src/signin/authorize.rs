@@ -57,7 +57,7 @@ pub async fn authorization_endpoint(pipeline: &Pipeline, tenant: &str) -> Result
             pipeline.send(&Request::get(Service::Entra, "OpenIdConfiguration", discovery), None).await?.json("an OpenID configuration")?;
         url::Url::parse(&conf.authorization_endpoint).map_err(|e| bad(format!("advertised as {}, is not a URL: {e}", conf.authorization_endpoint)))?
     } else {
-        authority.join(&format!("{tenant}/oauth2/v2.0/authorize")).map_err(|e| bad(e.to_string()))?
+        url::Url::parse(&format!("{}/{tenant}/oauth2/v2.0/authorize", authority.as_str().trim_end_matches('/'))).map_err(|e| bad(e.to_string()))?
     };
     cloud.sign_in_page_allows(&endpoint)?;
     Ok(endpoint)
