@@ -165,7 +165,9 @@ def test_settings_show_defaults_and_the_streamed_start_up_checks(driver, screens
         f"{match.group(1)}/organizations/v2.0/.well-known/openid-configuration",
         context=ssl.create_default_context(cafile=str(bundle)), timeout=10,
     ).read())
-    assert conf["authorization_endpoint"].startswith(match.group(1))
+    assert conf["token_endpoint"].startswith(match.group(1))
+    # Its sign-in page is for browsers: plain http://localhost, which no browser warns about.
+    assert re.match(r"http://localhost:\d+/organizations/oauth2/v2\.0/authorize$", conf["authorization_endpoint"]), conf["authorization_endpoint"]
     about = css(driver, "[data-testid='about']").text
     assert "2." in about and "linux" in about
     shoot(driver, screenshots, "settings-system")

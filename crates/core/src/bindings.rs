@@ -43,6 +43,7 @@ pub fn typescript() -> String {
         session::SubscriptionSummary,
         session::CentralAppSummary,
         signin::SignInProgress,
+        signin::BrowserLaunch,
         journal::MigrationState,
         journal::MigrationSummary,
         journal::StepRecord,

@@ -29,7 +29,8 @@ pub async fn sign_in(state: State<'_, AppState>, on_progress: Channel<SignInProg
         (_, id) => (id.to_string(), settings.registration),
     };
     let options = SignInOptions { environment: settings.environment, tenant: settings.tenant.clone(), client_id, registration, port: settings.redirect_port };
-    let open_browser = |url: &str| open::that_detached(url).map_err(|e| e.to_string());
+    // Watched for a moment, so the dialog can say when no browser opened (and offer the link instead).
+    let open_browser = iotm_core::signin::browser::open_system_browser;
     let progress = |p: SignInProgress| {
         let _ = on_progress.send(p);
     };

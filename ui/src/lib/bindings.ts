@@ -121,7 +121,9 @@ export type SubscriptionSummary = { id: string, name: string, state: string | nu
 
 export type CentralAppSummary = { name: string, displayName: string, subdomain: string, subscriptionId: string, resourceGroup: string, location: string, applicationId: string | null, };
 
-export type SignInProgress = { "kind": "waitingForBrowser", authorizeUrl: string, redirectUri: string, expiresInSeconds: number, } | { "kind": "redeeming" };
+export type SignInProgress = { "kind": "waitingForBrowser", authorizeUrl: string, redirectUri: string, expiresInSeconds: number, browser: BrowserLaunch, } | { "kind": "redeeming" };
+
+export type BrowserLaunch = { "state": "opening" } | { "state": "opened" } | { "state": "notOpened", reason: string, };
 
 export type MigrationState = "planned" | "running" | "completed" | "failed" | "cancelled";
 
