@@ -55,6 +55,7 @@ pub fn typescript() -> String {
         runtime::MigrationEntry,
         runtime::ItemPage,
         runtime::ActionDone,
+        runtime::attempts::RetryRound,
         runtime::ReportFormat,
         runtime::MigrationPlan,
         runtime::MigrationReport,
