@@ -207,10 +207,17 @@ class LiveMigrations {
     return live as unknown as LiveMigration<W>;
   }
 
+  /** Each wizard's unstarted migration, until one is shown: kept outside `shown` so that asking
+   *  for it (from a page's `$derived`) changes no state, which Svelte forbids there. */
+  private blank = new Map<WizardId, LiveMigration>();
+
   /** What the wizard's page shows: the migration it last opened, or a new one not started yet. */
   shownFor<W extends WizardId>(wizard: W): LiveMigration<W> {
-    const live = this.shown[wizard] ?? new LiveMigration(wizard);
-    if (!this.shown[wizard]) this.shown = { ...this.shown, [wizard]: live };
+    let live = this.shown[wizard] ?? this.blank.get(wizard);
+    if (!live) {
+      live = new LiveMigration(wizard);
+      this.blank.set(wizard, live);
+    }
     return live as unknown as LiveMigration<W>;
   }
 
