@@ -241,3 +241,38 @@ def test_a_failed_migration_leaves_the_way_to_a_new_plan(driver, home, screensho
     assert row.get_attribute("data-state") == "failed"
     assert row.find_element(By.CSS_SELECTOR, "[data-testid='resume']").is_displayed()
     shoot(driver, screenshots, "c2h-9-jobs-failed")
+
+
+def test_monitor_report_and_jobs_in_dark(driver, home, screenshots):
+    """The pages this module walked through, in the dark theme (the light ones are above)."""
+    from test_shell import go
+
+    def choose_theme(theme: str):
+        go(driver, "settings", "settings")
+        css(driver, f"[data-theme-option='{theme}']").find_element(By.XPATH, "..").click()
+        css(driver, "[data-testid='save-settings']").click()
+        wait(driver).until(lambda d: d.execute_script("return document.documentElement.dataset.theme || 'system'") == theme)
+
+    choose_theme("dark")
+    try:
+        css(driver, "[data-nav='jobs']").click()
+        rows = wait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid='migrations'] tbody tr"))
+        shoot(driver, screenshots, "c2h-jobs-dark")
+        failed, completed = rows[0].get_attribute("data-id"), rows[1].get_attribute("data-id")
+        driver.execute_script("location.hash = arguments[0]", f"#/wizard/centralToHub/{completed}")
+        wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='report']")))
+        shoot(driver, screenshots, "c2h-report-dark")
+        driver.execute_script("location.hash = arguments[0]", f"#/wizard/centralToHub/{failed}")
+        wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='monitor'][data-phase='failed']")))
+        shoot(driver, screenshots, "c2h-failed-dark")
+        # The confirmation before a retry, over the report.
+        driver.execute_script("location.hash = arguments[0]", f"#/wizard/centralToHub/{completed}")
+        wait(driver, 30).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='retry']"))).click()
+        dialog = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='confirm-retry']")))
+        assert "Send DeviceMove again to 10 devices in 1 job?" in dialog.text, dialog.text
+        shoot(driver, screenshots, "c2h-retry-confirm-dark")
+        css(driver, "[data-testid='confirm-retry-cancel']").click()
+    finally:
+        # As this module found it: the next module's window starts as on a new machine, no settings saved.
+        choose_theme("system")
+        (home.config_dir / "settings.json").unlink(missing_ok=True)
