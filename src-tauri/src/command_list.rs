@@ -28,6 +28,7 @@ pub const COMMANDS: &[&str] = &[
     "migration_items",
     "migration_report",
     "migration_export",
+    "show_in_folder",
     "migration_list",
     "migration_read_plan",
     "migration_save_plan",

@@ -24,6 +24,7 @@ pub fn run() {
             }
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let state = AppState::start(app.handle())?;
             app.manage(state);

@@ -3,7 +3,8 @@ person would: sign in; choose the Central app, its template (checked for DeviceM
 group, the DPS and a hub it does not link yet; dry run; run 200 simulated devices mixing every
 persona; watch; read the report — whose counts per persona must be exact (healthy and slow →
 verified; offline, no DeviceMove, wrong key, never moves → failed with the right reason) — export
-it, and find the migration on the Jobs page. A screenshot of each step."""
+it where the save dialog proposes, and find the migration on the Jobs page. Then a migration that
+fails at run time, and a new plan from its page. A screenshot of each step."""
 
 import json
 import re
@@ -129,6 +130,21 @@ def test_a_batch_of_zero_is_refused_on_its_field(driver, screenshots):
     assert not driver.find_elements(By.CSS_SELECTOR, "[data-field='job.batchSize']")
 
 
+def accept_save_dialog(timeout: float = 20.0):
+    """Answers the system's save dialog as a person pressing Enter would: the folder and the name it
+    proposes (the Downloads folder, the report's name). Real key presses, into the dialog's window."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^Save the report$"], capture_output=True, text=True, timeout=10).stdout.split()
+        if ids:
+            time.sleep(0.5)  # the dialog lists the folder before it takes keys
+            subprocess.run(["xdotool", "windowfocus", "--sync", ids[0]], check=True, timeout=10)
+            subprocess.run(["xdotool", "key", "--clearmodifiers", "Return"], check=True, timeout=10)
+            return
+        time.sleep(0.2)
+    raise AssertionError("the save dialog never opened")
+
+
 def choose_file(driver, path: Path):
     """Picks `path` in the page's file input, as the file dialog does (the window and the driver run
     on this machine, so the path is given as it is rather than uploaded through Selenium's grid)."""
@@ -198,6 +214,11 @@ def test_dry_run_lists_the_changes_and_who_will_fail(driver, screenshots):
 
 def test_run_and_watch_every_device(driver, screenshots):
     css(driver, "[data-testid='run']").click()
+    # Nothing is sent before the person confirms, in counts, what will be.
+    confirm = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='confirm-run']")))
+    assert "Send DeviceMove to 200 devices in 1 job?" in confirm.text, confirm.text
+    shoot(driver, screenshots, "c2h-3-run-confirm")
+    css(driver, "[data-testid='confirm-run-yes']").click()
     wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='monitor']")))
     wait(driver, 60).until(lambda d: int(css(d, "[data-testid='counts'] [data-state='verified'] strong").text) > 0)
     # Every device is in the table while the run goes on, not only those that have changed.
@@ -207,6 +228,11 @@ def test_run_and_watch_every_device(driver, screenshots):
     counts = {b.get_attribute("data-state"): int(b.find_element(By.TAG_NAME, "strong").text) for b in driver.find_elements(By.CSS_SELECTOR, "[data-testid='counts'] button")}
     assert counts["verified"] == 160 and counts["failed"] == 40, counts
     assert css(driver, "[data-testid='devices-table']").get_attribute("data-rows") == "200"
+    # Ended: the headline says so, and no control acts on a job that is over.
+    wait(driver).until(lambda d: css(d, "[data-testid='headline']").text == "Finished: 160 verified, 40 failed")
+    for gone in ("stop-jobs", "resume-jobs", "stop-watching"):
+        assert not driver.find_elements(By.CSS_SELECTOR, f"[data-testid='{gone}']"), gone
+    assert css(driver, "[data-testid='shown']").text == "200 of 200 shown"
     shoot(driver, screenshots, "c2h-4-verified")
 
 
@@ -217,6 +243,7 @@ def test_the_report_counts_every_persona_exactly(driver, home, screenshots):
     reasons = {tr.get_attribute("data-code"): int(tr.find_element(By.CSS_SELECTOR, ".n").text) for tr in report.find_elements(By.CSS_SELECTOR, "[data-testid='by-reason'] tr")}
     assert reasons == {"noAnswer": 10, "noDeviceMove": 10, "wrongKey": 10, "neverRegistered": 10}, reasons
     css(driver, "[data-testid='export-json']").click()
+    accept_save_dialog()
     saved = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='saved']")))
     path = Path(saved.text.removeprefix("Saved "))
     assert path.parent == home.root / "Downloads", path
@@ -228,7 +255,13 @@ def test_the_report_counts_every_persona_exactly(driver, home, screenshots):
     wrong = {d: (personas[d], ended[d]) for d in ended if ended[d] != EXPECTED[personas[d]]}
     assert not wrong, wrong
     css(driver, "[data-testid='export-csv']").click()
+    accept_save_dialog()
     wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid='saved']")) == 2)
+    assert len(driver.find_elements(By.CSS_SELECTOR, "[data-testid='show-in-folder']")) == 2
+    # The table finds devices by ID or reason.
+    search = css(driver, "[data-testid='report-search']")
+    search.send_keys("noDeviceMove")
+    wait(driver).until(lambda d: css(d, "[data-testid='report-table']").get_attribute("data-rows") == "10")
     shoot(driver, screenshots, "c2h-5-report")
 
 
@@ -237,4 +270,72 @@ def test_the_jobs_page_lists_the_migration(driver, screenshots):
     row = wait(driver, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='migrations'] tbody tr")))
     assert row.get_attribute("data-state") == "completed"
     assert "contoso-fleet → contoso-hub-neu via contoso-dps" in row.text
+    assert " ".join(row.find_element(By.CSS_SELECTOR, "[data-testid='device-counts']").text.split()) == "200 160 verified, 40 failed"
     shoot(driver, screenshots, "c2h-6-jobs")
+
+
+def test_a_failed_migration_leaves_the_way_to_a_new_plan(driver, home, screenshots):
+    # The sidebar's entry over a migration that has ended opens a fresh plan, the last one's choices kept.
+    css(driver, "[data-nav='centralToHub']").click()
+    wait(driver, 20).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='to-dry-run']"))).click()
+    wait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='dry-run']")))
+    # Central refuses the run's first call (as it would a revoked role): the run fails at its first step.
+    base, ca, control = sandbox_of(home)
+    rule = {"service": "central", "operation": "GET /iotc/contoso-fleet/api/deviceTemplates/", "count": 1,
+            "kind": {"refuse": {"status": 403, "code": "Forbidden", "message": "The caller may not read device templates."}}}
+    r = requests.post(f"{base}/_sandbox/faults", json=rule, verify=ca, timeout=10, headers=control)
+    assert r.ok, r.text
+    css(driver, "[data-testid='run']").click()
+    wait(driver).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='confirm-run-yes']"))).click()
+    monitor = wait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='monitor'][data-phase='failed']")))
+    assert driver.find_elements(By.CSS_SELECTOR, "[role='alert']"), "the failure is said, with why"
+    assert monitor.find_element(By.CSS_SELECTOR, "[data-testid='resume']").is_displayed()
+    shoot(driver, screenshots, "c2h-7-failed")
+    failed_id = driver.execute_script("return location.hash").rsplit("/", 1)[-1]
+    # From the same page: a new plan.
+    css(driver, "[data-testid='plan-another']").click()
+    wait(driver).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='to-dry-run']")))
+    assert driver.execute_script("return location.hash") == "#/wizard/centralToHub"
+    assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid='monitor']")
+    shoot(driver, screenshots, "c2h-8-plan-another")
+    # The Jobs page offers what the migration's page offered: Resume.
+    css(driver, "[data-nav='jobs']").click()
+    row = wait(driver, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, f"[data-testid='migrations'] tr[data-id='{failed_id}']")))
+    assert row.get_attribute("data-state") == "failed"
+    assert row.find_element(By.CSS_SELECTOR, "[data-testid='resume']").is_displayed()
+    shoot(driver, screenshots, "c2h-9-jobs-failed")
+
+
+def test_monitor_report_and_jobs_in_dark(driver, home, screenshots):
+    """The pages this module walked through, in the dark theme (the light ones are above)."""
+    from test_shell import go
+
+    def choose_theme(theme: str):
+        go(driver, "settings", "settings")
+        css(driver, f"[data-theme-option='{theme}']").find_element(By.XPATH, "..").click()
+        css(driver, "[data-testid='save-settings']").click()
+        wait(driver).until(lambda d: d.execute_script("return document.documentElement.dataset.theme || 'system'") == theme)
+
+    choose_theme("dark")
+    try:
+        css(driver, "[data-nav='jobs']").click()
+        rows = wait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid='migrations'] tbody tr"))
+        shoot(driver, screenshots, "c2h-jobs-dark")
+        failed, completed = rows[0].get_attribute("data-id"), rows[1].get_attribute("data-id")
+        driver.execute_script("location.hash = arguments[0]", f"#/wizard/centralToHub/{completed}")
+        wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='report']")))
+        shoot(driver, screenshots, "c2h-report-dark")
+        driver.execute_script("location.hash = arguments[0]", f"#/wizard/centralToHub/{failed}")
+        wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='monitor'][data-phase='failed']")))
+        shoot(driver, screenshots, "c2h-failed-dark")
+        # The confirmation before a retry, over the report.
+        driver.execute_script("location.hash = arguments[0]", f"#/wizard/centralToHub/{completed}")
+        wait(driver, 30).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='retry']"))).click()
+        dialog = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='confirm-retry']")))
+        assert "Send DeviceMove again to 10 devices in 1 job?" in dialog.text, dialog.text
+        shoot(driver, screenshots, "c2h-retry-confirm-dark")
+        css(driver, "[data-testid='confirm-retry-cancel']").click()
+    finally:
+        # As this module found it: the next module's window starts as on a new machine, no settings saved.
+        choose_theme("system")
+        (home.config_dir / "settings.json").unlink(missing_ok=True)

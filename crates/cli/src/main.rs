@@ -224,7 +224,7 @@ async fn run(command: Command, options: Options) -> Result<(), Failure> {
         }
         Command::Retry { wizard, id } => {
             check_wizard(migrations.journal(), wizard, &id)?;
-            execute(&migrations, wizard, &id, &ServicePrincipal::from_env(&options)?, RunMode::Retry, &options).await
+            execute(&migrations, wizard, &id, &ServicePrincipal::from_env(&options)?, RunMode::Retry { include_unlikely: false }, &options).await
         }
         Command::Report { wizard, id, csv, json } => {
             check_wizard(migrations.journal(), wizard, &id)?;

@@ -56,6 +56,7 @@ pub fn typescript() -> String {
         runtime::MigrationEntry,
         runtime::ItemPage,
         runtime::ActionDone,
+        runtime::attempts::RetryRound,
         runtime::ReportFormat,
         runtime::MigrationPlan,
         runtime::MigrationReport,

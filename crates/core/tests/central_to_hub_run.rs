@@ -8,8 +8,9 @@ mod common;
 use common::*;
 use iotm_azure::PipelineOptions;
 use iotm_core::journal::Journal;
+use iotm_core::runtime::attempts::RetryRound;
 use iotm_core::runtime::StepState;
-use iotm_core::wizards::central_to_hub::{self as c2h, create, dry_run, report, CentralToHubProgress as Progress};
+use iotm_core::wizards::central_to_hub::{self as c2h, create, dry_run, report, CentralToHubProgress as Progress, DeviceState};
 use iotm_sandbox::faults::{FaultKind, FaultRule};
 use std::sync::Mutex;
 
@@ -144,13 +145,20 @@ async fn retry_reruns_the_job_on_the_devices_central_can_reach_again() {
             device.register(&world.sandbox.cloud, &scope).unwrap();
         }
     }
-    let outcome = c2h::retry(&journal, &id, world.clients.clone(), &progress).await.unwrap();
+    let outcome = c2h::retry(&journal, &id, world.clients.clone(), false, &progress).await.unwrap();
     assert_eq!((outcome.counts.get("verified"), outcome.counts.get("failed")), (Some(&170), Some(&30)), "{:?}", outcome.counts);
     let report = report::build(&journal, &id).unwrap();
     assert_eq!(report.by_reason.get("noAnswer"), None);
     assert_eq!(report.by_reason.get("noDeviceMove"), Some(&10));
     let reruns: Vec<String> = report.steps.iter().filter(|s| s.key.starts_with("rerun:")).map(|s| s.key.clone()).collect();
     assert_eq!(reruns, ["rerun:thermostats:1"]);
+    // The ten offline devices were retried and moved; the ten without DeviceMove were left out
+    // (they would answer 501 again) and keep their one attempt; each retried device keeps its first.
+    assert_eq!(report.retries, [RetryRound { attempt: 1, retried: 10, moved: 10, left_out: 10 }]);
+    let retried = report.devices.iter().filter(|d| d.attempts == 2).collect::<Vec<_>>();
+    assert_eq!(retried.len(), 10);
+    assert!(retried.iter().all(|d| d.state == DeviceState::Verified && d.earlier_reasons == ["noAnswer"]), "{retried:?}");
+    assert!(report.devices.iter().filter(|d| d.reason_code.as_deref() == Some("noDeviceMove")).all(|d| d.attempts == 1));
     assert_eq!(world.clients.central.jobs().unwrap().all().await.unwrap().iter().filter(|j| j.id.starts_with("iotm-")).count(), 2, "the job and its one rerun");
     world.sandbox.stop();
 }
@@ -181,7 +189,7 @@ async fn a_rerun_applied_whose_answer_is_lost_is_watched_like_any_rerun() {
         stall_seconds: 0,
     };
     world.sandbox.cloud.faults().add(rule).unwrap();
-    let outcome = c2h::retry(&journal, &id, world.clients.clone(), &progress).await.unwrap();
+    let outcome = c2h::retry(&journal, &id, world.clients.clone(), false, &progress).await.unwrap();
     assert_eq!((outcome.counts.get("verified"), outcome.counts.get("failed")), (Some(&170), Some(&30)), "{:?}", outcome.counts);
     let rerun = report::build(&journal, &id).unwrap().steps.into_iter().find(|s| s.key == "rerun:thermostats:1").unwrap();
     assert!(rerun.outcome.as_ref().is_some_and(|o| o["jobId"].is_string()), "the rerun is recorded as made, not skipped: {:?}", rerun.outcome);

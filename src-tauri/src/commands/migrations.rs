@@ -5,6 +5,7 @@
 
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
+use iotm_core::runtime::report;
 use iotm_core::runtime::{ActionDone, Event, ItemPage, MigrationEntry, MigrationPlan, MigrationReport, Progress, ReportFormat, RunError, RunMode};
 use iotm_core::wizards::WizardId;
 use iotm_core::Coded;
@@ -12,6 +13,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
+use tauri_plugin_dialog::DialogExt;
 
 /// Records the migration and starts it in the background; answers its ID at once.
 #[tauri::command]
@@ -29,11 +31,12 @@ pub async fn migration_resume(app: AppHandle, state: State<'_, AppState>, id: St
     Ok(())
 }
 
-/// Tries the migration's failed items again and watches them.
+/// Tries the migration's failed items again and watches them; those expected to fail again as
+/// they are (no DeviceMove in their firmware) only when `include_unlikely`.
 #[tauri::command]
-pub async fn migration_retry(app: AppHandle, state: State<'_, AppState>, id: String, on_progress: Channel<Value>) -> CommandResult<()> {
+pub async fn migration_retry(app: AppHandle, state: State<'_, AppState>, id: String, include_unlikely: bool, on_progress: Channel<Value>) -> CommandResult<()> {
     state.migrations()?.journal().wizard_of(&id)?;
-    spawn(app, id, RunMode::Retry, on_progress);
+    spawn(app, id, RunMode::Retry { include_unlikely }, on_progress);
     Ok(())
 }
 
@@ -98,11 +101,43 @@ pub fn migration_report(state: State<'_, AppState>, id: String) -> CommandResult
     state.migrations()?.report(&id).map_err(CommandError::from_payload)
 }
 
-/// Writes the report as CSV or JSON into the Downloads folder; answers the file's path.
+/// Asks where to save the report (the system's save dialog, in the Downloads folder under the
+/// report's name), then writes it there as CSV or JSON; answers the file's path, or nothing when
+/// the person cancelled.
 #[tauri::command]
-pub fn migration_export(app: AppHandle, state: State<'_, AppState>, id: String, format: ReportFormat) -> CommandResult<String> {
+pub async fn migration_export(app: AppHandle, state: State<'_, AppState>, id: String, format: ReportFormat) -> CommandResult<Option<String>> {
+    let migrations = state.migrations()?;
+    // Known before the dialog opens: a migration that is not there is said at once.
+    migrations.journal().wizard_of(&id)?;
     let dir = app.path().download_dir().unwrap_or_else(|_| state.data_dir.join("reports"));
-    Ok(state.migrations()?.export(&id, format, &dir).map_err(CommandError::from_payload)?.display().to_string())
+    let (label, extension) = match format {
+        ReportFormat::Csv => ("CSV (spreadsheets)", "csv"),
+        ReportFormat::Json => ("JSON", "json"),
+    };
+    let mut dialog =
+        app.dialog().file().set_title("Save the report").set_directory(&dir).set_file_name(report::file_name(&id, format)).add_filter(label, &[extension]);
+    if let Some(window) = app.get_webview_window("main") {
+        dialog = dialog.set_parent(&window);
+    }
+    // The dialog waits for the person on a thread of its own: never the window's, nor the runtime's.
+    let chosen = tauri::async_runtime::spawn_blocking(move || dialog.blocking_save_file())
+        .await
+        .map_err(|e| CommandError::new("ipc.failed", format!("The save dialog could not be shown: {e}")))?;
+    let Some(chosen) = chosen else { return Ok(None) };
+    let path = chosen
+        .into_path()
+        .map_err(|e| CommandError::new("report.bad_path", format!("The place chosen to save the report is not a file on this computer: {e}")))?;
+    Ok(Some(migrations.export_file(&id, format, &path).map_err(CommandError::from_payload)?.display().to_string()))
+}
+
+/// Opens the folder holding an exported report in the file manager. Only an existing `.csv` or
+/// `.json` file is accepted, and only its folder is opened: nothing is ever run.
+#[tauri::command]
+pub fn show_in_folder(path: String) -> CommandResult<String> {
+    let folder = report_folder(std::path::Path::new(&path)).ok_or_else(|| CommandError::new("report.bad_path", format!("{path} is not a saved report")))?;
+    open::that_detached(folder)
+        .map_err(|e| CommandError::new("os.open_failed", format!("The file manager could not be opened ({e}). The report is in {}", folder.display())))?;
+    Ok(folder.display().to_string())
 }
 
 /// Every migration in the journal, newest first.
@@ -123,4 +158,29 @@ pub fn migration_read_plan(wizard: WizardId, text: String) -> CommandResult<Migr
 pub fn migration_save_plan(app: AppHandle, state: State<'_, AppState>, plan: MigrationPlan) -> CommandResult<String> {
     let dir = app.path().download_dir().unwrap_or_else(|_| state.data_dir.join("plans"));
     Ok(plan.save(&dir)?.display().to_string())
+}
+
+/// The folder of `file` when it is a saved report: an existing `.csv` or `.json` file, by an absolute path.
+fn report_folder(file: &std::path::Path) -> Option<&std::path::Path> {
+    let is_report = file.is_absolute() && file.is_file() && file.extension().is_some_and(|e| e == "csv" || e == "json");
+    file.parent().filter(|_| is_report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report_folder;
+
+    #[test]
+    fn only_a_saved_report_has_its_folder_shown() {
+        let dir = std::env::temp_dir().join(format!("iotm-show-in-folder-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (report, script) = (dir.join("fleet.csv"), dir.join("run.sh"));
+        std::fs::write(&report, "deviceId\n").unwrap();
+        std::fs::write(&script, "#!/bin/sh\n").unwrap();
+        assert_eq!(report_folder(&report), Some(dir.as_path()));
+        assert_eq!(report_folder(&script), None, "not a report: never handed to the opener");
+        assert_eq!(report_folder(&dir.join("missing.json")), None);
+        assert_eq!(report_folder(std::path::Path::new("fleet.csv")), None, "a relative path");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

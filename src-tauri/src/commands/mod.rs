@@ -38,6 +38,7 @@ pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         migrations::migration_items,
         migrations::migration_report,
         migrations::migration_export,
+        migrations::show_in_folder,
         migrations::migration_list,
         migrations::migration_read_plan,
         migrations::migration_save_plan,

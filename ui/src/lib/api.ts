@@ -91,14 +91,19 @@ export const api = {
   migrationStart: <W extends MigrationPlan["wizard"]>(plan: Extract<MigrationPlan, { wizard: W }>, onProgress: (progress: ProgressOf<W>) => void) =>
     call<string>("migration_start", { plan, onProgress: channelOf(onProgress) }),
   migrationResume: <W extends WizardId>(id: string, onProgress: (progress: ProgressOf<W>) => void) => call<void>("migration_resume", { id, onProgress: channelOf(onProgress) }),
-  migrationRetry: <W extends WizardId>(id: string, onProgress: (progress: ProgressOf<W>) => void) => call<void>("migration_retry", { id, onProgress: channelOf(onProgress) }),
+  /** `includeUnlikely`: also the items expected to fail again as they are (no DeviceMove in their firmware). */
+  migrationRetry: <W extends WizardId>(id: string, includeUnlikely: boolean, onProgress: (progress: ProgressOf<W>) => void) =>
+    call<void>("migration_retry", { id, includeUnlikely, onProgress: channelOf(onProgress) }),
   migrationStop: (id: string) => call<boolean>("migration_stop", { id }),
   /** One of the wizard's own actions (Central → Hub: "stopJobs", "resumeJobs"). */
   migrationAct: (id: string, action: string) => call<ActionDone>("migration_act", { id, action }),
   migrationItems: (id: string, kind: string | null, filter: string | null, offset: number, limit: number) =>
     call<ItemPage>("migration_items", { id, kind, filter, offset, limit }),
   migrationReport: (id: string) => call<MigrationReport>("migration_report", { id }),
-  migrationExport: (id: string, format: ReportFormat) => call<string>("migration_export", { id, format }),
+  /** Asks where to save (the system's save dialog); resolves with the path, or null when cancelled. */
+  migrationExport: (id: string, format: ReportFormat) => call<string | null>("migration_export", { id, format }),
+  /** Opens the folder of a saved report in the file manager. */
+  showInFolder: (path: string) => call<string>("show_in_folder", { path }),
   migrationList: () => call<MigrationEntry[]>("migration_list"),
   /** A plan of `wizard` from a plan file's text; a mistake comes back with its line and field. */
   migrationReadPlan: (wizard: WizardId, text: string) => call<MigrationPlan>("migration_read_plan", { wizard, text }),

@@ -1,6 +1,6 @@
 // Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.
 
-export type ErrorCode = "accounts.corrupt" | "accounts.unknown" | "azure.cloud_profile" | "azure.connection" | "azure.connection_string" | "azure.decode" | "azure.forbidden" | "azure.host_not_allowed" | "azure.invalid_input" | "azure.link_to_another_host" | "azure.not_https" | "azure.not_in_cloud" | "azure.operation_failed" | "azure.redirect_refused" | "azure.service" | "azure.setup" | "azure.signed_out" | "azure.throttled" | "azure.timeout" | "azure.unauthorized" | "centralToHub.device_move_ambiguous" | "centralToHub.device_move_on_wrong_interface" | "centralToHub.dps_forbidden" | "centralToHub.empty_selection" | "centralToHub.enrollment_clash" | "centralToHub.hub_not_linked" | "centralToHub.job_failed" | "centralToHub.link_forbidden" | "centralToHub.no_such_device_group" | "centralToHub.nothing_to_move" | "centralToHub.template_without_device_move" | "centralToHub.too_many_left_out" | "centralToHub.tpm_group" | "centralToHub.x509_certificate_mismatch" | "centralToHub.x509_certificate_needed" | "connections.check_failed" | "connections.corrupt" | "connections.expired" | "connections.invalid" | "connections.key_refused" | "connections.rights_missing" | "connections.unknown" | "connections.unreachable" | "diagnostics.bundle_failed" | "io.failed" | "ipc.failed" | "journal.migration_failed" | "journal.not_found" | "journal.open_failed" | "journal.secret_in_plan" | "journal.too_new" | "journal.unknown_wizard" | "journal.write_failed" | "logging.setup_failed" | "migration.alreadyRunning" | "migration.badCheckpoint" | "migration.badJournaledPlan" | "migration.badPlan" | "migration.cancelled" | "migration.fileNotWritten" | "migration.unsupported" | "migration.wrongWizard" | "os.open_failed" | "report.bad_format" | "sandbox.not_running" | "secrets.keyring_failed" | "secrets.keyring_unavailable" | "session.not_signed_in" | "session.other_cloud" | "settings.corrupt" | "settings.invalid" | "signin.access_denied" | "signin.app_not_found" | "signin.blocked_by_policy" | "signin.browser_failed" | "signin.cancelled" | "signin.code_expired" | "signin.consent_required" | "signin.entra_error" | "signin.interaction_required" | "signin.listener_failed" | "signin.mfa_required" | "signin.pkce_mismatch" | "signin.port_busy" | "signin.redirect_uri_mismatch" | "signin.response_type_not_enabled" | "signin.service_failed" | "signin.session_expired" | "signin.spa_origin_required" | "signin.timed_out" | "signin.wrong_tenant" | "startup.interrupted";
+export type ErrorCode = "accounts.corrupt" | "accounts.unknown" | "azure.cloud_profile" | "azure.connection" | "azure.connection_string" | "azure.decode" | "azure.forbidden" | "azure.host_not_allowed" | "azure.invalid_input" | "azure.link_to_another_host" | "azure.not_https" | "azure.not_in_cloud" | "azure.operation_failed" | "azure.redirect_refused" | "azure.service" | "azure.setup" | "azure.signed_out" | "azure.throttled" | "azure.timeout" | "azure.unauthorized" | "centralToHub.device_move_ambiguous" | "centralToHub.device_move_on_wrong_interface" | "centralToHub.dps_forbidden" | "centralToHub.empty_selection" | "centralToHub.enrollment_clash" | "centralToHub.hub_not_linked" | "centralToHub.job_failed" | "centralToHub.link_forbidden" | "centralToHub.no_such_device_group" | "centralToHub.nothing_to_move" | "centralToHub.template_without_device_move" | "centralToHub.too_many_left_out" | "centralToHub.tpm_group" | "centralToHub.x509_certificate_mismatch" | "centralToHub.x509_certificate_needed" | "connections.check_failed" | "connections.corrupt" | "connections.expired" | "connections.invalid" | "connections.key_refused" | "connections.rights_missing" | "connections.unknown" | "connections.unreachable" | "diagnostics.bundle_failed" | "io.failed" | "ipc.failed" | "journal.migration_failed" | "journal.not_found" | "journal.open_failed" | "journal.secret_in_plan" | "journal.too_new" | "journal.unknown_wizard" | "journal.write_failed" | "logging.setup_failed" | "migration.alreadyRunning" | "migration.badCheckpoint" | "migration.badJournaledPlan" | "migration.badPlan" | "migration.cancelled" | "migration.fileNotWritten" | "migration.unsupported" | "migration.wrongWizard" | "os.open_failed" | "report.bad_format" | "report.bad_path" | "sandbox.not_running" | "secrets.keyring_failed" | "secrets.keyring_unavailable" | "session.not_signed_in" | "session.other_cloud" | "settings.corrupt" | "settings.invalid" | "signin.access_denied" | "signin.app_not_found" | "signin.blocked_by_policy" | "signin.browser_failed" | "signin.cancelled" | "signin.code_expired" | "signin.consent_required" | "signin.entra_error" | "signin.interaction_required" | "signin.listener_failed" | "signin.mfa_required" | "signin.pkce_mismatch" | "signin.port_busy" | "signin.redirect_uri_mismatch" | "signin.response_type_not_enabled" | "signin.service_failed" | "signin.session_expired" | "signin.spa_origin_required" | "signin.timed_out" | "signin.wrong_tenant" | "startup.interrupted";
 
 export type TickOf = { centralToHub: CentralToHubTick };
 
@@ -163,11 +163,25 @@ line: number | null, };
 
 export type RunOutcome = { counts: Record<string, number>, };
 
-export type MigrationEntry = { summary: MigrationSummary, runningHere: boolean, };
+export type MigrationEntry = { summary: MigrationSummary, runningHere: boolean, 
+/**
+ * Its items (Central → Hub: devices) by state, as the journal holds them now.
+ */
+counts: Record<string, number>, };
 
 export type ItemPage = { kind: string, counts: Record<string, number>, rows: Array<ItemRow>, };
 
 export type ActionDone = { changed: number, };
+
+export type RetryRound = { 
+/**
+ * 1 for the first retry.
+ */
+attempt: number, retried: number, 
+/**
+ * Of those retried, how many reached the wizard's successful state in this retry.
+ */
+moved: number, leftOut: number, };
 
 export type ReportFormat = "csv" | "json";
 
@@ -358,7 +372,15 @@ export type CentralToHubTick = {
  */
 jobs: Record<string, string>, changed: Array<ItemRow>, };
 
-export type ReportRow = { deviceId: string, state: DeviceState, reasonCode: string | null, reason: string | null, };
+export type ReportRow = { deviceId: string, state: DeviceState, reasonCode: string | null, reason: string | null, 
+/**
+ * How many times DeviceMove was tried for the device (1, plus one per retry that included it).
+ */
+attempts: number, 
+/**
+ * The reason codes its earlier attempts failed for, first first.
+ */
+earlierReasons: Array<string>, };
 
 export type Report = { migrationId: string, title: string, state: MigrationState, createdAt: string, updatedAt: string, total: number, verified: number, failed: number, 
 /**
@@ -372,4 +394,8 @@ leftOut: number,
 /**
  * Failed devices by reason code.
  */
-byReason: Record<string, number>, steps: Array<StepRecord>, devices: Array<ReportRow>, };
+byReason: Record<string, number>, 
+/**
+ * Each retry: how many devices it retried, how many of them moved, how many it left out.
+ */
+retries: Array<RetryRound>, steps: Array<StepRecord>, devices: Array<ReportRow>, };

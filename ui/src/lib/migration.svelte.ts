@@ -3,12 +3,62 @@
 // latest tick news and how the run ended. One store for the window, so leaving a page and coming
 // back — or resuming from the Jobs page — keeps the live view of every migration.
 import { api, toErrorPayload, type ErrorPayload, type ProgressOf } from "./api";
-import type { ItemRow, MigrationPlan, StepState, TickOf, WizardId } from "./bindings";
+import type { ItemRow, MigrationPlan, MigrationState, StepState, TickOf, WizardId } from "./bindings";
 
 export type StepView = { key: string; title: string; state: StepState; detail: string | null };
 export type Finished = Extract<ProgressOf<WizardId>, { kind: "finished" }>;
 export type Sample = { t: number; counts: Record<string, number> };
 type News<W extends WizardId> = W extends keyof TickOf ? TickOf[W] : Record<string, never>;
+
+/** What can be done to a migration, wherever it is shown (the Jobs page, the wizard's pages). */
+export type MigrationAction = "resume" | "stopWatching" | "stopJobs" | "resumeJobs" | "retry" | "report" | "planAnother";
+
+/** Where a migration is, as a person would say it. `stopped`: stopped or cut off mid-way, resumable. */
+export type MigrationPhase = "new" | "running" | "stopped" | "failed" | "completed" | "cancelled";
+
+/** What decides a migration's actions: its journal's state, whether this window runs it now, how
+ *  many of its items failed, and its jobs' statuses (Central → Hub's Central jobs). */
+export type MigrationFacts = { state: MigrationState | null; runningHere: boolean; failed: number; jobs?: Record<string, string> };
+
+/** The phase of a migration: running here, else what its journal says ("running" in the journal
+ *  while nothing runs it here means it was stopped or cut off: Resume continues it). */
+export function phaseOf(facts: MigrationFacts): MigrationPhase {
+  if (facts.runningHere) return "running";
+  switch (facts.state) {
+    case null:
+      return "new";
+    case "planned":
+    case "running":
+      return "stopped";
+    default:
+      return facts.state;
+  }
+}
+
+/** The one place that decides what a migration offers; the Jobs page and the wizard both ask it. */
+export function actionsOf(facts: MigrationFacts): MigrationAction[] {
+  const jobs = Object.values(facts.jobs ?? {});
+  switch (phaseOf(facts)) {
+    case "new":
+      return [];
+    case "running":
+      return [
+        ...(jobs.includes("running") ? (["stopJobs"] as const) : []),
+        ...(jobs.includes("stopped") ? (["resumeJobs"] as const) : []),
+        "stopWatching",
+        "planAnother",
+      ];
+    // A failed run stopped at a step that refused it (access, a clash): once that is fixed, Resume
+    // goes on from that step; nothing done before it is done again.
+    case "stopped":
+    case "failed":
+      return ["resume", "planAnother"];
+    case "completed":
+      return ["report", ...(facts.failed > 0 ? (["retry"] as const) : []), "planAnother"];
+    case "cancelled":
+      return ["planAnother"];
+  }
+}
 
 export class LiveMigration<W extends WizardId = WizardId> {
   readonly wizard: W;
@@ -20,6 +70,10 @@ export class LiveMigration<W extends WizardId = WizardId> {
   history = $state<Sample[]>([]);
   finished = $state<Finished | null>(null);
   running = $state(false);
+  /** The journal's state when the migration was opened (from the Jobs page, or found running). */
+  journalState = $state<MigrationState | null>(null);
+  /** True while a retry (not a first run or a resume) runs. */
+  retrying = $state(false);
   error = $state<ErrorPayload | null>(null);
   /** Bumped when `rows` changed; the table reads `rows` again then. */
   version = $state(0);
@@ -37,9 +91,27 @@ export class LiveMigration<W extends WizardId = WizardId> {
     this.news = null;
     this.history = [];
     this.finished = null;
+    this.journalState = null;
+    this.retrying = false;
     this.error = null;
     this.rows = new Map();
     this.version++;
+  }
+
+  /** The journal's state of this migration now: what ended it, else what it was opened in. */
+  get state(): MigrationState | null {
+    if (this.running) return "running";
+    if (this.finished) return this.finished.ok ? "completed" : this.finished.code === CANCELLED ? "running" : "failed";
+    if (this.error) return "failed";
+    return this.journalState ?? (this.id ? "running" : null);
+  }
+
+  /** What this migration offers now (the same function the Jobs page asks). */
+  get actions(): MigrationAction[] {
+    void this.version;
+    const failed = this.rows.size ? [...this.rows.values()].filter((r) => r.state === "failed").length : (this.counts.failed ?? 0);
+    const jobs = (this.news as { jobs?: Record<string, string> } | null)?.jobs;
+    return actionsOf({ state: this.state, runningHere: this.running, failed, jobs });
   }
 
   onProgress = (progress: ProgressOf<W>): void => {
@@ -64,25 +136,34 @@ export class LiveMigration<W extends WizardId = WizardId> {
       this.finished = progress;
       this.counts = progress.counts;
       this.running = false;
+      this.retrying = false;
       void this.loadItems();
     }
   };
 
-  private async follow(call: (id: string, on: (p: ProgressOf<W>) => void) => Promise<void>): Promise<void> {
+  /** Follows a new run of this migration: its steps, news and chart start over (a retry's lines
+   *  are not drawn over the first run's; its steps are the retry's own). */
+  private async follow(call: (id: string, on: (p: ProgressOf<W>) => void) => Promise<void>, retrying: boolean): Promise<void> {
     if (!this.id) return;
     this.finished = null;
     this.error = null;
+    this.steps = [];
+    this.news = null;
+    this.history = [];
+    this.retrying = retrying;
     this.running = true;
     try {
       await call(this.id, this.onProgress);
     } catch (e) {
       this.running = false;
+      this.retrying = false;
       this.error = toErrorPayload(e);
     }
   }
 
-  resume = () => this.follow(api.migrationResume<W>);
-  retry = () => this.follow(api.migrationRetry<W>);
+  resume = () => this.follow(api.migrationResume<W>, false);
+  /** Retries the failed items; those expected to fail again (no DeviceMove) only when asked. */
+  retry = (includeUnlikely = false) => this.follow((id, on) => api.migrationRetry<W>(id, includeUnlikely, on), true);
 
   async stop(): Promise<void> {
     if (this.id) await api.migrationStop(this.id);
@@ -107,6 +188,9 @@ export class LiveMigration<W extends WizardId = WizardId> {
   }
 }
 
+/** The code of a run stopped on request (Stop watching, a sign-out): resumable, not a failure. */
+export const CANCELLED = "migration.cancelled";
+
 /** Every live migration of this window, by ID; and the one each wizard's page shows. */
 class LiveMigrations {
   private byId = new Map<string, LiveMigration>();
@@ -123,10 +207,17 @@ class LiveMigrations {
     return live as unknown as LiveMigration<W>;
   }
 
+  /** Each wizard's unstarted migration, until one is shown: kept outside `shown` so that asking
+   *  for it (from a page's `$derived`) changes no state, which Svelte forbids there. */
+  private blank = new Map<WizardId, LiveMigration>();
+
   /** What the wizard's page shows: the migration it last opened, or a new one not started yet. */
   shownFor<W extends WizardId>(wizard: W): LiveMigration<W> {
-    const live = this.shown[wizard] ?? new LiveMigration(wizard);
-    if (!this.shown[wizard]) this.shown = { ...this.shown, [wizard]: live };
+    let live = this.shown[wizard] ?? this.blank.get(wizard);
+    if (!live) {
+      live = new LiveMigration(wizard);
+      this.blank.set(wizard, live);
+    }
     return live as unknown as LiveMigration<W>;
   }
 

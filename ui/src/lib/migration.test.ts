@@ -51,3 +51,24 @@ describe("the live migrations of the window", () => {
     expect(migrations.shownFor("centralToHub")).toBe(live);
   });
 });
+
+describe("a retry of a migration", () => {
+  beforeEach(() => invoke.mockReset());
+
+  it("starts its chart and steps over, and asks for devices without DeviceMove only when told", async () => {
+    invoke.mockResolvedValue(null);
+    const migration = new LiveMigration("centralToHub", "m1");
+    migration.onProgress({ kind: "step", key: "verify", title: "Verify", state: "done", detail: null });
+    migration.onProgress({ kind: "tick", elapsedMs: 90_000, counts: { verified: 160, failed: 40 }, jobs: {}, changed: [] });
+    migration.onProgress({ kind: "finished", ok: true, code: null, message: null, requestId: null, counts: { verified: 160, failed: 40 } });
+    expect(migration.actions).toEqual(["report", "retry", "planAnother"]);
+    await migration.retry();
+    expect(invoke).toHaveBeenCalledWith("migration_retry", expect.objectContaining({ id: "m1", includeUnlikely: false }));
+    expect(migration.history).toEqual([]);
+    expect(migration.steps).toEqual([]);
+    expect(migration.retrying).toBe(true);
+    expect(migration.actions).toEqual(["stopWatching", "planAnother"]);
+    await migration.retry(true);
+    expect(invoke).toHaveBeenLastCalledWith("migration_retry", expect.objectContaining({ includeUnlikely: true }));
+  });
+});

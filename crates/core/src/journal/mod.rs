@@ -435,6 +435,16 @@ impl Journal {
             .map_err(sql)?;
         text.map(|t| serde_json::from_str(&t).map_err(|e| JournalError::Sql(e.to_string()))).transpose()
     }
+
+    /// Every checkpoint whose key starts with `prefix`, by key (a retry's attempts, one a key).
+    pub fn checkpoints(&self, id: &str, prefix: &str) -> Result<Vec<(String, Value)>, JournalError> {
+        let conn = self.conn();
+        let mut statement =
+            conn.prepare_cached("SELECT key, value FROM checkpoints WHERE migration_id = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key").map_err(sql)?;
+        let rows = statement.query_map(params![id, prefix], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(sql)?;
+        let rows: Vec<(String, String)> = rows.collect::<Result<_, _>>().map_err(sql)?;
+        rows.into_iter().map(|(key, text)| Ok((key, serde_json::from_str(&text).map_err(|e| JournalError::Sql(e.to_string()))?))).collect()
+    }
 }
 
 #[cfg(test)]

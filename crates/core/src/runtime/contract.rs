@@ -59,11 +59,13 @@ pub trait WizardEngine: Send + Sync + 'static {
         clients: &'a Self::Clients,
         plan: &'a Self::Plan,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'a;
-    /// Tries the failed items again.
+    /// Tries the failed items again; those expected to fail again as they are only when
+    /// `include_unlikely` (the person asked for them).
     fn retry<'a>(
         ctx: &'a RunContext<'a, Self::Tick>,
         clients: &'a Self::Clients,
         plan: &'a Self::Plan,
+        include_unlikely: bool,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'a;
     /// The wizard's own actions on a migration (Central → Hub: `stopJobs`, `resumeJobs`); answers
     /// how many things it changed.

@@ -92,8 +92,9 @@ pub enum MigrationReport {
 pub enum RunMode {
     /// Run or resume from wherever the journal says it stopped.
     Run,
-    /// Try the failed items again.
-    Retry,
+    /// Try the failed items again; items the wizard expects to fail again as they are (Central →
+    /// Hub: devices whose firmware lacks DeviceMove) only when `include_unlikely`.
+    Retry { include_unlikely: bool },
 }
 
 /// What a finished run found, in counts by state (the report has the rows).
@@ -111,6 +112,9 @@ pub struct RunOutcome {
 pub struct MigrationEntry {
     pub summary: MigrationSummary,
     pub running_here: bool,
+    /// Its items (Central → Hub: devices) by state, as the journal holds them now.
+    #[ts(type = "Record<string, number>")]
+    pub counts: BTreeMap<String, u64>,
 }
 
 /// A page of a migration's items of one kind, with their counts by state.
@@ -169,7 +173,7 @@ pub async fn run_as<W: WizardEngine>(
     journal.set_state(id, MigrationState::Running).map_err(RunError::from)?;
     let result = match mode {
         RunMode::Run => W::run(&ctx, clients, plan).await,
-        RunMode::Retry => W::retry(&ctx, clients, plan).await,
+        RunMode::Retry { include_unlikely } => W::retry(&ctx, clients, plan, include_unlikely).await,
     };
     let state = match &result {
         Ok(()) => Some(MigrationState::Completed),
@@ -240,7 +244,13 @@ impl Migrations {
                 return Err(payload);
             }
         };
+        // Whoever watches must always hear how the run ended, also when it is refused before it
+        // starts (already running, a journal that cannot be read): else the page says "running" forever.
+        let told_end = std::sync::atomic::AtomicBool::new(false);
         let progress = |event: Progress<W::Tick>| {
+            if matches!(event, Progress::Finished { .. }) {
+                told_end.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             let note = match &event {
                 Progress::Tick { news, .. } => W::tick_note(news),
                 _ => None,
@@ -267,7 +277,16 @@ impl Migrations {
                 }
             }
         };
-        outcome.map_err(|e| e.to_payload())
+        let outcome = outcome.map_err(|e| e.to_payload());
+        if let Err(payload) = &outcome {
+            if !told_end.load(std::sync::atomic::Ordering::Relaxed) {
+                let counts = self.journal.item_counts(id, W::ITEM_KIND).unwrap_or_default();
+                let finished =
+                    Progress::Finished { ok: false, code: Some(payload.code.clone()), message: Some(payload.message.clone()), request_id: None, counts };
+                sink(Event { progress: finished, note: None });
+            }
+        }
+        outcome
     }
 
     /// Asks a running migration to stop at its next safe point; false when it does not run here.
@@ -294,7 +313,14 @@ impl Migrations {
     /// Every migration in the journal, newest first.
     pub fn list(&self) -> Result<Vec<MigrationEntry>, ErrorPayload> {
         let summaries = self.journal.list().map_err(|e| e.to_payload())?;
-        Ok(summaries.into_iter().map(|summary| MigrationEntry { running_here: self.runs.is_running(&summary.id), summary }).collect())
+        summaries
+            .into_iter()
+            .map(|summary| {
+                let kind = dispatch!(summary.wizard, "list", |W| Ok::<_, ErrorPayload>(W::ITEM_KIND))?;
+                let counts = self.journal.item_counts(&summary.id, kind).map_err(|e| e.to_payload())?;
+                Ok(MigrationEntry { running_here: self.runs.is_running(&summary.id), counts, summary })
+            })
+            .collect()
     }
 
     /// A page of the migration's items of `kind` (its wizard's main kind when none), in one state or all.
@@ -334,6 +360,12 @@ impl Migrations {
     pub fn export(&self, id: &str, format: ReportFormat, dir: &Path) -> Result<PathBuf, ErrorPayload> {
         let text = self.report_text(id, format)?;
         report::write(dir, id, format, &text).map_err(|e| e.to_payload())
+    }
+
+    /// Writes the report in `format` to `path`, a file the person chose; answers the path.
+    pub fn export_file(&self, id: &str, format: ReportFormat, path: &Path) -> Result<PathBuf, ErrorPayload> {
+        let text = self.report_text(id, format)?;
+        report::write_file(path, &text).map_err(|e| e.to_payload())
     }
 
     /// The report's totals as a terminal prints them.

@@ -3,6 +3,7 @@
 //! running migrations, wizard-neutral run errors, report writers, plan files, and the one entry
 //! point (`Migrations`) the window and the CLI use for every wizard.
 
+pub mod attempts;
 pub mod context;
 pub mod contract;
 pub mod error;

@@ -48,13 +48,22 @@ pub fn csv<'r>(header: &[&str], rows: impl IntoIterator<Item = Vec<&'r str>>) ->
     out
 }
 
+/// The report's file name when no one chose another: `iot-migrator-<id>.<ext>`.
+pub fn file_name(id: &str, format: ReportFormat) -> String {
+    format!("iot-migrator-{id}.{}", format.extension())
+}
+
 /// Writes `text` as `iot-migrator-<id>.<ext>` into `dir` (made if missing); answers the path.
 pub fn write(dir: &Path, id: &str, format: ReportFormat, text: &str) -> Result<PathBuf, RunError> {
-    let path = dir.join(format!("iot-migrator-{id}.{}", format.extension()));
-    let failed = |e: std::io::Error| RunError::FileNotWritten { path: path.display().to_string(), detail: e.to_string() };
-    std::fs::create_dir_all(dir).map_err(failed)?;
-    std::fs::write(&path, text).map_err(failed)?;
-    Ok(path)
+    let path = dir.join(file_name(id, format));
+    std::fs::create_dir_all(dir).map_err(|e| RunError::FileNotWritten { path: path.display().to_string(), detail: e.to_string() })?;
+    write_file(&path, text)
+}
+
+/// Writes `text` to `path`, a file the person chose (its folder exists: a save dialog picked it).
+pub fn write_file(path: &Path, text: &str) -> Result<PathBuf, RunError> {
+    std::fs::write(path, text).map_err(|e| RunError::FileNotWritten { path: path.display().to_string(), detail: e.to_string() })?;
+    Ok(path.to_path_buf())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 // The Central → Hub wizard's own state (its step, the plan being written, the last dry run),
 // kept across pages; the migration it shows comes from the window's live migrations.
-import type { DryRun, Plan } from "../../lib/bindings";
+import type { DryRun, MigrationState, Plan, WizardStep } from "../../lib/bindings";
 import { migrations, type LiveMigration } from "../../lib/migration.svelte";
 
 /** Where a device is in the move, in the order a device goes through them. */
@@ -30,3 +30,23 @@ class CentralToHubWizard {
 }
 
 export const c2h = new CentralToHubWizard();
+
+const ORDER: WizardStep[] = ["plan", "dryRun", "run", "verify", "report"];
+
+/** The steps the rail marks completed and lets the person go back to: those before the active
+ *  one that have something to show (a dry run only once there is one; the run once it started). */
+export function railSteps(at: { active: WizardStep; hasDryRun: boolean; migrationId: string | null; state: MigrationState | null }): WizardStep[] {
+  const before = ORDER.slice(0, ORDER.indexOf(at.active));
+  return before.filter((step) => step === "plan" || (step === "dryRun" ? at.hasDryRun : at.migrationId !== null));
+}
+
+/** What the confirmation before Run asks, in counts ("Send DeviceMove to 240 devices in 2 jobs?"). */
+export function runQuestion(dry: DryRun, hubName: string): { title: string; lines: string[] } {
+  // Devices the target hub already holds are left out of the run (unless the plan includes them).
+  const devices = dry.readiness.rows.length - dry.readiness.leftOut;
+  const jobs = dry.changes.filter((c) => c.kind === "createJob").length;
+  const lines = [`Each device that answers leaves the Central application for the hub ${hubName}.`];
+  if (dry.readiness.expectedToFail) lines.push(`${dry.readiness.expectedToFail} of them are expected to fail (see the dry run).`);
+  if (dry.readiness.leftOut) lines.push(`${dry.readiness.leftOut} more are already in the hub ${hubName} and are left out.`);
+  return { title: `Send DeviceMove to ${devices} device${devices === 1 ? "" : "s"} in ${jobs} job${jobs === 1 ? "" : "s"}?`, lines };
+}

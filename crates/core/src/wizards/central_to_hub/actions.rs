@@ -9,6 +9,7 @@ use super::progress::{DeviceState, DEVICE};
 use super::reasons::{COMMAND_ERROR, JOB_ENDED, NO_ANSWER, NO_DEVICE_MOVE};
 use super::target;
 use super::template::DeviceMoveCommand;
+use crate::runtime::attempts::{self, Retried};
 use crate::runtime::PlanProblem;
 use serde_json::json;
 
@@ -31,14 +32,19 @@ impl Engine<'_> {
     /// Reruns each job over its failed devices and watches them again. Only failures Central
     /// reruns are retried: devices that did not answer or answered with an error. Devices that
     /// answered and then did not arrive have left Central; a new command cannot reach them.
-    pub async fn retry_failed(&self, plan: &Plan) -> Result<(), WizardError> {
+    /// Devices whose firmware lacks DeviceMove fail again as they are: they are left out (kept
+    /// failed, not watched, not counted as retried) unless `include_no_device_move`. Central's
+    /// rerun covers every failed device of a job, so with only such devices failed nothing is rerun.
+    pub async fn retry_failed(&self, plan: &Plan, include_no_device_move: bool) -> Result<(), WizardError> {
+        let code = |reason: &Option<String>| reason.as_deref().map(|r| r.split(':').next().unwrap_or(r).to_string());
         let retriable = |reason: &Option<String>| {
-            reason.as_deref().is_some_and(|r| [NO_ANSWER, NO_DEVICE_MOVE, COMMAND_ERROR, JOB_ENDED].iter().any(|c| r.split(':').next() == Some(c)))
+            code(reason).is_some_and(|c| [NO_ANSWER, COMMAND_ERROR, JOB_ENDED].contains(&c.as_str()) || (include_no_device_move && c == NO_DEVICE_MOVE))
         };
-        let failed: Vec<String> = self.ctx.items(DEVICE, Some("failed"))?.into_iter().filter(|r| retriable(&r.reason)).map(|r| r.key).collect();
+        let (failed, kept): (Vec<_>, Vec<_>) = self.ctx.items(DEVICE, Some("failed"))?.into_iter().partition(|r| retriable(&r.reason));
         if failed.is_empty() {
             return Ok(());
         }
+        let left_out = kept.iter().filter(|r| code(&r.reason).as_deref() == Some(NO_DEVICE_MOVE)).count() as u64;
         let command: DeviceMoveCommand = self
             .ctx
             .journal()
@@ -80,7 +86,10 @@ impl Engine<'_> {
                 reruns.push(JobRef { id: rerun_id, group: job.group });
             }
         }
-        self.ctx.record_items(DEVICE, failed.iter().map(|id| (id.as_str(), DeviceState::Pending.as_str(), None)))?;
+        // Each device's failed attempt is journaled before its state is reset to pending.
+        let retried = Retried { items: failed.iter().map(|r| (r.key.clone(), r.reason.clone())).collect(), left_out };
+        attempts::record(self.ctx, DEVICE, attempt as u32, retried)?;
+        self.ctx.record_items(DEVICE, failed.iter().map(|r| (r.key.as_str(), DeviceState::Pending.as_str(), None)))?;
         let target = target::resolve(&self.clients.arm, plan).await?;
         let planes = target::data_planes(&self.clients.arm, &self.clients.pipeline, plan, &target).await?;
         let central_group = self.clients.central.enrollment_group(&plan.enrollment.central_group_id).await?;

@@ -44,8 +44,8 @@ impl WizardEngine for CentralToHub {
         Engine::new(ctx, clients).run(plan).await
     }
 
-    async fn retry<'a>(ctx: &'a RunContext<'a, CentralToHubTick>, clients: &'a Clients, plan: &'a Plan) -> Result<(), WizardError> {
-        Engine::new(ctx, clients).retry_failed(plan).await
+    async fn retry<'a>(ctx: &'a RunContext<'a, CentralToHubTick>, clients: &'a Clients, plan: &'a Plan, include_unlikely: bool) -> Result<(), WizardError> {
+        Engine::new(ctx, clients).retry_failed(plan, include_unlikely).await
     }
 
     async fn act<'a>(action: &'a str, ctx: &'a RunContext<'a, CentralToHubTick>, clients: &'a Clients, _plan: &'a Plan) -> Result<u32, WizardError> {
@@ -86,6 +86,9 @@ impl WizardEngine for CentralToHub {
             format!("{} devices: {} verified, {} failed, {} unfinished", report.total, report.verified, report.failed, report.unfinished),
         ];
         lines.extend(report.by_reason.iter().map(|(code, n)| format!("  {n} × {code}")));
+        lines.extend(
+            report.retries.iter().map(|r| format!("Retry {}: {} retried, {} moved, {} left out (no DeviceMove)", r.attempt, r.retried, r.moved, r.left_out)),
+        );
         lines
     }
 
@@ -106,8 +109,15 @@ pub async fn run(journal: &Journal, id: &str, clients: Clients, progress: &(dyn 
     runtime::run_as::<CentralToHub>(journal, &Runs::default(), id, &clients, &plan, RunMode::Run, progress).await
 }
 
-/// Reruns the failed devices of the journaled migration `id`, as `run` does.
-pub async fn retry(journal: &Journal, id: &str, clients: Clients, progress: &(dyn Fn(CentralToHubProgress) + Send + Sync)) -> Result<RunOutcome, WizardError> {
+/// Reruns the failed devices of the journaled migration `id`, as `run` does (devices without
+/// DeviceMove only when `include_no_device_move`).
+pub async fn retry(
+    journal: &Journal,
+    id: &str,
+    clients: Clients,
+    include_no_device_move: bool,
+    progress: &(dyn Fn(CentralToHubProgress) + Send + Sync),
+) -> Result<RunOutcome, WizardError> {
     let plan = runtime::plan_of::<CentralToHub>(journal, id)?;
-    runtime::run_as::<CentralToHub>(journal, &Runs::default(), id, &clients, &plan, RunMode::Retry, progress).await
+    runtime::run_as::<CentralToHub>(journal, &Runs::default(), id, &clients, &plan, RunMode::Retry { include_unlikely: include_no_device_move }, progress).await
 }
