@@ -20,7 +20,8 @@ const MAX_SECTION_BYTES: usize = 32 * 1024;
 /// A twin's tags, desired or reported properties: a JSON object as compact text, the empty string
 /// for `{}` (no allocation). A hub holds up to a million twins, and text is a third of the memory of
 /// the parsed map; reads and writes parse it (one twin at a time), export splices it as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 struct Doc(Box<str>);
 
 impl Doc {
@@ -60,7 +61,7 @@ impl Doc {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TwinState {
     tags: Doc,
     desired: Doc,
