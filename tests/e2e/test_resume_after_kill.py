@@ -23,6 +23,7 @@ from selenium.webdriver.support.ui import Select
 
 from conftest import APP, ROOT, Home, descendants, end_processes, free_port, shoot, wait, wait_for_port
 from test_central_to_hub import PERSONAS, css
+from test_shell import choose_theme
 
 APP_NAME = APP.name
 
@@ -170,5 +171,34 @@ def test_a_move_killed_mid_run_resumes_to_the_same_end_state(own_home, screensho
         row = wait(driver, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='migrations'] tbody tr")))
         assert row.get_attribute("data-state") == "completed"
         assert len(driver.find_elements(By.CSS_SELECTOR, "[data-testid='migrations'] tbody tr")) == 1, "resumed, not started again"
+
+        # "Reset the sandbox" asks first, naming what is lost, then the sandbox is the built-in scenario again.
+        choose_theme(driver, "dark")
+        wait(driver).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='reset-sandbox']"))).click()
+        confirm = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='reset-confirm']")))
+        assert "can no longer be resumed" in confirm.text and "built-in scenario" in confirm.text
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", confirm)
+        shoot(driver, screenshots, "resume-4-reset-confirm-dark")
+        choose_theme(driver, "light")
+        if not driver.find_elements(By.CSS_SELECTOR, "[data-testid='reset-confirm']"):
+            css(driver, "[data-testid='reset-sandbox']").click()
+        confirm = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='reset-confirm']")))
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", confirm)
+        shoot(driver, screenshots, "resume-4-reset-confirm-light")
+        css(driver, "[data-testid='reset-sandbox-confirm']").click()
+        wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='reset-done']")))
+        deadline, fresh = time.monotonic() + 30, None
+        while time.monotonic() < deadline and fresh is None:
+            base3, ca, control = sandbox_of(own_home)
+            try:
+                devices = requests.get(f"{base3}/_sandbox/fleet/contoso-fleet", verify=ca, timeout=10, headers=control).json()["devices"]
+                thermostats = [d for d in devices if d["id"].startswith("thermostat-")]
+                if len(thermostats) == 240:  # the built-in fleet, not the 200 this test loaded
+                    fresh = thermostats
+            except (requests.RequestException, KeyError, ValueError):
+                pass
+            time.sleep(0.5)
+        assert fresh is not None, "the sandbox restarted from its built-in scenario"
+        assert not any(d["link"]["movesAccepted"] for d in fresh), "no device has moved in the fresh sandbox"
     finally:
         second.close()

@@ -155,7 +155,15 @@ async fn a_hub_whose_port_was_taken_moves_and_every_mention_of_its_host_follows(
     device.register(&first.cloud, first.cloud.provisioning_services().named("contoso-dps").unwrap().id_scope()).unwrap();
     first.stop();
     let port: u16 = old.strip_prefix("localhost:").unwrap().parse().unwrap();
-    let _squatter = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    // The stopped hub's listener closes once its aborted task is dropped: a moment later.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let _squatter = loop {
+        match std::net::TcpListener::bind(("127.0.0.1", port)) {
+            Ok(listener) => break listener,
+            Err(e) if Instant::now() > deadline => panic!("the old hub's port stayed bound: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
 
     let second = start(dir.path(), quick_scenario()).await;
     let hub = second.cloud.hubs().named("contoso-hub-weu").unwrap();
