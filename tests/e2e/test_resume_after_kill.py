@@ -173,18 +173,18 @@ def test_a_move_killed_mid_run_resumes_to_the_same_end_state(own_home, screensho
         assert len(driver.find_elements(By.CSS_SELECTOR, "[data-testid='migrations'] tbody tr")) == 1, "resumed, not started again"
 
         # "Reset the sandbox" asks first, naming what is lost, then the sandbox is the built-in scenario again.
-        choose_theme(driver, "dark")
+        css(driver, "[data-nav='settings']").click()
         wait(driver).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='reset-sandbox']"))).click()
         confirm = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='reset-confirm']")))
         assert "can no longer be resumed" in confirm.text and "built-in scenario" in confirm.text
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", confirm)
-        shoot(driver, screenshots, "resume-4-reset-confirm-dark")
-        choose_theme(driver, "light")
+        shoot(driver, screenshots, "resume-4-reset-confirm-light")
+        choose_theme(driver, "dark")
         if not driver.find_elements(By.CSS_SELECTOR, "[data-testid='reset-confirm']"):
             css(driver, "[data-testid='reset-sandbox']").click()
         confirm = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='reset-confirm']")))
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", confirm)
-        shoot(driver, screenshots, "resume-4-reset-confirm-light")
+        shoot(driver, screenshots, "resume-4-reset-confirm-dark")
         css(driver, "[data-testid='reset-sandbox-confirm']").click()
         wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='reset-done']")))
         deadline, fresh = time.monotonic() + 30, None
