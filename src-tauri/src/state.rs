@@ -61,7 +61,7 @@ impl AppState {
         let (secrets, keyring_problem): (std::sync::Arc<dyn SecretStore>, Option<String>) = match KeyringStore::probe() {
             Ok(keyring) => (std::sync::Arc::new(keyring), None),
             Err(e) => {
-                tracing::warn!(code = e.code(), "{e}");
+                tracing::warn!(code = e.code(), reason = e.reason(), "{e}");
                 (std::sync::Arc::new(SessionStore::default()), Some(e.to_string()))
             }
         };

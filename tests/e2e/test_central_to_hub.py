@@ -7,16 +7,19 @@ it, and find the migration on the Jobs page. A screenshot of each step."""
 
 import json
 import re
+import subprocess
 import time
 from pathlib import Path
 
 import requests
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.file_detector import UselessFileDetector
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
 from conftest import shoot, wait
+from sandbox_access import sandbox_of
 
 PERSONAS = ["offline", "noDeviceMove", "wrongKey", "neverMoves", "slow"]
 EXPECTED = {"healthy": ("verified", None), "slow": ("verified", None), "offline": ("failed", "noAnswer"),
@@ -27,18 +30,26 @@ def css(driver, selector):
     return driver.find_element(By.CSS_SELECTOR, selector)
 
 
-def sandbox_of(home) -> tuple[str, str, dict]:
-    """The in-app sandbox's address (from the app's log), its CA, and the headers its control API
-    asks for (the debug build writes the run's token beside the CA; a release build serves none)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        log = "\n".join(p.read_text(errors="replace") for p in home.log_dir.glob("*"))
-        found = re.findall(r"sandbox cloud started url=(https://\S+)", log)
-        if found:
-            token = (home.data_dir / "sandbox" / "control-token").read_text()
-            return found[-1], str(home.data_dir / "sandbox" / "sandbox-ca.pem"), {"Authorization": f"Bearer {token}"}
-        time.sleep(0.3)
-    raise AssertionError("the app's log never said where the sandbox listens")
+def shoot_every_way(driver, screenshots, name: str, check_small=None):
+    """The page as it is, then dark, then at the window's minimum size (960×620) in both themes;
+    the theme is put back as it was (only the page's attribute: nothing is saved)."""
+    before = driver.execute_script("return document.documentElement.dataset.theme ?? null")
+    wid = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^IoT Migrator$"], capture_output=True, text=True, timeout=10).stdout.split()[0]
+    size = subprocess.run(["xdotool", "getwindowgeometry", "--shell", wid], capture_output=True, text=True, timeout=10).stdout
+    width, height = (re.search(rf"{k}=(\d+)", size).group(1) for k in ("WIDTH", "HEIGHT"))
+    try:
+        for small in (False, True):
+            if small:
+                subprocess.run(["xdotool", "windowsize", "--sync", wid, "960", "620"], check=True, timeout=10)
+                if check_small:
+                    time.sleep(0.5)
+                    check_small()
+            for theme in ("light", "dark"):
+                driver.execute_script("document.documentElement.dataset.theme = arguments[0]", theme)
+                shoot(driver, screenshots, f"{name}-{theme}{'-960x620' if small else ''}")
+    finally:
+        subprocess.run(["xdotool", "windowsize", "--sync", wid, width, height], check=True, timeout=10)
+        driver.execute_script("if (arguments[0]) document.documentElement.dataset.theme = arguments[0]; else delete document.documentElement.dataset.theme", before)
 
 
 def test_a_fleet_of_two_hundred_with_every_persona(driver, home):
@@ -77,10 +88,45 @@ def test_plan_source_and_target(driver, screenshots):
     assert "contoso-hub-weu" in facts.text
     Select(css(driver, "[data-testid='hub']")).select_by_value("contoso-hub-neu")
     assert "Not linked yet" in css(driver, "[data-testid='target']").text
+    # The DPS enrollment group is named after this app and template, so another app's plan does not clash.
+    assert css(driver, "[data-testid='dps-group']").get_attribute("value") == "contoso-fleet-thermostat-v1"
     settle = css(driver, "[data-testid='settle']")
     settle.clear()
     settle.send_keys("5")
     shoot(driver, screenshots, "c2h-1-plan")
+    shoot_every_way(driver, screenshots, "c2h-1-plan")
+
+
+def test_a_subscription_without_a_dps_says_so_and_offers_to_create_one(driver, screenshots):
+    subscription = Select(css(driver, "[data-testid='subscription']"))
+    production = subscription.first_selected_option.text
+    subscription.select_by_visible_text("Contoso IoT Lab (sandbox)")
+    empty = wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='no-dps']")))
+    assert "no Device Provisioning Service" in empty.text
+    css(driver, "[data-testid='create-dps-open']").click()
+    groups = [o.get_attribute("value") for o in Select(css(driver, "[data-testid='new-dps-group']")).options]
+    assert groups == ["rg-iot-lab"], groups
+    region = Select(css(driver, "[data-testid='new-dps-location']")).first_selected_option.text
+    assert region, "a region is chosen for the person, from the resource group's"
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(driver, "[data-testid='create-dps']"))
+    shoot_every_way(driver, screenshots, "c2h-1-plan-no-dps")
+    css(driver, "[data-testid='create-dps'] button:not(.primary)").click()
+    subscription.select_by_visible_text(production)
+    wait(driver, 30).until(lambda d: Select(css(d, "[data-testid='dps']")).first_selected_option.get_attribute("value") == "rg-iot-prod/contoso-dps")
+    assert Select(css(driver, "[data-testid='hub']")).first_selected_option.get_attribute("value") == "contoso-hub-neu"
+
+
+def test_a_batch_of_zero_is_refused_on_its_field(driver, screenshots):
+    batch = css(driver, "[data-testid='batch-size']")
+    batch.send_keys("0")
+    said = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-field='job.batchSize']")))
+    assert "at least 1 device" in said.text
+    assert not css(driver, "[data-testid='to-dry-run']").is_enabled()
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", batch)
+    shoot(driver, screenshots, "c2h-1-plan-batch-zero")
+    batch.send_keys(Keys.BACKSPACE)  # as a person empties it (WebDriver's clear() sends no input event)
+    wait(driver).until(lambda d: css(d, "[data-testid='to-dry-run']").is_enabled())
+    assert not driver.find_elements(By.CSS_SELECTOR, "[data-field='job.batchSize']")
 
 
 def choose_file(driver, path: Path):
@@ -124,12 +170,30 @@ def test_dry_run_lists_the_changes_and_who_will_fail(driver, screenshots):
     dry = wait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='dry-run']")))
     kinds = [li.get_attribute("data-kind") for li in dry.find_elements(By.CSS_SELECTOR, "[data-testid='changes'] li")]
     assert kinds == ["linkHub", "createEnrollmentGroup", "createJob"], kinds
+    changes = css(driver, "[data-testid='changes']").text
+    # Resources by their names, never the sandbox's host and port.
+    assert "Link the hub contoso-hub-neu to the DPS contoso-dps" in changes, changes
+    assert "localhost" not in changes and "azure-devices" not in changes, changes
+    assert re.search(r"sending DeviceMove to the \d+ devices of the device group \w", changes), changes
     assert '"idScope"' in css(driver, "[data-testid='payload']").text
     # The ten wrong-key devices are caught before anything runs: their keys are their own.
     assert css(driver, "[data-testid='expected-fail-count']").text == "10"
     assert css(driver, "[data-testid='ready-count']").text == "190"
     assert css(driver, "[data-testid='readiness-table']").get_attribute("data-rows") == "200"
+    tiles = css(driver, ".tiles").text
+    assert "own key, not the group's" in tiles and "wrongKey" not in tiles, tiles
     shoot(driver, screenshots, "c2h-2-dry-run")
+
+
+    def payload_breaks_only_between_names():
+        # At 960 px the payload takes several lines, and each "name":"value" piece stays on one.
+        lines, whole = driver.execute_script(
+            "const p = document.querySelector(\"[data-testid='payload']\"); const spans = [...p.querySelectorAll('span')];"
+            "return [new Set(spans.map(s => Math.round(s.getBoundingClientRect().top))).size, spans.every(s => s.getClientRects().length === 1)]"
+        )
+        assert lines > 1 and whole, (lines, whole)
+
+    shoot_every_way(driver, screenshots, "c2h-2-dry-run", payload_breaks_only_between_names)
 
 
 def test_run_and_watch_every_device(driver, screenshots):

@@ -40,10 +40,43 @@ def settings_on_disk(home) -> dict:
 
 
 def choose_theme(driver, theme: str):
+    """A theme applies the moment it is chosen, and is kept with no Save."""
     go(driver, "settings", "settings")
     css(driver, f"[data-theme-option='{theme}']").find_element(By.XPATH, "..").click()
-    css(driver, "[data-testid='save-settings']").click()
     wait(driver).until(lambda d: d.execute_script("return document.documentElement.dataset.theme") == theme)
+
+
+def theme_on_disk(home) -> str | None:
+    try:
+        return settings_on_disk(home).get("theme")
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+# The colours a person sees of an element: its own, blended by its opacity over its parent's.
+SEEN_COLOURS = """
+const el = arguments[0];
+const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+const own = getComputedStyle(el);
+let under = el.parentElement;
+while (under && rgb(getComputedStyle(under).backgroundColor)[3] === 0) under = under.parentElement;
+const page = rgb(getComputedStyle(under ?? document.body).backgroundColor).slice(0, 3);
+const a = Number(own.opacity);
+const blend = (c) => c.slice(0, 3).map((v, i) => v * a + page[i] * (1 - a));
+const bg = rgb(own.backgroundColor);
+const back = bg[3] === 0 ? page : blend(bg);
+const text = rgb(own.color).slice(0, 3).map((v, i) => v * a + back[i] * (1 - a));
+return [text, back];
+"""
+
+
+def contrast(a, b) -> float:
+    def lum(c):
+        lin = [(v / 255) / 12.92 if v / 255 <= 0.03928 else (((v / 255) + 0.055) / 1.055) ** 2.4 for v in c]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def background(driver) -> tuple[int, int, int]:
@@ -57,7 +90,10 @@ def test_the_window_is_titled_and_shows_the_shell(driver):
     tree = subprocess.run(["xwininfo", "-root", "-tree"], capture_output=True, text=True).stdout
     assert '"IoT Migrator"' in tree
     links = driver.find_elements(By.CSS_SELECTOR, "nav[aria-label='Main'] a")
-    assert [a.text for a in links] == [title for _, title in WIZARDS] + ["Jobs", "Settings"]
+    assert [a.find_element(By.CSS_SELECTOR, "span").text for a in links] == [title for _, title in WIZARDS] + ["Jobs", "Settings"]
+    # The wizards not built yet are marked in the sidebar, from the catalog (BUILT below agrees).
+    marked = [a.get_attribute("data-nav") for a in links if a.find_elements(By.CSS_SELECTOR, "[data-testid='later-mark']")]
+    assert marked == [w for w, _ in WIZARDS if w not in BUILT], marked
     assert Select(css(driver, "[data-testid='environment-select']")).first_selected_option.text == "Sandbox"
     assert css(driver, "[data-testid='sign-in']").text == "Sign in"
 
@@ -129,7 +165,9 @@ def test_settings_show_defaults_and_the_streamed_start_up_checks(driver, screens
         f"{match.group(1)}/organizations/v2.0/.well-known/openid-configuration",
         context=ssl.create_default_context(cafile=str(bundle)), timeout=10,
     ).read())
-    assert conf["authorization_endpoint"].startswith(match.group(1))
+    assert conf["token_endpoint"].startswith(match.group(1))
+    # Its sign-in page is for browsers: plain http://localhost, which no browser warns about.
+    assert re.match(r"http://localhost:\d+/organizations/oauth2/v2\.0/authorize$", conf["authorization_endpoint"]), conf["authorization_endpoint"]
     about = css(driver, "[data-testid='about']").text
     assert "2." in about and "linux" in about
     shoot(driver, screenshots, "settings-system")
@@ -161,10 +199,30 @@ def test_switching_to_azure_without_a_client_id_is_refused_with_the_fix(driver, 
     assert not (home.config_dir / "settings.json").exists()
 
 
+def test_settings_section_headings_are_one_size(driver):
+    go(driver, "settings", "settings")
+    sizes = driver.execute_script("return [...document.querySelectorAll(\"[data-page='settings'] h2\")].map(h => [h.textContent, getComputedStyle(h).fontSize])")
+    assert len(sizes) >= 4 and len({size for _, size in sizes}) == 1, sizes
+
+
+def test_a_theme_applies_when_chosen_and_a_disabled_button_stays_readable(driver, home, screenshots):
+    choose_theme(driver, "dark")
+    wait(driver).until(lambda d: theme_on_disk(home) == "dark")
+    save = css(driver, "[data-testid='save-settings']")
+    assert not save.is_enabled(), "the theme was kept on its own: nothing is left to save"
+    text, back = driver.execute_script(SEEN_COLOURS, save)
+    assert contrast(text, back) >= 4.5, (text, back)
+    shoot(driver, screenshots, "settings-disabled-save-dark")
+    choose_theme(driver, "light")
+    wait(driver).until(lambda d: theme_on_disk(home) == "light")
+    text, back = driver.execute_script(SEEN_COLOURS, save)
+    assert contrast(text, back) >= 3, (text, back)
+
+
 @pytest.mark.parametrize("theme", ["dark", "light"])
 def test_every_page_in_light_and_dark(driver, screenshots, home, theme):
     choose_theme(driver, theme)
-    assert settings_on_disk(home)["theme"] == theme
+    wait(driver).until(lambda d: theme_on_disk(home) == theme)
     r, g, b = background(driver)
     assert (r + g + b < 150) if theme == "dark" else (r + g + b > 600), (theme, (r, g, b))
     for wizard_id, _ in WIZARDS:

@@ -12,6 +12,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
 from conftest import shoot, wait
+from sandbox_access import hub_connection_string
 
 
 def css(driver, selector):
@@ -57,23 +58,39 @@ def test_sign_out_forgets_the_account(driver, home):
     assert "signed out" in log and "Bearer " not in log and "refresh_token" not in log
 
 
-def test_a_connection_string_is_checked_and_its_secret_never_written(driver, home, screenshots):
+def test_a_connection_string_is_checked_by_the_service_and_its_secret_never_written(driver, home, screenshots):
+    """Each pasted connection string is tried before it is kept: a malformed one, a made-up host and
+    a wrong key for a real hub are each refused with what to fix; the real one is kept, its key
+    nowhere on disk, and what was pasted can be shown to check it."""
+    real = hub_connection_string(home, "contoso-hub-neu")
+    key = real.rsplit("SharedAccessKey=", 1)[1]
     css(driver, "[data-nav='settings']").click()
     form = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='add-connection']")))
     secret = form.find_element(By.CSS_SELECTOR, "input[aria-label='Secret']")
-    secret.send_keys("HostName=contoso-hub.azure-devices.net;SharedAccessKey=c2VjcmV0LWtleS1vZi10aGUtcG9saWN5LTMyLWJ5dGVz")
-    form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
-    refused = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='connections-card'] [role='alert']")))
-    assert refused.get_attribute("data-error-code") == "connections.invalid" and "SharedAccessKeyName" in refused.text
+
+    def refused_with(text: str, code: str) -> str:
+        secret.clear()
+        secret.send_keys(text)
+        form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+        alert = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, f"[data-testid='connections-card'] [role='alert'][data-error-code='{code}']")))
+        return alert.text
+
+    assert "SharedAccessKeyName" in refused_with(real.replace("SharedAccessKeyName=iothubowner;", ""), "connections.invalid")
+    assert "contoso-hub.azure-devices.net" in refused_with(real.replace(real.split(";")[0], "HostName=contoso-hub.azure-devices.net"), "connections.unreachable")
+    wrong_key = real.replace(key, "d3Jvbmcta2V5LW9mLXRoZS1wb2xpY3ktMzItYnl0ZXM=")
+    assert "refused" in refused_with(wrong_key, "connections.key_refused")
+    form.find_element(By.CSS_SELECTOR, "button.reveal").click()
+    assert secret.get_attribute("type") == "text" and secret.get_attribute("value") == wrong_key
     secret.clear()
-    secret.send_keys("HostName=contoso-hub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=c2VjcmV0LWtleS1vZi10aGUtcG9saWN5LTMyLWJ5dGVz")
+    secret.send_keys(real)
     form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
     row = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='connections'] li")))
-    assert "contoso-hub.azure-devices.net" in row.text and "iothubowner" in row.text and "this session" in row.text
+    assert "iothubowner" in row.text and "this session" in row.text
+    assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid='connections-card'] [role='alert']"), "the accepted string clears the last refusal"
     driver.execute_script("document.querySelector(\"[data-testid='connections-card']\").scrollIntoView()")
     shoot(driver, screenshots, "settings-connections")
     on_disk = "".join(p.read_text(errors="replace") for p in home.root.rglob("*.json"))
-    assert "c2VjcmV0LWtleS1vZi10aGUtcG9saWN5LTMyLWJ5dGVz" not in on_disk
+    assert key not in on_disk
 
 
 def test_a_desktop_registration_signs_in_too(driver, home, screenshots):

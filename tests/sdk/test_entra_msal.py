@@ -1,16 +1,22 @@
-"""Entra ID against the official `msal` client, unmodified: authorization code + PKCE, refresh,
-and the AADSTS errors a user of the app will meet."""
+"""Entra ID against the official `msal` client, unmodified: authorization code + PKCE, msal's
+desktop sign-in (`acquire_token_interactive`) in a stock headless Chromium, refresh, and the
+AADSTS errors a user of the app will meet. The sign-in page is where discovery sends browsers:
+plain http://localhost, with the token endpoint and every API on HTTPS only."""
 
 import base64
 import hashlib
 import secrets
-from urllib.parse import urlencode
+import socket
+import threading
+import webbrowser
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlencode, urljoin, urlparse
 
 import msal
 import pytest
 import requests
 
-from browser import error_page, sign_in
+from browser import _Form, chromium_sign_in, error_page, sign_in
 from conftest import ARM_SCOPE, CENTRAL_SCOPE, DESKTOP_CLIENT, SPA_CLIENT, TENANT
 
 REDIRECT = "http://localhost:3000"
@@ -18,6 +24,74 @@ REDIRECT = "http://localhost:3000"
 
 def desktop_app(sandbox) -> msal.PublicClientApplication:
     return msal.PublicClientApplication(DESKTOP_CLIENT, authority=sandbox.authority, instance_discovery=False)
+
+
+def openid_configuration(sandbox) -> dict:
+    return requests.get(f"{sandbox.authority}/v2.0/.well-known/openid-configuration", timeout=10).json()
+
+
+def test_discovery_sends_browsers_to_plain_http_and_keeps_tokens_and_apis_on_https(sandbox):
+    conf = openid_configuration(sandbox)
+    page = urlparse(conf["authorization_endpoint"])
+    assert (page.scheme, page.hostname, page.path) == ("http", "localhost", f"/{TENANT}/oauth2/v2.0/authorize"), conf["authorization_endpoint"]
+    assert conf["token_endpoint"] == f"{sandbox.base_url}/{TENANT}/oauth2/v2.0/token"
+    assert conf["response_modes_supported"] == ["query", "fragment", "form_post"]
+    # The plain-HTTP listener serves the sign-in page and nothing else.
+    origin = f"http://localhost:{page.port}"
+    for method, path in [("POST", f"/{TENANT}/oauth2/v2.0/token"), ("GET", f"/{TENANT}/v2.0/.well-known/openid-configuration"),
+                         ("GET", "/_sandbox/credentials"), ("GET", "/subscriptions?api-version=2022-12-01")]:
+        answer = requests.request(method, origin + path, headers=sandbox.control_headers, data={"grant_type": "client_credentials"}, timeout=10)
+        assert answer.status_code == 404, f"{method} {path} over plain HTTP: {answer.status_code}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class HeadlessChromium(webbrowser.BaseBrowser):
+    """The test's default browser: msal opens the sign-in page with webbrowser.open, and a stock
+    headless Chromium (no certificate exception) does what a person does there, in the background."""
+
+    def __init__(self):
+        super().__init__("iotm-headless-chromium")
+        self.seen: list[str] = []
+        self.errors: list[BaseException] = []
+        self.threads: list[threading.Thread] = []
+
+    def open(self, url, new=0, autoraise=True):
+        def person():
+            try:
+                self.seen.append(chromium_sign_in(url))
+            except BaseException as e:  # noqa: BLE001 - reported by the test
+                self.errors.append(e)
+        self.threads.append(threading.Thread(target=person, daemon=True))
+        self.threads[-1].start()
+        return True
+
+
+@pytest.fixture
+def headless_chromium():
+    chromium = HeadlessChromium()
+    webbrowser.register(chromium.name, None, chromium, preferred=True)
+    try:
+        yield chromium
+    finally:
+        webbrowser._tryorder.remove(chromium.name)  # the standard browsers again for other tests
+        for thread in chromium.threads:
+            thread.join(timeout=30)
+
+
+def test_msal_desktop_sign_in_completes_in_a_stock_browser_with_form_post(sandbox, fresh_scenario, headless_chromium):
+    app = desktop_app(sandbox)
+    result = app.acquire_token_interactive([ARM_SCOPE], port=free_port(), timeout=90, prompt="select_account")
+    assert not headless_chromium.errors, headless_chromium.errors
+    assert "access_token" in result, result
+    assert result["id_token_claims"]["preferred_username"] == "ada@contoso-sandbox.onmicrosoft.com"
+    # msal's listener took the code from Entra's auto-posted form, and showed its own success page.
+    assert headless_chromium.seen and headless_chromium.seen[0].startswith("Authentication complete."), headless_chromium.seen
+    assert app.get_accounts()[0]["username"] == "ada@contoso-sandbox.onmicrosoft.com"
 
 
 def test_msal_signs_in_with_pkce_and_refreshes_silently(sandbox, fresh_scenario):
@@ -50,7 +124,7 @@ def authorize_url(sandbox, client_id: str, challenge: str, redirect: str = REDIR
         "scope": f"{ARM_SCOPE} offline_access openid profile", "state": "s1", "nonce": "n1",
         "code_challenge": challenge, "code_challenge_method": "S256", **extra,
     }
-    return f"{sandbox.authority}/oauth2/v2.0/authorize?{urlencode(params)}"
+    return f"{openid_configuration(sandbox)['authorization_endpoint']}?{urlencode(params)}"
 
 
 def redeem(sandbox, client_id: str, code: str, verifier: str, origin: str | None = None, redirect: str = REDIRECT):
@@ -159,3 +233,81 @@ def test_openid_configuration_is_served_per_tenant_and_unknown_tenants_fail(sand
     assert keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256"
     missing = requests.get(f"{sandbox.base_url}/nosuch.onmicrosoft.com/v2.0/.well-known/openid-configuration", timeout=10)
     assert missing.status_code == 400 and aadsts(missing) == 90002
+
+
+def refresh_desktop(sandbox, refresh_token: str):
+    return requests.post(
+        f"{sandbox.authority}/oauth2/v2.0/token",
+        data={"client_id": DESKTOP_CLIENT, "grant_type": "refresh_token", "refresh_token": refresh_token, "scope": ARM_SCOPE},
+        timeout=10,
+    )
+
+
+def test_a_refresh_token_stays_valid_after_use_until_the_users_sessions_are_revoked(sandbox, fresh_scenario):
+    verifier, challenge = pkce_pair()
+    tokens = redeem(sandbox, DESKTOP_CLIENT, sign_in(authorize_url(sandbox, DESKTOP_CLIENT, challenge))["code"], verifier).json()
+    # Two processes sharing one token cache, or a retry after a lost answer: both redemptions work.
+    first, second = refresh_desktop(sandbox, tokens["refresh_token"]), refresh_desktop(sandbox, tokens["refresh_token"])
+    assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
+    assert first.json()["access_token"] != second.json()["access_token"]
+    # msal, redeeming the same refresh token again, gets a token too.
+    app = desktop_app(sandbox)
+    again = app.acquire_token_by_refresh_token(tokens["refresh_token"], [ARM_SCOPE])
+    assert "access_token" in again, again
+
+    revoked = sandbox.control("POST", "users/ada@contoso-sandbox.onmicrosoft.com/revokeSignInSessions")
+    assert revoked["value"] is True and revoked["revokedRefreshTokens"] >= 3
+    for refresh_token in (tokens["refresh_token"], second.json()["refresh_token"]):
+        refused = refresh_desktop(sandbox, refresh_token)
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant" and aadsts(refused) == 50173, refused.text
+        assert "AADSTS50173" in refused.json()["error_description"]
+    refused = app.acquire_token_by_refresh_token(tokens["refresh_token"], [ARM_SCOPE])
+    assert refused.get("error") == "invalid_grant" and 50173 in refused["error_codes"], refused
+    # Signing in again works at once.
+    verifier, challenge = pkce_pair()
+    fresh = redeem(sandbox, DESKTOP_CLIENT, sign_in(authorize_url(sandbox, DESKTOP_CLIENT, challenge))["code"], verifier).json()
+    assert refresh_desktop(sandbox, fresh["refresh_token"]).status_code == 200
+
+
+@pytest.mark.parametrize("mode", ["query", "fragment", "form_post", None])
+def test_the_code_comes_back_in_the_response_mode_asked_for(sandbox, fresh_scenario, mode):
+    verifier, challenge = pkce_pair()
+    extra = {"response_mode": mode} if mode else {}
+    url = authorize_url(sandbox, DESKTOP_CLIENT, challenge, **extra)
+    page = requests.get(url, timeout=10)
+    form = _Form()
+    form.feed(page.text)
+    ada = form.users["ada@contoso-sandbox.onmicrosoft.com"]
+    back = requests.post(urljoin(url, form.action), data={**form.fields, "user": ada, "decision": "accept"}, allow_redirects=False, timeout=10)
+    if mode == "form_post":
+        # Entra's answer: a page whose form posts the code to the redirect URI.
+        assert back.status_code == 200 and 'action="http://localhost:3000/"' in back.text and "document.forms[0].submit()" in back.text
+        hidden = _Hidden()
+        hidden.feed(back.text)
+        params = hidden.fields
+    else:
+        assert back.status_code in (302, 303)
+        location = urlparse(back.headers["location"])
+        assert (location.scheme, location.netloc) == ("http", "localhost:3000")
+        carried = location.fragment if mode == "fragment" else location.query
+        assert (location.query if mode == "fragment" else location.fragment) == ""
+        params = {k: v[0] for k, v in parse_qs(carried).items()}
+    assert params["state"] == "s1"
+    assert redeem(sandbox, DESKTOP_CLIENT, params["code"], verifier).status_code == 200
+
+
+def test_an_unknown_response_mode_is_aadsts70007(sandbox):
+    _, challenge = pkce_pair()
+    resp = requests.get(authorize_url(sandbox, DESKTOP_CLIENT, challenge, response_mode="post"), allow_redirects=False, timeout=10)
+    assert resp.status_code in (302, 303) and "AADSTS70007" in requests.utils.unquote(resp.headers["location"])
+
+
+class _Hidden(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("type") == "hidden":
+            self.fields[a["name"]] = a.get("value", "")

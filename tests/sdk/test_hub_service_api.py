@@ -183,6 +183,10 @@ def test_twins_update_replace_with_etags_and_the_query_sees_the_tags(registry, h
         validate(SPEC, "/twins/{id}", method.lower(), 200, r.json())
     bad = raw("PATCH", "/twins/t-2", {"tags": {"a.b": 1}})
     assert bad.status_code == 400 and bad.json()["Message"].startswith("ErrorCode:ArgumentInvalid;")
+    # The documented key rules: a tag key starting with $ is refused (not silently dropped), as Azure does.
+    assert status_of(lambda: registry.update_twin("t-2", Twin(tags={"$bad": 1}))) == 400
+    assert status_of(lambda: registry.update_twin("t-2", Twin(tags={"k": "x" * 4097}))) == 400, "a string value past 4 KB"
+    assert "$bad" not in registry.get_twin("t-2").tags
 
 
 def test_modules_and_module_twins(registry, hub):

@@ -268,6 +268,29 @@ impl Cloud {
         }
     }
 
+    /// Where a browser may be sent to sign in (the authorize endpoint). Every real cloud: the
+    /// allow-list, on the authority host itself. The sandbox: loopback, over HTTPS or plain HTTP —
+    /// it serves its sign-in page on `http://localhost:<port>` so a browser opens it without a
+    /// certificate warning (its CA is trusted by this app only). Plain HTTP is safe there because
+    /// the browser carries only the PKCE challenge and gets back a code that is worthless without
+    /// the verifier, which the app sends to the HTTPS token endpoint alone; no secret goes there.
+    pub fn sign_in_page_allows(&self, url: &Url) -> Result<(), AzureError> {
+        if !self.is_sandbox() {
+            self.allows(url)?;
+            let authority = self.endpoints().authority_host;
+            let host = url.host_str().unwrap_or_default();
+            return match authority.host_str().is_some_and(|h| h.eq_ignore_ascii_case(host.trim_end_matches('.'))) {
+                true => Ok(()),
+                false => Err(AzureError::HostNotAllowed { host: host.to_string(), cloud: format!("{} (sign-in page)", self.name()) }),
+            };
+        }
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        if !matches!(url.scheme(), "https" | "http") || !url.username().is_empty() || url.password().is_some() || !is_loopback(&host) {
+            return Err(AzureError::HostNotAllowed { host, cloud: "the sandbox's sign-in page (loopback only)".into() });
+        }
+        Ok(())
+    }
+
     /// The allow-list: HTTPS only, and a host of this cloud (its authority or ARM host, or under one
     /// of its service suffixes). Loopback only for the sandbox, which allows nothing else.
     pub fn allows(&self, url: &Url) -> Result<(), AzureError> {
@@ -365,6 +388,24 @@ mod tests {
         assert_eq!(allowed(&s, "http://localhost:8443/"), Err("azure.not_https"));
         assert_eq!(Cloud::sandbox("https://sandbox.example.com", "pem").unwrap_err().code(), "azure.host_not_allowed");
         assert_eq!(s.central_app_url("contoso-fleet").unwrap().as_str(), "https://localhost:8443/iotc/contoso-fleet/");
+    }
+
+    #[test]
+    fn the_sign_in_page_is_the_authority_itself_in_real_clouds_and_loopback_http_only_in_the_sandbox() {
+        let page = |cloud: &Cloud, url: &str| cloud.sign_in_page_allows(&Url::parse(url).unwrap()).map_err(|e| e.code());
+        assert_eq!(page(&Cloud::AzureCloud, "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize"), Ok(()));
+        assert_eq!(page(&Cloud::AzureCloud, "http://login.microsoftonline.com/organizations/oauth2/v2.0/authorize"), Err("azure.not_https"));
+        assert_eq!(page(&Cloud::AzureCloud, "https://management.azure.com/organizations/oauth2/v2.0/authorize"), Err("azure.host_not_allowed"));
+        assert_eq!(page(&Cloud::AzureCloud, "http://localhost:8080/organizations/oauth2/v2.0/authorize"), Err("azure.not_https"));
+        assert_eq!(page(&Cloud::AzureUSGovernment, "https://login.microsoftonline.us/t/oauth2/v2.0/authorize"), Ok(()));
+        let s = Cloud::sandbox("https://localhost:8443", "pem").unwrap();
+        assert_eq!(page(&s, "http://localhost:40123/organizations/oauth2/v2.0/authorize"), Ok(()));
+        assert_eq!(page(&s, "https://localhost:8443/organizations/oauth2/v2.0/authorize"), Ok(()));
+        assert_eq!(page(&s, "http://sandbox.example.com/organizations/oauth2/v2.0/authorize"), Err("azure.host_not_allowed"));
+        assert_eq!(page(&s, "http://user:pw@localhost:40123/"), Err("azure.host_not_allowed"));
+        assert_eq!(page(&s, "file:///etc/passwd"), Err("azure.host_not_allowed"));
+        // The API allow-list is unchanged: plain HTTP is for the browser's page alone.
+        assert_eq!(allowed(&s, "http://localhost:40123/organizations/oauth2/v2.0/token"), Err("azure.not_https"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The other ways into a service, for people who have them instead of (or besides) an Entra sign-in:
 //! IoT Hub and DPS connection strings and IoT Central API tokens. Each is checked when given — a
-//! precise error names the part that is wrong — and kept in the keyring when the person asks to
+//! precise error names the part that is wrong, then one authorised call proves it works
+//! (`connection_check`) — and kept in the keyring when the person asks to
 //! remember it, otherwise in memory for this session. Only a description (kind, label, host) is
 //! written to `connections.json`; the secret never is.
 
@@ -42,6 +43,14 @@ pub enum ConnectionError {
     Invalid(String),
     #[error("The Central API token has expired ({0}). Create a new one in the app (Permissions → API tokens).")]
     Expired(String),
+    #[error("Could not reach {host}: {detail}. Check the host name in what you pasted.")]
+    Unreachable { host: String, detail: String },
+    #[error("{host} refused {what} (401): it is wrong, or it was regenerated since you copied it. Copy it again.")]
+    KeyRefused { host: String, what: String },
+    #[error("{host} accepted the key, but {what}, which a migration needs. Use a policy or role that has it (for a hub, iothubowner; for a DPS, provisioningserviceowner).")]
+    RightsMissing { host: String, what: String },
+    #[error("The check of {host} failed: {detail}")]
+    CheckFailed { host: String, detail: String },
 }
 
 impl ConnectionError {
@@ -49,10 +58,22 @@ impl ConnectionError {
         match self {
             ConnectionError::Invalid(_) => "connections.invalid",
             ConnectionError::Expired(_) => "connections.expired",
+            ConnectionError::Unreachable { .. } => "connections.unreachable",
+            ConnectionError::KeyRefused { .. } => "connections.key_refused",
+            ConnectionError::RightsMissing { .. } => "connections.rights_missing",
+            ConnectionError::CheckFailed { .. } => "connections.check_failed",
         }
     }
 
-    pub const CODES: &'static [&'static str] = &["connections.invalid", "connections.expired", "connections.unknown"];
+    pub const CODES: &'static [&'static str] = &[
+        "connections.invalid",
+        "connections.expired",
+        "connections.unknown",
+        "connections.unreachable",
+        "connections.key_refused",
+        "connections.rights_missing",
+        "connections.check_failed",
+    ];
 }
 
 pub fn secret_name(id: &str) -> String {

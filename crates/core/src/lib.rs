@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod bindings;
+pub mod connection_check;
 pub mod connections;
 pub mod diagnostics;
 pub mod environment;

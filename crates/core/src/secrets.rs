@@ -11,7 +11,10 @@ pub const KEYRING_SERVICE: &str = "com.iotmigrator.desktop";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SecretStoreError {
-    #[error("no keyring answered on this computer ({0}). To keep sign-ins across restarts, install and unlock a Secret Service such as GNOME Keyring.")]
+    /// The system's own words (a D-Bus error…) stay out of the sentence a person reads: they go to
+    /// the log through `reason`.
+    /// Lower-case: the app says it after "This sign-in lasts until the app closes:".
+    #[error("this computer has no keyring the app can use. To keep sign-ins across restarts, install and unlock a keyring such as GNOME Keyring.")]
     Unavailable(String),
     #[error("The keyring refused to store or read a secret: {0}")]
     Failed(String),
@@ -26,6 +29,13 @@ impl SecretStoreError {
     }
 
     pub const CODES: &'static [&'static str] = &["secrets.keyring_unavailable", "secrets.keyring_failed"];
+
+    /// What the keyring itself answered, for the log.
+    pub fn reason(&self) -> &str {
+        match self {
+            SecretStoreError::Unavailable(reason) | SecretStoreError::Failed(reason) => reason,
+        }
+    }
 }
 
 /// A place for secrets, by name (`<account>/refresh-token`, `connection/<id>`…).
@@ -122,6 +132,16 @@ mod tests {
         store.delete("acct-1/refresh-token").unwrap();
         assert_eq!(store.get("acct-1/refresh-token").unwrap(), None);
         assert!(!store.persistent());
+    }
+
+    #[test]
+    fn no_keyring_is_said_in_plain_words_and_the_system_error_goes_to_the_log() {
+        let dbus = "Platform secure storage failure: DBus error: org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.secrets was not provided";
+        let e = SecretStoreError::Unavailable(dbus.into());
+        let said = e.to_string();
+        assert!(!said.contains("DBus") && !said.contains("freedesktop") && !said.contains("Platform"), "{said}");
+        assert!(said.contains("no keyring") && said.contains("across restarts"), "{said}");
+        assert_eq!(e.reason(), dbus);
     }
 
     #[test]

@@ -182,8 +182,10 @@ impl Session {
     }
 
     /// Checks and keeps a connection string or API token (in the keyring when `remember`).
-    pub fn add_connection(
+    /// Checks a pasted connection (its form, then one authorised call over `pipeline`) and keeps it.
+    pub async fn add_connection(
         &self,
+        pipeline: &Pipeline,
         kind: crate::connections::ConnectionKind,
         label: &str,
         secret: &str,
@@ -192,6 +194,7 @@ impl Session {
     ) -> Result<SessionView, SessionError> {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         let mut connection = crate::connections::describe(kind, label, secret, central_subdomain, now)?;
+        crate::connection_check::check(pipeline, kind, secret, central_subdomain).await?;
         crate::connections::store(&mut connection, secret, remember, self.secrets.as_ref(), &self.memory)?;
         let mut all = self.connections.lock().expect("connections lock");
         all.push(connection);

@@ -9,7 +9,7 @@ use common::*;
 use iotm_azure::PipelineOptions;
 use iotm_core::journal::Journal;
 use iotm_core::runtime::StepState;
-use iotm_core::wizards::central_to_hub::{self as c2h, create, report, CentralToHubProgress as Progress};
+use iotm_core::wizards::central_to_hub::{self as c2h, create, dry_run, report, CentralToHubProgress as Progress};
 use iotm_sandbox::faults::{FaultKind, FaultRule};
 use std::sync::Mutex;
 
@@ -195,9 +195,57 @@ async fn the_target_page_can_create_a_dps_and_then_lists_it() {
     let world = start(scenario(10), PipelineOptions::default()).await;
     let bad = create_dps(&world.clients.arm, PRODUCTION, "rg-iot-prod", "no spaces allowed", "westeurope").await.unwrap_err();
     assert_eq!(bad.code(), "migration.badPlan");
+    // The form offers the subscription's resource groups and regions, as ARM lists them.
+    let offered = target_options(&world.clients.arm, PRODUCTION).await.unwrap();
+    assert!(offered.resource_groups.iter().any(|g| g.name == "rg-iot-prod" && !g.location.is_empty()), "{:?}", offered.resource_groups);
+    assert!(offered.resource_groups.iter().all(|g| offered.locations.contains(&g.location.to_ascii_lowercase())), "{:?}", offered.locations);
+    let no_group = create_dps(&world.clients.arm, PRODUCTION, " ", "contoso-dps-x", "westeurope").await.unwrap_err();
+    assert_eq!(iotm_core::error::Coded::field(&no_group).as_deref(), Some("resourceGroup"), "{no_group}");
     let created = create_dps(&world.clients.arm, PRODUCTION, "rg-iot-prod", "contoso-dps-neu", "northeurope").await.unwrap();
     assert!(!created.id_scope.is_empty() && created.linked_hubs.is_empty(), "{created:?}");
     let listed = target_options(&world.clients.arm, PRODUCTION).await.unwrap();
     assert!(listed.dps.iter().any(|d| d.name == "contoso-dps-neu" && d.id_scope == created.id_scope));
     world.sandbox.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_run_again_leaves_out_the_devices_already_in_the_hub() {
+    let world = start(scenario(200), PipelineOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("journal.db")).unwrap();
+    let first = create(&journal, &plan()).unwrap();
+    c2h::run(&journal, &first, world.clients.clone(), &|_: Progress| {}).await.unwrap();
+    let moved = world.connected_to(&world.hub_host("contoso-hub-neu"));
+    assert_eq!(moved, 160);
+
+    // The same plan again: the dry run flags the 160 devices in the hub and leaves them out.
+    let dry = dry_run::dry_run(&world.clients, &plan(), &|_, _| {}).await.unwrap();
+    assert_eq!(dry.readiness.left_out, 160);
+    let flagged = dry.readiness.rows.iter().filter(|r| r.already_in_target.as_ref().is_some_and(|a| a.code == "alreadyInTarget")).count();
+    assert_eq!(flagged, 160);
+    assert_eq!(dry.readiness.ready + dry.readiness.expected_to_fail, 40, "only the devices not in the hub are counted: {:?}", dry.readiness.by_reason);
+    let job = dry.changes.iter().find(|c| c.kind == "createJob").expect("a job for the rest");
+    assert!(job.description.contains("to the 40 devices") && job.description.contains("leaving out the 160"), "{}", job.description);
+    assert!(!dry.cannot_know.is_empty());
+
+    // Run it: one job, on a device group that leaves them out; only the 40 get DeviceMove.
+    let jobs_before = world.clients.central.jobs().unwrap().all().await.unwrap();
+    let second = create(&journal, &plan()).unwrap();
+    c2h::run(&journal, &second, world.clients.clone(), &|_: Progress| {}).await.unwrap();
+    let jobs_after = world.clients.central.jobs().unwrap().all().await.unwrap();
+    let new_jobs: Vec<_> = jobs_after.iter().filter(|j| !jobs_before.iter().any(|b| b.id == j.id)).collect();
+    assert_eq!(new_jobs.len(), 1, "{new_jobs:?}");
+    let group = world.clients.central.device_group(&new_jobs[0].group).await.unwrap();
+    assert_eq!(group.filter.matches("$id != ").count(), 160, "{}", group.filter);
+    assert_eq!(world.clients.central.job_devices(&new_jobs[0].id).unwrap().all().await.unwrap().len(), 40);
+    let report = report::build(&journal, &second).unwrap();
+    assert_eq!((report.total, report.left_out, report.verified), (40, 160, 0), "{:?}", report.by_reason);
+    assert_eq!(world.connected_to(&world.hub_host("contoso-hub-neu")), 160, "nothing moved twice");
+
+    // Asking to include them sends DeviceMove to all 200 again; a fleet all in the hub has nothing to move.
+    let mut include = plan();
+    include.source.include_already_in_target = true;
+    let dry = dry_run::dry_run(&world.clients, &include, &|_, _| {}).await.unwrap();
+    assert_eq!((dry.readiness.left_out, dry.readiness.rows.len()), (0, 200));
+    assert_eq!(dry.readiness.rows.iter().filter(|r| r.already_in_target.is_some()).count(), 160, "flagged, though included");
 }

@@ -34,6 +34,20 @@ pub fn router() -> Router<Arc<Cloud>> {
         .route("/_sandbox/fleet/{app}", get(fleet))
         .route("/_sandbox/fleet/{app}/{device}", post(set_persona))
         .route("/_sandbox/hubs/{hub}/devices/{device}/reported", post(report_properties))
+        .route("/_sandbox/users/{user}/revokeSignInSessions", post(revoke_sign_in_sessions))
+}
+
+/// What an admin does with Graph's `revokeSignInSessions`: the user's refresh tokens stop working
+/// (Entra then answers AADSTS50173). The user is named by object ID or user principal name.
+async fn revoke_sign_in_sessions(State(cloud): State<Arc<Cloud>>, Path(user): Path<String>) -> Result<Json<Value>, ControlError> {
+    let id = {
+        let scenario = cloud.scenario();
+        let found =
+            scenario.tenants.iter().flat_map(|t| &t.users).find(|u| u.id.eq_ignore_ascii_case(&user) || u.user_principal_name.eq_ignore_ascii_case(&user));
+        found.map(|u| u.id.clone()).ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No user {user} in the scenario's tenants.")))?
+    };
+    let revoked = cloud.grants().revoke_sign_in_sessions(&id);
+    Ok(Json(json!({"value": true, "revokedRefreshTokens": revoked})))
 }
 
 type ControlError = (StatusCode, Json<Value>);

@@ -3,7 +3,8 @@
 //!
 //! One HTTPS listener on 127.0.0.1 serves Entra ID and ARM (and the control API); services that
 //! Azure puts on their own host names get listeners of their own, told apart by port, because only
-//! `localhost` resolves offline. Runs embedded in the app, as the `iotm-sandbox` binary, or from tests.
+//! `localhost` resolves offline. Entra's sign-in page alone is also on plain `http://localhost`
+//! (`entra::sign_in_pages`), so a browser opens it without a certificate warning. Runs embedded in the app, as the `iotm-sandbox` binary, or from tests.
 
 pub mod arm;
 pub mod azurite;
@@ -94,6 +95,8 @@ impl SandboxConfig {
 pub struct Sandbox {
     pub cloud: Arc<Cloud>,
     pub base_url: String,
+    /// `http://localhost:<port>` of Entra's sign-in page (and nothing else), for browsers.
+    pub sign_in_url: String,
     pub ca_cert_path: PathBuf,
     pub ca_bundle_path: PathBuf,
     /// `localhost:<port>` of DPS's global device endpoint over MQTT (TLS).
@@ -137,7 +140,12 @@ impl Sandbox {
         // Loopback is shared with every local user, and the control API hands out secrets and
         // reshapes the cloud: served only when asked for, and then only to the run's token.
         let control_token = config.control_api.then(live::new_key);
-        let mut router = entra::router().merge(central::router());
+        // The sign-in page for browsers, over plain HTTP on loopback: see entra::sign_in_pages.
+        let pages = bind_again(0, saved.sign_in).await.map_err(|source| SandboxError::Io { what: "binding 127.0.0.1 for the sign-in page".into(), source })?;
+        let pages_port = pages.local_addr().map_err(|source| SandboxError::Io { what: "local address".into(), source })?.port();
+        let sign_in_pages = entra::SignInPages::on_port(pages_port);
+        let sign_in_url = sign_in_pages.origin.clone();
+        let mut router = entra::router(sign_in_pages).merge(central::router());
         router = match &control_token {
             Some(token) => router.merge(control::router().layer(axum::middleware::from_fn_with_state(Arc::new(token.clone()), control::authorize))),
             None => router.route("/_sandbox/{*rest}", axum::routing::any(control::not_served)),
@@ -148,6 +156,7 @@ impl Sandbox {
             .layer(axum::middleware::from_fn_with_state((cloud.clone(), None), faults::apply))
             .with_state(cloud.clone());
         let mut tasks = vec![tokio::spawn(server::serve(listener, authority.server_config.clone(), router))];
+        tasks.push(tokio::spawn(entra::sign_in_pages::serve(pages, cloud.clone())));
         let bind = |(port, last): (u16, u16), what: &'static str| async move {
             let listener = bind_again(port, last).await.map_err(|source| SandboxError::Io { what: format!("binding 127.0.0.1:{port} for {what}"), source })?;
             let port = listener.local_addr().map_err(|source| SandboxError::Io { what: "local address".into(), source })?.port();
@@ -163,12 +172,13 @@ impl Sandbox {
             (known && (port == 8883 || port == mqtt_port)).then(|| std::net::SocketAddr::from(([127, 0, 0, 1], mqtt_port)))
         });
         tasks.push(tokio::spawn(mqtt::serve_connect_proxy(proxy, route)));
-        let ports = persist::Ports { control: port, mqtt: mqtt_port, proxy: proxy_port };
+        let ports = persist::Ports { control: port, mqtt: mqtt_port, proxy: proxy_port, sign_in: pages_port };
         let saver = store.map(|store| persist::Saver::start(cloud.clone(), store, ports));
-        tracing::info!(%base_url, mqtt_port, proxy_port, ca = %authority.ca_cert_path.display(), "sandbox cloud listening");
+        tracing::info!(%base_url, %sign_in_url, mqtt_port, proxy_port, ca = %authority.ca_cert_path.display(), "sandbox cloud listening");
         Ok(Sandbox {
             cloud,
             base_url,
+            sign_in_url,
             ca_cert_path: authority.ca_cert_path,
             ca_bundle_path: authority.bundle_path,
             dps_mqtt_host: format!("localhost:{mqtt_port}"),

@@ -29,7 +29,8 @@ pub async fn sign_in(state: State<'_, AppState>, on_progress: Channel<SignInProg
         (_, id) => (id.to_string(), settings.registration),
     };
     let options = SignInOptions { environment: settings.environment, tenant: settings.tenant.clone(), client_id, registration, port: settings.redirect_port };
-    let open_browser = |url: &str| open::that_detached(url).map_err(|e| e.to_string());
+    // Watched for a moment, so the dialog can say when no browser opened (and offer the link instead).
+    let open_browser = iotm_core::signin::browser::open_system_browser;
     let progress = |p: SignInProgress| {
         let _ = on_progress.send(p);
     };
@@ -65,7 +66,7 @@ pub async fn list_central_apps(state: State<'_, AppState>) -> CommandResult<Vec<
 
 /// Checks a connection string or Central API token and keeps it (in the keyring when `remember`).
 #[tauri::command]
-pub fn add_connection(
+pub async fn add_connection(
     state: State<'_, AppState>,
     kind: ConnectionKind,
     label: String,
@@ -73,7 +74,8 @@ pub fn add_connection(
     central_subdomain: Option<String>,
     remember: bool,
 ) -> CommandResult<SessionView> {
-    Ok(state.session.add_connection(kind, &label, &secret, central_subdomain.as_deref(), remember)?)
+    let pipeline = state.pipeline()?;
+    Ok(state.session.add_connection(&pipeline, kind, &label, &secret, central_subdomain.as_deref(), remember).await?)
 }
 
 #[tauri::command]

@@ -1,6 +1,6 @@
 // Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.
 
-export type ErrorCode = "accounts.corrupt" | "accounts.unknown" | "azure.cloud_profile" | "azure.connection" | "azure.connection_string" | "azure.decode" | "azure.forbidden" | "azure.host_not_allowed" | "azure.invalid_input" | "azure.link_to_another_host" | "azure.not_https" | "azure.not_in_cloud" | "azure.operation_failed" | "azure.redirect_refused" | "azure.service" | "azure.setup" | "azure.signed_out" | "azure.throttled" | "azure.timeout" | "azure.unauthorized" | "centralToHub.device_move_ambiguous" | "centralToHub.device_move_on_wrong_interface" | "centralToHub.dps_forbidden" | "centralToHub.empty_selection" | "centralToHub.enrollment_clash" | "centralToHub.hub_not_linked" | "centralToHub.job_failed" | "centralToHub.link_forbidden" | "centralToHub.no_such_device_group" | "centralToHub.template_without_device_move" | "centralToHub.tpm_group" | "centralToHub.x509_certificate_mismatch" | "centralToHub.x509_certificate_needed" | "connections.corrupt" | "connections.expired" | "connections.invalid" | "connections.unknown" | "diagnostics.bundle_failed" | "io.failed" | "ipc.failed" | "journal.migration_failed" | "journal.not_found" | "journal.open_failed" | "journal.secret_in_plan" | "journal.too_new" | "journal.unknown_wizard" | "journal.write_failed" | "logging.setup_failed" | "migration.alreadyRunning" | "migration.badCheckpoint" | "migration.badJournaledPlan" | "migration.badPlan" | "migration.cancelled" | "migration.fileNotWritten" | "migration.unsupported" | "migration.wrongWizard" | "os.open_failed" | "report.bad_format" | "sandbox.migration_running" | "sandbox.not_running" | "sandbox.reset_failed" | "secrets.keyring_failed" | "secrets.keyring_unavailable" | "session.not_signed_in" | "session.other_cloud" | "settings.corrupt" | "settings.invalid" | "signin.access_denied" | "signin.app_not_found" | "signin.blocked_by_policy" | "signin.browser_failed" | "signin.cancelled" | "signin.code_expired" | "signin.consent_required" | "signin.entra_error" | "signin.interaction_required" | "signin.listener_failed" | "signin.mfa_required" | "signin.pkce_mismatch" | "signin.port_busy" | "signin.redirect_uri_mismatch" | "signin.response_type_not_enabled" | "signin.service_failed" | "signin.session_expired" | "signin.spa_origin_required" | "signin.timed_out" | "signin.wrong_tenant" | "startup.interrupted";
+export type ErrorCode = "accounts.corrupt" | "accounts.unknown" | "azure.cloud_profile" | "azure.connection" | "azure.connection_string" | "azure.decode" | "azure.forbidden" | "azure.host_not_allowed" | "azure.invalid_input" | "azure.link_to_another_host" | "azure.not_https" | "azure.not_in_cloud" | "azure.operation_failed" | "azure.redirect_refused" | "azure.service" | "azure.setup" | "azure.signed_out" | "azure.throttled" | "azure.timeout" | "azure.unauthorized" | "centralToHub.device_move_ambiguous" | "centralToHub.device_move_on_wrong_interface" | "centralToHub.dps_forbidden" | "centralToHub.empty_selection" | "centralToHub.enrollment_clash" | "centralToHub.hub_not_linked" | "centralToHub.job_failed" | "centralToHub.link_forbidden" | "centralToHub.no_such_device_group" | "centralToHub.nothing_to_move" | "centralToHub.template_without_device_move" | "centralToHub.too_many_left_out" | "centralToHub.tpm_group" | "centralToHub.x509_certificate_mismatch" | "centralToHub.x509_certificate_needed" | "connections.check_failed" | "connections.corrupt" | "connections.expired" | "connections.invalid" | "connections.key_refused" | "connections.rights_missing" | "connections.unknown" | "connections.unreachable" | "diagnostics.bundle_failed" | "io.failed" | "ipc.failed" | "journal.migration_failed" | "journal.not_found" | "journal.open_failed" | "journal.secret_in_plan" | "journal.too_new" | "journal.unknown_wizard" | "journal.write_failed" | "logging.setup_failed" | "migration.alreadyRunning" | "migration.badCheckpoint" | "migration.badJournaledPlan" | "migration.badPlan" | "migration.cancelled" | "migration.fileNotWritten" | "migration.unsupported" | "migration.wrongWizard" | "os.open_failed" | "report.bad_format" | "sandbox.migration_running" | "sandbox.not_running" | "sandbox.reset_failed" | "secrets.keyring_failed" | "secrets.keyring_unavailable" | "session.not_signed_in" | "session.other_cloud" | "settings.corrupt" | "settings.invalid" | "signin.access_denied" | "signin.app_not_found" | "signin.blocked_by_policy" | "signin.browser_failed" | "signin.cancelled" | "signin.code_expired" | "signin.consent_required" | "signin.entra_error" | "signin.interaction_required" | "signin.listener_failed" | "signin.mfa_required" | "signin.pkce_mismatch" | "signin.port_busy" | "signin.redirect_uri_mismatch" | "signin.response_type_not_enabled" | "signin.service_failed" | "signin.session_expired" | "signin.spa_origin_required" | "signin.timed_out" | "signin.wrong_tenant" | "startup.interrupted";
 
 export type TickOf = { centralToHub: CentralToHubTick };
 
@@ -121,7 +121,9 @@ export type SubscriptionSummary = { id: string, name: string, state: string | nu
 
 export type CentralAppSummary = { name: string, displayName: string, subdomain: string, subscriptionId: string, resourceGroup: string, location: string, applicationId: string | null, };
 
-export type SignInProgress = { "kind": "waitingForBrowser", authorizeUrl: string, redirectUri: string, expiresInSeconds: number, } | { "kind": "redeeming" };
+export type SignInProgress = { "kind": "waitingForBrowser", authorizeUrl: string, redirectUri: string, expiresInSeconds: number, browser: BrowserLaunch, } | { "kind": "redeeming" };
+
+export type BrowserLaunch = { "state": "opening" } | { "state": "opened" } | { "state": "notOpened", reason: string, };
 
 export type MigrationState = "planned" | "running" | "completed" | "failed" | "cancelled";
 
@@ -200,7 +202,12 @@ templateId: string,
  * The Central device groups to move (one job each). Empty: every device of the template,
  * through a device group the migration creates for it.
  */
-deviceGroups: Array<string>, };
+deviceGroups: Array<string>, 
+/**
+ * Send DeviceMove also to devices the target hub already holds (moved before). Off: they are
+ * left out, so a plan run twice never moves a fleet twice.
+ */
+includeAlreadyInTarget: boolean, };
 
 export type CentralAccess = { "kind": "signedIn" } | { "kind": "apiToken", connectionId: string, };
 
@@ -252,9 +259,17 @@ export type TemplateOption = { id: string, displayName: string, deviceMove: Devi
 /**
  * Why it cannot be moved, when it cannot.
  */
-problem: string | null, problemCode: string | null, };
+problem: string | null, problemCode: string | null, 
+/**
+ * The DPS enrollment group name proposed for this app and template (unique to them).
+ */
+proposedDpsGroupId: string, };
 
-export type GroupOption = { id: string, displayName: string, filter: string, };
+export type GroupOption = { id: string, displayName: string, filter: string, 
+/**
+ * The one template the group's filter selects (`$template = "…"`), when it names one.
+ */
+template: string | null, };
 
 export type EnrollmentGroupOption = { id: string, displayName: string, 
 /**
@@ -272,7 +287,17 @@ export type DpsOption = { name: string, resourceGroup: string, location: string,
 
 export type HubOption = { name: string, resourceGroup: string, location: string, hostName: string, sku: string, };
 
-export type TargetOptions = { dps: Array<DpsOption>, hubs: Array<HubOption>, };
+export type ResourceGroupOption = { name: string, location: string, };
+
+export type TargetOptions = { dps: Array<DpsOption>, hubs: Array<HubOption>, 
+/**
+ * Where a new DPS can go: the subscription's resource groups…
+ */
+resourceGroups: Array<ResourceGroupOption>, 
+/**
+ * …and the regions its resource groups and IoT resources are in (sorted, once each).
+ */
+locations: Array<string>, };
 
 export type AttestationKind = "groupKey" | "ownKey" | "x509" | "tpm" | "notChecked";
 
@@ -282,7 +307,12 @@ export type ReadinessRow = { deviceId: string, displayName: string, group: strin
 /**
  * Why the device is expected to fail, if it is (a reason code and a sentence).
  */
-expectedFailure: Expected | null, };
+expectedFailure: Expected | null, 
+/**
+ * The target hub holds the device already (it was moved before): why it is left out, or why
+ * it is moved again when the plan asks for that.
+ */
+alreadyInTarget: Expected | null, };
 
 export type GroupSelection = { id: string, displayName: string, devices: number, 
 /**
@@ -294,7 +324,11 @@ export type Readiness = { groups: Array<GroupSelection>, rows: Array<ReadinessRo
 /**
  * Counts by expected-failure code.
  */
-byReason: { [key in string]: number }, attestationChecked: boolean, };
+byReason: { [key in string]: number }, attestationChecked: boolean, 
+/**
+ * Devices the target hub already holds, left out of the move (not counted in `ready`).
+ */
+leftOut: number, };
 
 export type DpsView = { name: string, idScope: string, allocationPolicy: string, serviceHost: string, linkedHubs: Array<string>, };
 
@@ -306,7 +340,15 @@ kind: string, description: string, };
 
 export type Estimate = { lowSeconds: number, highSeconds: number, assumptions: string, };
 
-export type DryRun = { command: DeviceMoveCommand, payload: unknown, dps: DpsView, hubHost: string, changes: Array<Change>, readiness: Readiness, estimate: Estimate, };
+export type DryRun = { command: DeviceMoveCommand, payload: unknown, dps: DpsView, hubHost: string, changes: Array<Change>, readiness: Readiness, 
+/**
+ * Each expected-failure code of the readiness in a few words (`wrongKey` → "own key, not the group's").
+ */
+reasonWords: { [key in string]: string }, estimate: Estimate, 
+/**
+ * What no dry run can know, said beside its prediction.
+ */
+cannotKnow: Array<string>, };
 
 export type DeviceState = "pending" | "answered" | "registered" | "verified" | "failed";
 
@@ -323,6 +365,10 @@ export type Report = { migrationId: string, title: string, state: MigrationState
  * Devices the run had not finished with (still pending, answered or registered).
  */
 unfinished: number, 
+/**
+ * Devices of the selection the target hub already held (moved before): left out, not moved.
+ */
+leftOut: number, 
 /**
  * Failed devices by reason code.
  */

@@ -1,7 +1,7 @@
 // Who is signed in, and the sign-in under way: the top bar, the sign-in dialog and the Account
 // page read this one state.
 import { api, toErrorPayload, type ErrorPayload } from "./api";
-import type { Account, SessionView, SignInProgress } from "./bindings";
+import type { Account, BrowserLaunch, SessionView, SignInProgress } from "./bindings";
 
 export type SignInPhase = "idle" | "waiting" | "redeeming";
 
@@ -10,6 +10,8 @@ class Session {
   phase = $state<SignInPhase>("idle");
   authorizeUrl = $state<string | null>(null);
   redirectUri = $state<string | null>(null);
+  /** Whether the system browser opened on the sign-in page (the link is the way in when not). */
+  browser = $state<BrowserLaunch | null>(null);
   deadline = $state<number | null>(null);
   error = $state<ErrorPayload | null>(null);
   dialogOpen = $state(false);
@@ -29,6 +31,7 @@ class Session {
       this.phase = "waiting";
       this.authorizeUrl = progress.authorizeUrl;
       this.redirectUri = progress.redirectUri;
+      this.browser = progress.browser;
       this.deadline = Date.now() + Number(progress.expiresInSeconds) * 1000;
     } else {
       this.phase = "redeeming";
@@ -40,6 +43,7 @@ class Session {
     this.dialogOpen = true;
     this.phase = "waiting";
     this.authorizeUrl = null;
+    this.browser = null;
     try {
       await api.signIn((p) => this.onProgress(p));
       this.view = await api.sessionView();

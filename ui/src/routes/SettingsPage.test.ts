@@ -55,15 +55,22 @@ describe("SettingsPage", () => {
     expect(app.settings?.redirectPort).toBe(3000);
   });
 
-  it("saves a changed theme and confirms", async () => {
+  it("applies a chosen theme at once and keeps it without Save", async () => {
     render(SettingsPage);
+    const saves: Settings[] = [];
     invoke.mockImplementation(async (cmd: string, args: { settings: Settings }) => {
-      if (cmd === "save_settings") return args.settings;
+      if (cmd === "save_settings") {
+        saves.push(args.settings);
+        return args.settings;
+      }
     });
+    await fireEvent.input(screen.getByLabelText("Tenant"), { target: { value: "contoso.onmicrosoft.com" } });
     await fireEvent.click(screen.getByLabelText("Dark"));
-    await fireEvent.click(screen.getByTestId("save-settings"));
-    await waitFor(() => expect(screen.getByTestId("settings-saved")).toBeTruthy());
-    expect(app.settings?.theme).toBe("dark");
     expect(document.documentElement.dataset.theme).toBe("dark");
+    await waitFor(() => expect(app.settings?.theme).toBe("dark"));
+    // Only the theme was kept: the tenant being edited waits for Save.
+    expect(saves).toEqual([{ ...settings, theme: "dark" }]);
+    expect(app.settings?.tenant).toBe("organizations");
+    expect((screen.getByTestId("save-settings") as HTMLButtonElement).disabled).toBe(false);
   });
 });

@@ -1,7 +1,9 @@
 //! The PKCE pair, `state`, `nonce`, and the authorize URL they go into — made by `oauth2`, the
-//! same crate that redeems the code (in iotm-azure, on the pipeline).
+//! same crate that redeems the code (in iotm-azure, on the pipeline) — and where that URL points:
+//! the authority's own authorize endpoint in every real cloud, the sandbox's advertised one there.
 
-use iotm_azure::Secret;
+use iotm_azure::cloud::Service;
+use iotm_azure::{AzureError, Pipeline, Request, Secret};
 use oauth2::basic::BasicClient;
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
 
@@ -40,22 +42,46 @@ impl Default for Attempt {
     }
 }
 
+/// Where the browser signs in. Every real cloud: `{authority}/{tenant}/oauth2/v2.0/authorize`,
+/// HTTPS, no I/O. The sandbox: the `authorization_endpoint` its OpenID configuration advertises
+/// (read over HTTPS), its sign-in page on plain `http://localhost:<port>`, so a stock browser opens
+/// it with no certificate warning. The browser never carries a secret there: the URL holds the PKCE
+/// challenge, never the verifier, which goes only to the HTTPS token endpoint with the code.
+pub async fn authorization_endpoint(pipeline: &Pipeline, tenant: &str) -> Result<url::Url, AzureError> {
+    let cloud = pipeline.cloud();
+    let authority = cloud.endpoints().authority_host;
+    let bad = |problem: String| AzureError::InvalidInput { what: "The sign-in page's address".into(), problem };
+    let endpoint = if cloud.is_sandbox() {
+        let discovery = authority.join(&format!("{tenant}/v2.0/.well-known/openid-configuration")).map_err(|e| bad(e.to_string()))?;
+        let conf: OpenIdConfiguration =
+            pipeline.send(&Request::get(Service::Entra, "OpenIdConfiguration", discovery), None).await?.json("an OpenID configuration")?;
+        url::Url::parse(&conf.authorization_endpoint).map_err(|e| bad(format!("advertised as {}, is not a URL: {e}", conf.authorization_endpoint)))?
+    } else {
+        url::Url::parse(&format!("{}/{tenant}/oauth2/v2.0/authorize", authority.as_str().trim_end_matches('/'))).map_err(|e| bad(e.to_string()))?
+    };
+    cloud.sign_in_page_allows(&endpoint)?;
+    Ok(endpoint)
+}
+
+#[derive(serde::Deserialize)]
+struct OpenIdConfiguration {
+    authorization_endpoint: String,
+}
+
 /// What the authorize request asks for.
 pub struct AuthorizeRequest<'a> {
-    /// `https://login.microsoftonline.com` or the sandbox's `https://localhost:<port>`.
-    pub authority_host: &'a str,
-    /// `organizations`, `common` or a tenant ID.
-    pub tenant: &'a str,
+    /// From `authorization_endpoint`.
+    pub endpoint: &'a url::Url,
     pub client_id: &'a str,
     pub redirect_uri: &'a str,
     pub scopes: &'a [&'a str],
     pub login_hint: Option<&'a str>,
 }
 
-/// `{authority}/{tenant}/oauth2/v2.0/authorize?…` with the PKCE challenge, state and nonce;
+/// `{endpoint}?…` with the PKCE challenge, state and nonce;
 /// `offline_access openid profile` are always asked so a refresh token and the account's name come back.
 pub fn authorize_url(request: &AuthorizeRequest, attempt: &Attempt) -> Result<url::Url, url::ParseError> {
-    let endpoint = AuthUrl::new(format!("{}/{}/oauth2/v2.0/authorize", request.authority_host.trim_end_matches('/'), request.tenant))?;
+    let endpoint = AuthUrl::from_url(request.endpoint.clone());
     let client = BasicClient::new(ClientId::new(request.client_id.to_string()))
         .set_auth_uri(endpoint)
         .set_redirect_uri(RedirectUrl::new(request.redirect_uri.to_string())?);
@@ -100,9 +126,9 @@ mod tests {
     #[test]
     fn the_authorize_url_carries_pkce_state_nonce_and_the_offline_scopes() {
         let attempt = Attempt::new();
+        let endpoint = url::Url::parse("https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize").unwrap();
         let request = AuthorizeRequest {
-            authority_host: "https://login.microsoftonline.com/",
-            tenant: "organizations",
+            endpoint: &endpoint,
             client_id: "c1",
             redirect_uri: "http://localhost:3000",
             scopes: &["https://management.azure.com/user_impersonation"],
@@ -118,5 +144,12 @@ mod tests {
         assert_eq!((q["state"].as_str(), q["nonce"].as_str()), (attempt.state.as_str(), attempt.nonce.as_str()));
         assert_eq!(q["scope"], "https://management.azure.com/user_impersonation offline_access openid profile");
         assert_eq!(q["redirect_uri"], "http://localhost:3000");
+    }
+
+    #[tokio::test]
+    async fn a_real_clouds_sign_in_page_is_its_authority_over_https_without_asking_anyone() {
+        let pipeline = Pipeline::new(iotm_azure::Cloud::AzureUSGovernment, iotm_azure::PipelineOptions::default()).unwrap();
+        let endpoint = authorization_endpoint(&pipeline, "organizations").await.unwrap();
+        assert_eq!(endpoint.as_str(), "https://login.microsoftonline.us/organizations/oauth2/v2.0/authorize");
     }
 }

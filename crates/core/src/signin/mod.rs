@@ -8,6 +8,7 @@
 
 pub mod aadsts;
 pub mod authorize;
+pub mod browser;
 pub mod flow;
 pub mod page;
 pub mod port_holder;
@@ -83,11 +84,25 @@ impl SignInError {
 }
 
 /// How a sign-in is going, streamed to the UI.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
 pub enum SignInProgress {
-    /// The browser was sent to the sign-in page; the link is shown too, in case it did not open.
-    WaitingForBrowser { authorize_url: String, redirect_uri: String, expires_in_seconds: u32 },
+    /// Waiting for the sign-in page to come back; the link is shown too, and is the way in when
+    /// the browser did not open. Sent as the browser is asked to open, and again with the outcome.
+    WaitingForBrowser { authorize_url: String, redirect_uri: String, expires_in_seconds: u32, browser: BrowserLaunch },
     /// The browser came back with a code; tokens are being fetched.
     Redeeming,
+}
+
+/// Whether the system browser opened on the sign-in page: the dialog says "your browser has
+/// opened" only when it did, and otherwise makes copying the link the way in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum BrowserLaunch {
+    Opening,
+    Opened,
+    /// No opener ran or it failed (no default browser, `xdg-open` missing): why, in words.
+    NotOpened {
+        reason: String,
+    },
 }

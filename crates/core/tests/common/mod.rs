@@ -59,6 +59,7 @@ pub fn plan() -> Plan {
             access: Default::default(),
             template_id: THERMOSTAT.into(),
             device_groups: vec!["thermostats".into()],
+            include_already_in_target: false,
         },
         target: Target {
             subscription_id: PRODUCTION.into(),

@@ -1,15 +1,18 @@
 //! `/authorize`: checks the request the way Entra does, shows the sign-in and consent page, and
-//! on Accept redirects to the app with a one-time code bound to the PKCE challenge.
+//! on Accept answers the app with a one-time code bound to the PKCE challenge, in the
+//! `response_mode` it asked for. Served on the HTTPS listener and on the plain-HTTP sign-in pages
+//! listener (`sign_in_pages`), which is what the OpenID configuration sends browsers to.
 
 use super::errors::AadError;
 use super::grants::AuthCode;
+use super::response_mode::ResponseMode;
 use super::{page, scopes};
 use crate::cloud::Cloud;
 use crate::scenario::{AppKind, AppRegistration, Tenant};
 use crate::tokens::random_token;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 use url::Url;
@@ -19,6 +22,8 @@ pub struct AuthorizeRequest {
     pub client_id: Option<String>,
     pub response_type: Option<String>,
     pub redirect_uri: Option<String>,
+    /// `query` (the default), `fragment` or `form_post`.
+    pub response_mode: Option<String>,
     pub scope: Option<String>,
     pub state: Option<String>,
     pub nonce: Option<String>,
@@ -35,13 +40,11 @@ fn error_page(err: AadError) -> Response {
     (StatusCode::BAD_REQUEST, Html(page::error(&err.description_line()))).into_response()
 }
 
-fn redirect_with_error(redirect_uri: &str, state: Option<&str>, error: &str, err: AadError) -> Response {
-    let mut url = Url::parse(redirect_uri).expect("redirect URI was validated");
-    url.query_pairs_mut().append_pair("error", error).append_pair("error_description", &err.description_line());
-    if let Some(state) = state {
-        url.query_pairs_mut().append_pair("state", state);
-    }
-    Redirect::to(url.as_str()).into_response()
+fn redirect_with_error(redirect_uri: &str, mode: ResponseMode, state: Option<&str>, error: &str, err: AadError) -> Response {
+    let description = err.description_line();
+    let mut params = vec![("error", error), ("error_description", description.as_str())];
+    params.extend(state.map(|s| ("state", s)));
+    mode.deliver(redirect_uri, &params)
 }
 
 /// Loopback redirects of public clients match on any port, as Entra allows; everything else exactly.
@@ -62,6 +65,7 @@ struct Checked {
     tenant: Option<Tenant>,
     app: AppRegistration,
     redirect_uri: String,
+    mode: ResponseMode,
     scope: String,
     challenge: String,
 }
@@ -86,28 +90,31 @@ fn check(cloud: &Cloud, tenant: &str, req: &AuthorizeRequest) -> Result<Checked,
         )));
     }
     let state = req.state.as_deref();
+    // An unknown mode is answered in the default one, as Entra does.
+    let mode =
+        ResponseMode::parse(req.response_mode.as_deref()).map_err(|err| redirect_with_error(&redirect_uri, ResponseMode::Query, state, err.error, err))?;
     if req.response_type.as_deref() != Some("code") {
         let err = AadError::bad_request(
             "unsupported_response_type",
             70005,
             "The provided value for the input parameter 'response_type' is not allowed for this request. Expected value: 'code'.",
         );
-        return Err(redirect_with_error(&redirect_uri, state, "unsupported_response_type", err));
+        return Err(redirect_with_error(&redirect_uri, mode, state, "unsupported_response_type", err));
     }
     let challenge = req.code_challenge.clone().unwrap_or_default();
     if challenge.is_empty() {
         let err = AadError::bad_request("invalid_request", 9002325, "Proof Key for Code Exchange is required for cross-origin authorization code redemption.");
-        return Err(redirect_with_error(&redirect_uri, state, "invalid_request", err));
+        return Err(redirect_with_error(&redirect_uri, mode, state, "invalid_request", err));
     }
     if req.code_challenge_method.as_deref() != Some("S256") {
         let err = AadError::bad_request("invalid_request", 50131, "The sandbox requires PKCE with code_challenge_method=S256.");
-        return Err(redirect_with_error(&redirect_uri, state, "invalid_request", err));
+        return Err(redirect_with_error(&redirect_uri, mode, state, "invalid_request", err));
     }
     let scope = req.scope.clone().unwrap_or_default();
     if let Err(err) = scopes::parse(&scope) {
-        return Err(redirect_with_error(&redirect_uri, state, err.error, err));
+        return Err(redirect_with_error(&redirect_uri, mode, state, err.error, err));
     }
-    Ok(Checked { tenant: directory, app: app.clone(), redirect_uri, scope, challenge })
+    Ok(Checked { tenant: directory, app: app.clone(), redirect_uri, mode, scope, challenge })
 }
 
 pub async fn show(Path(tenant): Path<String>, State(cloud): State<Arc<Cloud>>, Query(req): Query<AuthorizeRequest>) -> Response {
@@ -129,7 +136,7 @@ pub async fn submit(Path(tenant): Path<String>, State(cloud): State<Arc<Cloud>>,
     let state = req.state.as_deref();
     if req.decision.as_deref() != Some("accept") {
         let err = AadError::bad_request("access_denied", 65004, "User declined to consent to access the app.");
-        return redirect_with_error(&checked.redirect_uri, state, "access_denied", err);
+        return redirect_with_error(&checked.redirect_uri, checked.mode, state, "access_denied", err);
     }
     let user_id = req.user.clone().unwrap_or_default();
     let Some((user_tenant, _)) = cloud.scenario().user(&user_id).map(|(t, u)| (t.id.clone(), u.id.clone())) else {
@@ -149,13 +156,11 @@ pub async fn submit(Path(tenant): Path<String>, State(cloud): State<Arc<Cloud>>,
             issued_at: cloud.now(),
         },
     );
-    let mut url = Url::parse(&checked.redirect_uri).expect("validated");
-    url.query_pairs_mut().append_pair("code", &code);
-    if let Some(state) = state {
-        url.query_pairs_mut().append_pair("state", state);
-    }
-    url.query_pairs_mut().append_pair("session_state", &random_token(12));
-    Redirect::to(url.as_str()).into_response()
+    let session_state = random_token(12);
+    let mut params = vec![("code", code.as_str())];
+    params.extend(state.map(|s| ("state", s)));
+    params.push(("session_state", session_state.as_str()));
+    checked.mode.deliver(&checked.redirect_uri, &params)
 }
 
 #[cfg(test)]

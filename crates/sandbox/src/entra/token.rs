@@ -3,7 +3,7 @@
 //! refresh tokens).
 
 use super::errors::AadError;
-use super::grants::RefreshGrant;
+use super::grants::{RefreshGrant, RefreshLookup};
 use super::scopes::{self, RequestedScopes};
 use crate::cloud::Cloud;
 use crate::scenario::AppKind;
@@ -123,10 +123,23 @@ fn authorization_code(cloud: &Cloud, client_id: &str, kind: AppKind, req: TokenR
 
 fn refresh(cloud: &Cloud, client_id: &str, kind: AppKind, req: TokenRequest) -> Result<Json<Value>, AadError> {
     let presented = req.refresh_token.unwrap_or_default();
-    let grant = cloud
-        .grants()
-        .redeem_refresh_token(&presented)
-        .ok_or_else(|| invalid_grant(70000, "The provided value for the 'refresh_token' is not valid: it was revoked, already used, or never issued."))?;
+    // Not consumed: Entra keeps a redeemed refresh token valid (until it expires or is revoked).
+    let grant = match cloud.grants().refresh_grant(&presented) {
+        RefreshLookup::Valid(grant) => grant,
+        RefreshLookup::Revoked { issued_at } => {
+            let issued = chrono::DateTime::from_timestamp(issued_at, 0).map(|t| t.to_rfc3339()).unwrap_or_default();
+            return Err(invalid_grant(
+                50173,
+                format!("The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '{issued}' and the TokensValidFrom date (before which tokens are not valid) for this user is later."),
+            ));
+        }
+        RefreshLookup::Unknown => {
+            return Err(invalid_grant(
+                70000,
+                "The provided value for the 'refresh_token' is not valid: it has expired, was never issued, or was issued before the scenario was loaded.",
+            ))
+        }
+    };
     if grant.client_id != client_id {
         return Err(invalid_grant(70000, "The refresh token was issued to a different client."));
     }
@@ -191,6 +204,7 @@ fn issue_user_tokens(
         cloud.grants().add_refresh_token(
             refresh_token.clone(),
             RefreshGrant { client_id: client_id.into(), user_id: user_id.into(), tenant_id: tenant_id.into(), signed_in_at, issued_at: now },
+            now - REFRESH_SECONDS,
         );
         body["refresh_token"] = json!(refresh_token);
         if kind == AppKind::Spa {

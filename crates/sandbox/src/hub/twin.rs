@@ -12,10 +12,22 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
+// The documented rules for tags and properties (IoT Hub, "Understand device twins": tags and
+// properties format, twin size): keys up to 1 KB of UTF-8 without control characters, '.', '$' or
+// spaces; string values up to 4 KB; at most 10 levels deep; tags up to 8 KB, desired and reported
+// properties up to 32 KB each.
 /// Deepest nesting the hub accepts in tags and properties.
 const MAX_DEPTH: usize = 10;
-/// Largest tags, or desired properties, document the hub accepts (bytes of JSON).
+/// Largest tags document the hub accepts (bytes of JSON).
+const MAX_TAGS_BYTES: usize = 8 * 1024;
+/// Largest desired (or reported) properties document the hub accepts (bytes of JSON).
 const MAX_SECTION_BYTES: usize = 32 * 1024;
+/// Longest key, in bytes of UTF-8.
+const MAX_KEY_BYTES: usize = 1024;
+/// Longest string value, in bytes of UTF-8.
+const MAX_STRING_BYTES: usize = 4 * 1024;
+/// What the service writes at the top of a section itself; a read-modify-write sends them back.
+const SERVICE_KEYS: [&str; 2] = ["$version", "$metadata"];
 
 /// A twin's tags, desired or reported properties: a JSON object as compact text, the empty string
 /// for `{}` (no allocation). A hub holds up to a million twins, and text is a third of the memory of
@@ -111,9 +123,9 @@ pub struct TwinPatch {
     pub desired: Option<Map<String, Value>>,
 }
 
-/// Keys the hub refuses: empty, with `.`, space, `$` or control characters.
+/// Keys the hub refuses: empty, longer than 1 KB, with `.`, space, `$` or control characters (C0 and C1).
 fn bad_key(key: &str) -> bool {
-    key.is_empty() || key.chars().any(|c| c == '.' || c == ' ' || c == '$' || c.is_control())
+    key.is_empty() || key.len() > MAX_KEY_BYTES || key.chars().any(|c| c == '.' || c == ' ' || c == '$' || c.is_control())
 }
 
 fn check(section: &str, value: &Value, depth: usize) -> Result<(), String> {
@@ -124,13 +136,17 @@ fn check(section: &str, value: &Value, depth: usize) -> Result<(), String> {
             }
             for (k, v) in map {
                 if bad_key(k) {
-                    return Err(format!("'{k}' in {section} is not a valid key: keys may not be empty nor hold '.', '$', spaces or control characters"));
+                    let shown: String = k.chars().take(64).collect();
+                    return Err(format!(
+                        "'{shown}' in {section} is not a valid key: keys may not be empty, longer than {MAX_KEY_BYTES} bytes, nor hold '.', '$', spaces or control characters"
+                    ));
                 }
                 check(section, v, depth + 1)?;
             }
             Ok(())
         }
         Value::Array(items) => items.iter().try_for_each(|v| check(section, v, depth + 1)),
+        Value::String(text) if text.len() > MAX_STRING_BYTES => Err(format!("a string value in {section} exceeds {MAX_STRING_BYTES} bytes")),
         _ => Ok(()),
     }
 }
@@ -153,16 +169,16 @@ fn json_len(value: &Value) -> usize {
 }
 
 /// The section's object, without the service's own `$version`/`$metadata` (a read-modify-write
-/// sends them back), checked as the hub checks it.
-fn section(body: &Value, pointer: &str, name: &str) -> Result<Option<Map<String, Value>>, String> {
+/// sends them back; any other `$` key is refused), checked as the hub checks it.
+fn section(body: &Value, pointer: &str, name: &str, max_bytes: usize) -> Result<Option<Map<String, Value>>, String> {
     match body.pointer(pointer) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(map)) => {
-            let map: Map<String, Value> = map.iter().filter(|(k, _)| !k.starts_with('$')).map(|(k, v)| (k.clone(), v.clone())).collect();
+            let map: Map<String, Value> = map.iter().filter(|(k, _)| !SERVICE_KEYS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
             let value = Value::Object(map);
             check(name, &value, 1)?;
-            if json_len(&value) > MAX_SECTION_BYTES {
-                return Err(format!("{name} exceed {MAX_SECTION_BYTES} bytes"));
+            if json_len(&value) > max_bytes {
+                return Err(format!("{name} exceed {max_bytes} bytes"));
             }
             let Value::Object(map) = value else { unreachable!() };
             Ok(Some(map))
@@ -177,7 +193,10 @@ pub fn parse_patch(body: &Value) -> Result<TwinPatch, String> {
     if !body.is_object() {
         return Err("The twin must be a JSON object.".into());
     }
-    Ok(TwinPatch { tags: section(body, "/tags", "tags")?, desired: section(body, "/properties/desired", "desired properties")? })
+    Ok(TwinPatch {
+        tags: section(body, "/tags", "tags", MAX_TAGS_BYTES)?,
+        desired: section(body, "/properties/desired", "desired properties", MAX_SECTION_BYTES)?,
+    })
 }
 
 /// RFC 7396 merge: objects merge key by key, `null` removes, anything else replaces.
@@ -395,6 +414,22 @@ mod tests {
         }
         assert!(parse_patch(&json!({"tags": deep.clone()})).is_ok());
         assert!(parse_patch(&json!({"tags": {"k": deep}})).unwrap_err().contains("deeper"));
-        assert!(parse_patch(&json!({"tags": {"big": "x".repeat(MAX_SECTION_BYTES)}})).unwrap_err().contains("bytes"));
+        assert!(parse_patch(&json!({"properties": {"desired": {"big": vec!["x".repeat(4000); 9]}}})).unwrap_err().contains("bytes"));
+    }
+
+    #[test]
+    fn the_documented_key_value_and_size_rules_hold() {
+        assert!(parse_patch(&json!({"tags": {"$bad": 1}})).unwrap_err().contains("'$bad'"), "a $ key the service did not write is refused");
+        let round_trip = parse_patch(&json!({"properties": {"desired": {"$version": 4, "$metadata": {}, "x": 1}}})).unwrap();
+        assert_eq!(round_trip.desired, Some(obj(json!({"x": 1}))), "the service's own keys come back and are dropped");
+        assert!(parse_patch(&json!({"tags": {"k".repeat(MAX_KEY_BYTES): 1}})).is_ok());
+        assert!(parse_patch(&json!({"tags": {"k".repeat(MAX_KEY_BYTES + 1): 1}})).unwrap_err().contains("not a valid key"));
+        assert!(parse_patch(&json!({"tags": {"c\u{85}1": 1}})).is_err(), "a C1 control character");
+        assert!(parse_patch(&json!({"tags": {"s": "x".repeat(MAX_STRING_BYTES)}})).is_ok());
+        assert!(parse_patch(&json!({"tags": {"s": "x".repeat(MAX_STRING_BYTES + 1)}})).unwrap_err().contains("string value"));
+        let tags_over_8k = json!({"tags": {"a": "x".repeat(4000), "b": "x".repeat(4000), "c": "x".repeat(400)}});
+        assert!(parse_patch(&tags_over_8k).unwrap_err().contains(&MAX_TAGS_BYTES.to_string()), "tags stop at 8 KB");
+        let desired_under_32k = json!({"properties": {"desired": {"a": "x".repeat(4000), "b": "x".repeat(4000), "c": "x".repeat(400)}}});
+        assert!(parse_patch(&desired_under_32k).is_ok(), "desired properties go to 32 KB");
     }
 }

@@ -10,9 +10,10 @@ export type C2hStep = "plan" | "dryRun" | "run" | "verify" | "report";
 
 export function emptyPlan(): Plan {
   return {
-    source: { subdomain: "", access: { kind: "signedIn" }, templateId: "", deviceGroups: [] },
+    source: { subdomain: "", access: { kind: "signedIn" }, templateId: "", deviceGroups: [], includeAlreadyInTarget: false },
     target: { subscriptionId: "", resourceGroup: "", dpsName: "", hubName: "", hubResourceGroup: null, linkHubIfNeeded: true },
-    enrollment: { centralGroupId: "sas-iot-devices", dpsGroupId: "central-migration", x509CertificatePem: null },
+    // The DPS group name is proposed per app and template once they are chosen (PlanStep).
+    enrollment: { centralGroupId: "sas-iot-devices", dpsGroupId: "", x509CertificatePem: null },
     job: { payload: "fromTemplate", batchSize: null, cancellationThresholdPercent: null },
     verify: { settleSeconds: 120 },
   };

@@ -8,6 +8,7 @@
 
 use super::enrollment::{desired_group, ensure_group, existing_group, GroupOutcome};
 use super::error::WizardError;
+use super::left_out;
 use super::monitor::{JobRef, Monitor};
 use super::plan::{PayloadStyle, Plan};
 use super::progress::{CentralToHubTick, DeviceState, DEVICE};
@@ -20,8 +21,17 @@ use iotm_azure::central::models::{DeviceGroup, Job, JobBatch, JobCancellationThr
 use iotm_azure::central::CentralClient;
 use iotm_azure::Pipeline;
 use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::Duration;
+
+/// What the device selection decided, as journaled (a resumed run reads it back): the devices left
+/// out by device group, and the groups left out whole.
+#[derive(Debug, Default)]
+struct Selection {
+    left_out: BTreeMap<String, Vec<String>>,
+    whole_groups_left_out: BTreeSet<String>,
+}
 
 /// The clients a run speaks through; built by the caller from the session (or the CLI's credential).
 #[derive(Clone)]
@@ -106,13 +116,14 @@ impl<'a> Engine<'a> {
                 },
             )
             .await?;
-        self.select_devices(plan, &central_group).await?;
+        let selection = self.select_devices(plan, &central_group, &planes).await?;
 
         // A link begun by an earlier run is finished in the journal even if the hub shows linked now.
         let link_begun = self.ctx.journal().steps(self.ctx.id())?.iter().any(|s| s.key == "link-hub");
         if !target.hub_is_linked() || link_begun {
             let target = &target;
-            self.step("link-hub", "Link the hub to the DPS", json!({"hub": target.hub_host, "dps": plan.target.dps_name}), |unfinished| async move {
+            let label = format!("Link the hub {} to the DPS {}", plan.target.hub_name, plan.target.dps_name);
+            self.step("link-hub", &label, json!({"hub": target.hub_host, "dps": plan.target.dps_name}), |unfinished| async move {
                 if target.hub_is_linked() || (unfinished && target::resolve(&self.clients.arm, plan).await?.hub_is_linked()) {
                     return Ok(json!({"linked": true, "already": true}));
                 }
@@ -123,7 +134,7 @@ impl<'a> Engine<'a> {
         }
         self.step(
             "enrollment-group",
-            "Create the DPS enrollment group from Central's keys",
+            &format!("Create the DPS enrollment group {} from Central's keys", desired.enrollment_group_id),
             json!({"group": desired.enrollment_group_id, "dps": plan.target.dps_name, "hub": target.hub_host}),
             |_| async {
                 let outcome = ensure_group(&planes.dps, plan, &desired).await?;
@@ -132,7 +143,7 @@ impl<'a> Engine<'a> {
         )
         .await?;
 
-        let groups = self.device_groups(plan).await?;
+        let groups = self.device_groups(plan, &selection).await?;
         let mut jobs = Vec::new();
         for group in &groups {
             jobs.push(self.send_job(plan, &command, &target, group).await?);
@@ -144,38 +155,100 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// The Central device groups the jobs target: the plan's, or one made for every device of the template.
-    async fn device_groups(&self, plan: &Plan) -> Result<Vec<String>, WizardError> {
-        if !plan.source.device_groups.is_empty() {
-            return Ok(plan.source.device_groups.clone());
-        }
-        let group_id = self.ctx.identifier("device-group", || format!("iotm-move-{}", short_id()))?;
+    /// The Central device groups the jobs target: the plan's, or one made for every device of the
+    /// template; a group with devices left out (already in the target hub) is replaced by one of
+    /// this migration's own that leaves them out, and a group left out whole gets no job.
+    async fn device_groups(&self, plan: &Plan, selection: &Selection) -> Result<Vec<String>, WizardError> {
         let template = plan.source.template_id.clone();
-        self.step("device-group", "Create a device group of every device of the template", json!({"group": group_id, "template": template}), |_| async {
+        if plan.source.device_groups.is_empty() {
+            let all = selection.left_out.get(readiness::ALL_OF_TEMPLATE).map(Vec::as_slice).unwrap_or_default();
+            let filter = left_out::narrowed_filter(&format!("SELECT * FROM devices WHERE $template = \"{}\"", template.replace('"', "")), all);
+            let group_id = self.ctx.identifier("device-group", || format!("iotm-move-{}", short_id()))?;
+            let description = format!("Every device of {template}, for migration {}", self.ctx.id());
+            self.create_device_group("device-group", &group_id, &format!("Moved by IoT Migrator ({template})"), &filter, &description).await?;
+            return Ok(vec![group_id]);
+        }
+        let mut groups = Vec::new();
+        for group in &plan.source.device_groups {
+            let left_out = selection.left_out.get(group).map(Vec::as_slice).unwrap_or_default();
+            if selection.whole_groups_left_out.contains(group) {
+                continue;
+            }
+            if left_out.is_empty() {
+                groups.push(group.clone());
+                continue;
+            }
+            let key = format!("device-group:{group}");
+            let group_id = self.ctx.identifier(&key, || format!("iotm-move-{}", short_id()))?;
+            let chosen = self.clients.central.device_group(group).await?;
+            let filter = left_out::narrowed_filter(&chosen.filter, left_out);
+            let description = format!(
+                "{}, leaving out the {} devices already in {}, for migration {}",
+                chosen.display_name,
+                left_out.len(),
+                plan.target.hub_name,
+                self.ctx.id()
+            );
+            self.create_device_group(&key, &group_id, &format!("{} (IoT Migrator)", chosen.display_name), &filter, &description).await?;
+            groups.push(group_id);
+        }
+        Ok(groups)
+    }
+
+    async fn create_device_group(&self, key: &str, group_id: &str, display_name: &str, filter: &str, description: &str) -> Result<(), WizardError> {
+        let intent = json!({"group": group_id, "filter": filter});
+        self.step(key, &format!("Create the device group {display_name}"), intent, |_| async {
             let group = DeviceGroup {
-                id: group_id.clone(),
-                display_name: format!("Moved by IoT Migrator ({})", template),
-                filter: format!("SELECT * FROM devices WHERE $template = \"{}\"", template.replace('"', "")),
-                description: Some(format!("Every device of {template}, for migration {}", self.ctx.id())),
+                id: group_id.to_string(),
+                display_name: display_name.to_string(),
+                filter: filter.to_string(),
+                description: Some(description.to_string()),
                 etag: None,
                 organizations: vec![],
             };
-            self.clients.central.create_device_group(&group_id, &group).await?;
+            self.clients.central.create_device_group(group_id, &group).await?;
             Ok(json!({"group": group_id}))
         })
         .await?;
-        Ok(vec![group_id])
+        Ok(())
     }
 
-    /// The devices this migration moves, recorded once as pending (a resumed run keeps its states).
-    async fn select_devices(&self, plan: &Plan, central_group: &iotm_azure::central::models::EnrollmentGroup) -> Result<(), WizardError> {
-        self.step("select-devices", "List the devices to move", json!({"groups": plan.source.device_groups}), |_| async {
-            let found = readiness::check(&self.clients.central, plan, central_group, false, &|_, _| {}).await?;
-            self.ctx.record_items(DEVICE, found.rows.iter().map(|r| (r.device_id.as_str(), DeviceState::Pending.as_str(), None)))?;
-            Ok(json!({"devices": found.rows.len(), "groups": found.groups.iter().map(|g| (g.id.clone(), g.devices)).collect::<Vec<_>>()}))
+    /// The devices this migration moves, recorded once as pending (a resumed run keeps its states);
+    /// those the target hub already holds are left out unless the plan includes them.
+    async fn select_devices(
+        &self,
+        plan: &Plan,
+        central_group: &iotm_azure::central::models::EnrollmentGroup,
+        planes: &target::DataPlanes,
+    ) -> Result<Selection, WizardError> {
+        let outcome = self
+            .step("select-devices", "List the devices to move", json!({"groups": plan.source.device_groups}), |_| async {
+                let mut found = readiness::check(&self.clients.central, plan, central_group, false, &|_, _| {}).await?;
+                if !plan.source.include_already_in_target {
+                    let present = super::dry_run::already_in_target(&planes.hub, &found).await?;
+                    found.mark_already_in_target(&present, &plan.target.hub_name, false);
+                }
+                let left_out = left_out::check(&found, &plan.target.hub_name)?;
+                let whole: Vec<&String> = found
+                    .groups
+                    .iter()
+                    .filter(|g| left_out::whole_group_left_out(g.devices as usize, left_out.get(&g.id).map_or(0, Vec::len)))
+                    .map(|g| &g.id)
+                    .collect();
+                let moving = found.rows.iter().filter(|r| plan.source.include_already_in_target || r.already_in_target.is_none());
+                self.ctx.record_items(DEVICE, moving.map(|r| (r.device_id.as_str(), DeviceState::Pending.as_str(), None)))?;
+                Ok(json!({
+                    "devices": found.rows.len() - found.left_out as usize,
+                    "groups": found.groups.iter().map(|g| (g.id.clone(), g.devices)).collect::<Vec<_>>(),
+                    "leftOut": left_out,
+                    "wholeGroupsLeftOut": whole,
+                }))
+            })
+            .await?;
+        Ok(Selection {
+            left_out: serde_json::from_value(outcome["leftOut"].clone()).unwrap_or_default(),
+            whole_groups_left_out: serde_json::from_value(outcome["wholeGroupsLeftOut"].clone()).unwrap_or_default(),
         })
-        .await?;
-        Ok(())
     }
 
     async fn send_job(&self, plan: &Plan, command: &DeviceMoveCommand, target: &ResolvedTarget, group: &str) -> Result<JobRef, WizardError> {
@@ -196,7 +269,10 @@ impl<'a> Engine<'a> {
             ..Job::default()
         };
         let (id, job) = (&job_id, &job);
-        self.step(&key, &format!("Send DeviceMove to the devices of {group}"), json!({"jobId": job_id, "group": group}), |unfinished| async move {
+        // The group made for "every device of the template" has an ID no person chose: say what it holds.
+        let whom =
+            if plan.source.device_groups.iter().any(|g| g == group) { format!("the device group {group}") } else { "every device of the template".into() };
+        self.step(&key, &format!("Send DeviceMove to {whom}"), json!({"jobId": job_id, "group": group}), |unfinished| async move {
             if unfinished && self.is_our_job(id, &job.group).await {
                 return Ok(json!({"jobId": id}));
             }

@@ -11,8 +11,12 @@ use iotm_azure::AzureError;
 pub enum WizardError {
     #[error(transparent)]
     Template(#[from] TemplateProblem),
-    #[error("Nothing to move: {what} holds no device of the template {template}.")]
+    #[error("Nothing to move: {what} holds no device of the template {template}. Choose other device groups, or every device of the template.")]
     EmptySelection { what: String, template: String },
+    #[error("Nothing to move: all {devices} devices are already registered in the hub {hub} (moved before). To send them DeviceMove again, include devices already in the target hub in the plan.")]
+    NothingToMove { hub: String, devices: u32 },
+    #[error("The device group {group} holds {devices} devices already registered in the hub {hub}; a migration leaves out at most {most} per group. Pick a device group that leaves them out, or include devices already in the target hub.")]
+    TooManyLeftOut { group: String, hub: String, devices: u32, most: u32 },
     #[error("The device group {0} does not exist in the Central application.")]
     NoSuchDeviceGroup(String),
     #[error("You have no access to the DPS {dps}: {detail} Ask for a role on it (IoT Hub Data Contributor or Contributor on the DPS), or pick another.")]
@@ -61,6 +65,8 @@ impl WizardError {
         match self {
             WizardError::Template(t) => t.code().into(),
             WizardError::EmptySelection { .. } => "centralToHub.empty_selection".into(),
+            WizardError::NothingToMove { .. } => "centralToHub.nothing_to_move".into(),
+            WizardError::TooManyLeftOut { .. } => "centralToHub.too_many_left_out".into(),
             WizardError::NoSuchDeviceGroup(_) => "centralToHub.no_such_device_group".into(),
             WizardError::DpsForbidden { .. } => "centralToHub.dps_forbidden".into(),
             WizardError::HubNotLinked { .. } => "centralToHub.hub_not_linked".into(),
@@ -78,6 +84,8 @@ impl WizardError {
     /// The codes of this wizard's own refusals (the runtime's and Azure's are listed with them).
     pub const CODES: &'static [&'static str] = &[
         "centralToHub.empty_selection",
+        "centralToHub.nothing_to_move",
+        "centralToHub.too_many_left_out",
         "centralToHub.no_such_device_group",
         "centralToHub.dps_forbidden",
         "centralToHub.hub_not_linked",
@@ -106,11 +114,21 @@ impl Coded for WizardError {
     fn code(&self) -> String {
         WizardError::code(self)
     }
+    /// The plan's field to fix, so the page can say it beside that field.
     fn field(&self) -> Option<String> {
-        match self {
-            WizardError::Run(e) => e.field(),
-            _ => None,
-        }
+        let field = match self {
+            WizardError::Run(e) => return e.field(),
+            WizardError::Template(_) => "source.templateId",
+            WizardError::EmptySelection { .. } | WizardError::NoSuchDeviceGroup(_) | WizardError::TooManyLeftOut { .. } => "source.deviceGroups",
+            WizardError::NothingToMove { .. } => "source.includeAlreadyInTarget",
+            WizardError::DpsForbidden { .. } => "target.dpsName",
+            WizardError::HubNotLinked { .. } | WizardError::LinkForbidden { .. } => "target.hubName",
+            WizardError::EnrollmentClash { .. } => "enrollment.dpsGroupId",
+            WizardError::X509CertificateNeeded { .. } | WizardError::X509CertificateMismatch { .. } => "enrollment.x509CertificatePem",
+            WizardError::TpmGroup(_) => "enrollment.centralGroupId",
+            WizardError::JobFailed { .. } | WizardError::Azure(_) => return None,
+        };
+        Some(field.into())
     }
     fn request_id(&self) -> Option<String> {
         WizardError::request_id(self)
@@ -131,4 +149,17 @@ impl WizardFailure for WizardError {
 /// A 401/403 from ARM: the caller has no right to the resource.
 pub(crate) fn is_forbidden(error: &AzureError) -> bool {
     matches!(error.status(), Some(401 | 403))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clash_names_the_field_to_change() {
+        let clash = WizardError::EnrollmentClash { dps: "contoso-dps".into(), group: "g".into(), difference: "other keys".into() };
+        assert_eq!(clash.to_payload().field.as_deref(), Some("enrollment.dpsGroupId"));
+        let empty = WizardError::EmptySelection { what: "the device group g".into(), template: "t".into() };
+        assert_eq!(empty.to_payload().field.as_deref(), Some("source.deviceGroups"));
+    }
 }

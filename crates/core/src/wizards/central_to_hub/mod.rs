@@ -2,10 +2,12 @@
 //! DPS with the `DeviceMove` command. Plan → dry run → run → verify → report, on the runtime.
 
 pub mod actions;
+pub mod arrivals;
 pub mod dry_run;
 pub mod engine;
 pub mod enrollment;
 pub mod error;
+pub mod left_out;
 pub mod monitor;
 pub mod options;
 pub mod plan;

@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 
 /// Devices read per tick from the job's per-device statuses while it runs (above: at its end).
 const LIVE_SWEEP_LIMIT: usize = 1_000;
-const HUB_QUERY_BATCH: usize = 100;
 /// Pages of per-device job statuses read per tick (Central serves 100 a page, 20 requests a
 /// second): a long list never holds back the hub readings between them.
 const SWEEP_PAGES_PER_TICK: usize = 10;
@@ -317,18 +316,9 @@ impl<'e, 'a> Monitor<'e, 'a> {
         if waiting.is_empty() {
             return Ok(());
         }
-        let mut connected = Vec::new();
-        if hub_total <= 2 * self.devices.len() as u64 + 1_000 {
-            let twins = self.planes.hub.query("SELECT deviceId, connectionState FROM devices WHERE connectionState = 'Connected'", 1000)?.all().await?;
-            connected.extend(twins.into_iter().filter_map(|t| t["deviceId"].as_str().map(str::to_string)));
-        } else {
-            for batch in waiting.chunks(HUB_QUERY_BATCH) {
-                let list = batch.iter().filter(|id| !id.contains('\'')).map(|id| format!("'{id}'")).collect::<Vec<_>>().join(", ");
-                let sql = format!("SELECT deviceId, connectionState FROM devices WHERE deviceId IN [{list}]");
-                let twins = self.planes.hub.query(&sql, 1000)?.all().await?;
-                connected.extend(twins.into_iter().filter(|t| t["connectionState"] == "Connected").filter_map(|t| t["deviceId"].as_str().map(str::to_string)));
-            }
-        }
+        let whole = super::arrivals::read_whole_hub(hub_total, self.devices.len());
+        let present = super::arrivals::in_hub(&self.planes.hub, &waiting, whole, true).await?;
+        let connected: Vec<String> = present.into_iter().filter(|(_, connected)| *connected).map(|(id, _)| id).collect();
         for device in connected {
             let Some(id) = self.by_lower.get(&device.to_ascii_lowercase()).cloned() else { continue };
             if !self.devices[&id].0.is_final() {

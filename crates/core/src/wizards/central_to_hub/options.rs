@@ -19,6 +19,8 @@ pub struct TemplateOption {
     /// Why it cannot be moved, when it cannot.
     pub problem: Option<String>,
     pub problem_code: Option<String>,
+    /// The DPS enrollment group name proposed for this app and template (unique to them).
+    pub proposed_dps_group_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -27,6 +29,8 @@ pub struct GroupOption {
     pub id: String,
     pub display_name: String,
     pub filter: String,
+    /// The one template the group's filter selects (`$template = "…"`), when it names one.
+    pub template: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -49,6 +53,7 @@ pub struct SourceOptions {
 }
 
 pub async fn source_options(central: &CentralClient) -> Result<SourceOptions, WizardError> {
+    let subdomain = central.subdomain().to_string();
     let templates = central
         .device_templates()?
         .all()
@@ -57,6 +62,7 @@ pub async fn source_options(central: &CentralClient) -> Result<SourceOptions, Wi
         .map(|t| {
             let verdict = find_device_move(&t);
             TemplateOption {
+                proposed_dps_group_id: super::plan::Plan::proposed_dps_group_id(&subdomain, &t.id),
                 display_name: t.display_name.clone().unwrap_or_else(|| t.id.clone()),
                 id: t.id,
                 problem: verdict.as_ref().err().map(|p| p.to_string()),
@@ -65,8 +71,13 @@ pub async fn source_options(central: &CentralClient) -> Result<SourceOptions, Wi
             }
         })
         .collect();
-    let device_groups =
-        central.device_groups()?.all().await?.into_iter().map(|g| GroupOption { id: g.id, display_name: g.display_name, filter: g.filter }).collect();
+    let device_groups = central
+        .device_groups()?
+        .all()
+        .await?
+        .into_iter()
+        .map(|g| GroupOption { template: filter_template(&g.filter), id: g.id, display_name: g.display_name, filter: g.filter })
+        .collect();
     let enrollment_groups = central
         .enrollment_groups()?
         .all()
@@ -100,17 +111,41 @@ pub struct HubOption {
 
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+pub struct ResourceGroupOption {
+    pub name: String,
+    pub location: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetOptions {
     pub dps: Vec<DpsOption>,
     pub hubs: Vec<HubOption>,
+    /// Where a new DPS can go: the subscription's resource groups…
+    pub resource_groups: Vec<ResourceGroupOption>,
+    /// …and the regions its resource groups and IoT resources are in (sorted, once each).
+    pub locations: Vec<String>,
 }
 
 fn resource_group(id: Option<&str>) -> String {
     id.unwrap_or_default().split('/').skip_while(|s| !s.eq_ignore_ascii_case("resourceGroups")).nth(1).unwrap_or_default().to_string()
 }
 
+/// The template a device group's filter selects: `… WHERE $template = "dtmi:…" AND …` names one;
+/// a filter with OR, or without `$template`, may hold devices of any template.
+pub fn filter_template(filter: &str) -> Option<String> {
+    let condition = filter.split_once(" WHERE ").or_else(|| filter.split_once(" where "))?.1;
+    if condition.to_ascii_uppercase().contains(" OR ") {
+        return None;
+    }
+    let after = condition.split_once("$template")?.1.trim_start().strip_prefix('=')?.trim_start();
+    let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = after[1..].split(quote).next()?;
+    (!value.is_empty()).then(|| value.to_string())
+}
+
 pub async fn target_options(arm: &ArmClient, subscription_id: &str) -> Result<TargetOptions, WizardError> {
-    let dps = arm
+    let dps: Vec<DpsOption> = arm
         .provisioning_services(subscription_id)?
         .all()
         .await?
@@ -129,7 +164,7 @@ pub async fn target_options(arm: &ArmClient, subscription_id: &str) -> Result<Ta
                 .collect(),
         })
         .collect();
-    let hubs = arm
+    let hubs: Vec<HubOption> = arm
         .iot_hubs(subscription_id)?
         .all()
         .await?
@@ -142,7 +177,16 @@ pub async fn target_options(arm: &ArmClient, subscription_id: &str) -> Result<Ta
             sku: format!("{}×{}", h.sku.name, h.sku.capacity.unwrap_or(1)),
         })
         .collect();
-    Ok(TargetOptions { dps, hubs })
+    let resource_groups: Vec<ResourceGroupOption> =
+        arm.resource_groups(subscription_id)?.all().await?.into_iter().map(|g| ResourceGroupOption { name: g.name, location: g.location }).collect();
+    let locations = regions(&resource_groups, &dps, &hubs);
+    Ok(TargetOptions { dps, hubs, resource_groups, locations })
+}
+
+fn regions(groups: &[ResourceGroupOption], dps: &[DpsOption], hubs: &[HubOption]) -> Vec<String> {
+    let all = groups.iter().map(|g| &g.location).chain(dps.iter().map(|d| &d.location)).chain(hubs.iter().map(|h| &h.location));
+    let set: std::collections::BTreeSet<String> = all.filter(|l| !l.is_empty()).map(|l| l.to_ascii_lowercase()).collect();
+    set.into_iter().collect()
 }
 
 /// Creates a DPS (S1, one unit, hashed allocation, no linked hub yet) for the Target page, and
@@ -152,6 +196,11 @@ pub async fn create_dps(arm: &ArmClient, subscription_id: &str, resource_group: 
     let valid = (3..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if !valid {
         return Err(super::plan::PlanProblem::new("dpsName", "must be 3 to 64 letters, digits or hyphens").into());
+    }
+    for (field, value) in [("resourceGroup", resource_group), ("location", location)] {
+        if value.trim().is_empty() {
+            return Err(super::plan::PlanProblem::new(field, "is required").into());
+        }
     }
     let dps = ProvisioningService {
         id: None,
@@ -174,4 +223,18 @@ pub async fn create_dps(arm: &ArmClient, subscription_id: &str, resource_group: 
         allocation_policy: created.properties.allocation_policy.clone().unwrap_or_else(|| "Hashed".into()),
         linked_hubs: vec![],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_template;
+
+    #[test]
+    fn a_device_group_names_its_template_only_when_its_filter_selects_one() {
+        let one = r#"SELECT * FROM devices WHERE $template = "dtmi:contoso:Thermostat;1" AND $provisioned = true"#;
+        assert_eq!(filter_template(one).as_deref(), Some("dtmi:contoso:Thermostat;1"));
+        assert_eq!(filter_template(r#"SELECT * FROM devices WHERE $template = "a" OR $simulated = true"#), None);
+        assert_eq!(filter_template("SELECT * FROM devices WHERE $provisioned = true"), None);
+        assert_eq!(filter_template("SELECT * FROM devices"), None);
+    }
 }

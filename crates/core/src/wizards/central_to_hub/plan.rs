@@ -35,6 +35,10 @@ pub struct Source {
     /// through a device group the migration creates for it.
     #[serde(default)]
     pub device_groups: Vec<String>,
+    /// Send DeviceMove also to devices the target hub already holds (moved before). Off: they are
+    /// left out, so a plan run twice never moves a fleet twice.
+    #[serde(default)]
+    pub include_already_in_target: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -190,6 +194,23 @@ impl Plan {
         self.target.hub_resource_group.as_deref().unwrap_or(&self.target.resource_group)
     }
 
+    /// The DPS enrollment group name the wizard proposes for an app and template: one name shared
+    /// by every plan would make a second app's dry run clash with the first app's group, so the
+    /// app's subdomain and the template's name go into it (`contoso-fleet-thermostat-v1`).
+    pub fn proposed_dps_group_id(subdomain: &str, template_id: &str) -> String {
+        // `dtmi:contoso:Thermostat;1` → `thermostat-v1`.
+        let tail = template_id.rsplit(':').next().unwrap_or(template_id).replace(';', "-v");
+        let mut id = String::new();
+        for c in format!("{subdomain}-{tail}").chars().map(|c| c.to_ascii_lowercase()) {
+            let c = if c.is_ascii_alphanumeric() { c } else { '-' };
+            if !(c == '-' && (id.is_empty() || id.ends_with('-'))) {
+                id.push(c);
+            }
+        }
+        let id = id.trim_end_matches('-');
+        id[..id.len().min(128)].trim_end_matches('-').to_string()
+    }
+
     pub fn title(&self) -> String {
         format!("{} → {} via {}", self.source.subdomain, self.target.hub_name, self.target.dps_name)
     }
@@ -232,5 +253,32 @@ mod tests {
         plan.source.device_groups.push("thermostats".into());
         let fields: Vec<String> = plan.check().unwrap_err().into_iter().map(|p| p.field).collect();
         assert_eq!(fields, ["target.dpsName", "job.cancellationThresholdPercent", "source.deviceGroups[1]"]);
+    }
+
+    #[test]
+    fn a_batch_of_zero_devices_is_refused_by_its_field() {
+        let mut plan = Plan::from_json(&text()).unwrap();
+        plan.job.batch_size = Some(0);
+        let problems = plan.check().unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].field.as_str(), problems[0].problem.as_str()), ("job.batchSize", "must be at least 1"));
+        plan.job.batch_size = Some(1);
+        assert!(plan.check().is_ok());
+    }
+
+    #[test]
+    fn the_proposed_enrollment_group_differs_by_app_and_template_and_is_a_valid_name() {
+        let first = Plan::proposed_dps_group_id("contoso-fleet", "dtmi:contoso:Thermostat;1");
+        assert_eq!(first, "contoso-fleet-thermostat-v1");
+        let second = Plan::proposed_dps_group_id("fabrikam-fleet", "dtmi:contoso:Thermostat;1");
+        assert_ne!(first, second);
+        assert_ne!(first, Plan::proposed_dps_group_id("contoso-fleet", "dtmi:contoso:Sensor;2"));
+        let long = Plan::proposed_dps_group_id(&"a".repeat(200), "urn:odd name!;3");
+        let mut plan = Plan::from_json(&text()).unwrap();
+        for id in [first, second, long] {
+            plan.enrollment.dps_group_id = id.clone();
+            assert!(plan.check().is_ok(), "{id} is refused");
+            assert!(!id.starts_with('-') && !id.ends_with('-'), "{id}");
+        }
     }
 }

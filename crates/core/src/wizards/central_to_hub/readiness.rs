@@ -43,6 +43,9 @@ pub struct ReadinessRow {
     pub attestation: AttestationKind,
     /// Why the device is expected to fail, if it is (a reason code and a sentence).
     pub expected_failure: Option<Expected>,
+    /// The target hub holds the device already (it was moved before): why it is left out, or why
+    /// it is moved again when the plan asks for that.
+    pub already_in_target: Option<Expected>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -72,6 +75,8 @@ pub struct Readiness {
     /// Counts by expected-failure code.
     pub by_reason: BTreeMap<String, u32>,
     pub attestation_checked: bool,
+    /// Devices the target hub already holds, left out of the move (not counted in `ready`).
+    pub left_out: u32,
 }
 
 fn expect(code: &str, reason: &str) -> Option<Expected> {
@@ -158,6 +163,7 @@ pub async fn check(
                 enabled,
                 attestation: AttestationKind::NotChecked,
                 expected_failure,
+                already_in_target: None,
             });
         }
     }
@@ -174,7 +180,54 @@ pub async fn check(
         *by_reason.entry(failure.code.clone()).or_insert(0) += 1;
     }
     let expected_to_fail = by_reason.values().sum();
-    Ok(Readiness { groups, ready: rows.len() as u32 - expected_to_fail, expected_to_fail, by_reason, attestation_checked: checked, rows })
+    Ok(Readiness { groups, ready: rows.len() as u32 - expected_to_fail, expected_to_fail, by_reason, attestation_checked: checked, rows, left_out: 0 })
+}
+
+/// The reason code of a device the target hub already holds.
+pub const ALREADY_IN_TARGET: &str = "alreadyInTarget";
+
+impl Readiness {
+    /// Marks the devices the target hub already holds: left out of the move (and of the
+    /// counts of devices ready or expected to fail), unless the plan includes them.
+    pub fn mark_already_in_target(&mut self, present: &super::arrivals::Presence, hub_name: &str, include: bool) {
+        for row in &mut self.rows {
+            let Some(&connected) = present.get(&row.device_id) else { continue };
+            let state = if connected { "and connected there" } else { "though not connected now" };
+            let reason = if include {
+                format!("Already registered in the hub {hub_name} ({state}): DeviceMove is sent to it again, as the plan asks.")
+            } else {
+                format!("Already registered in the hub {hub_name} ({state}): moved before, so it is left out of this migration.")
+            };
+            row.already_in_target = Some(Expected { code: ALREADY_IN_TARGET.into(), reason });
+        }
+        if include {
+            return;
+        }
+        let left_out: Vec<&ReadinessRow> = self.rows.iter().filter(|r| r.already_in_target.is_some()).collect();
+        self.left_out = left_out.len() as u32;
+        for row in left_out {
+            match &row.expected_failure {
+                Some(failure) => {
+                    self.expected_to_fail -= 1;
+                    let count = self.by_reason.get_mut(&failure.code).expect("every expected failure is counted");
+                    *count -= 1;
+                    if *count == 0 {
+                        self.by_reason.remove(&failure.code);
+                    }
+                }
+                None => self.ready -= 1,
+            }
+        }
+    }
+
+    /// The devices left out of the move, by the device group whose job would have reached them.
+    pub fn left_out_by_group(&self) -> BTreeMap<String, Vec<String>> {
+        let mut by_group: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for row in self.rows.iter().filter(|r| r.already_in_target.is_some()) {
+            by_group.entry(row.group.clone()).or_default().push(row.device_id.clone());
+        }
+        by_group
+    }
 }
 
 /// Reads each provisioned device's attestation, a few at a time (the client keeps Central's rate).

@@ -26,3 +26,55 @@ pub fn explain(reason: &str) -> String {
         other => other.to_string(),
     }
 }
+
+/// A few words for a reason code (a tile, a table cell): `wrongKey` → "own key, not the group's".
+/// A code without words of its own is spelt out from its camelCase, never shown raw.
+pub fn label(reason: &str) -> String {
+    let code = reason.split_once(':').map_or(reason, |(code, _)| code);
+    let words = match code {
+        NO_ANSWER => "did not answer",
+        NO_DEVICE_MOVE => "no DeviceMove in firmware",
+        COMMAND_ERROR => "answered with an error",
+        WRONG_KEY => "own key, not the group's",
+        NEVER_REGISTERED => "never registered",
+        ASSIGNED_ELSEWHERE => "assigned to another hub",
+        DPS_REFUSED => "refused by the DPS",
+        NOT_CONNECTED => "not connected to the hub",
+        JOB_ENDED => "job ended first",
+        "blocked" => "blocked in Central",
+        "notProvisioned" => "never connected to Central",
+        "attestationMismatch" => "attestation the group cannot take",
+        other => return spelt_out(other),
+    };
+    words.to_string()
+}
+
+/// `alreadyInHub` → "already in hub".
+fn spelt_out(code: &str) -> String {
+    let mut words = String::new();
+    for c in code.chars() {
+        if c.is_ascii_uppercase() && !words.is_empty() {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_lowercase());
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_reads_as_words_never_as_its_code() {
+        for code in [NO_ANSWER, NO_DEVICE_MOVE, COMMAND_ERROR, WRONG_KEY, NEVER_REGISTERED, ASSIGNED_ELSEWHERE, DPS_REFUSED, NOT_CONNECTED, JOB_ENDED] {
+            let words = label(code);
+            assert_ne!(words, code);
+            assert!(!words.chars().any(|c| c.is_ascii_uppercase()) || words.contains("DeviceMove") || words.contains("DPS"), "{code}: {words}");
+        }
+        assert_eq!(label("wrongKey"), "own key, not the group's");
+        assert_eq!(label("commandError:500"), "answered with an error");
+        assert_eq!(label("blocked"), "blocked in Central");
+        assert_eq!(label("alreadyInHub"), "already in hub");
+    }
+}

@@ -36,6 +36,9 @@ pub struct Report {
     /// Devices the run had not finished with (still pending, answered or registered).
     #[ts(type = "number")]
     pub unfinished: u64,
+    /// Devices of the selection the target hub already held (moved before): left out, not moved.
+    #[ts(type = "number")]
+    pub left_out: u64,
     /// Failed devices by reason code.
     #[ts(type = "Record<string, number>")]
     pub by_reason: BTreeMap<String, u64>,
@@ -57,6 +60,13 @@ pub fn build(journal: &Journal, id: &str) -> Result<Report, JournalError> {
     for code in devices.iter().filter(|d| d.state == DeviceState::Failed).filter_map(|d| d.reason_code.clone()) {
         *by_reason.entry(code).or_insert(0) += 1;
     }
+    let steps = journal.steps(id)?;
+    let left_out = steps
+        .iter()
+        .find(|s| s.key == "select-devices")
+        .and_then(|s| s.outcome.as_ref())
+        .and_then(|o| o["leftOut"].as_object().map(|groups| groups.values().filter_map(|v| v.as_array()).map(|ids| ids.len() as u64).sum()))
+        .unwrap_or(0);
     let count = |state: DeviceState| devices.iter().filter(|d| d.state == state).count() as u64;
     let (verified, failed) = (count(DeviceState::Verified), count(DeviceState::Failed));
     Ok(Report {
@@ -69,8 +79,9 @@ pub fn build(journal: &Journal, id: &str) -> Result<Report, JournalError> {
         verified,
         failed,
         unfinished: devices.len() as u64 - verified - failed,
+        left_out,
         by_reason,
-        steps: journal.steps(id)?,
+        steps,
         devices,
     })
 }
