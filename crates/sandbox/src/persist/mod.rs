@@ -53,6 +53,9 @@ pub struct Ports {
     pub control: u16,
     pub mqtt: u16,
     pub proxy: u16,
+    /// Entra's plain-HTTP sign-in page (a file saved before it existed has none: any port).
+    #[serde(default)]
+    pub sign_in: u16,
 }
 
 impl Snapshot {
