@@ -1,6 +1,7 @@
 //! The desktop shell: plugins, app state and the one list of command handlers. Everything it does
 //! is adapted from `iotm-core`; nothing here knows about Azure or the wizards' logic.
 
+mod close_guard;
 #[cfg(test)]
 mod command_list;
 mod commands;
@@ -29,13 +30,17 @@ pub fn run() {
             let state = AppState::start(app.handle())?;
             app.manage(state);
             app.manage(window_geometry::start(app.handle()));
+            app.manage(close_guard::CloseGuard::default());
             // Hidden until the window-state plugin has put it back where it was: no jump on screen.
             if let Some(window) = app.get_webview_window("main") {
                 window.show()?;
             }
             Ok(())
         })
-        .on_window_event(window_geometry::on_window_event)
+        .on_window_event(|window, event| {
+            window_geometry::on_window_event(window, event);
+            close_guard::on_window_event(window, event);
+        })
         .invoke_handler(commands::handlers())
         .run(tauri::generate_context!())
         .expect("IoT Migrator could not start");

@@ -1,6 +1,8 @@
 //! Runs the sandbox cloud inside the app while the Sandbox environment is chosen, so a new user can
 //! rehearse with no subscription. Started in the background (the window does not wait for it) and
-//! stopped when the user switches to a real cloud.
+//! stopped when the user switches to a real cloud. Its state is kept in its state folder across
+//! restarts, so a rehearsal interrupted by closing the app resumes against the same cloud;
+//! "Reset the sandbox" in Settings forgets it.
 
 use iotm_sandbox::scenario::Scenario;
 use iotm_sandbox::{Sandbox, SandboxConfig};
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 /// The control API (minted secrets, faults, scenario loads) only in a debug build, where the
 /// end-to-end tests drive it: a released app has no use for it, so it does not serve it at all.
 fn config(state_dir: PathBuf) -> SandboxConfig {
-    let config = SandboxConfig::new(state_dir, Scenario::builtin()).with_azurite();
+    let config = SandboxConfig::new(state_dir, Scenario::builtin()).with_azurite().persistent();
     if cfg!(debug_assertions) {
         config.with_control_api()
     } else {
@@ -41,7 +43,7 @@ const CONTROL_TOKEN_FILE: &str = "control-token";
 enum Slot {
     Off,
     Starting,
-    Running(Sandbox),
+    Running(Box<Sandbox>),
     Failed(String),
 }
 
@@ -74,7 +76,7 @@ impl SandboxHost {
                 Ok(sandbox) => {
                     write_control_token(&state_dir, sandbox.control_token.as_deref());
                     tracing::info!(url = %sandbox.base_url, "sandbox cloud started");
-                    *slot = Slot::Running(sandbox);
+                    *slot = Slot::Running(Box::new(sandbox));
                 }
                 Err(e) => {
                     tracing::error!("sandbox cloud did not start: {e}");
@@ -89,6 +91,21 @@ impl SandboxHost {
             tracing::info!("sandbox cloud stopped");
             sandbox.stop();
         }
+    }
+
+    /// Forgets the saved state: a running sandbox stops without saving (the caller starts it
+    /// again, from the built-in scenario); one not running starts fresh next time. A start under
+    /// way is waited for first, so it cannot write the old state back.
+    pub fn reset(&self) -> Result<(), String> {
+        let _ = self.wait_url(Duration::from_secs(30));
+        let previous = std::mem::replace(&mut *self.slot.lock().unwrap(), Slot::Off);
+        let forgotten = match previous {
+            Slot::Running(sandbox) => sandbox.reset(&self.state_dir),
+            _ => iotm_sandbox::persist::forget(&self.state_dir).map(|_| ()),
+        };
+        forgotten.map_err(|e| format!("its saved state in {} could not be deleted: {e}", self.state_dir.display()))?;
+        tracing::info!("sandbox cloud reset: its saved state is forgotten");
+        Ok(())
     }
 
     /// Its URL and CA certificate file, once running (waiting up to `timeout` while it starts).
@@ -124,5 +141,10 @@ mod tests {
     fn a_release_build_of_the_app_does_not_serve_the_control_api() {
         // The debug build serves it (the end-to-end tests drive the in-app sandbox through it).
         assert_eq!(config(PathBuf::from("state")).control_api, cfg!(debug_assertions));
+    }
+
+    #[test]
+    fn the_in_app_sandbox_keeps_its_state_across_restarts() {
+        assert!(config(PathBuf::from("state")).persistent);
     }
 }

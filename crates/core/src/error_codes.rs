@@ -3,7 +3,16 @@
 
 /// Codes the shell and the UI give themselves (a command's bad argument, a folder that cannot be
 /// opened, a call that never reached the shell).
-pub const SHELL: &[&str] = &["os.open_failed", "report.bad_format", "report.bad_path", "sandbox.not_running", "startup.interrupted", "ipc.failed"];
+pub const SHELL: &[&str] = &[
+    "os.open_failed",
+    "report.bad_format",
+    "report.bad_path",
+    "sandbox.not_running",
+    "sandbox.migration_running",
+    "sandbox.reset_failed",
+    "startup.interrupted",
+    "ipc.failed",
+];
 
 pub fn all() -> Vec<&'static str> {
     let lists: [&[&str]; 10] = [

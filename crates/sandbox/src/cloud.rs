@@ -106,6 +106,43 @@ impl Cloud {
         Ok(())
     }
 
+    /// Puts back a saved state (`crate::persist`): its hubs and DPSs served on the listeners
+    /// reserved for them, its Central apps' jobs and moves carried on. Grants start afresh (a
+    /// user signs in again; tokens are signed by the same key, kept in the state folder).
+    pub(crate) fn restore(self: &Arc<Self>, saved: crate::persist::Restored) {
+        let crate::persist::Restored { scenario, clock_offset, quotas, hubs, dps, central } = saved;
+        self.clock_offset.store(clock_offset, Ordering::Relaxed);
+        let hubs = hubs
+            .into_iter()
+            .map(|(hub, listener)| {
+                hub.serve(self, listener, self.tls.clone());
+                hub
+            })
+            .collect();
+        let dps = dps
+            .into_iter()
+            .map(|(dps, listener)| {
+                dps.serve(self, listener, self.device_tls.clone());
+                dps
+            })
+            .collect();
+        self.central_apps.replace(central.clone());
+        self.set_quotas(quotas);
+        self.hubs.replace(hubs);
+        self.provisioning_services.replace(dps);
+        self.grants.reset(&scenario);
+        self.arm_operations.clear();
+        *self.scenario.write().unwrap() = scenario;
+        for app in &central {
+            app.carry_on(self);
+        }
+    }
+
+    /// Seconds the sandbox clock runs ahead of the wall clock (saved with the state).
+    pub fn clock_offset(&self) -> i64 {
+        self.clock_offset.load(Ordering::Relaxed)
+    }
+
     /// A hub created through ARM: its own listener on a fresh port, then listed.
     pub fn add_hub(self: &Arc<Self>, placement: Placement, name: &str, sku: &str, capacity: u32) -> std::io::Result<Arc<Hub>> {
         let listener = crate::live::reserve_port()?;

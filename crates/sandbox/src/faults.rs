@@ -75,6 +75,8 @@ fn two_minutes() -> u64 {
 pub struct Faults {
     rules: Mutex<Vec<FaultRule>>,
     counters: Mutex<BTreeMap<String, u64>>,
+    /// Every call ever counted (the counters above can be reset): a cheap sign of activity.
+    calls: std::sync::atomic::AtomicU64,
 }
 
 /// Marks a response whose connection the server must drop instead of answering.
@@ -106,12 +108,18 @@ impl Faults {
         self.counters.lock().unwrap().clone()
     }
 
+    /// Calls counted since the sandbox started, never reset.
+    pub fn calls_seen(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn reset_counters(&self) {
         self.counters.lock().unwrap().clear();
     }
 
     /// Counts the call and returns the fault to apply to it, if a rule hits it.
     fn hit(&self, service: &str, key: &str, call: &str) -> Option<FaultRule> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         *self.counters.lock().unwrap().entry(key.to_string()).or_default() += 1;
         let mut rules = self.rules.lock().unwrap();
         let index = rules.iter().position(|r| {

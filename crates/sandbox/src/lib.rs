@@ -18,6 +18,7 @@ pub mod fleet;
 pub mod hub;
 pub mod live;
 pub mod mqtt;
+pub mod persist;
 pub mod rejections;
 pub mod sas;
 pub mod scenario;
@@ -60,17 +61,27 @@ pub struct SandboxConfig {
     /// Whether the control API (`/_sandbox/…`: minted secrets, faults, scenario loads) is served,
     /// behind a token minted per run; off unless asked for (the app's release build never asks).
     pub control_api: bool,
+    /// Whether the cloud's state is kept in the state folder across restarts (`persist`); off
+    /// unless asked for: tests and the standalone binary start fresh every time.
+    pub persistent: bool,
 }
 
 impl SandboxConfig {
     /// Every listener on a free port, no blob storage.
     pub fn new(state_dir: PathBuf, scenario: Scenario) -> SandboxConfig {
-        SandboxConfig { state_dir, port: 0, mqtt_port: 0, proxy_port: 0, scenario, azurite: azurite::Launch::Off, control_api: false }
+        SandboxConfig { state_dir, port: 0, mqtt_port: 0, proxy_port: 0, scenario, azurite: azurite::Launch::Off, control_api: false, persistent: false }
     }
 
     /// With Azurite as blob storage, when Node and the package are installed.
     pub fn with_azurite(mut self) -> SandboxConfig {
         self.azurite = azurite::Launch::Auto;
+        self
+    }
+
+    /// Keeping its state across restarts: restored on start from the state folder when saved
+    /// there for the same scenario, saved while it runs and on stop.
+    pub fn persistent(mut self) -> SandboxConfig {
+        self.persistent = true;
         self
     }
 
@@ -97,6 +108,7 @@ pub struct Sandbox {
     /// The token the control API asks for (`Authorization: Bearer …`), when it is served.
     pub control_token: Option<String>,
     tasks: Vec<JoinHandle<()>>,
+    saver: Option<persist::Saver>,
 }
 
 impl Sandbox {
@@ -108,8 +120,20 @@ impl Sandbox {
         let storage = azurite::start(&config.state_dir, &config.azurite);
         let azurite_url = storage.running().ok().map(|a| a.url.clone());
         cloud.set_storage(storage);
-        cloud.load(config.scenario).map_err(|source| SandboxError::Io { what: "starting the scenario's hubs and DPS".into(), source })?;
-        let listener = server::bind(config.port).await.map_err(|source| SandboxError::Io { what: format!("binding 127.0.0.1:{}", config.port), source })?;
+        let store = config.persistent.then(|| Arc::new(persist::Store::new(&config.state_dir, &config.scenario)));
+        let saved = match store.as_ref().and_then(|s| s.load()) {
+            Some(loaded) => {
+                tracing::info!(file = %store.as_ref().map(|s| s.path().display().to_string()).unwrap_or_default(), "the sandbox cloud resumes its saved state");
+                cloud.restore(loaded.restored);
+                loaded.ports
+            }
+            None => {
+                cloud.load(config.scenario).map_err(|source| SandboxError::Io { what: "starting the scenario's hubs and DPS".into(), source })?;
+                persist::Ports::default()
+            }
+        };
+        let listener =
+            bind_again(config.port, saved.control).await.map_err(|source| SandboxError::Io { what: format!("binding 127.0.0.1:{}", config.port), source })?;
         let port = listener.local_addr().map_err(|source| SandboxError::Io { what: "local address".into(), source })?.port();
         let base_url = format!("https://localhost:{port}");
         cloud.set_base_url(base_url.clone());
@@ -117,7 +141,7 @@ impl Sandbox {
         // reshapes the cloud: served only when asked for, and then only to the run's token.
         let control_token = config.control_api.then(live::new_key);
         // The sign-in page for browsers, over plain HTTP on loopback: see entra::sign_in_pages.
-        let pages = server::bind(0).await.map_err(|source| SandboxError::Io { what: "binding 127.0.0.1 for the sign-in page".into(), source })?;
+        let pages = bind_again(0, saved.sign_in).await.map_err(|source| SandboxError::Io { what: "binding 127.0.0.1 for the sign-in page".into(), source })?;
         let pages_port = pages.local_addr().map_err(|source| SandboxError::Io { what: "local address".into(), source })?.port();
         let sign_in_pages = entra::SignInPages::on_port(pages_port);
         let sign_in_url = sign_in_pages.origin.clone();
@@ -133,21 +157,23 @@ impl Sandbox {
             .with_state(cloud.clone());
         let mut tasks = vec![tokio::spawn(server::serve(listener, authority.server_config.clone(), router))];
         tasks.push(tokio::spawn(entra::sign_in_pages::serve(pages, cloud.clone())));
-        let bind = |port: u16, what: &'static str| async move {
-            let listener = server::bind(port).await.map_err(|source| SandboxError::Io { what: format!("binding 127.0.0.1:{port} for {what}"), source })?;
+        let bind = |(port, last): (u16, u16), what: &'static str| async move {
+            let listener = bind_again(port, last).await.map_err(|source| SandboxError::Io { what: format!("binding 127.0.0.1:{port} for {what}"), source })?;
             let port = listener.local_addr().map_err(|source| SandboxError::Io { what: "local address".into(), source })?.port();
             Ok::<_, SandboxError>((listener, port))
         };
-        let (mqtt, mqtt_port) = bind(config.mqtt_port, "DPS over MQTT").await?;
+        let (mqtt, mqtt_port) = bind((config.mqtt_port, saved.mqtt), "DPS over MQTT").await?;
         let handler = Arc::new(dps::mqtt::DpsMqtt { cloud: cloud.clone() });
         tasks.push(tokio::spawn(mqtt::serve(mqtt, authority.device_config.clone(), handler)));
-        let (proxy, proxy_port) = bind(config.proxy_port, "the CONNECT proxy").await?;
+        let (proxy, proxy_port) = bind((config.proxy_port, saved.proxy), "the CONNECT proxy").await?;
         // Device SDKs ask for the provisioning host on 8883; all of those lead to the MQTT endpoint.
         let route: mqtt::Route = Arc::new(move |host: &str, port: u16| {
             let known = ["localhost", "127.0.0.1", "global.azure-devices-provisioning.net"].contains(&host.to_ascii_lowercase().as_str());
             (known && (port == 8883 || port == mqtt_port)).then(|| std::net::SocketAddr::from(([127, 0, 0, 1], mqtt_port)))
         });
         tasks.push(tokio::spawn(mqtt::serve_connect_proxy(proxy, route)));
+        let ports = persist::Ports { control: port, mqtt: mqtt_port, proxy: proxy_port, sign_in: pages_port };
+        let saver = store.map(|store| persist::Saver::start(cloud.clone(), store, ports));
         tracing::info!(%base_url, %sign_in_url, mqtt_port, proxy_port, ca = %authority.ca_cert_path.display(), "sandbox cloud listening");
         Ok(Sandbox {
             cloud,
@@ -160,16 +186,45 @@ impl Sandbox {
             azurite_url,
             control_token,
             tasks,
+            saver,
         })
     }
 
-    pub fn stop(self) {
+    /// Stops every listener; a persistent sandbox writes its state a last time first.
+    pub fn stop(mut self) {
+        if let Some(saver) = self.saver.take() {
+            saver.finish();
+        }
+        self.halt();
+    }
+
+    /// Stops, and forgets the saved state: the next start is the scenario's, fresh.
+    pub fn reset(mut self, state_dir: &Path) -> std::io::Result<()> {
+        if let Some(saver) = self.saver.take() {
+            saver.abandon();
+        }
+        self.halt();
+        persist::forget(state_dir).map(|_| ())
+    }
+
+    fn halt(self) {
         if let Ok(azurite) = self.cloud.azurite() {
             azurite.stop();
         }
         self.cloud.stop_endpoints();
         self.tasks.iter().for_each(JoinHandle::abort);
     }
+}
+
+/// Binds `port` when one is asked for; else the port of the last run when free (the URLs the
+/// app knows stay valid), else any.
+async fn bind_again(port: u16, last: u16) -> std::io::Result<tokio::net::TcpListener> {
+    if port == 0 && last != 0 {
+        if let Ok(listener) = server::bind(last).await {
+            return Ok(listener);
+        }
+    }
+    server::bind(port).await
 }
 
 /// The default state folder for a standalone run.

@@ -46,6 +46,30 @@ impl AccessPolicy {
     }
 }
 
+/// A policy's keys as the state snapshot keeps them (its rights come with the resource's kind).
+/// No Debug: they are keys.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct PolicyKeys {
+    pub key_name: String,
+    pub primary_key: String,
+    pub secondary_key: String,
+}
+
+/// The keys of each policy, to be saved.
+pub fn policy_keys(policies: &[AccessPolicy]) -> Vec<PolicyKeys> {
+    policies.iter().map(|p| PolicyKeys { key_name: p.key_name.clone(), primary_key: p.primary_key.clone(), secondary_key: p.secondary_key.clone() }).collect()
+}
+
+/// Saved keys put back on the policies of the same name (a policy the snapshot lacks keeps its new keys).
+pub fn restore_keys(policies: &mut [AccessPolicy], saved: Vec<PolicyKeys>) {
+    for keys in saved {
+        if let Some(policy) = policies.iter_mut().find(|p| p.key_name == keys.key_name) {
+            policy.primary_key = keys.primary_key;
+            policy.secondary_key = keys.secondary_key;
+        }
+    }
+}
+
 /// A 256-bit key, base64, as Azure generates shared access keys.
 pub fn new_key() -> String {
     use rand::RngCore;
@@ -66,7 +90,7 @@ pub fn new_etag() -> String {
 }
 
 /// Where a resource sits in ARM.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Placement {
     pub subscription_id: String,
     pub resource_group: String,

@@ -5,13 +5,15 @@
 //! `azurite` is the blob service's URL, or null when Azurite is not installed (or `--no-azurite`).
 //! `controlToken` is minted for this run: the control API (`/_sandbox/…`) answers only calls that
 //! send it as `Authorization: Bearer <controlToken>`; stdout goes only to whoever started us.
+//! Every run starts fresh from its scenario, unless `--persistent` keeps the state in the state
+//! folder across runs (as the app's in-app sandbox does).
 
 use iotm_sandbox::scenario::Scenario;
 use iotm_sandbox::{Sandbox, SandboxConfig};
 use std::path::PathBuf;
 
 const USAGE: &str =
-    "usage: iotm-sandbox [--scenario FILE] [--port PORT] [--mqtt-port PORT] [--proxy-port PORT] [--state-dir DIR] [--no-azurite] [--print-default-scenario]";
+    "usage: iotm-sandbox [--scenario FILE] [--port PORT] [--mqtt-port PORT] [--proxy-port PORT] [--state-dir DIR] [--persistent] [--no-azurite] [--print-default-scenario]";
 
 fn fail(message: String) -> ! {
     eprintln!("iotm-sandbox: {message}\n{USAGE}");
@@ -26,7 +28,7 @@ async fn main() {
         .init();
     let mut args = std::env::args().skip(1);
     let (mut scenario, mut port, mut mqtt_port, mut proxy_port, mut state_dir) = (None, 0u16, 0u16, 0u16, iotm_sandbox::default_state_dir());
-    let mut azurite = true;
+    let (mut azurite, mut persistent) = (true, false);
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| fail(format!("{arg} needs a value")));
         match arg.as_str() {
@@ -41,6 +43,7 @@ async fn main() {
             "--proxy-port" => proxy_port = value().parse().unwrap_or_else(|e| fail(format!("--proxy-port: {e}"))),
             "--state-dir" => state_dir = PathBuf::from(value()),
             "--no-azurite" => azurite = false,
+            "--persistent" => persistent = true,
             "--print-default-scenario" => {
                 println!("{}", serde_json::to_string_pretty(&Scenario::builtin()).expect("serialise"));
                 return;
@@ -52,6 +55,9 @@ async fn main() {
         SandboxConfig { port, mqtt_port, proxy_port, ..SandboxConfig::new(state_dir, scenario.unwrap_or_else(Scenario::builtin)) }.with_control_api();
     if azurite {
         config = config.with_azurite();
+    }
+    if persistent {
+        config = config.persistent();
     }
     let sandbox = Sandbox::start(config).await.unwrap_or_else(|e| fail(e.to_string()));
     println!(

@@ -8,6 +8,7 @@ pub mod diagnostics;
 pub mod migrations;
 pub mod settings;
 pub mod startup;
+pub mod window;
 
 // Keep in step with command_list.rs (the tests below check it).
 pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
@@ -18,6 +19,9 @@ pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         app::ui_ready,
         settings::get_settings,
         settings::save_settings,
+        settings::sandbox_reset,
+        window::close_requests,
+        window::close_confirmed,
         startup::run_startup_checks,
         diagnostics::open_log_folder,
         diagnostics::save_diagnostics_bundle,

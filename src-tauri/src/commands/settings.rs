@@ -1,4 +1,4 @@
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 use iotm_core::environment::Environment;
 use iotm_core::settings::{self, Settings, Theme};
@@ -24,6 +24,26 @@ pub fn save_settings(window: WebviewWindow, state: State<'_, AppState>, settings
     }
     *state.settings.lock().expect("settings lock") = settings.clone();
     Ok(settings)
+}
+
+/// "Reset the sandbox": its saved state is forgotten and, when it is the environment in use, it
+/// starts again from the built-in scenario. Refused while a migration runs against it.
+#[tauri::command]
+pub async fn sandbox_reset(state: State<'_, AppState>) -> CommandResult<()> {
+    let running = state.migrations().map(|m| m.running()).unwrap_or_default();
+    if !running.is_empty() {
+        return Err(CommandError::new(
+            "sandbox.migration_running",
+            format!("{} migration(s) are running: stop them, or let them finish, before resetting the sandbox.", running.len()),
+        ));
+    }
+    let sandbox = state.sandbox.clone();
+    let reset = tauri::async_runtime::spawn_blocking(move || sandbox.reset()).await.map_err(|e| e.to_string()).and_then(|r| r);
+    reset.map_err(|e| CommandError::new("sandbox.reset_failed", format!("The sandbox could not be reset: {e}")))?;
+    if state.settings().environment == Environment::Sandbox {
+        state.sandbox.start();
+    }
+    Ok(())
 }
 
 /// The native title bar follows the same theme as the page.

@@ -68,6 +68,12 @@ export const api = {
   listEnvironments: () => call<EnvironmentOption[]>("list_environments"),
   getSettings: () => call<Settings>("get_settings"),
   saveSettings: (settings: Settings) => call<Settings>("save_settings", { settings }),
+  /** Forgets the sandbox's saved state; it starts again from the built-in scenario. */
+  sandboxReset: () => call<void>("sandbox_reset"),
+  /** Told (with the number running) when the window is closed while migrations run. */
+  closeRequests: (onRequest: (running: number) => void) => call<void>("close_requests", { onRequest: channelOf(onRequest) }),
+  /** "Close anyway": the window closes; the migrations resume when the app opens again. */
+  closeConfirmed: () => call<void>("close_confirmed"),
   openLogFolder: () => call<string>("open_log_folder"),
   saveDiagnosticsBundle: () => call<BundleSaved>("save_diagnostics_bundle"),
   uiReady: () => call<void>("ui_ready"),

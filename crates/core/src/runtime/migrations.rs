@@ -298,6 +298,11 @@ impl Migrations {
         self.runs.is_running(id)
     }
 
+    /// The IDs of the migrations running in this process.
+    pub fn running(&self) -> Vec<String> {
+        self.runs.running()
+    }
+
     /// One of the wizard's own actions on the migration (Central → Hub: `stopJobs`, `resumeJobs`).
     pub async fn act(&self, id: &str, action: &str, connect: &dyn Connect) -> Result<ActionDone, ErrorPayload> {
         let wizard = self.journal.wizard_of(id).map_err(|e| e.to_payload())?;

@@ -29,6 +29,13 @@ impl Runs {
         self.running.lock().expect("runs lock").contains_key(id)
     }
 
+    /// The IDs of the migrations running in this process, sorted (closing the window asks first).
+    pub fn running(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.running.lock().expect("runs lock").keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
     /// Asks the migration to stop; false when it does not run here.
     pub fn stop(&self, id: &str) -> bool {
         self.running.lock().expect("runs lock").get(id).map(StopSignal::stop).is_some()
@@ -55,6 +62,7 @@ mod tests {
         let runs = Runs::default();
         let first = runs.enter("m1").unwrap();
         assert_eq!(runs.enter("m1").err().unwrap().code(), "migration.alreadyRunning");
+        assert_eq!(runs.running(), vec!["m1".to_string()]);
         assert!(runs.stop("m1") && first.stop.is_stopped());
         drop(first);
         assert!(!runs.is_running("m1") && !runs.stop("m1"));

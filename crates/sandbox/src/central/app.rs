@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// Central's request rate per application (requests per second, and the burst it absorbs).
-const REQUESTS_PER_SECOND: f64 = 20.0;
+pub(super) const REQUESTS_PER_SECOND: f64 = 20.0;
 
 /// The fields are Central's; its hub's direct methods and the control API reach the app's
 /// simulated devices, own DPS and hub through methods.
@@ -286,7 +286,7 @@ impl LiveCentralApp {
 }
 
 /// A command as the device receives it: `<component>*<name>` on a component, as IoT Plug and Play names it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CommandTarget {
     pub component: Option<String>,
     pub name: String,

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// One run of a command: its request ID, timeouts (seconds), request, and the answer if one came.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CommandRun {
     pub id: String,
     pub connection_timeout: u8,
@@ -63,6 +63,18 @@ impl CommandHistory {
 
     pub fn last(&self, device_id: &str, path: &str) -> Option<CommandRun> {
         self.0.lock().unwrap().get(device_id)?.iter().find(|(p, _)| &**p == path).map(|(_, run)| run.clone())
+    }
+
+    /// Every device's runs, in device order (the state snapshot).
+    pub fn all(&self) -> Vec<(String, Vec<(String, CommandRun)>)> {
+        let history = self.0.lock().unwrap();
+        let mut all: Vec<_> = history.iter().map(|(d, runs)| (d.clone(), runs.iter().map(|(p, r)| (p.to_string(), r.clone())).collect())).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    pub fn restored(all: Vec<(String, Vec<(String, CommandRun)>)>) -> CommandHistory {
+        CommandHistory(Mutex::new(all.into_iter().map(|(d, runs)| (d, runs.into_iter().map(|(p, r)| (p.into_boxed_str(), r)).collect())).collect()))
     }
 
     pub fn forget(&self, device_id: &str) {

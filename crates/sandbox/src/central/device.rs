@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CentralDevice {
     pub etag: String,
     display_name: Option<String>,

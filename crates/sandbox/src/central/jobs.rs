@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 /// Central runs at most this many jobs at a time per application.
 pub const MAX_RUNNING_JOBS: usize = 5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DeviceRun {
     Pending,
     Completed,
@@ -45,7 +45,7 @@ pub struct JobState {
 }
 
 /// What a job does on each device.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum JobAction {
     /// Runs this command.
     Command(CommandTarget),
@@ -175,7 +175,7 @@ fn start(
 }
 
 /// Runs the pending devices batch by batch until done, stopped, or past the cancellation threshold.
-async fn run(cloud: Arc<Cloud>, app: Arc<LiveCentralApp>, job: Arc<CentralJob>) {
+pub(super) async fn run(cloud: Arc<Cloud>, app: Arc<LiveCentralApp>, job: Arc<CentralJob>) {
     let total = job.state.lock().unwrap().devices.len();
     let batch_size = count_of(&job.definition["batch"], total, "batch").ok().flatten().unwrap_or(total).max(1);
     let threshold = &job.definition["cancellationThreshold"];

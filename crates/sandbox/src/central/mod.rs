@@ -15,6 +15,7 @@ mod enrollment;
 mod filter;
 mod groups;
 pub mod jobs;
+pub mod persist;
 pub mod state;
 pub(crate) mod throttle;
 

@@ -4,6 +4,7 @@
 
 mod enrollments;
 pub mod mqtt;
+pub mod persist;
 pub mod registration;
 mod runtime;
 pub mod state;

@@ -166,14 +166,14 @@ fn pick_hub(dps: &Dps, group: &Value, registration_id: &str) -> Option<LinkedHub
 }
 
 /// How a registration ended.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Assigned { hub: String, device_id: String, reprovisioned: bool },
-    Failed { code: u32, message: &'static str },
+    Failed { code: u32, message: std::borrow::Cow<'static, str> },
 }
 
 /// A device's registration state, kept compact (a DPS holds one per device it has seen).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RegistrationRecord {
     pub registration_id: String,
     pub operation_id: String,
@@ -245,7 +245,7 @@ pub fn register(
         Some((None, linked)) => {
             return Err(DpsError::new(StatusCode::INTERNAL_SERVER_ERROR, 500000, format!("The linked hub {} no longer exists.", linked.name)));
         }
-        None => Outcome::Failed { code: 400209, message: "No linked hub is available for this enrollment group." },
+        None => Outcome::Failed { code: 400209, message: "No linked hub is available for this enrollment group.".into() },
     };
     let record = RegistrationRecord {
         registration_id: registration_id.into(),

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 /// A hub a DPS assigns devices to, as DPS keeps it (by connection string).
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct LinkedHub {
     pub connection_string: String,
     pub location: String,
@@ -20,7 +20,7 @@ pub struct LinkedHub {
 }
 
 /// What ARM reads and writes as a whole: the ETag changes with every update.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct DpsSettings {
     pub etag: String,
     pub linked_hubs: Vec<LinkedHub>,

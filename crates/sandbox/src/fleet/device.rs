@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Link {
     /// The ID scope the device last registered with.
@@ -23,6 +23,20 @@ pub struct Link {
     pub last_error: Option<String>,
     /// DeviceMove commands it has accepted.
     pub moves_accepted: u32,
+    /// The ID scope of a DeviceMove accepted and not yet carried out (disconnected, on its way to
+    /// the new DPS): a sandbox restored from a saved state finishes the move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moving_to: Option<String>,
+}
+
+/// A simulated device as the state snapshot keeps it: its key (the snapshot file is the user's
+/// alone), persona and where it is.
+#[derive(Serialize, serde::Deserialize)]
+pub struct SimDeviceRecord {
+    id: String,
+    persona: Persona,
+    key: String,
+    link: Link,
 }
 
 pub struct SimDevice {
@@ -99,6 +113,31 @@ impl SimDevice {
         outcome
     }
 
+    /// After `wait`, registers with the DPS of `scope` (the move accepted), unless another move
+    /// has been accepted since.
+    pub fn finish_move(self: Arc<Self>, cloud: Arc<Cloud>, scope: String, wait: Duration) {
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            if self.link.lock().unwrap().moving_to.as_deref() != Some(scope.as_str()) {
+                return;
+            }
+            let _ = self.register(&cloud, &scope);
+            let mut link = self.link.lock().unwrap();
+            if link.moving_to.as_deref() == Some(scope.as_str()) {
+                link.moving_to = None;
+            }
+        });
+    }
+
+    pub fn record(&self) -> SimDeviceRecord {
+        SimDeviceRecord { id: self.id.clone(), persona: self.persona(), key: self.key.clone(), link: self.link.lock().unwrap().clone() }
+    }
+
+    /// A device from a saved state; a move it had accepted is carried out once the sandbox serves.
+    pub fn from_record(record: SimDeviceRecord) -> SimDevice {
+        SimDevice { id: record.id, persona: Mutex::new(record.persona), key: record.key, link: Mutex::new(record.link) }
+    }
+
     /// Drops the hub connection (what the samples do right after answering DeviceMove).
     pub fn disconnect(&self, cloud: &Cloud) {
         let mut link = self.link.lock().unwrap();
@@ -131,14 +170,16 @@ impl SimDevice {
         let Some(scope) = scope.filter(|s| !s.is_empty()) else {
             return MethodOutcome::Answered { status: 400, payload: json!({"result": false, "data": "The payload carries no idScope."}) };
         };
-        self.link.lock().unwrap().moves_accepted += 1;
+        {
+            let mut link = self.link.lock().unwrap();
+            link.moves_accepted += 1;
+            if persona != Persona::NeverMoves {
+                link.moving_to = Some(scope.clone());
+            }
+        }
         if persona != Persona::NeverMoves {
-            let (device, cloud, wait) = (self.clone(), cloud.clone(), Duration::from_millis(timing.reconnect_ms));
-            tokio::spawn(async move {
-                device.disconnect(&cloud);
-                tokio::time::sleep(wait).await;
-                let _ = device.register(&cloud, &scope);
-            });
+            self.disconnect(cloud);
+            self.clone().finish_move(cloud.clone(), scope, Duration::from_millis(timing.reconnect_ms));
         }
         MethodOutcome::Answered { status: 200, payload: json!({"result": true, "data": "Migration received. Disconnecting..."}) }
     }

@@ -5,7 +5,7 @@
 mod device;
 mod persona;
 
-pub use device::{MethodOutcome, SimDevice};
+pub use device::{MethodOutcome, SimDevice, SimDeviceRecord};
 pub use persona::{assign_personas, Persona};
 
 use serde::{Deserialize, Serialize};

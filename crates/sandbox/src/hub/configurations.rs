@@ -27,7 +27,7 @@ type Q = Query<HashMap<String, String>>;
 /// Configurations a hub holds (the service's maximum deployment count for paid tiers).
 pub const MAX_CONFIGURATIONS: usize = 100;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Configuration {
     pub id: String,
     pub schema_version: String,

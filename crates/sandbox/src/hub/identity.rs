@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Authentication {
     Sas { primary_key: String, secondary_key: String },
     SelfSigned { primary_thumbprint: Option<String>, secondary_thumbprint: Option<String> },
@@ -17,7 +17,7 @@ pub enum Authentication {
     None,
 }
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct DeviceIdentity {
     pub device_id: String,
     pub generation_id: String,

@@ -12,6 +12,7 @@ pub mod jobs;
 mod methods;
 pub mod module_identity;
 mod modules;
+pub mod persist;
 mod query;
 pub mod quotas;
 pub mod state;

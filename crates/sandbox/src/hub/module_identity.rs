@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 /// Modules a device may have (the hub's limit).
 pub const MAX_MODULES_PER_DEVICE: usize = 50;
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct ModuleIdentity {
     pub device_id: String,
     pub module_id: String,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 /// A hub's pricing tier and units, changed by an ARM update.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct HubScale {
     pub sku: String,
     pub capacity: u32,
@@ -169,6 +169,11 @@ impl Hub {
     #[cfg(any(test, feature = "testing"))]
     pub fn device_count(&self) -> usize {
         self.devices.lock().unwrap().len()
+    }
+
+    #[cfg(test)]
+    pub fn name_for_test(&self) -> &str {
+        &self.name
     }
 
     pub fn resource_id(&self) -> String {

@@ -32,7 +32,8 @@ const SERVICE_KEYS: [&str; 2] = ["$version", "$metadata"];
 /// A twin's tags, desired or reported properties: a JSON object as compact text, the empty string
 /// for `{}` (no allocation). A hub holds up to a million twins, and text is a third of the memory of
 /// the parsed map; reads and writes parse it (one twin at a time), export splices it as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 struct Doc(Box<str>);
 
 impl Doc {
@@ -72,7 +73,7 @@ impl Doc {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TwinState {
     tags: Doc,
     desired: Doc,

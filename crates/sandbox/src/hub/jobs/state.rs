@@ -8,13 +8,13 @@ use std::sync::Mutex;
 /// The service keeps job records for a while; the sandbox keeps the latest ones.
 const KEPT: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     Export,
     Import,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Status {
     Enqueued,
     Running,
@@ -39,7 +39,7 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Job {
     pub id: String,
     pub kind: Kind,
@@ -109,6 +109,23 @@ impl HubJobs {
 
     pub fn get(&self, id: &str) -> Option<Job> {
         self.jobs.lock().unwrap().iter().find(|j| j.id == id).cloned()
+    }
+
+    /// The records of a saved state. A job that was active then had its runner stop with the
+    /// sandbox: it ends failed, saying so, rather than staying "running" for ever.
+    pub(crate) fn restored(jobs: Vec<Job>) -> HubJobs {
+        let jobs = jobs
+            .into_iter()
+            .map(|mut job| {
+                if job.status.is_active() {
+                    job.status = Status::Failed;
+                    job.end = Some(crate::live::now_iso());
+                    job.failure_reason = Some("The sandbox cloud stopped while the job ran; start the job again.".into());
+                }
+                job
+            })
+            .collect();
+        HubJobs { jobs: Mutex::new(jobs) }
     }
 
     pub fn list(&self) -> Vec<Job> {
