@@ -69,20 +69,7 @@ impl Cloud {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("the scenario contradicts itself:\n  {}", problems.join("\n  "))));
         }
         let (hubs, dps) = crate::live::build(&scenario)?;
-        let hubs = hubs
-            .into_iter()
-            .map(|(hub, listener)| {
-                hub.serve(self, listener, self.tls.clone());
-                hub
-            })
-            .collect();
-        let dps = dps
-            .into_iter()
-            .map(|(dps, listener)| {
-                dps.serve(self, listener, self.device_tls.clone());
-                dps
-            })
-            .collect();
+        let (hubs, dps) = self.serve(hubs, dps);
         let now = self.now();
         let central: Vec<_> = scenario
             .subscriptions
@@ -112,6 +99,21 @@ impl Cloud {
     pub(crate) fn restore(self: &Arc<Self>, saved: crate::persist::Restored) {
         let crate::persist::Restored { scenario, clock_offset, quotas, hubs, dps, central } = saved;
         self.clock_offset.store(clock_offset, Ordering::Relaxed);
+        let (hubs, dps) = self.serve(hubs, dps);
+        self.central_apps.replace(central.clone());
+        self.set_quotas(quotas);
+        self.hubs.replace(hubs);
+        self.provisioning_services.replace(dps);
+        self.grants.reset(&scenario);
+        self.arm_operations.clear();
+        *self.scenario.write().unwrap() = scenario;
+        for app in &central {
+            app.carry_on(self);
+        }
+    }
+
+    /// Hubs and DPS instances served on the listeners reserved for them.
+    fn serve(self: &Arc<Self>, hubs: crate::live::Reserved<Hub>, dps: crate::live::Reserved<Dps>) -> (Vec<Arc<Hub>>, Vec<Arc<Dps>>) {
         let hubs = hubs
             .into_iter()
             .map(|(hub, listener)| {
@@ -126,16 +128,7 @@ impl Cloud {
                 dps
             })
             .collect();
-        self.central_apps.replace(central.clone());
-        self.set_quotas(quotas);
-        self.hubs.replace(hubs);
-        self.provisioning_services.replace(dps);
-        self.grants.reset(&scenario);
-        self.arm_operations.clear();
-        *self.scenario.write().unwrap() = scenario;
-        for app in &central {
-            app.carry_on(self);
-        }
+        (hubs, dps)
     }
 
     /// Seconds the sandbox clock runs ahead of the wall clock (saved with the state).

@@ -35,7 +35,7 @@ describe("CloseConfirm", () => {
     await waitFor(() => expect(invoke).toHaveBeenCalledWith("close_requests", expect.anything()));
     closeRequested(2);
     expect((await screen.findByTestId("close-confirm")).textContent).toContain("2 migrations are running");
-    await fireEvent.click(screen.getByTestId("close-anyway"));
+    await fireEvent.click(screen.getByTestId("close-confirm-yes"));
     expect(invoke.mock.calls.filter(([cmd]) => cmd === "close_confirmed")).toHaveLength(1);
   });
 });
