@@ -135,6 +135,7 @@ def test_a_move_killed_mid_run_resumes_to_the_same_end_state(own_home, screensho
         css(driver, "[data-testid='to-dry-run']").click()
         wait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='dry-run']")))
         css(driver, "[data-testid='run']").click()
+        wait(driver).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='confirm-run-yes']"))).click()
         wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='monitor']")))
         # Killed once Central's job is moving devices, and after the sandbox has saved that (it
         # writes at most once a second).
