@@ -41,6 +41,9 @@ pub trait WizardEngine: Send + Sync + 'static {
     type Report: Serialize + Send + 'static;
     type Error: WizardFailure;
 
+    /// Fills what a plan file may leave out and the wizard proposes instead (a file read from
+    /// disk gets what the window would have proposed), before it is checked.
+    fn complete_plan(_plan: &mut Self::Plan) {}
     /// Every field of the plan that cannot work, by its path.
     fn check_plan(plan: &Self::Plan) -> Result<(), Vec<PlanProblem>>;
     /// How the Jobs page names a migration of this plan.

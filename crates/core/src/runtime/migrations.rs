@@ -70,7 +70,8 @@ impl MigrationPlan {
     /// A plan of `wizard` from its file's text, every mistake named by line and field, then checked.
     pub fn from_json(wizard: WizardId, text: &str) -> Result<MigrationPlan, PlanProblem> {
         fn read<W: WizardEngine>(text: &str) -> Result<W::Plan, PlanProblem> {
-            let plan: W::Plan = plan_file::from_json(text)?;
+            let mut plan: W::Plan = plan_file::from_json(text)?;
+            W::complete_plan(&mut plan);
             W::check_plan(&plan).map_err(|mut problems| problems.remove(0))?;
             Ok(plan)
         }

@@ -6,7 +6,7 @@
 use iotm_azure::arm::ArmClient;
 use iotm_azure::central::CentralClient;
 use iotm_azure::{CentralApiToken, ClientSecretCredential, Cloud, Pipeline, PipelineOptions, Secret};
-use iotm_core::wizards::central_to_hub::plan::{Plan, Source, Target};
+use iotm_core::wizards::central_to_hub::plan::{Enrollment, Plan, Source, Target};
 use iotm_core::wizards::central_to_hub::Clients;
 use iotm_sandbox::fleet::Persona;
 use iotm_sandbox::scenario::{Scenario, SANDBOX_CONFIDENTIAL_CLIENT_ID};
@@ -69,7 +69,7 @@ pub fn plan() -> Plan {
             hub_resource_group: None,
             link_hub_if_needed: true,
         },
-        enrollment: Default::default(),
+        enrollment: Enrollment { dps_group_id: "central-migration".into(), ..Default::default() },
         job: Default::default(),
         verify: Default::default(),
     };

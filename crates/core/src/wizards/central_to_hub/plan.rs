@@ -65,7 +65,9 @@ fn yes() -> bool {
 pub struct Enrollment {
     /// Central's enrollment group whose keys the devices derive theirs from.
     pub central_group_id: String,
-    /// The DPS enrollment group to create (or reuse, when it holds the same keys).
+    /// The DPS enrollment group to create (or reuse, when it holds the same keys). Left out of a
+    /// plan file, the name the wizard proposes for the app and template (`Plan::complete`).
+    #[serde(default)]
     pub dps_group_id: String,
     /// The PEM of the signing certificate, for an X.509 group: Central shows only its thumbprint,
     /// so the person gives the certificate (public; never its private key).
@@ -75,7 +77,7 @@ pub struct Enrollment {
 
 impl Default for Enrollment {
     fn default() -> Self {
-        Enrollment { central_group_id: "sas-iot-devices".into(), dps_group_id: "central-migration".into(), x509_certificate_pem: None }
+        Enrollment { central_group_id: "sas-iot-devices".into(), dps_group_id: String::new(), x509_certificate_pem: None }
     }
 }
 
@@ -130,7 +132,8 @@ impl Default for VerifyOptions {
 impl Plan {
     /// A plan from its JSON file, with the line and field of whatever is wrong.
     pub fn from_json(text: &str) -> Result<Plan, PlanProblem> {
-        let plan: Plan = crate::runtime::plan_file::from_json(text)?;
+        let mut plan: Plan = crate::runtime::plan_file::from_json(text)?;
+        plan.complete();
         plan.check().map_err(|mut problems| problems.remove(0))?;
         Ok(plan)
     }
@@ -189,6 +192,14 @@ impl Plan {
         }
     }
 
+    /// Fills what a plan file may leave out: the DPS enrollment group's name, proposed for the app
+    /// and template, so two apps' plans never share one by default.
+    pub fn complete(&mut self) {
+        if self.enrollment.dps_group_id.trim().is_empty() && !self.source.subdomain.is_empty() && !self.source.template_id.is_empty() {
+            self.enrollment.dps_group_id = Plan::proposed_dps_group_id(&self.source.subdomain, &self.source.template_id);
+        }
+    }
+
     /// The hub's resource group (the DPS's when not given).
     pub fn hub_resource_group(&self) -> &str {
         self.target.hub_resource_group.as_deref().unwrap_or(&self.target.resource_group)
@@ -234,6 +245,17 @@ mod tests {
         assert_eq!(plan.enrollment.central_group_id, "sas-iot-devices");
         assert!(plan.target.link_hub_if_needed);
         assert_eq!(plan.source.access, CentralAccess::SignedIn);
+    }
+
+    #[test]
+    fn a_plan_file_without_a_group_name_gets_the_name_proposed_for_its_app_and_template() {
+        assert_eq!(Plan::from_json(&text()).unwrap().enrollment.dps_group_id, "contoso-fleet-thermostat-v1");
+        let other_app = Plan::from_json(&text().replace("contoso-fleet", "fabrikam-fleet")).unwrap();
+        assert_eq!(other_app.enrollment.dps_group_id, "fabrikam-fleet-thermostat-v1", "two apps' plans never share a name by default");
+        let named = text().replace("\n}", ",\n  \"enrollment\": {\"centralGroupId\": \"sas-iot-devices\", \"dpsGroupId\": \"mine\"}\n}");
+        assert_eq!(Plan::from_json(&named).unwrap().enrollment.dps_group_id, "mine");
+        let through_the_runtime = crate::runtime::MigrationPlan::from_json(crate::wizards::WizardId::CentralToHub, &text()).unwrap();
+        assert!(serde_json::to_string(&through_the_runtime).unwrap().contains("contoso-fleet-thermostat-v1"));
     }
 
     #[test]

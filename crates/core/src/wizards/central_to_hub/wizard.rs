@@ -24,6 +24,10 @@ impl WizardEngine for CentralToHub {
     type Report = Report;
     type Error = WizardError;
 
+    fn complete_plan(plan: &mut Plan) {
+        plan.complete();
+    }
+
     fn check_plan(plan: &Plan) -> Result<(), Vec<PlanProblem>> {
         plan.check()
     }
