@@ -79,6 +79,25 @@ def test_azure_identity_client_credentials_reach_arm(sandbox, fresh_scenario):
     assert len(list(central(PROD_SUBSCRIPTION).apps.list_by_subscription())) == 2
 
 
+def test_the_subscription_lists_its_locations_as_arm_does(sandbox, fresh_scenario):
+    credential = ClientSecretCredential(
+        TENANT, AUTOMATION_CLIENT, sandbox.client_secret(AUTOMATION_CLIENT),
+        authority=sandbox.base_url, disable_instance_discovery=True,
+    )
+    subs, _ = clients(sandbox, credential)
+    locations = {l.name: l for l in subs.subscriptions.list_locations(PROD_SUBSCRIPTION)}
+    assert locations["westeurope"].display_name == "West Europe"
+    assert locations["westeurope"].regional_display_name == "(Europe) West Europe"
+    assert locations["westeurope"].metadata.region_type == "Physical"
+    # Every region the scenario places a resource group in is among them.
+    production = next(s for s in fresh_scenario["subscriptions"] if s["id"] == PROD_SUBSCRIPTION)
+    for group in production["resourceGroups"]:
+        assert group["location"] in locations, group
+    with pytest.raises(HttpResponseError) as denied:
+        list(subs.subscriptions.list_locations(LAB_SUBSCRIPTION))
+    assert denied.value.status_code == 403 and denied.value.error.code == "AuthorizationFailed"
+
+
 def test_a_wrong_client_secret_is_aadsts7000215(sandbox):
     r = requests.post(f"{sandbox.authority}/oauth2/v2.0/token", data={
         "client_id": AUTOMATION_CLIENT, "client_secret": "wrong", "grant_type": "client_credentials", "scope": ARM_DEFAULT,

@@ -12,7 +12,7 @@ use crate::pager::{Continuation, Pager};
 use crate::pipeline::Pipeline;
 use crate::poller::Poller;
 use crate::request::{with_api_version, Request};
-use models::{CentralApplication, IotHub, ProvisioningService, ResourceGroup, SharedAccessPolicy, Subscription};
+use models::{CentralApplication, IotHub, Location, ProvisioningService, ResourceGroup, SharedAccessPolicy, Subscription};
 use reqwest::Method;
 use std::sync::Arc;
 use url::Url;
@@ -105,6 +105,11 @@ impl ArmClient {
     /// `ResourceGroups_List`.
     pub fn resource_groups(&self, subscription_id: &str) -> Result<Pager<ResourceGroup>, AzureError> {
         self.list("ResourceGroups_List", &["subscriptions", subscription_id, "resourcegroups"], RESOURCE_GROUPS, "resource groups")
+    }
+
+    /// `Subscriptions_ListLocations`: the regions the subscription may place resources in.
+    pub fn locations(&self, subscription_id: &str) -> Result<Pager<Location>, AzureError> {
+        self.list("Subscriptions_ListLocations", &["subscriptions", subscription_id, "locations"], SUBSCRIPTIONS, "locations")
     }
 
     /// `ResourceGroups_Get`.

@@ -77,6 +77,7 @@ pub fn typescript() -> String {
         wizards::central_to_hub::options::DpsOption,
         wizards::central_to_hub::options::HubOption,
         wizards::central_to_hub::options::ResourceGroupOption,
+        wizards::central_to_hub::options::RegionOption,
         wizards::central_to_hub::options::TargetOptions,
         wizards::central_to_hub::readiness::AttestationKind,
         wizards::central_to_hub::readiness::Expected,

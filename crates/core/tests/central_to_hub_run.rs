@@ -206,7 +206,9 @@ async fn the_target_page_can_create_a_dps_and_then_lists_it() {
     // The form offers the subscription's resource groups and regions, as ARM lists them.
     let offered = target_options(&world.clients.arm, PRODUCTION).await.unwrap();
     assert!(offered.resource_groups.iter().any(|g| g.name == "rg-iot-prod" && !g.location.is_empty()), "{:?}", offered.resource_groups);
-    assert!(offered.resource_groups.iter().all(|g| offered.locations.contains(&g.location.to_ascii_lowercase())), "{:?}", offered.locations);
+    assert!(offered.resource_groups.iter().all(|g| offered.locations.iter().any(|l| l.name == g.location.to_ascii_lowercase())), "{:?}", offered.locations);
+    // ARM's regions for the subscription, by their display names, not only those in use.
+    assert!(offered.locations.iter().any(|l| l.name == "swedencentral" && l.display_name == "Sweden Central"), "{:?}", offered.locations);
     let no_group = create_dps(&world.clients.arm, PRODUCTION, " ", "contoso-dps-x", "westeurope").await.unwrap_err();
     assert_eq!(iotm_core::error::Coded::field(&no_group).as_deref(), Some("resourceGroup"), "{no_group}");
     let created = create_dps(&world.clients.arm, PRODUCTION, "rg-iot-prod", "contoso-dps-neu", "northeurope").await.unwrap();

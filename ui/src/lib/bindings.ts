@@ -241,7 +241,8 @@ export type Enrollment = {
  */
 centralGroupId: string, 
 /**
- * The DPS enrollment group to create (or reuse, when it holds the same keys).
+ * The DPS enrollment group to create (or reuse, when it holds the same keys). Left out of a
+ * plan file, the name the wizard proposes for the app and template (`Plan::complete`).
  */
 dpsGroupId: string, 
 /**
@@ -303,15 +304,26 @@ export type HubOption = { name: string, resourceGroup: string, location: string,
 
 export type ResourceGroupOption = { name: string, location: string, };
 
+export type RegionOption = { 
+/**
+ * `westeurope`: what a resource's `location` holds.
+ */
+name: string, 
+/**
+ * `West Europe`: what the picker shows.
+ */
+displayName: string, };
+
 export type TargetOptions = { dps: Array<DpsOption>, hubs: Array<HubOption>, 
 /**
  * Where a new DPS can go: the subscription's resource groups…
  */
 resourceGroups: Array<ResourceGroupOption>, 
 /**
- * …and the regions its resource groups and IoT resources are in (sorted, once each).
+ * …and the regions it may place resources in (ARM's list for the subscription, with the
+ * regions its resource groups and IoT resources are in; once each, by display name).
  */
-locations: Array<string>, };
+locations: Array<RegionOption>, };
 
 export type AttestationKind = "groupKey" | "ownKey" | "x509" | "tpm" | "notChecked";
 

@@ -35,6 +35,34 @@ pub struct ResourceGroup {
     pub tags: BTreeMap<String, String>,
 }
 
+/// A location of a subscription (`Subscriptions_ListLocations`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Location {
+    pub name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub regional_display_name: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<LocationMetadata>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationMetadata {
+    /// `Physical` (a region resources are placed in) or `Logical` (a geography, such as `europe`).
+    #[serde(default)]
+    pub region_type: Option<String>,
+}
+
+impl Location {
+    /// Whether resources can be placed there (a physical region, not a geography name).
+    pub fn is_physical(&self) -> bool {
+        self.metadata.as_ref().and_then(|m| m.region_type.as_deref()).is_none_or(|t| t.eq_ignore_ascii_case("Physical"))
+    }
+}
+
 /// An IoT Central application (`Microsoft.IoTCentral/iotApps`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -8,6 +8,7 @@ mod iot_hubs;
 mod keys;
 mod operations;
 pub use operations::ArmOperations;
+mod locations;
 mod provisioning;
 mod storage_accounts;
 mod subscriptions;
@@ -54,6 +55,7 @@ pub async fn handle(
         match (method.clone(), s.as_slice()) {
             (Method::GET, ["subscriptions"]) => subscriptions::list(&ctx, api_version),
             (Method::GET, ["subscriptions", _]) => subscriptions::get(&ctx, raw[1], api_version),
+            (Method::GET, ["subscriptions", _, "locations"]) => locations::list(&ctx, raw[1], api_version),
             (Method::GET, ["subscriptions", _, "resourcegroups"]) => subscriptions::list_groups(&ctx, raw[1], api_version),
             (Method::GET, ["subscriptions", _, "resourcegroups", _]) => subscriptions::get_group(&ctx, raw[1], raw[3], api_version),
             (Method::GET, ["subscriptions", _, "providers", "microsoft.iotcentral", "iotapps"]) => central_apps::list(&ctx, raw[1], None, api_version),

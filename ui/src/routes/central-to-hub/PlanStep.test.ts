@@ -36,7 +36,10 @@ const targetWith = (withDps: boolean): TargetOptions => ({
     { name: "rg-iot-prod", location: "northeurope" },
     { name: "rg-west", location: "westeurope" },
   ],
-  locations: ["northeurope", "westeurope"],
+  locations: [
+    { name: "northeurope", displayName: "North Europe" },
+    { name: "westeurope", displayName: "West Europe" },
+  ],
 });
 const view: SessionView = {
   accounts: [

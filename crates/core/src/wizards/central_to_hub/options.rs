@@ -123,8 +123,18 @@ pub struct TargetOptions {
     pub hubs: Vec<HubOption>,
     /// Where a new DPS can go: the subscription's resource groups…
     pub resource_groups: Vec<ResourceGroupOption>,
-    /// …and the regions its resource groups and IoT resources are in (sorted, once each).
-    pub locations: Vec<String>,
+    /// …and the regions it may place resources in (ARM's list for the subscription, with the
+    /// regions its resource groups and IoT resources are in; once each, by display name).
+    pub locations: Vec<RegionOption>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionOption {
+    /// `westeurope`: what a resource's `location` holds.
+    pub name: String,
+    /// `West Europe`: what the picker shows.
+    pub display_name: String,
 }
 
 fn resource_group(id: Option<&str>) -> String {
@@ -179,14 +189,28 @@ pub async fn target_options(arm: &ArmClient, subscription_id: &str) -> Result<Ta
         .collect();
     let resource_groups: Vec<ResourceGroupOption> =
         arm.resource_groups(subscription_id)?.all().await?.into_iter().map(|g| ResourceGroupOption { name: g.name, location: g.location }).collect();
-    let locations = regions(&resource_groups, &dps, &hubs);
+    // The subscription's regions; one that cannot be read leaves the regions in use.
+    let listed = match arm.locations(subscription_id) {
+        Ok(pager) => pager.all().await.unwrap_or_else(|e| {
+            tracing::warn!("the subscription's locations were not read: {e}");
+            Vec::new()
+        }),
+        Err(e) => return Err(e.into()),
+    };
+    let locations = regions(&listed, &resource_groups, &dps, &hubs);
     Ok(TargetOptions { dps, hubs, resource_groups, locations })
 }
 
-fn regions(groups: &[ResourceGroupOption], dps: &[DpsOption], hubs: &[HubOption]) -> Vec<String> {
-    let all = groups.iter().map(|g| &g.location).chain(dps.iter().map(|d| &d.location)).chain(hubs.iter().map(|h| &h.location));
-    let set: std::collections::BTreeSet<String> = all.filter(|l| !l.is_empty()).map(|l| l.to_ascii_lowercase()).collect();
-    set.into_iter().collect()
+fn regions(listed: &[iotm_azure::arm::models::Location], groups: &[ResourceGroupOption], dps: &[DpsOption], hubs: &[HubOption]) -> Vec<RegionOption> {
+    let mut regions: std::collections::BTreeMap<String, String> =
+        listed.iter().filter(|l| l.is_physical()).map(|l| (l.name.to_ascii_lowercase(), l.display_name.clone().unwrap_or_else(|| l.name.clone()))).collect();
+    let in_use = groups.iter().map(|g| &g.location).chain(dps.iter().map(|d| &d.location)).chain(hubs.iter().map(|h| &h.location));
+    for name in in_use.filter(|l| !l.is_empty()).map(|l| l.to_ascii_lowercase()) {
+        regions.entry(name.clone()).or_insert(name);
+    }
+    let mut options: Vec<RegionOption> = regions.into_iter().map(|(name, display_name)| RegionOption { name, display_name }).collect();
+    options.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+    options
 }
 
 /// Creates a DPS (S1, one unit, hashed allocation, no linked hub yet) for the Target page, and
