@@ -122,19 +122,7 @@ async fn signed_in_session(world: &World) -> (iotm_core::session::Session, tempf
     let config = tempfile::tempdir().unwrap();
     let session =
         iotm_core::session::Session::open(config.path(), Arc::new(iotm_core::secrets::SessionStore::default()), Some("no keyring in tests".into())).unwrap();
-    let options = SignInOptions {
-        environment: Environment::Sandbox,
-        tenant: "organizations".into(),
-        client_id: SANDBOX_SPA_CLIENT_ID.into(),
-        registration: RegistrationKind::Spa,
-        port: world.spa_port,
-    };
-    let browser = world.browser.clone();
-    let open = move |url: &str| -> Result<(), String> {
-        tokio::spawn(person(browser.clone(), url.to_string(), "ada@contoso-sandbox.onmicrosoft.com", "accept"));
-        Ok(())
-    };
-    let account = session.sign_in(&world.pipeline, options, &open, &|_| {}).await.unwrap();
+    let account = sign_in_again(world, &session).await;
     assert!(account.session_only, "without a keyring the sign-in is for this session only");
     (session, config)
 }
@@ -255,8 +243,8 @@ async fn sign_in_ada(world: &World, config: &std::path::Path, keyring: &TestKeyr
     session
 }
 
-/// Ada signs in (again) into `session`.
-async fn sign_in_again(world: &World, session: &iotm_core::session::Session) {
+/// Ada signs in (again) into `session`; the account she is signed in as.
+async fn sign_in_again(world: &World, session: &iotm_core::session::Session) -> iotm_core::accounts::Account {
     let options = SignInOptions {
         environment: Environment::Sandbox,
         tenant: "organizations".into(),
@@ -269,7 +257,7 @@ async fn sign_in_again(world: &World, session: &iotm_core::session::Session) {
         tokio::spawn(person(browser.clone(), url.to_string(), "ada@contoso-sandbox.onmicrosoft.com", "accept"));
         Ok(())
     };
-    session.sign_in(&world.pipeline, options, &open, &|_| {}).await.unwrap();
+    session.sign_in(&world.pipeline, options, &open, &|_| {}).await.unwrap()
 }
 
 /// A pipeline for Azure's public cloud: the credential check refuses before anything is sent, so
