@@ -6,6 +6,7 @@
 //! `localhost` resolves offline. Entra's sign-in page alone is also on plain `http://localhost`
 //! (`entra::sign_in_pages`), so a browser opens it without a certificate warning. Runs embedded in the app, as the `iotm-sandbox` binary, or from tests.
 
+pub mod api_versions;
 pub mod arm;
 pub mod azurite;
 pub mod central;

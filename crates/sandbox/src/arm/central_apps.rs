@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json as j, Value};
 
-const VERSIONS: &[&str] = &["2018-09-01", "2021-06-01", "2021-11-01-preview"];
+const VERSIONS: &[&str] = crate::api_versions::ARM_CENTRAL;
 const TYPE: &str = "Microsoft.IoTCentral/iotApps";
 
 fn app_json(sub: &Subscription, group: &ResourceGroup, app: &CentralApp) -> Value {

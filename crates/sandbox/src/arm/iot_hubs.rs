@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde_json::{json as j, Value};
 use std::sync::Arc;
 
-pub const VERSIONS: &[&str] = &["2021-07-02", "2022-04-30-preview", "2022-11-15-preview", "2023-06-30", "2023-06-30-preview"];
+pub const VERSIONS: &[&str] = crate::api_versions::ARM_IOT_HUBS;
 const TYPE: &str = "Microsoft.Devices/IotHubs";
 
 fn hub_json(hub: &Hub) -> Value {
@@ -35,6 +35,7 @@ fn hub_json(hub: &Hub) -> Value {
             "features": "None",
             "disableLocalAuth": false,
             "publicNetworkAccess": "Enabled",
+            "routing": hub.routing().get(),
         },
     })
 }
@@ -117,6 +118,11 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
     check_version(version, TYPE, VERSIONS)?;
     let body: Value = serde_json::from_slice(body)
         .map_err(|e| bad("InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'.")))?;
+    // The routes a PUT sets are checked before anything changes (arm/routing_test.rs).
+    let routing = body["properties"].get("routing").filter(|r| r.is_object()).cloned();
+    if let Some(routing) = &routing {
+        super::routing_test::check_routing(routing)?;
+    }
     let if_match = headers.get("if-match").and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_string());
     let existing =
         placed_in(ctx, &ctx.cloud.hubs().all(), sub, Some(group), "Microsoft.Devices/IotHubs/Write")?.into_iter().find(|h| h.name().eq_ignore_ascii_case(name));
@@ -140,6 +146,9 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
                 }
                 Ok(scale)
             })?;
+            if let Some(routing) = routing {
+                hub.routing().set(routing);
+            }
             Ok(super::operations::started(ctx, &hub.resource_id(), version, StatusCode::OK, hub_json(&hub)))
         }
         None => {
@@ -161,6 +170,9 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
                 .add_hub(placement, name, &scale.sku, scale.capacity)
                 .map_err(|e| ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", format!("The hub could not start: {e}")))?;
             hub.update_scale(|_, _| Ok::<_, ArmError>(scale))?;
+            if let Some(routing) = routing {
+                hub.routing().set(routing);
+            }
             Ok(super::operations::started(ctx, &hub.resource_id(), version, StatusCode::CREATED, hub_json(&hub)))
         }
     }

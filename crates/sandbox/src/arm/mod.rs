@@ -3,13 +3,17 @@
 //! `{"error":{"code","message"}}` errors. ARM paths are case-insensitive, so routing is by hand.
 
 mod central_apps;
+mod consumer_groups;
 mod errors;
+mod iot_hub_jobs;
+mod iot_hub_operations;
 mod iot_hubs;
 mod keys;
 mod operations;
 pub use operations::ArmOperations;
 mod locations;
 mod provisioning;
+mod routing_test;
 mod storage_accounts;
 mod subscriptions;
 
@@ -44,6 +48,10 @@ pub async fn handle(
     Query(query): Query<HashMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Response {
+    // IotHubs exportDevices/importDevices wait on blob storage (arm/iot_hub_jobs.rs).
+    if let Some(answer) = iot_hub_jobs::serve(&cloud, &method, &uri, &headers, &query, &body).await {
+        return answer;
+    }
     let result = (|| {
         let caller = authenticate(&cloud, &headers)?;
         let segments: Vec<String> = uri.path().trim_matches('/').split('/').map(str::to_ascii_lowercase).collect();
@@ -116,6 +124,48 @@ pub async fn handle(
             }
             (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "listservicesas"]) => {
                 storage_accounts::list_service_sas(&ctx, raw[1], raw[3], raw[7], api_version, &body)
+            }
+            // Microsoft.Devices/IotHubs operations beside the resource (iot_hub_operations.rs,
+            // consumer_groups.rs, routing_test.rs).
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "iothubstats"]) => {
+                iot_hub_operations::stats(&ctx, raw[1], raw[3], raw[7], api_version)
+            }
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "skus"]) => {
+                iot_hub_operations::valid_skus(&ctx, raw[1], raw[3], raw[7], api_version)
+            }
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "quotametrics"]) => {
+                iot_hub_operations::quota_metrics(&ctx, raw[1], raw[3], raw[7], api_version)
+            }
+            (Method::POST, ["subscriptions", _, "providers", "microsoft.devices", "checknameavailability"]) => {
+                iot_hub_operations::check_name_availability(&ctx, raw[1], api_version, &body)
+            }
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "jobs"]) => {
+                iot_hub_operations::list_jobs(&ctx, raw[1], raw[3], raw[7], api_version)
+            }
+            (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "jobs", _]) => {
+                iot_hub_operations::get_job(&ctx, raw[1], raw[3], raw[7], raw[9], api_version)
+            }
+            (
+                Method::GET,
+                ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "eventhubendpoints", _, "consumergroups"],
+            ) => consumer_groups::list(&ctx, (raw[1], raw[3], raw[7]), raw[9], api_version),
+            (
+                method,
+                ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "eventhubendpoints", _, "consumergroups", _],
+            ) => {
+                let (at, endpoint, name) = ((raw[1], raw[3], raw[7]), raw[9], raw[11]);
+                match method {
+                    Method::GET => consumer_groups::get(&ctx, at, endpoint, name, api_version),
+                    Method::PUT => consumer_groups::put(&ctx, at, endpoint, name, api_version, &body),
+                    Method::DELETE => consumer_groups::delete(&ctx, at, endpoint, name, api_version),
+                    _ => Err(ArmError::not_found_path(method.as_str(), uri.path())),
+                }
+            }
+            (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "routing", "routes", "$testall"]) => {
+                routing_test::test_all(&ctx, (raw[1], raw[3], raw[7]), api_version, &body)
+            }
+            (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "routing", "routes", "$testnew"]) => {
+                routing_test::test_new(&ctx, (raw[1], raw[3], raw[7]), api_version, &body)
             }
             _ => Err(ArmError::not_found_path(method.as_str(), uri.path())),
         }

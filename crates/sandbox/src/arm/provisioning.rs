@@ -13,7 +13,7 @@ use serde_json::{json as j, Value};
 use std::sync::Arc;
 
 // 2026-11-01 is what azure-mgmt-iothubprovisioningservices 2.1 sends.
-const VERSIONS: &[&str] = &["2021-10-15", "2022-02-05", "2022-12-12", "2023-03-01-preview", "2025-02-01-preview", "2026-11-01"];
+const VERSIONS: &[&str] = crate::api_versions::ARM_DPS;
 const TYPE: &str = "Microsoft.Devices/provisioningServices";
 
 /// Connection strings are returned with the key hidden, as DPS does.

@@ -14,7 +14,7 @@ use axum::response::Response;
 use serde_json::{json as j, Value};
 use std::sync::Arc;
 
-pub const VERSIONS: &[&str] = &["2021-09-01", "2022-09-01", "2023-01-01", "2023-04-01", "2023-05-01", "2024-01-01", "2025-01-01", "2025-06-01", "2026-09-01"];
+pub const VERSIONS: &[&str] = crate::api_versions::ARM_STORAGE;
 const TYPE: &str = "Microsoft.Storage/storageAccounts";
 
 /// A scenario's storage account where ARM finds it.

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json as j, Value};
 
-pub const SUBSCRIPTION_VERSIONS: &[&str] = &["2016-06-01", "2019-11-01", "2020-01-01", "2021-01-01", "2022-09-01", "2022-12-01"];
-const RESOURCE_GROUP_VERSIONS: &[&str] = &["2019-10-01", "2020-06-01", "2021-04-01", "2022-09-01", "2023-07-01", "2024-03-01", "2024-07-01", "2024-11-01"];
+pub const SUBSCRIPTION_VERSIONS: &[&str] = crate::api_versions::ARM_SUBSCRIPTIONS;
+const RESOURCE_GROUP_VERSIONS: &[&str] = crate::api_versions::ARM_RESOURCE_GROUPS;
 
 pub fn check_version(version: Option<&str>, resource_type: &str, supported: &[&str]) -> Result<(), ArmError> {
     match version {

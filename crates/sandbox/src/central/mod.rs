@@ -31,7 +31,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const API_VERSIONS: &[&str] = &["2022-05-31", "2022-07-31", "2022-10-31-preview", "2023-07-01-preview"];
+const API_VERSIONS: &[&str] = crate::api_versions::CENTRAL;
 
 pub fn router() -> Router<Arc<Cloud>> {
     Router::new()

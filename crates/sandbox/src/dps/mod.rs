@@ -20,8 +20,8 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const SERVICE_VERSIONS: &[&str] = &["2019-03-31", "2021-06-01", "2021-10-01", "2023-03-01-preview"];
-const RUNTIME_VERSIONS: &[&str] = &["2019-03-31", "2021-06-01", "2021-11-01-preview"];
+const SERVICE_VERSIONS: &[&str] = crate::api_versions::DPS_SERVICE;
+const RUNTIME_VERSIONS: &[&str] = crate::api_versions::DPS_DEVICE;
 
 #[derive(Clone)]
 pub struct DpsCtx {

@@ -3,8 +3,10 @@
 //! policies; modules, module twins, the bulk registry, configurations, direct methods and the
 //! service statistics, each throttled per hub at its tier's documented rates (quotas/).
 
+pub mod arm_view;
 mod bulk;
 mod configurations;
+pub mod consumer_groups;
 mod devices;
 mod errors;
 pub mod identity;
@@ -13,8 +15,9 @@ mod methods;
 pub mod module_identity;
 mod modules;
 pub mod persist;
-mod query;
+pub(crate) mod query;
 pub mod quotas;
+pub mod routing;
 pub mod state;
 pub mod twin;
 mod twins;
@@ -30,8 +33,8 @@ pub use errors::HubError;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// api-versions the service SDKs send (azure-iot-hub 2.x: 2021-04-12).
-const API_VERSIONS: &[&str] = &["2020-03-13", "2020-09-30", "2021-04-12", "2021-11-30", "2023-06-30"];
+/// Every api-version the hub's service API has published (api_versions.rs).
+const API_VERSIONS: &[&str] = crate::api_versions::HUB_SERVICE;
 
 #[derive(Clone)]
 pub struct HubCtx {

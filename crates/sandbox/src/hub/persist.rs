@@ -2,6 +2,7 @@
 //! registry (devices with twins and modules), configurations, quota switch and import/export job
 //! records. Throttle buckets start full again, as after any restart of the service.
 
+use super::consumer_groups::{ConsumerGroup, ConsumerGroups};
 use super::identity::DeviceIdentity;
 use super::jobs::state::{HubJobs, Job};
 use super::state::{Hub, HubScale};
@@ -23,6 +24,11 @@ pub struct HubRecord {
     configurations: Vec<Configuration>,
     quota_switch: Option<bool>,
     jobs: Vec<Job>,
+    /// A file saved before consumer groups were kept has none: `$Default` only.
+    #[serde(default)]
+    consumer_groups: Vec<ConsumerGroup>,
+    #[serde(default)]
+    routing: Option<serde_json::Value>,
 }
 
 impl HubRecord {
@@ -44,6 +50,8 @@ impl Hub {
             configurations: self.configurations.lock().unwrap().values().cloned().collect(),
             quota_switch: self.quotas.switch(),
             jobs: self.jobs.list(),
+            consumer_groups: self.consumer_groups.list(),
+            routing: Some(self.routing.get()),
         }
     }
 
@@ -57,6 +65,8 @@ impl Hub {
         hub.configurations = Mutex::new(record.configurations.into_iter().map(|c| (c.id.clone(), c)).collect());
         hub.quotas.set_switch(record.quota_switch);
         hub.jobs = HubJobs::restored(record.jobs);
+        hub.consumer_groups = ConsumerGroups::restored(record.consumer_groups);
+        hub.routing = super::routing::HubRouting::restored(record.routing);
         hub
     }
 }

@@ -44,6 +44,10 @@ pub struct Hub {
     pub(super) quotas: crate::hub::quotas::HubQuotas,
     /// Import/export jobs, and the twin data they carry (hub/jobs).
     pub(super) jobs: crate::hub::jobs::HubJobs,
+    /// Consumer groups of the built-in Event Hub-compatible endpoint (hub/consumer_groups.rs).
+    pub(super) consumer_groups: crate::hub::consumer_groups::ConsumerGroups,
+    /// `properties.routing` as ARM last set it (hub/routing.rs).
+    pub(super) routing: crate::hub::routing::HubRouting,
 }
 
 impl Hub {
@@ -66,6 +70,8 @@ impl Hub {
             endpoint: Endpoint::default(),
             quotas: Default::default(),
             jobs: Default::default(),
+            consumer_groups: Default::default(),
+            routing: Default::default(),
         }
     }
 

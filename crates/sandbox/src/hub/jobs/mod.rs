@@ -82,6 +82,14 @@ pub async fn create(State(ctx): State<HubCtx>, Query(q): Q, headers: HeaderMap, 
         other => return Err(invalid(format!("type must be 'export' or 'import' for an import/export job, not {other:?}"))),
     };
     ctx.authorize(&headers, &q, if kind == Kind::Export { "RegistryRead" } else { "RegistryWrite" })?;
+    Ok(Json(start(&ctx, kind, &body).await?.to_json()))
+}
+
+/// Starts an import or export job the body (`JobProperties`) describes, after the service's
+/// checks. The data plane's `POST /jobs/create` and ARM's exportDevices/importDevices both start
+/// jobs here, so either sees the other's jobs.
+pub async fn start(ctx: &HubCtx, kind: Kind, body: &Value) -> Result<Job, HubError> {
+    let body = body.clone();
     if text(&body, "storageAuthenticationType")?.is_some_and(|t| t.eq_ignore_ascii_case("identityBased")) {
         return Err(container_invalid("The sandbox cloud's hubs have no managed identity: use keyBased authentication (container URIs with a SAS token)."));
     }
@@ -110,14 +118,14 @@ pub async fn create(State(ctx): State<HubCtx>, Query(q): Q, headers: HeaderMap, 
         input_blob_name: (kind == Kind::Import).then(|| input_blob.clone()),
         output_blob_name: Some(output_blob.clone()),
     };
-    let answer = job.to_json();
     ctx.hub.jobs.admit(job.clone()).map_err(|active| quota_exceeded(&active))?;
     let hub = ctx.hub.clone();
+    let id = job.id.clone();
     match input {
-        None => tokio::spawn(run::export(hub, job.id, output, output_blob, job.exclude_keys)),
-        Some(input) => tokio::spawn(run::import(hub, job.id, input, input_blob, output, output_blob)),
+        None => tokio::spawn(run::export(hub, id, output, output_blob, job.exclude_keys)),
+        Some(input) => tokio::spawn(run::import(hub, id, input, input_blob, output, output_blob)),
     };
-    Ok(Json(answer))
+    Ok(job)
 }
 
 /// `GET /jobs/{id}`.

@@ -1,17 +1,24 @@
-//! `POST /devices/query` (Query_GetTwins): device twins selected by the hub's query language, paged
-//! by `x-ms-max-item-count` (default 100, at most 1000) and an opaque `x-ms-continuation` token.
-//! A page walks the registry in device-ID order from where the last one stopped (the token is that
-//! device ID), so paging through a hub of 100 000 devices renders each twin once, not per page.
+//! `POST /devices/query` (Query_GetTwins): device twins, module twins (`FROM devices.modules`) or
+//! per-device job details (`FROM devices.jobs`) selected by the hub's query language, grouped and
+//! aggregated when the SELECT list asks, paged by `x-ms-max-item-count` (default 100, at most 1000)
+//! and an opaque `x-ms-continuation` token. A page walks the registry in device-ID (then module-ID)
+//! order from where the last one stopped, so paging through a hub of 100 000 devices renders each
+//! twin once, not per page. `x-ms-item-type` says what the items are: `twin`, `raw` (projections
+//! and aggregates) or `deviceJob`.
 
+mod aggregate;
+mod ast;
 mod eval;
+mod lex;
 mod parse;
 
-// Configurations select their devices with the same language.
-pub use eval::selects;
-pub use parse::{parse, Condition};
+// Configurations select their devices with the same language; routes test their conditions.
+pub use ast::Dialect;
+pub use eval::{evaluate, selects};
+pub use parse::{parse, parse_condition, Condition, Source};
 
 use super::{HubCtx, HubError};
-use axum::extract::{Query, State};
+use axum::extract::{Query as QueryParams, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -32,43 +39,108 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
 
-/// The device ID a continuation token resumes after.
-fn resume_after(token: Option<&str>) -> Result<Option<String>, HubError> {
-    token
-        .map(|t| {
-            URL_SAFE_NO_PAD
-                .decode(t)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| bad_request("The continuation token is not one this hub issued."))
-        })
-        .transpose()
+/// Where a page resumes: how many items earlier pages returned (for TOP) and the key of the last
+/// one (a device ID, `device/module` for module twins, `#<offset>` for aggregate rows).
+struct Resume {
+    returned: usize,
+    after: Option<String>,
 }
 
-pub async fn twins(State(ctx): State<HubCtx>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: String) -> Result<Response, HubError> {
+fn resume(token: Option<&str>) -> Result<Resume, HubError> {
+    let Some(token) = token else { return Ok(Resume { returned: 0, after: None }) };
+    let text = URL_SAFE_NO_PAD.decode(token).ok().and_then(|b| String::from_utf8(b).ok());
+    let parsed = text.as_deref().and_then(|t| t.split_once(':')).and_then(|(n, key)| Some(Resume { returned: n.parse().ok()?, after: Some(key.to_string()) }));
+    parsed.ok_or_else(|| bad_request("The continuation token is not one this hub issued."))
+}
+
+fn token(returned: usize, key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{returned}:{key}"))
+}
+
+/// One page of `items` (already past the resume point) with the key each resumes after.
+fn page(items: impl Iterator<Item = (String, Value)>, size: usize, resume: &Resume, top: Option<usize>) -> (Vec<Value>, Option<String>) {
+    let left = top.map_or(usize::MAX, |t| t.saturating_sub(resume.returned));
+    let size = size.min(left);
+    let mut items = items.peekable();
+    let mut out = Vec::with_capacity(size.min(MAX_PAGE));
+    let mut last = None;
+    while out.len() < size {
+        let Some((key, item)) = items.next() else { break };
+        out.push(item);
+        last = Some(key);
+    }
+    // One more item, and TOP not reached, means another page.
+    let more = out.len() < left && items.peek().is_some();
+    let next = last.filter(|_| more).map(|key| token(resume.returned + out.len(), &key));
+    (out, next)
+}
+
+pub async fn twins(
+    State(ctx): State<HubCtx>,
+    QueryParams(q): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Response, HubError> {
     ctx.authorize(&headers, &q, "RegistryRead")?;
     let body: Value = serde_json::from_str(&body).map_err(|e| bad_request(format!("The request body is not valid JSON: {e}")))?;
     let text =
         body.get("query").and_then(Value::as_str).filter(|t| !t.trim().is_empty()).ok_or_else(|| bad_request("The body must be {\"query\": \"<query>\"}."))?;
     let query = parse::parse(text).map_err(|e| bad_request(format!("{e} (in: {text})")))?;
     let size = header(&headers, "x-ms-max-item-count").and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0).unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
-    let after = resume_after(header(&headers, "x-ms-continuation"))?;
+    let resume = resume(header(&headers, "x-ms-continuation"))?;
+    let after = resume.after.clone();
 
     let devices = ctx.hub.devices.lock().unwrap();
-    let start = after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-    let mut selected =
-        devices.range::<str, _>((start, Bound::Unbounded)).map(|(_, d)| d.twin_json()).filter(|twin| eval::selects(query.condition.as_ref(), twin));
-    let page: Vec<Value> = selected.by_ref().take(size).collect();
-    // One more match means another page; the token is the last device ID of this one.
-    let next = match (page.last(), selected.next()) {
-        (Some(last), Some(_)) => last["deviceId"].as_str().map(|id| URL_SAFE_NO_PAD.encode(id)),
-        _ => None,
+    let condition = query.condition.as_ref();
+    let (items, next, kind) = if query.aggregates() || !query.group_by.is_empty() {
+        // Aggregates need every selected twin; the rows page by their place in the answer.
+        let rows = aggregate::rows(&query, devices.values().map(|d| d.twin_json()).filter(|t| eval::selects(condition, t)));
+        let skip = after.as_deref().and_then(|a| a.strip_prefix('#')).and_then(|n| n.parse::<usize>().ok()).map_or(0, |n| n + 1);
+        let (items, next) = page(rows.into_iter().enumerate().skip(skip).map(|(i, r)| (format!("#{i}"), r)), size, &resume, query.top);
+        (items, next, "raw")
+    } else {
+        let start = after.as_deref().map(|a| a.split('/').next().unwrap_or(a)).map_or(Bound::Unbounded, Bound::Included);
+        let after = after.clone();
+        let from_devices = devices.range::<str, _>((start, Bound::Unbounded));
+        let fields = query.fields.as_deref();
+        let (items, next) = match query.source {
+            Source::Devices => page(
+                from_devices
+                    .filter(|(id, _)| after.as_deref() != Some(id.as_str()))
+                    .map(|(id, d)| (id.clone(), d.twin_json()))
+                    .filter(|(_, t)| eval::selects(condition, t))
+                    .map(|(id, t)| (id, eval::project(fields, t))),
+                size,
+                &resume,
+                query.top,
+            ),
+            Source::Modules => page(
+                from_devices
+                    .flat_map(|(id, d)| d.modules.iter().flat_map(|m| m.iter()).map(move |(mid, m)| (id, mid, m)))
+                    // After the last (device, module) pair, compared as a pair: the registry's order.
+                    .filter(|(id, mid, _)| after.as_deref().and_then(|a| a.split_once('/')).is_none_or(|last| (id.as_str(), mid.as_str()) > last))
+                    .map(|(id, mid, m)| (format!("{id}/{mid}"), m.twin_json()))
+                    .filter(|(_, t)| eval::selects(condition, t))
+                    .map(|(key, t)| (key, eval::project(fields, t))),
+                size,
+                &resume,
+                query.top,
+            ),
+            // Per-device details of scheduled twin-update and direct-method jobs: the sandbox
+            // runs no such jobs (only import/export jobs, which are not per-device), so none.
+            Source::Jobs => (vec![], None),
+        };
+        let kind = match (query.source, fields) {
+            (Source::Jobs, _) => "deviceJob",
+            (_, Some(_)) => "raw",
+            (_, None) => "twin",
+        };
+        (items, next, kind)
     };
     drop(devices);
 
-    let items: Vec<Value> = page.into_iter().map(|twin| eval::project(query.fields.as_deref(), twin)).collect();
     let mut response = Json(Value::Array(items)).into_response();
-    response.headers_mut().insert("x-ms-item-type", HeaderValue::from_static("twin"));
+    response.headers_mut().insert("x-ms-item-type", HeaderValue::from_static(kind));
     if let Some(token) = next {
         response.headers_mut().insert("x-ms-continuation", HeaderValue::from_str(&token).expect("base64 is a valid header value"));
     }
@@ -92,7 +164,7 @@ mod tests {
             headers.insert("x-ms-continuation", c.parse().unwrap());
         }
         let q = HashMap::from([("api-version".to_string(), "2021-04-12".to_string())]);
-        let response = match twins(State(ctx.clone()), Query(q), headers, serde_json::json!({"query": query}).to_string()).await {
+        let response = match twins(State(ctx.clone()), QueryParams(q), headers, serde_json::json!({"query": query}).to_string()).await {
             Ok(r) => r,
             Err(e) => e.into_response(),
         };
@@ -176,5 +248,57 @@ mod tests {
         let message = body["Message"].as_str().unwrap();
         assert!(message.starts_with("ErrorCode:ArgumentInvalid;Syntax error at position 37") && message.contains("'='"), "{message}");
         assert_eq!(post(&ctx, "SELECT * FROM devices", None, Some("!!")).await.0, StatusCode::BAD_REQUEST);
+    }
+    #[tokio::test]
+    async fn count_group_by_modules_jobs_and_top() {
+        let (_dir, cloud) = testing::cloud();
+        let ctx = hub_with(&cloud, 12);
+        {
+            let mut devices = ctx.hub.devices.lock().unwrap();
+            for (device, module) in [("dev-00001", "edgeHub"), ("dev-00001", "agent"), ("dev-00003", "agent")] {
+                let m = crate::hub::module_identity::ModuleIdentity::from_request(device, module, &serde_json::json!({}), None).unwrap();
+                devices.get_mut(device).unwrap().modules.get_or_insert_with(Default::default).insert(module.into(), m);
+            }
+        }
+        let (status, headers, body) = post(&ctx, "SELECT COUNT() AS n FROM devices", None, None).await;
+        assert_eq!((status, &headers["x-ms-item-type"], body), (StatusCode::OK, &HeaderValue::from_static("raw"), serde_json::json!([{"n": 12}])));
+        let (_, _, body) = post(&ctx, "SELECT status, COUNT() AS n FROM devices GROUP BY status", None, None).await;
+        assert_eq!(body, serde_json::json!([{"status": "disabled", "n": 4}, {"status": "enabled", "n": 8}]));
+        let (_, _, body) = post(&ctx, "SELECT COUNT() AS n FROM devices WHERE STARTSWITH(deviceId, 'dev-0001') AND IS_STRING(deviceId)", None, None).await;
+        assert_eq!(body, serde_json::json!([{"n": 2}]));
+
+        // Module twins page in (device, module) order.
+        let (_, headers, body) = post(&ctx, "SELECT * FROM devices.modules", Some(2), None).await;
+        let ids: Vec<_> = body.as_array().unwrap().iter().map(|t| format!("{}/{}", t["deviceId"].as_str().unwrap(), t["moduleId"].as_str().unwrap())).collect();
+        assert_eq!((ids, &headers["x-ms-item-type"]), (vec!["dev-00001/agent".to_string(), "dev-00001/edgeHub".into()], &HeaderValue::from_static("twin")));
+        let (_, last, body) = post(&ctx, "SELECT * FROM devices.modules", Some(2), headers.get("x-ms-continuation").map(|v| v.to_str().unwrap())).await;
+        assert_eq!((body.as_array().unwrap().len(), body[0]["deviceId"].as_str()), (1, Some("dev-00003")));
+        assert!(last.get("x-ms-continuation").is_none());
+        let (_, _, body) = post(&ctx, "SELECT * FROM devices.modules WHERE devices.modules.moduleId = 'agent' AND deviceId = 'dev-00003'", None, None).await;
+        assert_eq!(body.as_array().unwrap().len(), 1);
+
+        let (status, headers, body) = post(&ctx, "SELECT * FROM devices.jobs WHERE devices.jobs.deviceId = 'dev-00001'", None, None).await;
+        assert_eq!((status, &headers["x-ms-item-type"], body), (StatusCode::OK, &HeaderValue::from_static("deviceJob"), serde_json::json!([])));
+
+        // TOP caps the whole answer, across pages.
+        let (_, headers, body) = post(&ctx, "SELECT TOP 5 * FROM devices", Some(3), None).await;
+        assert_eq!(body.as_array().unwrap().len(), 3);
+        let (_, last, body) = post(&ctx, "SELECT TOP 5 * FROM devices", Some(3), headers.get("x-ms-continuation").map(|v| v.to_str().unwrap())).await;
+        assert_eq!((body.as_array().unwrap().len(), last.get("x-ms-continuation")), (2, None));
+    }
+
+    #[tokio::test]
+    async fn what_the_hub_refuses_is_a_400_with_its_reason() {
+        let (_dir, cloud) = testing::cloud();
+        let ctx = hub_with(&cloud, 1);
+        for (query, says) in [
+            ("SELECT deviceId FROM devices.jobs", "SELECT * only"),
+            ("SELECT * FROM devices WHERE STARTS_WITH(deviceId, 'x')", "not a function"),
+            ("SELECT deviceId, COUNT() FROM devices", "neither in the GROUP BY"),
+        ] {
+            let (status, headers, body) = post(&ctx, query, None, None).await;
+            assert_eq!((status, &headers["iothub-errorcode"]), (StatusCode::BAD_REQUEST, &HeaderValue::from_static("ArgumentInvalid")), "{query}");
+            assert!(body["Message"].as_str().unwrap().contains(says), "{query}: {body}");
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! or the control API), so a benchmark can turn them off for one hub.
 
 mod classes;
-mod limits;
+pub(crate) mod limits;
 
 use super::HubError;
 use crate::central::throttle::TokenBucket;
@@ -62,7 +62,7 @@ impl HubQuotas {
     }
 
     /// Messages counted today so far (the day turns at UTC midnight by the sandbox clock).
-    fn messages_today(&self, now: i64) -> u64 {
+    pub(crate) fn messages_today(&self, now: i64) -> u64 {
         let mut m = self.messages.lock().unwrap();
         if m.0 != now.div_euclid(86_400) {
             *m = (now.div_euclid(86_400), 0);

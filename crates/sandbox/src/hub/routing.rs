@@ -1,0 +1,44 @@
+//! A hub's message routing as ARM sets it (`properties.routing` of the IotHubs resource: custom
+//! endpoints, routes, the fallback route, enrichments). The sandbox delivers no routed messages;
+//! it keeps the routing so ARM answers it back, and tests routes against a message as the hub
+//! evaluates them (arm/routing_test.rs). Kept in the hub's saved state.
+
+use serde_json::{json, Value};
+use std::sync::Mutex;
+
+/// What a new hub's routing is: no custom endpoint or route, and the fallback route to `events`.
+pub fn default_routing() -> Value {
+    json!({
+        "endpoints": {"serviceBusQueues": [], "serviceBusTopics": [], "eventHubs": [], "storageContainers": [], "cosmosDBSqlContainers": []},
+        "routes": [],
+        "fallbackRoute": {"name": "$fallback", "source": "DeviceMessages", "condition": "true", "endpointNames": ["events"], "isEnabled": true},
+        "enrichments": [],
+    })
+}
+
+pub struct HubRouting(Mutex<Value>);
+
+impl Default for HubRouting {
+    fn default() -> HubRouting {
+        HubRouting(Mutex::new(default_routing()))
+    }
+}
+
+impl HubRouting {
+    pub fn restored(saved: Option<Value>) -> HubRouting {
+        HubRouting(Mutex::new(saved.filter(Value::is_object).unwrap_or_else(default_routing)))
+    }
+
+    pub fn get(&self) -> Value {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn set(&self, routing: Value) {
+        *self.0.lock().unwrap() = routing;
+    }
+
+    /// The routes (`RouteProperties`), in the order they were set.
+    pub fn routes(&self) -> Vec<Value> {
+        self.0.lock().unwrap()["routes"].as_array().cloned().unwrap_or_default()
+    }
+}
