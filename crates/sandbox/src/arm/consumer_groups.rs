@@ -15,7 +15,9 @@ use std::sync::Arc;
 const ACTION: &str = "Microsoft.Devices/IotHubs/eventHubEndpoints/consumerGroups";
 
 fn group_json(hub: &Hub, group: &ConsumerGroup) -> Value {
-    let escaped = percent_encoding::utf8_percent_encode(&group.name, percent_encoding::NON_ALPHANUMERIC).to_string();
+    // `$Default` is `%24Default` in its ID, as ARM writes it; the characters a name may have stay.
+    const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_');
+    let escaped = percent_encoding::utf8_percent_encode(&group.name, ESCAPED).to_string();
     j!({
         "id": format!("{}/eventHubEndpoints/{ENDPOINT}/ConsumerGroups/{escaped}", hub.resource_id()),
         "name": group.name,
@@ -38,6 +40,11 @@ fn endpoint_hub(ctx: &Ctx, at: (&str, &str, &str), endpoint: &str, version: Opti
     Ok(hub)
 }
 
+/// A name as the path carries it (`%24Default`).
+fn decoded(name: &str) -> String {
+    percent_encoding::percent_decode_str(name).decode_utf8_lossy().into_owned()
+}
+
 fn not_found(name: &str) -> ArmError {
     ArmError::new(StatusCode::NOT_FOUND, "ConsumerGroupNotFound", format!("The consumer group '{name}' does not exist on the endpoint '{ENDPOINT}'."))
 }
@@ -48,12 +55,14 @@ pub fn list(ctx: &Ctx, at: (&str, &str, &str), endpoint: &str, version: Option<&
 }
 
 pub fn get(ctx: &Ctx, at: (&str, &str, &str), endpoint: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
+    let name = &decoded(name);
     let hub = endpoint_hub(ctx, at, endpoint, version, "read")?;
     let group = hub.consumer_groups().get(name).ok_or_else(|| not_found(name))?;
     Ok(json(ctx.cloud, group_json(&hub, &group)))
 }
 
 pub fn put(ctx: &Ctx, at: (&str, &str, &str), endpoint: &str, name: &str, version: Option<&str>, body: &[u8]) -> Result<Response, ArmError> {
+    let name = &decoded(name);
     let hub = endpoint_hub(ctx, at, endpoint, version, "write")?;
     let bad = |message: String| ArmError::new(StatusCode::BAD_REQUEST, "InvalidRequestContent", message);
     let body: Value = serde_json::from_slice(body).map_err(|e| bad(format!("The request content was invalid and could not be deserialized: '{e}'.")))?;
@@ -78,6 +87,7 @@ pub fn put(ctx: &Ctx, at: (&str, &str, &str), endpoint: &str, name: &str, versio
 }
 
 pub fn delete(ctx: &Ctx, at: (&str, &str, &str), endpoint: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
+    let name = &decoded(name);
     let hub = endpoint_hub(ctx, at, endpoint, version, "delete")?;
     hub.consumer_groups().delete(name).map_err(|why| match why {
         Refused::DefaultIsPermanent => {

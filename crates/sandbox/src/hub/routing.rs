@@ -42,3 +42,28 @@ impl HubRouting {
         self.0.lock().unwrap()["routes"].as_array().cloned().unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::hub::state::Hub;
+    use crate::testing;
+    use serde_json::json;
+
+    #[test]
+    fn consumer_groups_and_routing_survive_a_restart_of_the_state() {
+        let hub = Hub::new(testing::placement(), "h", "S1", 1, "localhost:1".into());
+        hub.consumer_groups().create("reader").unwrap();
+        let routing = json!({"routes": [{"name": "r", "source": "DeviceMessages", "condition": "true", "endpointNames": ["events"], "isEnabled": true}]});
+        hub.routing().set(routing.clone());
+        let saved = serde_json::to_string(&hub.record()).unwrap();
+        let restored = Hub::from_record(serde_json::from_str(&saved).unwrap());
+        assert_eq!(restored.consumer_groups().list(), hub.consumer_groups().list());
+        assert_eq!(restored.routing().get(), routing);
+        // A hub saved before either was kept comes back with `$Default` and the default routing.
+        let mut old: serde_json::Value = serde_json::from_str(&saved).unwrap();
+        old.as_object_mut().unwrap().retain(|k, _| k != "consumer_groups" && k != "routing");
+        let older = Hub::from_record(serde_json::from_value(old).unwrap());
+        assert_eq!(older.consumer_groups().list().iter().map(|g| g.name.clone()).collect::<Vec<_>>(), ["$Default"]);
+        assert_eq!(older.routing().get(), super::default_routing());
+    }
+}
