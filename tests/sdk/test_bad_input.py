@@ -26,6 +26,10 @@ def operations(base, hub, dps):
         ("PUT", f"{base}{ARM}/Microsoft.Devices/provisioningServices/contoso-dps?api-version=2022-12-12"),
         ("POST", f"{base}{ARM}/Microsoft.Devices/provisioningServices/contoso-dps/listkeys?api-version=2022-12-12"),
         ("GET", f"{base}{ARM}/Microsoft.Devices/IotHubs/contoso-hub-weu/operationResults/%FF?api-version=2023-06-30"),
+        ("PUT", f"{base}{ARM}/Microsoft.Devices/IotHubs/contoso-hub-weu/eventHubEndpoints/events/ConsumerGroups/%FF{LONG}?api-version=2023-06-30"),
+        ("POST", f"{base}{ARM}/Microsoft.Devices/IotHubs/contoso-hub-weu/routing/routes/$testnew?api-version=2023-06-30"),
+        ("POST", f"{base}{ARM}/Microsoft.Devices/IotHubs/contoso-hub-weu/exportDevices?api-version=2023-06-30"),
+        ("POST", f"https://{hub}/devices/query?api-version=2024-03-31"),
         ("GET", f"{central}/devices?{V_CENTRAL}&maxpagesize=-1&$skiptoken=%FF"),
         ("PUT", f"{central}/devices/{LONG}?{V_CENTRAL}"),
         ("PUT", f"{central}/jobs/j1?{V_CENTRAL}"),
@@ -114,4 +118,36 @@ def test_garbage_from_an_authorised_caller_is_a_client_error_too(sandbox, target
             r = requests.request(method, f"{central}{path}?{V_CENTRAL}", data=body, headers={"Authorization": token, "Content-Type": "application/json"}, timeout=10)
             if not (400 <= r.status_code < 500 and shaped("central", r)):
                 failures.append(f"{method} {path} {body!r:.30}: {r.status_code} {r.text[:150]}")
+    assert not failures, "\n".join(failures)
+
+
+ARM_WRITES = ["/eventHubEndpoints/events/ConsumerGroups/g1", "/eventHubEndpoints/%FF/ConsumerGroups/%FF", "/routing/routes/$testall",
+              "/routing/routes/$testnew", "/exportDevices", "/importDevices", "/jobs/%FF", "/IotHubStats"]
+QUERIES = ["SELECT", "SELECT COUNT( FROM devices", "SELECT * FROM devices WHERE " + "(" * 2000, "SELECT TOP -1 * FROM devices",
+           "SELECT * FROM devices WHERE SUBSTRING(deviceId, 99999999999999999999) = 'a'", "SELECT * FROM devices WHERE 'a' / 0 = 1 GROUP BY",
+           "SELECT * FROM devices WHERE a = '\\u12'", "SELECT * FROM devices.modules.x", "SELECT * FROM devices WHERE 0x = 1"]
+
+
+def test_garbage_to_the_iothub_operations_from_an_authorised_caller(sandbox, targets):
+    """Consumer groups, route tests, jobs and the query language given nonsense by a caller who
+    may use them: a client error in the service's shape, never a 5xx."""
+    from azure.identity import ClientSecretCredential
+    from conftest import AUTOMATION_CLIENT
+    cred = ClientSecretCredential(TENANT, AUTOMATION_CLIENT, sandbox.client_secret(AUTOMATION_CLIENT), authority=sandbox.base_url, disable_instance_discovery=True)
+    arm = {"Authorization": f"Bearer {cred.get_token('https://management.azure.com/.default').token}", "Content-Type": "application/json"}
+    failures = []
+    for path in ARM_WRITES:
+        for method in ("PUT", "POST", "DELETE", "GET"):
+            for body in BODIES + [b'{"route": {"condition": 5}, "message": {"appProperties": []}, "exportBlobContainerUri": 7, "excludeKeys": "x"}']:
+                url = f"{sandbox.base_url}{ARM}/Microsoft.Devices/IotHubs/contoso-hub-weu{path}?api-version=2023-06-30"
+                r = requests.request(method, url, data=body, headers=arm, timeout=10)
+                if r.status_code >= 500 or (r.status_code >= 400 and not shaped("arm", r)):
+                    failures.append(f"{method} {path} {body!r:.30}: {r.status_code} {r.text[:150]}")
+    hub = f"https://{targets['hub_host']}/devices/query?api-version=2021-04-12"
+    from test_api_versions import sas
+    _, auth = sas(targets["hub_cs"])
+    for query in QUERIES:
+        r = requests.post(hub, json={"query": query}, headers=auth, timeout=10)
+        if not (400 <= r.status_code < 500 and shaped("hub", r)):
+            failures.append(f"query {query[:60]!r}: {r.status_code} {r.text[:150]}")
     assert not failures, "\n".join(failures)

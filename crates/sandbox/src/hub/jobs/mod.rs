@@ -96,9 +96,9 @@ pub async fn start(ctx: &HubCtx, kind: Kind, body: &Value) -> Result<Job, HubErr
     if let Some(active) = ctx.hub.jobs.active() {
         return Err(quota_exceeded(&active));
     }
-    let output = container(&ctx, "outputBlobContainerUri", text(&body, "outputBlobContainerUri")?)?;
+    let output = container(ctx, "outputBlobContainerUri", text(&body, "outputBlobContainerUri")?)?;
     let input = match kind {
-        Kind::Import => Some(container(&ctx, "inputBlobContainerUri", text(&body, "inputBlobContainerUri")?)?),
+        Kind::Import => Some(container(ctx, "inputBlobContainerUri", text(&body, "inputBlobContainerUri")?)?),
         Kind::Export => None,
     };
     let azurite = ctx.cloud.azurite().map_err(container_invalid)?;

@@ -9,10 +9,17 @@
 pub use super::ast::*;
 use super::lex::{lex, Token, KEYWORDS};
 
+/// How deep parentheses, NOT and unary minus may nest, and how many operators a query may have:
+/// the evaluation recurses through the tree, so a hostile query must not exhaust the stack.
+const MAX_DEPTH: usize = 64;
+const MAX_OPERATORS: usize = 256;
+
 struct Parser {
     tokens: Vec<(Token, usize)>,
     at: usize,
     dialect: Dialect,
+    depth: usize,
+    operators: usize,
 }
 
 impl Parser {
@@ -32,6 +39,26 @@ impl Parser {
         }
         token
     }
+    /// Runs `f` one nesting level deeper, refusing a query nested past MAX_DEPTH.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, SyntaxError>) -> Result<T, SyntaxError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(SyntaxError { position: self.position(), message: format!("the query nests deeper than {MAX_DEPTH} levels") });
+        }
+        self.depth += 1;
+        let result = f(self);
+        self.depth -= 1;
+        result
+    }
+
+    /// Counts one more operator, refusing a query with more than MAX_OPERATORS.
+    fn operator(&mut self) -> Result<(), SyntaxError> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(SyntaxError { position: self.position(), message: format!("the query has more than {MAX_OPERATORS} operators") });
+        }
+        Ok(())
+    }
+
     fn error(&self, expected: &str) -> SyntaxError {
         SyntaxError { position: self.position(), message: format!("expected {expected}, found {}", self.peek().describe()) }
     }
@@ -183,6 +210,7 @@ impl Parser {
     fn or(&mut self) -> Result<Condition, SyntaxError> {
         let mut left = self.and()?;
         while self.keyword("or") {
+            self.operator()?;
             left = Condition::Or(Box::new(left), Box::new(self.and()?));
         }
         Ok(left)
@@ -191,16 +219,20 @@ impl Parser {
     fn and(&mut self) -> Result<Condition, SyntaxError> {
         let mut left = self.not()?;
         while self.keyword("and") {
+            self.operator()?;
             left = Condition::And(Box::new(left), Box::new(self.not()?));
         }
         Ok(left)
     }
 
     fn not(&mut self) -> Result<Condition, SyntaxError> {
-        if self.keyword("not") {
-            return Ok(Condition::Not(Box::new(self.not()?)));
-        }
-        self.primary()
+        self.nested(|p| {
+            if p.keyword("not") {
+                p.operator()?;
+                return Ok(Condition::Not(Box::new(p.not()?)));
+            }
+            p.primary()
+        })
     }
 
     fn primary(&mut self) -> Result<Condition, SyntaxError> {
@@ -265,6 +297,7 @@ impl Parser {
         while let Token::Symbol(op @ ("+" | "-")) = self.peek() {
             let op = op.chars().next().unwrap_or('+');
             self.next();
+            self.operator()?;
             left = Operand::Arithmetic(Box::new(left), op, Box::new(self.term()?));
         }
         Ok(left)
@@ -275,16 +308,22 @@ impl Parser {
         while let Token::Symbol(op @ ("*" | "/" | "%")) = self.peek() {
             let op = op.chars().next().unwrap_or('*');
             self.next();
+            self.operator()?;
             left = Operand::Arithmetic(Box::new(left), op, Box::new(self.atom()?));
         }
         Ok(left)
     }
 
     fn atom(&mut self) -> Result<Operand, SyntaxError> {
+        self.nested(Self::atom_here)
+    }
+
+    fn atom_here(&mut self) -> Result<Operand, SyntaxError> {
         if let Some(literal) = self.literal() {
             return Ok(Operand::Literal(literal));
         }
         if self.symbol("-") {
+            self.operator()?;
             return Ok(Operand::Arithmetic(Box::new(Operand::Literal(Literal::Number(0.0))), '-', Box::new(self.atom()?)));
         }
         if self.symbol("(") {
@@ -385,12 +424,12 @@ fn documented_limits(query: &Query) -> Result<(), String> {
 }
 
 pub fn parse(text: &str) -> Result<Query, SyntaxError> {
-    Parser { tokens: lex(text)?, at: 0, dialect: Dialect::Twins }.query()
+    Parser { tokens: lex(text)?, at: 0, dialect: Dialect::Twins, depth: 0, operators: 0 }.query()
 }
 
 /// A bare condition (a message route's, say) in `dialect`.
 pub fn parse_condition(text: &str, dialect: Dialect) -> Result<Condition, SyntaxError> {
-    let mut parser = Parser { tokens: lex(text)?, at: 0, dialect };
+    let mut parser = Parser { tokens: lex(text)?, at: 0, dialect, depth: 0, operators: 0 };
     let condition = parser.or()?;
     if *parser.peek() != Token::End {
         return Err(parser.error("AND, OR or the end of the condition"));

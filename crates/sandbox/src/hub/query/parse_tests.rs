@@ -98,3 +98,20 @@ fn errors_name_the_position_and_token() {
     assert!(parse("SELECT * FROM devices WHERE").unwrap_err().message.contains("the end of the query"));
     assert!(parse("SELECT * FROM devices status = 'x'").unwrap_err().message.contains("WHERE"));
 }
+
+#[test]
+fn hostile_nesting_and_length_are_refused_not_recursed_into() {
+    for query in [
+        format!("SELECT * FROM devices WHERE {}a = 1", "(".repeat(5000)),
+        format!("SELECT * FROM devices WHERE {}a = 1", "NOT ".repeat(5000)),
+        format!("SELECT * FROM devices WHERE a = {}1", "- ".repeat(5000)),
+        format!("SELECT * FROM devices WHERE {}", vec!["a = 1"; 5000].join(" AND ")),
+        format!("SELECT * FROM devices WHERE a = {}", vec!["1"; 5000].join(" + ")),
+        format!("SELECT * FROM devices WHERE {}a) = 1", "IS_STRING(".repeat(5000)),
+    ] {
+        let e = parse(&query).unwrap_err();
+        assert!(e.message.contains("levels") || e.message.contains("operators"), "{e}");
+    }
+    let deep = format!("SELECT * FROM devices WHERE {}a = 1{}", "(".repeat(30), ")".repeat(30));
+    assert!(parse(&deep).is_ok(), "ordinary nesting still parses");
+}
