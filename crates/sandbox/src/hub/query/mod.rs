@@ -10,7 +10,9 @@ mod aggregate;
 mod ast;
 mod eval;
 mod lex;
+mod operand;
 mod parse;
+mod parser;
 
 // Configurations select their devices with the same language; routes test their conditions.
 pub use ast::Dialect;
