@@ -51,8 +51,12 @@ struct Resume {
 fn resume(token: Option<&str>) -> Result<Resume, HubError> {
     let Some(token) = token else { return Ok(Resume { returned: 0, after: None }) };
     let text = URL_SAFE_NO_PAD.decode(token).ok().and_then(|b| String::from_utf8(b).ok());
-    let parsed = text.as_deref().and_then(|t| t.split_once(':')).and_then(|(n, key)| Some(Resume { returned: n.parse().ok()?, after: Some(key.to_string()) }));
-    parsed.ok_or_else(|| bad_request("The continuation token is not one this hub issued."))
+    let text = text.ok_or_else(|| bad_request("The continuation token is not one this hub issued."))?;
+    // A token of an earlier sandbox (a journal kept across an upgrade) is the bare device ID.
+    Ok(match text.split_once(':').and_then(|(n, key)| Some((n.parse::<usize>().ok()?, key))) {
+        Some((returned, key)) => Resume { returned, after: Some(key.to_string()) },
+        None => Resume { returned: 0, after: Some(text) },
+    })
 }
 
 fn token(returned: usize, key: &str) -> String {
@@ -250,6 +254,9 @@ mod tests {
         let message = body["Message"].as_str().unwrap();
         assert!(message.starts_with("ErrorCode:ArgumentInvalid;Syntax error at position 37") && message.contains("'='"), "{message}");
         assert_eq!(post(&ctx, "SELECT * FROM devices", None, Some("!!")).await.0, StatusCode::BAD_REQUEST);
+        // A token an earlier sandbox wrote (the bare device ID) still resumes after that device.
+        let (_, _, body) = post(&ctx, "SELECT * FROM devices", None, Some(&URL_SAFE_NO_PAD.encode("dev-00000"))).await;
+        assert_eq!(body, serde_json::json!([]));
     }
     #[tokio::test]
     async fn count_group_by_modules_jobs_and_top() {
