@@ -4,6 +4,7 @@
 
 pub mod central_access;
 pub mod central_to_hub;
+pub mod hub_state;
 
 pub use central_access::CentralAccess;
 
