@@ -23,6 +23,10 @@ pub async fn connect(arm: &ArmClient, pipeline: &Pipeline, hub: &HubRef) -> Resu
         .primary_key
         .ok_or_else(|| AzureError::InvalidInput { what: format!("The hub {}'s iothubowner policy", hub.hub_name), problem: "came without a key".into() })?;
     let client = HubClient::from_connection_string(pipeline.clone(), ConnectionString::for_policy(&host, &policy.key_name, &key));
+    // A pipeline built not to pace at all (quotas-off rehearsals, benchmarks) stays so.
+    if pipeline.options().rate_limits == iotm_azure::RateLimits::unlimited() {
+        return Ok(client);
+    }
     let (sku, units) = (resource.sku.name.as_str(), resource.sku.capacity.unwrap_or(1));
     pipeline.set_rate(Service::Hub, client.host(), hub_registry_rate(sku, units));
     pipeline.set_rate(Service::Hub, &hub_query_partition(client.host()), hub_query_rate(sku, units));
