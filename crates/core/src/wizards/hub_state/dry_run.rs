@@ -20,6 +20,7 @@ pub const LISTED: usize = 5000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "HubStatePlannedChange")]
 pub struct PlannedChange {
     /// `device`, `module` (`device/module`) or `configuration`.
     pub kind: String,
@@ -29,6 +30,7 @@ pub struct PlannedChange {
 
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "HubStateDryRun")]
 pub struct DryRun {
     pub action: Action,
     /// By kind, then by change (`create`, `update`, `delete`, `unchanged`; `export` for an export).

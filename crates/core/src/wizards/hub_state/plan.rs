@@ -9,6 +9,7 @@ use ts_rs::TS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "HubStateAction")]
 pub enum Action {
     /// The source hub to the state file.
     Export,
@@ -21,6 +22,7 @@ pub enum Action {
 /// The parts of a hub that move, as `az iot hub state --aspects` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "HubStateAspect")]
 pub enum Aspect {
     Arm,
     Configurations,
@@ -38,6 +40,7 @@ pub struct HubRef {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename = "HubStatePlan")]
 pub struct Plan {
     pub action: Action,
     /// Left out of a plan file: configurations and devices.

@@ -12,6 +12,7 @@ use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "HubStateReport")]
 pub struct Report {
     pub migration_id: String,
     pub title: String,

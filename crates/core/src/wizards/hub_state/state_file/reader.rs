@@ -27,6 +27,7 @@ const MAX_LINE: u64 = 16 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "StateFileVariant")]
 pub enum Variant {
     /// The CLI's format: one JSON object.
     Json,
