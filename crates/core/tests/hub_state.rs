@@ -3,56 +3,20 @@
 //! killed part-way resumes with nothing done twice; Replace deletes what the state lacks; a bad
 //! state file is refused before the target is touched.
 
-use iotm_azure::arm::ArmClient;
-use iotm_azure::hub::{DeviceAuthentication, DeviceCapabilities, DeviceIdentity, DeviceKeys, HubClient, ModuleIdentity};
-use iotm_azure::{ClientSecretCredential, Cloud, Pipeline, PipelineOptions, RateLimits, Secret};
+mod hub_state_support;
+
+use hub_state_support::{comparable, plan, run, start, World};
+use iotm_azure::hub::{DeviceAuthentication, DeviceCapabilities, DeviceIdentity, DeviceKeys, ModuleIdentity};
+use iotm_azure::Secret;
 use iotm_core::journal::Journal;
 use iotm_core::runtime::Progress;
-use iotm_core::wizards::hub_state::plan::{Action, Aspect, HubRef, Plan};
-use iotm_core::wizards::hub_state::state_file::{Variant, VERSION_KEY};
-use iotm_core::wizards::hub_state::{self, dry_run, hubs, Clients, HubStateError, HubStateTick};
-use iotm_sandbox::scenario::{Scenario, SANDBOX_CONFIDENTIAL_CLIENT_ID};
-use iotm_sandbox::{Sandbox, SandboxConfig};
-use serde_json::{json, Value};
+use iotm_core::wizards::hub_state::plan::Action;
+use iotm_core::wizards::hub_state::plan::Plan;
+use iotm_core::wizards::hub_state::state_file::Variant;
+use iotm_core::wizards::hub_state::{self, dry_run, HubStateTick};
+use serde_json::json;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
-const PRODUCTION: &str = "3c1e7a52-9f0b-4c55-8a6e-2d4b6f8a0c11";
-
-struct World {
-    sandbox: Sandbox,
-    _state: tempfile::TempDir,
-    clients: Clients,
-}
-
-async fn start() -> World {
-    let state = tempfile::tempdir().unwrap();
-    let mut scenario = Scenario::builtin();
-    scenario.quotas = false;
-    let sandbox = Sandbox::start(SandboxConfig::new(state.path().to_path_buf(), scenario)).await.unwrap();
-    let ca = std::fs::read_to_string(&sandbox.ca_cert_path).unwrap();
-    let options = PipelineOptions { rate_limits: RateLimits::unlimited(), ..Default::default() };
-    let pipeline = Pipeline::new(Cloud::sandbox(&sandbox.base_url, ca).unwrap(), options).unwrap();
-    let secret = sandbox.cloud.grants().client_secret(SANDBOX_CONFIDENTIAL_CLIENT_ID).unwrap();
-    let tenant = Scenario::builtin().tenants[0].id.clone();
-    let credential = Arc::new(ClientSecretCredential::new(pipeline.clone(), &tenant, SANDBOX_CONFIDENTIAL_CLIENT_ID, Secret::new(secret)).unwrap());
-    World { clients: Clients { arm: ArmClient::new(pipeline.clone(), credential), pipeline }, sandbox, _state: state }
-}
-
-fn hub(name: &str) -> HubRef {
-    HubRef { subscription_id: PRODUCTION.into(), resource_group: "rg-iot-prod".into(), hub_name: name.into() }
-}
-
-impl World {
-    async fn client(&self, name: &str) -> HubClient {
-        hubs::connect(&self.clients.arm, &self.clients.pipeline, &hub(name)).await.unwrap()
-    }
-
-    fn device_count(&self, name: &str) -> usize {
-        self.sandbox.cloud.hubs().named(name).unwrap().device_count()
-    }
-}
 
 fn sas(id: &str, n: usize) -> DeviceIdentity {
     let key = |k: &str| Some(Secret::new(base64_key(&format!("{id}-{k}-{n}"))));
@@ -135,40 +99,6 @@ async fn seed(world: &World, name: &str, plain: usize) {
     hub.create_or_update_configuration("edge-base", &deployment, None).await.unwrap();
 }
 
-fn plan(action: Action, source: Option<&str>, target: Option<&str>, file: Option<&Path>, replace: bool) -> Plan {
-    let mut plan = Plan {
-        action,
-        aspects: vec![Aspect::Configurations, Aspect::Devices],
-        source: source.map(hub),
-        target: target.map(hub),
-        file: file.map(|f| f.display().to_string()),
-        variant: None,
-        replace,
-    };
-    plan.complete();
-    plan
-}
-
-async fn run(world: &World, journal: &Journal, plan: &Plan) -> Result<String, HubStateError> {
-    let id = hub_state::create(journal, plan)?;
-    hub_state::run(journal, &id, world.clients.clone(), &|_| {}).await?;
-    Ok(id)
-}
-
-/// A state file as JSON, without what the hub generates on its own (its counts of targeted and
-/// applied devices) and this app's version line.
-fn comparable(path: &Path) -> Value {
-    let mut state: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    state.as_object_mut().unwrap().remove(VERSION_KEY);
-    for list in ["admConfigurations", "edgeDeployments"] {
-        for configuration in state["configurations"][list].as_object_mut().unwrap().values_mut() {
-            configuration.as_object_mut().unwrap().remove("systemMetrics");
-            configuration["metrics"].as_object_mut().unwrap().remove("results");
-        }
-    }
-    state
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_exported_imported_into_an_empty_hub_and_exported_again_gives_the_same_file() {
     let world = start().await;
@@ -184,6 +114,7 @@ async fn a_hub_exported_imported_into_an_empty_hub_and_exported_again_gives_the_
     assert_eq!(exported["devices"]["sensor-0003"]["identity"]["status"], "disabled");
     assert!(exported["devices"]["sensor-0001"]["identity"]["authentication"]["symmetricKey"]["primaryKey"].as_str().is_some_and(|k| k.len() == 44));
     assert_eq!(exported["configurations"]["edgeDeployments"]["edge-base"]["priority"], 1);
+    assert_eq!(exported["configurations"]["admConfigurations"]["eco-mode"]["content"], json!({"deviceContent": {"properties.desired.mode": {"eco": true}}}));
 
     assert_eq!(world.device_count("contoso-hub-neu"), 0);
     let import = plan(Action::Import, None, Some("contoso-hub-neu"), Some(&first), false);
@@ -204,33 +135,29 @@ async fn a_hub_exported_imported_into_an_empty_hub_and_exported_again_gives_the_
     assert_eq!(dry.counts["configuration"]["unchanged"], 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_migrate_killed_part_way_resumes_with_nothing_done_twice() {
-    let world = start().await;
-    seed(&world, "contoso-hub-weu", 450).await;
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::open(&dir.path().join("journal.db")).unwrap();
-    let migrate = plan(Action::Migrate, Some("contoso-hub-weu"), Some("contoso-hub-neu"), None, false);
-    let id = hub_state::create(&journal, &migrate).unwrap();
-    // Killed: the run is dropped mid-flight after its second batch of devices.
+/// Runs `plan` (454 devices into the empty contoso-hub-neu), drops the run mid-flight after its
+/// second batch of devices (a kill), resumes it, and checks nothing was done twice and the target
+/// equals the source hub.
+async fn killed_after_two_batches_and_resumed(world: &World, journal: &Journal, dir: &Path, plan_to_kill: &Plan) {
+    let id = hub_state::create(journal, plan_to_kill).unwrap();
     let batches = AtomicUsize::new(0);
     let progress = |event: Progress<HubStateTick>| {
         if matches!(&event, Progress::Tick { news, .. } if news.phase == "devices") {
             batches.fetch_add(1, Ordering::SeqCst);
         }
     };
-    let killed = hub_state::run(&journal, &id, world.clients.clone(), &progress);
+    let killed = hub_state::run(journal, &id, world.clients.clone(), &progress);
     tokio::select! {
         _ = killed => panic!("the run ended before it was killed"),
         _ = async { while batches.load(Ordering::SeqCst) < 2 { tokio::time::sleep(std::time::Duration::from_millis(5)).await } } => {}
     }
     let arrived_before = world.device_count("contoso-hub-neu");
-    assert!(arrived_before >= 200 && arrived_before < 454, "{arrived_before} devices arrived before the kill");
+    assert!((200..454).contains(&arrived_before), "{arrived_before} devices arrived before the kill");
     let target = world.client("contoso-hub-neu").await;
     let before = target.devices(1000).await.unwrap();
     let generations: std::collections::HashMap<String, Option<String>> = before.iter().map(|d| (d.device_id.clone(), d.generation_id.clone())).collect();
 
-    hub_state::run(&journal, &id, world.clients.clone(), &|_| {}).await.unwrap();
+    hub_state::run(journal, &id, world.clients.clone(), &|_| {}).await.unwrap();
     assert_eq!(world.device_count("contoso-hub-neu"), 454);
     let counts = journal.item_kinds(&id).unwrap();
     assert_eq!(counts["device"].get("failed"), None, "{counts:?}");
@@ -246,10 +173,34 @@ async fn a_migrate_killed_part_way_resumes_with_nothing_done_twice() {
         }
     }
     // The target equals the source.
-    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
-    run(&world, &journal, &plan(Action::Export, Some("contoso-hub-weu"), None, Some(&a), false)).await.unwrap();
-    run(&world, &journal, &plan(Action::Export, Some("contoso-hub-neu"), None, Some(&b), false)).await.unwrap();
+    let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+    run(world, journal, &plan(Action::Export, Some("contoso-hub-weu"), None, Some(&a), false)).await.unwrap();
+    run(world, journal, &plan(Action::Export, Some("contoso-hub-neu"), None, Some(&b), false)).await.unwrap();
     assert_eq!(comparable(&a), comparable(&b));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migrate_killed_part_way_resumes_from_the_source_query_with_nothing_done_twice() {
+    let world = start().await;
+    seed(&world, "contoso-hub-weu", 450).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("journal.db")).unwrap();
+    let migrate = plan(Action::Migrate, Some("contoso-hub-weu"), Some("contoso-hub-neu"), None, false);
+    killed_after_two_batches_and_resumed(&world, &journal, dir.path(), &migrate).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_killed_part_way_resumes_from_the_files_offset_with_nothing_done_twice() {
+    let world = start().await;
+    seed(&world, "contoso-hub-weu", 450).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("journal.db")).unwrap();
+    let lines = dir.path().join("weu.jsonl");
+    let mut export = plan(Action::Export, Some("contoso-hub-weu"), None, Some(&lines), false);
+    export.variant = Some(Variant::Lines);
+    run(&world, &journal, &export).await.unwrap();
+    let import = plan(Action::Import, None, Some("contoso-hub-neu"), Some(&lines), false);
+    killed_after_two_batches_and_resumed(&world, &journal, dir.path(), &import).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,6 +29,10 @@ pub async fn configurations(hub: &HubClient, hub_name: &str) -> Result<Configura
             for field in GENERATED_CONFIGURATION_FIELDS {
                 fields.remove(field);
             }
+            // The hub shows all three content sections, the unused ones empty; the file holds the one in use.
+            if let Some(content) = fields.get_mut("content").and_then(Value::as_object_mut) {
+                content.retain(|_, section| section.as_object().is_none_or(|s| !s.is_empty()));
+            }
         }
         let configuration: ConfigurationState =
             serde_json::from_value(value).map_err(|e| AzureError::InvalidInput { what: format!("A configuration of {hub_name}"), problem: e.to_string() })?;

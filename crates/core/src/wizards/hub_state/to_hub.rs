@@ -256,9 +256,18 @@ fn metrics_of(metrics: &Value) -> Value {
     json!({"queries": metrics.get("queries").cloned().filter(Value::is_object).unwrap_or(json!({}))})
 }
 
+/// Content without its empty sections: the hub shows all three, a file holds the one in use.
+fn content_of(configuration: &Value) -> Value {
+    let mut content = configuration.get("content").cloned().unwrap_or_default();
+    if let Some(sections) = content.as_object_mut() {
+        sections.retain(|_, section| section.as_object().is_none_or(|s| !s.is_empty()));
+    }
+    content
+}
+
 fn same_configuration(body: &Value, hub: &Value) -> bool {
     let labels = |v: &Value| v.get("labels").cloned().filter(|l| !l.is_null()).unwrap_or(json!({}));
-    body["content"] == hub.get("content").cloned().unwrap_or_default()
+    content_of(body) == content_of(hub)
         && body["targetCondition"] == hub.get("targetCondition").cloned().unwrap_or_default()
         && body["priority"] == hub.get("priority").cloned().unwrap_or(json!(0))
         && labels(body) == labels(hub)
@@ -287,7 +296,7 @@ pub async fn apply_configurations(hub: &HubClient, state: &ConfigurationsState, 
         if !dry {
             match change {
                 Change::Create => drop(hub.create_or_update_configuration(&configuration.id, &body, None).await?),
-                Change::Update if existing[&configuration.id].get("content") != Some(&body["content"]) => {
+                Change::Update if content_of(&existing[&configuration.id]) != content_of(&body) => {
                     hub.delete_configuration(&configuration.id, Some("*")).await?;
                     hub.create_or_update_configuration(&configuration.id, &body, None).await?;
                 }

@@ -72,10 +72,11 @@ pub struct ConfigurationState {
 }
 
 impl ConfigurationState {
-    /// An edge deployment carries `modulesContent`; a layered one has no `properties.desired` of
+    /// An edge deployment carries `modulesContent` (the hub shows every section, empty ones as `{}`,
+    /// so an empty one says nothing); a layered one has no `properties.desired` of
     /// its own for `$edgeAgent` and goes after the full ones (as the CLI orders them).
     pub fn is_edge_deployment(&self) -> bool {
-        self.content.modules_content.is_some()
+        self.content.modules_content.as_ref().is_some_and(|m| !m.is_empty())
     }
 
     pub fn is_layered(&self) -> bool {
