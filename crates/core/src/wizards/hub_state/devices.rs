@@ -23,7 +23,9 @@ pub struct Batch {
     pub resume: Value,
 }
 
-/// What the file's reading thread hands the run.
+/// What the file's reading thread hands the run. Nearly every message is a device, so the
+/// variants' sizes differing costs nothing a box would save.
+#[allow(clippy::large_enum_variant)]
 pub enum FileMessage {
     Device(String, DeviceState, ReadMark),
     End(Result<ReadSummary, StateFileError>),
@@ -31,7 +33,7 @@ pub enum FileMessage {
 
 pub enum DeviceSource {
     File { rx: mpsc::Receiver<FileMessage>, ended: bool },
-    Hub { hub: HubClient, pager: Pager<Value>, ended: bool },
+    Hub { hub: HubClient, pager: Box<Pager<Value>>, ended: bool },
 }
 
 impl DeviceSource {
@@ -59,7 +61,7 @@ impl DeviceSource {
             Some(token) => pager.resumed_from(&token)?,
             None => pager,
         };
-        Ok(DeviceSource::Hub { hub, pager, ended: false })
+        Ok(DeviceSource::Hub { hub, pager: Box::new(pager), ended: false })
     }
 
     /// The next batch, `None` once every device was handed on.
