@@ -118,7 +118,7 @@ pub struct DeviceStatistics {
 
 #[derive(Clone)]
 pub struct HubClient {
-    plane: DataPlane,
+    pub(crate) plane: DataPlane,
 }
 
 impl HubClient {
@@ -188,3 +188,4 @@ impl HubClient {
         self.plane.call(self.plane.request("Twin_GetDeviceTwin", Method::GET, &["twins", device_id])?, "a device twin").await
     }
 }
+pub use crate::hub_modules::ModuleIdentity;

@@ -15,6 +15,8 @@ mod data_plane;
 pub mod dps;
 pub mod error;
 pub mod hub;
+mod hub_configurations;
+mod hub_modules;
 pub mod oauth;
 pub mod pager;
 pub mod pipeline;

@@ -14,9 +14,14 @@ USAGE:
   iotm <wizard> retry <migration-id>
   iotm <wizard> report <migration-id> [--csv <file>] [--json <file>]
   iotm migrations
+  iotm hub-state export <group>/<hub> <state.json> [--variant lines] [--aspects configurations,devices] [--dry-run]
+  iotm hub-state import <state.json> <group>/<hub> [--replace [--yes]] [--aspects …] [--dry-run]
+  iotm hub-state migrate <group>/<hub> <group>/<hub> [--replace [--yes]] [--aspects …] [--dry-run]
 
 WIZARDS:
   central-to-hub        move devices from an IoT Central app to an IoT hub through DPS
+  hub-state             export, import or migrate a hub's configurations and devices, in the
+                        file format of `az iot hub state` (a hub is <resource-group>/<hub-name>)
 
 OPTIONS:
   --journal <file>      the journal (default: the app's, so the window's Jobs page sees CLI runs)
@@ -24,6 +29,10 @@ OPTIONS:
   --sandbox-url <url>   the sandbox cloud's address (with --cloud sandbox; or IOTM_SANDBOX_URL)
   --sandbox-ca <file>   the sandbox's CA certificate (or IOTM_SANDBOX_CA)
   --report-dir <dir>    where run, resume and retry write the report (default: the current folder)
+  --subscription <id>   hub-state: the hubs' subscription (or AZURE_SUBSCRIPTION_ID)
+  --replace             hub-state: delete from the target what the state does not hold (asks first)
+  --yes                 hub-state: do not ask before a Replace deletes
+  --dry-run             hub-state: show what would change, change nothing
 
 CREDENTIALS (environment):
   AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET   a service principal, for ARM (and Central)
@@ -32,16 +41,39 @@ CREDENTIALS (environment):
 EXIT CODES: 0 done · 1 failed · 2 bad input · 3 stopped (resumable)";
 
 /// The wizards the CLI runs (those whose engine has landed).
-pub const BUILT: &[WizardId] = &[WizardId::CentralToHub];
+pub const BUILT: &[WizardId] = &[WizardId::CentralToHub, WizardId::HubState];
 
 #[derive(Debug, PartialEq)]
 pub enum Command {
-    DryRun { wizard: WizardId, plan: PathBuf },
-    Run { wizard: WizardId, plan: PathBuf },
-    Resume { wizard: WizardId, id: String },
-    Retry { wizard: WizardId, id: String },
-    Report { wizard: WizardId, id: String, csv: Option<PathBuf>, json: Option<PathBuf> },
+    DryRun {
+        wizard: WizardId,
+        plan: PathBuf,
+    },
+    Run {
+        wizard: WizardId,
+        plan: PathBuf,
+    },
+    Resume {
+        wizard: WizardId,
+        id: String,
+    },
+    Retry {
+        wizard: WizardId,
+        id: String,
+    },
+    Report {
+        wizard: WizardId,
+        id: String,
+        csv: Option<PathBuf>,
+        json: Option<PathBuf>,
+    },
     Migrations,
+    /// `iotm hub-state export | import | migrate`: a plan made from the arguments.
+    HubState {
+        action: String,
+        first: String,
+        second: String,
+    },
     Help,
 }
 
@@ -54,6 +86,12 @@ pub struct Options {
     pub report_dir: Option<PathBuf>,
     pub csv: Option<PathBuf>,
     pub json: Option<PathBuf>,
+    pub subscription: Option<String>,
+    pub variant: Option<String>,
+    pub aspects: Option<String>,
+    pub replace: bool,
+    pub yes: bool,
+    pub dry_run: bool,
 }
 
 pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
@@ -66,6 +104,17 @@ pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
             if name == "help" {
                 return Ok((Command::Help, options));
             }
+            let flag = match name {
+                "replace" => Some(&mut options.replace),
+                "yes" => Some(&mut options.yes),
+                "dry-run" => Some(&mut options.dry_run),
+                _ => None,
+            };
+            if let Some(flag) = flag {
+                *flag = true;
+                i += 1;
+                continue;
+            }
             let value = args.get(i + 1).filter(|v| !v.starts_with("--")).ok_or_else(|| format!("--{name} needs a value"))?.clone();
             match name {
                 "journal" => options.journal = Some(value.into()),
@@ -75,6 +124,9 @@ pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
                 "report-dir" => options.report_dir = Some(value.into()),
                 "csv" => options.csv = Some(value.into()),
                 "json" => options.json = Some(value.into()),
+                "subscription" => options.subscription = Some(value),
+                "variant" => options.variant = Some(value),
+                "aspects" => options.aspects = Some(value),
                 other => return Err(format!("--{other} is not an option (see iotm --help)")),
             }
             i += 2;
@@ -92,6 +144,9 @@ pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
                 return Err(format!("the {name} wizard is not built yet"));
             }
             match rest {
+                [action @ ("export" | "import" | "migrate"), first, second] if wizard == WizardId::HubState => {
+                    Command::HubState { action: action.to_string(), first: first.to_string(), second: second.to_string() }
+                }
                 ["dry-run", plan] => Command::DryRun { wizard, plan: plan.into() },
                 ["run", plan] => Command::Run { wizard, plan: plan.into() },
                 ["resume", id] => Command::Resume { wizard, id: id.to_string() },
@@ -121,10 +176,19 @@ mod tests {
     }
 
     #[test]
+    fn hub_state_takes_its_hubs_and_file_as_words_and_its_switches_anywhere() {
+        let (command, options) = parse(&args("hub-state --replace import state.json rg/neu --yes --subscription s")).unwrap();
+        assert_eq!(command, Command::HubState { action: "import".into(), first: "state.json".into(), second: "rg/neu".into() });
+        assert!(options.replace && options.yes && !options.dry_run);
+        assert_eq!(options.subscription.as_deref(), Some("s"));
+        assert_eq!(parse(&args("hub-state export rg/weu")).unwrap_err(), "'export' is not a hub-state action, or its argument is missing (see iotm --help)");
+    }
+
+    #[test]
     fn mistakes_name_the_argument() {
         assert_eq!(parse(&args("central-to-hub run")).unwrap_err(), "'run' is not a central-to-hub action, or its argument is missing (see iotm --help)");
         assert_eq!(parse(&args("central-to-hub")).unwrap_err(), "central-to-hub needs an action: dry-run, run, resume, retry or report (see iotm --help)");
-        assert_eq!(parse(&args("hub-state run p.json")).unwrap_err(), "the hub-state wizard is not built yet");
+        assert_eq!(parse(&args("bulk-identities run p.json")).unwrap_err(), "the bulk-identities wizard is not built yet");
         assert_eq!(parse(&args("teleport run p.json")).unwrap_err(), "'teleport' is not a command (see iotm --help)");
         assert_eq!(parse(&args("migrations --journal")).unwrap_err(), "--journal needs a value");
         assert_eq!(parse(&args("migrations --jornal x")).unwrap_err(), "--jornal is not an option (see iotm --help)");

@@ -3,6 +3,7 @@
 //! the window does. Ctrl-C stops at a safe point; `resume` continues.
 
 mod args;
+mod hub_state;
 mod output;
 
 use args::{Command, Options};
@@ -217,6 +218,14 @@ async fn run(command: Command, options: Options) -> Result<(), Failure> {
             let id = migrations.create(&plan).map_err(|e| bad_input(e.to_string()))?;
             println!("migration {id}");
             execute(&migrations, wizard, &id, &connect, RunMode::Run, &options).await
+        }
+        Command::HubState { action, first, second } => {
+            let plan = hub_state::plan(&action, &first, &second, &options)?;
+            let connect = ServicePrincipal::from_env(&options)?;
+            let Some(plan) = hub_state::command(plan, &connect, &options).await? else { return Ok(()) };
+            let id = migrations.create(&plan).map_err(|e| bad_input(e.to_string()))?;
+            println!("migration {id}");
+            execute(&migrations, WizardId::HubState, &id, &connect, RunMode::Run, &options).await
         }
         Command::Resume { wizard, id } => {
             check_wizard(migrations.journal(), wizard, &id)?;

@@ -92,6 +92,16 @@ pub fn typescript() -> String {
         wizards::central_to_hub::progress::CentralToHubTick,
         wizards::central_to_hub::report::ReportRow,
         wizards::central_to_hub::report::Report,
+        wizards::hub_state::plan::Action,
+        wizards::hub_state::plan::Aspect,
+        wizards::hub_state::plan::HubRef,
+        wizards::hub_state::plan::Plan,
+        wizards::hub_state::state_file::Variant,
+        wizards::hub_state::to_hub::Change,
+        wizards::hub_state::dry_run::PlannedChange,
+        wizards::hub_state::dry_run::DryRun,
+        wizards::hub_state::engine::HubStateTick,
+        wizards::hub_state::report::Report,
     ];
     let mut out = String::from("// Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.\n\n");
     out.push_str(&crate::error_codes::typescript());

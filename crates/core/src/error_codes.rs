@@ -15,11 +15,13 @@ pub const SHELL: &[&str] = &[
 ];
 
 pub fn all() -> Vec<&'static str> {
-    let lists: [&[&str]; 10] = [
+    let lists: [&[&str]; 12] = [
         crate::Error::CODES,
         crate::journal::JournalError::CODES,
         crate::runtime::RunError::CODES,
         crate::wizards::central_to_hub::WizardError::CODES,
+        crate::wizards::hub_state::HubStateError::CODES,
+        crate::wizards::hub_state::state_file::StateFileError::CODES,
         iotm_azure::AzureError::CODES,
         crate::signin::SignInError::CODES,
         crate::session::SessionError::CODES,

@@ -5,6 +5,7 @@
 //! so repeating a step never creates a duplicate. Items of any kind (devices, modules, import lines,
 //! ARM resources) keep their states and reasons; checkpoints keep where long work is.
 
+mod lookup;
 pub mod schema;
 
 use crate::runtime::ItemRow;

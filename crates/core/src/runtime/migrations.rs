@@ -13,6 +13,7 @@ use super::report::{self, ReportFormat};
 use crate::error::Coded;
 use crate::journal::{Journal, MigrationState, MigrationSummary};
 use crate::wizards::central_to_hub::{self, CentralToHub};
+use crate::wizards::hub_state::{self, HubState};
 use crate::wizards::WizardId;
 use crate::ErrorPayload;
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,10 @@ macro_rules! dispatch {
                 type $W = CentralToHub;
                 $body
             }
+            WizardId::HubState => {
+                type $W = HubState;
+                $body
+            }
             other => Err(RunError::Unsupported { wizard: other, action: $action.into() }.to_payload()),
         }
     };
@@ -40,12 +45,14 @@ macro_rules! dispatch {
 #[serde(tag = "wizard", content = "plan", rename_all = "camelCase")]
 pub enum MigrationPlan {
     CentralToHub(central_to_hub::Plan),
+    HubState(hub_state::Plan),
 }
 
 impl MigrationPlan {
     pub fn wizard(&self) -> WizardId {
         match self {
             MigrationPlan::CentralToHub(_) => WizardId::CentralToHub,
+            MigrationPlan::HubState(_) => WizardId::HubState,
         }
     }
 
@@ -53,6 +60,7 @@ impl MigrationPlan {
     pub fn to_file_text(&self) -> String {
         let plan = match self {
             MigrationPlan::CentralToHub(plan) => serde_json::to_string_pretty(plan),
+            MigrationPlan::HubState(plan) => serde_json::to_string_pretty(plan),
         };
         plan.unwrap_or_default() + "\n"
     }
@@ -77,6 +85,7 @@ impl MigrationPlan {
         }
         match wizard {
             WizardId::CentralToHub => read::<CentralToHub>(text).map(MigrationPlan::CentralToHub),
+            WizardId::HubState => read::<HubState>(text).map(MigrationPlan::HubState),
             other => Err(PlanProblem::new("wizard", format!("the {other} wizard is not built yet"))),
         }
     }
@@ -87,6 +96,7 @@ impl MigrationPlan {
 #[serde(tag = "wizard", content = "report", rename_all = "camelCase")]
 pub enum MigrationReport {
     CentralToHub(central_to_hub::report::Report),
+    HubState(hub_state::report::Report),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,6 +224,7 @@ impl Migrations {
     pub fn create(&self, plan: &MigrationPlan) -> Result<String, ErrorPayload> {
         match plan {
             MigrationPlan::CentralToHub(plan) => create::<CentralToHub>(&self.journal, plan).map_err(|e| e.to_payload()),
+            MigrationPlan::HubState(plan) => create::<HubState>(&self.journal, plan).map_err(|e| e.to_payload()),
         }
     }
 
@@ -346,6 +357,7 @@ impl Migrations {
         let wizard = self.journal.wizard_of(id).map_err(|e| e.to_payload())?;
         match wizard {
             WizardId::CentralToHub => CentralToHub::report(&self.journal, id).map(MigrationReport::CentralToHub).map_err(|e| e.to_payload()),
+            WizardId::HubState => HubState::report(&self.journal, id).map(MigrationReport::HubState).map_err(|e| e.to_payload()),
             other => Err(RunError::Unsupported { wizard: other, action: "report".into() }.to_payload()),
         }
     }
@@ -389,6 +401,11 @@ pub async fn dry_run_lines(plan: &MigrationPlan, connect: &dyn Connect, progress
             let clients = CentralToHub::clients(plan, connect)?;
             let dry = CentralToHub::dry_run(&clients, plan, progress).await.map_err(|e| e.to_payload())?;
             Ok(CentralToHub::dry_run_lines(&dry))
+        }
+        MigrationPlan::HubState(plan) => {
+            let clients = HubState::clients(plan, connect)?;
+            let dry = HubState::dry_run(&clients, plan, progress).await.map_err(|e| e.to_payload())?;
+            Ok(HubState::dry_run_lines(&dry))
         }
     }
 }

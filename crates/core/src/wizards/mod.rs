@@ -4,6 +4,7 @@
 
 pub mod central_access;
 pub mod central_to_hub;
+pub mod hub_state;
 
 pub use central_access::CentralAccess;
 
@@ -88,7 +89,7 @@ pub struct Wizard {
 }
 
 fn wizard(id: WizardId, title: &str, summary: &str, what_it_does: &[&str]) -> Wizard {
-    // Each wizard turns available as its engine lands.
+    // Each wizard turns available as its page lands (Hub state's engine and CLI are in; its page is not).
     let available = matches!(id, WizardId::CentralToHub);
     Wizard {
         id,

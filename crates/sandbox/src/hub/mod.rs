@@ -3,6 +3,7 @@
 //! policies; modules, module twins, the bulk registry, configurations, direct methods and the
 //! service statistics, each throttled per hub at its tier's documented rates (quotas/).
 
+mod apply_content;
 pub mod arm_view;
 mod bulk;
 mod configurations;
@@ -54,6 +55,7 @@ pub fn router(cloud: Arc<Cloud>, hub: Arc<Hub>) -> Router {
         .route("/twins/{id}/methods", post(methods::device))
         .route("/twins/{id}/modules/{mid}/methods", post(methods::module))
         .route("/devices/{id}/modules", get(modules::list))
+        .route("/devices/{id}/applyConfigurationContent", post(apply_content::apply))
         .route("/devices/{id}/modules/{mid}", put(modules::put).get(modules::get).delete(modules::delete))
         .route("/configurations", get(configurations::list))
         .route("/configurations/testQueries", post(configurations::test_queries))
