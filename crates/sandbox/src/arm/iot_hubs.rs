@@ -23,6 +23,10 @@ fn hub_json(hub: &Hub) -> Value {
         "name": hub.name(),
         "type": TYPE,
         "location": hub.placement().location,
+        // Azure returns these two beside the resource's ID, and the az CLI's IoT extension reads
+        // `resourcegroup` from them to find the hub's policies.
+        "resourcegroup": hub.placement().resource_group,
+        "subscriptionid": hub.placement().subscription_id,
         "tags": scale.tags,
         "etag": hub.etag(),
         "sku": {"name": scale.sku, "tier": scale.tier(), "capacity": scale.capacity},

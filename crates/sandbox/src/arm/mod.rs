@@ -12,6 +12,7 @@ mod keys;
 mod operations;
 pub use operations::ArmOperations;
 mod locations;
+mod metadata;
 mod provisioning;
 mod routing_test;
 mod storage_accounts;
@@ -52,6 +53,13 @@ pub async fn handle(
     if let Some(answer) = iot_hub_jobs::serve(&cloud, &method, &uri, &headers, &query, &body).await {
         return answer;
     }
+    // The cloud's endpoints document is public, as on Azure.
+    if method == Method::GET && metadata::is_metadata_path(uri.path()) {
+        return match metadata::endpoints(&cloud, query.get("api-version").map(String::as_str)) {
+            Ok(body) => json(&cloud, body),
+            Err(e) => e.into_response_with_id(&cloud),
+        };
+    }
     let result = (|| {
         let caller = authenticate(&cloud, &headers)?;
         let segments: Vec<String> = uri.path().trim_matches('/').split('/').map(str::to_ascii_lowercase).collect();
@@ -66,6 +74,7 @@ pub async fn handle(
             (Method::GET, ["subscriptions", _, "locations"]) => locations::list(&ctx, raw[1], api_version),
             (Method::GET, ["subscriptions", _, "resourcegroups"]) => subscriptions::list_groups(&ctx, raw[1], api_version),
             (Method::GET, ["subscriptions", _, "resourcegroups", _]) => subscriptions::get_group(&ctx, raw[1], raw[3], api_version),
+            (Method::HEAD, ["subscriptions", _, "resourcegroups", _]) => subscriptions::group_exists(&ctx, raw[1], raw[3], api_version),
             (Method::GET, ["subscriptions", _, "providers", "microsoft.iotcentral", "iotapps"]) => central_apps::list(&ctx, raw[1], None, api_version),
             (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.iotcentral", "iotapps"]) => {
                 central_apps::list(&ctx, raw[1], Some(raw[3]), api_version)

@@ -4,7 +4,7 @@ use super::errors::ArmError;
 use super::{json, Ctx};
 use crate::scenario::Subscription;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{json as j, Value};
 
 pub const SUBSCRIPTION_VERSIONS: &[&str] = crate::api_versions::ARM_SUBSCRIPTIONS;
@@ -101,4 +101,14 @@ pub fn get_group(ctx: &Ctx, id: &str, name: &str, version: Option<&str>) -> Resu
         .find(|g| g.name.eq_ignore_ascii_case(name))
         .ok_or_else(|| ArmError::new(StatusCode::NOT_FOUND, "ResourceGroupNotFound", format!("Resource group '{name}' could not be found.")))?;
     Ok(json(ctx.cloud, group_json(sub, &group.name, &group.location)))
+}
+
+/// `ResourceGroups_CheckExistence` (HEAD): 204 when the group is there, 404 when it is not, no body.
+/// `az iot hub show -g <group>` and other az commands ask it before anything else.
+pub fn group_exists(ctx: &Ctx, id: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
+    match get_group(ctx, id, name, version) {
+        Ok(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Ok(StatusCode::NOT_FOUND.into_response()),
+        Err(e) => Err(e),
+    }
 }

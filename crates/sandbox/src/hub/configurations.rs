@@ -102,6 +102,15 @@ fn normalized(content: &Value) -> Value {
     json!({"deviceContent": section("deviceContent"), "moduleContent": section("moduleContent"), "modulesContent": section("modulesContent")})
 }
 
+/// Content as the hub answers it: only the section in use. The az CLI's `hub state import` refuses a
+/// configuration whose content names both `deviceContent` and `moduleContent`, and the state files
+/// it exports from Azure carry the one section.
+fn shown(content: &Value) -> Value {
+    let mut shown = content.as_object().cloned().unwrap_or_default();
+    shown.retain(|_, section| section.as_object().is_some_and(|s| !s.is_empty()));
+    Value::Object(shown)
+}
+
 impl Configuration {
     /// The configuration a PUT body describes (`existing` when it updates one).
     pub fn from_request(id: &str, body: &Value, existing: Option<&Configuration>) -> Result<Configuration, HubError> {
@@ -198,7 +207,7 @@ impl Configuration {
         }
         let custom: Map<String, Value> = metrics.iter().zip(&results).map(|((n, _), r)| (n.clone(), json!(r))).collect();
         json!({
-            "id": self.id, "schemaVersion": self.schema_version, "labels": self.labels, "content": self.content,
+            "id": self.id, "schemaVersion": self.schema_version, "labels": self.labels, "content": shown(&self.content),
             "targetCondition": self.target_condition, "createdTimeUtc": rfc3339(self.created), "lastUpdatedTimeUtc": rfc3339(self.last_updated),
             "priority": self.priority, "etag": self.etag,
             "systemMetrics": {
@@ -362,5 +371,6 @@ mod tests {
         assert_eq!(high.to_json(&devices, &all)["systemMetrics"]["results"], json!({"targetedCount": 2, "appliedCount": 2}));
         let none = Configuration::from_request("none", &json!({"content": content()}), None).unwrap();
         assert_eq!(none.to_json(&devices, &all)["systemMetrics"]["results"]["targetedCount"], 0, "no target condition, no devices");
+        assert_eq!(none.to_json(&devices, &all)["content"], content(), "only the section in use is shown");
     }
 }
