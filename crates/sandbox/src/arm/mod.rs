@@ -4,6 +4,7 @@
 
 mod central_apps;
 mod errors;
+mod hub_policies;
 mod iot_hubs;
 mod keys;
 mod operations;
@@ -72,7 +73,8 @@ pub async fn handle(
             (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _]) => {
                 iot_hubs::get(&ctx, raw[1], raw[3], raw[7], api_version)
             }
-            (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "listkeys"]) => {
+            // The nextLink of a paged listkeys is followed with GET, as generated ARM clients follow every nextLink.
+            (Method::POST | Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "listkeys"]) => {
                 iot_hubs::list_keys(&ctx, raw[1], raw[3], raw[7], api_version)
             }
             (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "iothubkeys", _, "listkeys"]) => {
