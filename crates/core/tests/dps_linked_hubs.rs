@@ -122,6 +122,16 @@ async fn an_unlink_lists_pinned_enrollments_edits_them_when_asked_and_never_orph
         ..Default::default()
     };
     client.create_or_update_individual_enrollment(&solo, None).await.unwrap();
+    let view = iotm_core::wizards::dps_linked_hubs::view::see(arm, &world.clients.pipeline, &dps()).await.unwrap();
+    let shown: Vec<_> = view
+        .hubs
+        .iter()
+        .map(|h| {
+            (h.host.as_str(), h.allocation_weight, h.weight_is_default, h.policy_name.as_deref(), h.pinning_enrollment_groups, h.pinning_individual_enrollments)
+        })
+        .collect();
+    assert_eq!(shown, [(weu.as_str(), 1, true, Some("iothubowner"), 1, 0), (neu.as_str(), 1, true, Some("iothubowner"), 1, 1)]);
+    assert!(!serde_json::to_string(&view).unwrap().contains("SharedAccessKey="), "the view never holds a key");
     let refused = unlink(arm, &world.clients.pipeline, &dps(), &[neu.clone()], true, SUFFIX).await.unwrap_err();
     assert_eq!(refused.code(), "dpsLinkedHubs.would_orphan_enrollments");
     assert!(refused.to_string().contains("individual only-neu"), "{refused}");

@@ -8,8 +8,10 @@ pub mod enrollments;
 pub mod error;
 pub mod link;
 pub mod rotation;
+pub mod view;
 
 pub use edit::{Change, DpsRef, IotHubsDiff};
 pub use error::LinkedHubsError;
 pub use link::{HubRef, PolicyOffer};
 pub use rotation::{Rotation, RotationPlan};
+pub use view::{DpsView, LinkedHubView};
