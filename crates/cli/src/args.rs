@@ -14,6 +14,7 @@ USAGE:
   iotm <wizard> retry <migration-id>
   iotm <wizard> report <migration-id> [--csv <file>] [--json <file>]
   iotm migrations
+  iotm dps linked-hubs list | link | update | unlink | rotate-keys …   (iotm dps linked-hubs --help)
 
 WIZARDS:
   central-to-hub        move devices from an IoT Central app to an IoT hub through DPS
