@@ -132,14 +132,14 @@ async fn an_unlink_lists_pinned_enrollments_edits_them_when_asked_and_never_orph
         .collect();
     assert_eq!(shown, [(weu.as_str(), 1, true, Some("iothubowner"), 1, 0), (neu.as_str(), 1, true, Some("iothubowner"), 1, 1)]);
     assert!(!serde_json::to_string(&view).unwrap().contains("SharedAccessKey="), "the view never holds a key");
-    let refused = unlink(arm, &world.clients.pipeline, &dps(), &[neu.clone()], true, SUFFIX).await.unwrap_err();
+    let refused = unlink(arm, &world.clients.pipeline, &dps(), std::slice::from_ref(&neu), true, SUFFIX).await.unwrap_err();
     assert_eq!(refused.code(), "dpsLinkedHubs.would_orphan_enrollments");
     assert!(refused.to_string().contains("individual only-neu"), "{refused}");
     client.delete_individual_enrollment("only-neu", None).await.unwrap();
-    let stopped = unlink(arm, &world.clients.pipeline, &dps(), &[neu.clone()], false, SUFFIX).await.unwrap_err();
+    let stopped = unlink(arm, &world.clients.pipeline, &dps(), std::slice::from_ref(&neu), false, SUFFIX).await.unwrap_err();
     assert_eq!(stopped.code(), "dpsLinkedHubs.pinned_enrollments");
     assert_eq!(linked(arm).await.len(), 2, "stopped: nothing unlinked");
-    let (_, edited) = unlink(arm, &world.clients.pipeline, &dps(), &[neu.clone()], true, SUFFIX).await.unwrap();
+    let (_, edited) = unlink(arm, &world.clients.pipeline, &dps(), std::slice::from_ref(&neu), true, SUFFIX).await.unwrap();
     assert_eq!(edited.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["both-hubs"]);
     assert_eq!(client.enrollment_group("both-hubs").await.unwrap().iot_hubs, vec![weu.clone()]);
     assert_eq!(linked(arm).await.iter().map(|h| h.0.clone()).collect::<Vec<_>>(), [weu]);
@@ -233,7 +233,7 @@ async fn a_rotation_cut_off_at_each_step_resumes_to_the_end() {
     let arm = &world.clients.arm;
     let plan = rotation_plan(true);
     let rotation = Rotation { arm, pipeline: &world.clients.pipeline, suffix: SUFFIX, plan: &plan };
-    for cut in 0..STEPS.len() {
+    for (cut, cut_inside) in STEPS.iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(&dir.path().join("journal.db")).unwrap();
         let id = journal.create(WizardId::DpsLinkedHubs, "Rotate", &serde_json::json!({})).unwrap();
@@ -252,7 +252,7 @@ async fn a_rotation_cut_off_at_each_step_resumes_to_the_end() {
             let ctx = RunContext::new(&journal, &id, &progress, stop);
             assert_eq!(rotation.run(&ctx).await.unwrap_err().code(), "migration.cancelled", "cut {cut}");
         }
-        journal.begin_step(&id, STEPS[cut], &serde_json::json!({})).unwrap();
+        journal.begin_step(&id, cut_inside, &serde_json::json!({})).unwrap();
         let quiet = |_: Progress<()>| {};
         let ctx = RunContext::new(&journal, &id, &quiet, StopSignal::default());
         rotation.run(&ctx).await.unwrap_or_else(|e| panic!("resume after cut {cut}: {e}"));
@@ -267,4 +267,21 @@ async fn a_rotation_cut_off_at_each_step_resumes_to_the_end() {
         .await
         .unwrap();
     assert_eq!(state.status.as_deref(), Some("assigned"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dps_the_caller_may_only_read_is_refused_as_read_only_and_unchanged() {
+    const AUTOMATION_SP: &str = "0a1b2c3d-2222-4000-8000-000000000003";
+    let mut read_only = scenario(0);
+    let production = &mut read_only.subscriptions[0];
+    production.access.retain(|oid| oid != AUTOMATION_SP);
+    production.readers.push(AUTOMATION_SP.into());
+    let world = start(read_only, PipelineOptions::default()).await;
+    let arm = &world.clients.arm;
+    let weu = host_of(&world, "contoso-hub-weu");
+    let weigh = Change::Update { host: weu, allocation_weight: Some(4), apply_allocation_policy: None, connection_string: None };
+    let refused = write(arm, &dps(), &weigh, SUFFIX).await.unwrap_err();
+    assert_eq!(refused.code(), "dpsLinkedHubs.read_only_dps", "{refused}");
+    assert!(refused.to_string().contains("contoso-dps"), "{refused}");
+    assert_eq!(linked(arm).await[0].1, None, "nothing written");
 }

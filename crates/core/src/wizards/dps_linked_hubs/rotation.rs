@@ -136,7 +136,7 @@ impl Rotation<'_> {
 
     /// Runs (or resumes) the rotation to its end.
     pub async fn run<T>(&self, ctx: &RunContext<'_, T>) -> Result<(), LinkedHubsError> {
-        let proof_id = |n: u8| ctx.identifier(&format!("proof-{n}"), || format!("iotm-rotation-proof-{}-{n}", format!("{:08x}", rand::random::<u32>())));
+        let proof_id = |n: u8| ctx.identifier(&format!("proof-{n}"), || format!("iotm-rotation-proof-{:08x}-{n}", rand::random::<u32>()));
         let first = proof_id(1)?;
         let second = proof_id(2)?;
         let policy = self.plan.policy.clone();
