@@ -127,3 +127,32 @@ def test_az_iot_hub_state_export_import_and_migrate_carry_a_hub_whole(sandbox, f
     registry.create_device_with_sas("stray", None, None, "enabled")
     az("iot", "hub", "state", "migrate", "--origin-hub-login", source, "--destination-hub-login", target, "--aspects", "devices", "configurations", "-r")
     assert hub_contents(target) == expected
+
+
+def test_a_state_file_written_by_either_tool_imports_with_the_other(sandbox, fresh_scenario, az, tmp_path):
+    """Issue 14's promise: `iotm hub-state` reads what `az iot hub state export` writes, and the reverse."""
+    from test_cli_hub_state import hub_state
+    from test_cli_kill_resume import CLI, cli_env
+
+    assert CLI.exists(), f"build it first: {CLI} is missing"
+    source = arm_view(sandbox)["hub_cs"]
+    target = arm_view(sandbox, hub_name="contoso-hub-neu")["hub_cs"]
+    populate(source)
+    expected = hub_contents(source)
+    env = cli_env(sandbox)
+
+    ours = tmp_path / "iotm-state.json"
+    done = hub_state("export", "rg-iot-prod/contoso-hub-weu", str(ours), env=env, tmp=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    az("iot", "hub", "state", "import", "--login", target, "--aspects", "devices", "configurations", "-f", str(ours), "-r")
+    assert hub_contents(target) == expected, "az imported the file iotm wrote: every device, key, twin, module and the configuration"
+
+    theirs = tmp_path / "az-state.json"
+    az("iot", "hub", "state", "export", "--login", source, "--aspects", "devices", "configurations", "-f", str(theirs))
+    sandbox.load_scenario(sandbox.default_scenario())  # both hubs empty again, with new keys
+    target = arm_view(sandbox, hub_name="contoso-hub-neu")["hub_cs"]
+    assert hub_contents(target) == {"devices": {}, "configurations": {}}
+    (tmp_path / "second").mkdir()
+    done = hub_state("import", str(theirs), "rg-iot-prod/contoso-hub-neu", env=env, tmp=tmp_path / "second", timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert hub_contents(target) == expected, "iotm imported the file az wrote"

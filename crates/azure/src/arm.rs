@@ -3,7 +3,9 @@
 //! PUT guarded by If-Match) and DPS instances (linked hubs changed by an ETag-guarded
 //! read-modify-write PUT). Bearer tokens for the cloud's ARM audience.
 
+mod hub_keys;
 pub mod models;
+pub use hub_keys::{new_shared_access_key, KeySlot};
 
 use crate::auth::Credential;
 use crate::cloud::Service;

@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 
+pub mod device;
+mod individual;
+pub use individual::IndividualEnrollment;
+
 const API_VERSION: &str = "2021-10-01";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -17,6 +17,7 @@ USAGE:
   iotm hub-state export <group>/<hub> <state.json> [--variant lines] [--aspects configurations,devices] [--dry-run]
   iotm hub-state import <state.json> <group>/<hub> [--replace [--yes]] [--aspects …] [--dry-run]
   iotm hub-state migrate <group>/<hub> <group>/<hub> [--replace [--yes]] [--aspects …] [--dry-run]
+  iotm dps linked-hubs list | link | update | unlink | rotate-keys …   (iotm dps linked-hubs --help)
 
 WIZARDS:
   central-to-hub        move devices from an IoT Central app to an IoT hub through DPS

@@ -4,6 +4,7 @@
 
 mod args;
 mod hub_state;
+mod dps_links;
 mod output;
 
 use args::{Command, Options};
@@ -47,9 +48,13 @@ async fn main() -> ExitCode {
     use tracing_subscriber::util::SubscriberInitExt;
     log_to(log_filter(std::env::var("RUST_LOG").ok().as_deref()), std::io::stderr).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args::parse(&args) {
-        Ok((command, options)) => run(command, options).await,
-        Err(message) => Err(bad_input(message)),
+    let result = if dps_links::wanted(&args) {
+        run_dps_links(&args).await
+    } else {
+        match args::parse(&args) {
+            Ok((command, options)) => run(command, options).await,
+            Err(message) => Err(bad_input(message)),
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,6 +63,25 @@ async fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// `iotm dps linked-hubs …`: the global options (cloud, sandbox, journal) are read as for the
+/// other commands; the rest is the action's own (dps_links.rs).
+async fn run_dps_links(args: &[String]) -> Result<(), Failure> {
+    let global = ["--journal", "--cloud", "--sandbox-url", "--sandbox-ca"];
+    let (mut mine, mut options_args) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < args.len() {
+        if global.contains(&args[i].as_str()) && i + 1 < args.len() {
+            options_args.extend([args[i].clone(), args[i + 1].clone()]);
+            i += 2;
+        } else {
+            mine.push(args[i].clone());
+            i += 1;
+        }
+    }
+    let (_, options) = args::parse(&options_args).map_err(bad_input)?;
+    dps_links::run(&mine, &options).await
 }
 
 /// The stderr log's filter: warnings by default; `RUST_LOG` set to a level (`RUST_LOG=debug` shows

@@ -15,13 +15,14 @@ pub const SHELL: &[&str] = &[
 ];
 
 pub fn all() -> Vec<&'static str> {
-    let lists: [&[&str]; 12] = [
+    let lists: &[&[&str]] = &[
         crate::Error::CODES,
         crate::journal::JournalError::CODES,
         crate::runtime::RunError::CODES,
         crate::wizards::central_to_hub::WizardError::CODES,
         crate::wizards::hub_state::HubStateError::CODES,
         crate::wizards::hub_state::state_file::StateFileError::CODES,
+        crate::wizards::dps_linked_hubs::LinkedHubsError::CODES,
         iotm_azure::AzureError::CODES,
         crate::signin::SignInError::CODES,
         crate::session::SessionError::CODES,

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 
 /// A shared access policy of a hub or DPS: a key name, two keys and the rights they grant.
+#[derive(Clone)]
 pub struct AccessPolicy {
     pub key_name: String,
     pub primary_key: String,
@@ -46,18 +47,45 @@ impl AccessPolicy {
     }
 }
 
-/// A policy's keys as the state snapshot keeps them (its rights come with the resource's kind).
+/// A policy's keys as the state snapshot keeps them, with its rights (a hub's policies can be
+/// replaced through ARM; older snapshots lack them and keep the resource kind's defaults).
 /// No Debug: they are keys.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct PolicyKeys {
     pub key_name: String,
     pub primary_key: String,
     pub secondary_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rights: Option<String>,
 }
 
 /// The keys of each policy, to be saved.
 pub fn policy_keys(policies: &[AccessPolicy]) -> Vec<PolicyKeys> {
-    policies.iter().map(|p| PolicyKeys { key_name: p.key_name.clone(), primary_key: p.primary_key.clone(), secondary_key: p.secondary_key.clone() }).collect()
+    policies
+        .iter()
+        .map(|p| PolicyKeys {
+            key_name: p.key_name.clone(),
+            primary_key: p.primary_key.clone(),
+            secondary_key: p.secondary_key.clone(),
+            rights: Some(p.rights.to_string()),
+        })
+        .collect()
+}
+
+/// The saved policies exactly as they were (names, keys, rights), when every one carries rights
+/// the hub knows; `None` for an older snapshot, which `restore_keys` handles.
+pub fn restored_policies(saved: &[PolicyKeys]) -> Option<Vec<AccessPolicy>> {
+    saved
+        .iter()
+        .map(|k| {
+            Some(AccessPolicy {
+                key_name: k.key_name.clone(),
+                primary_key: k.primary_key.clone(),
+                secondary_key: k.secondary_key.clone(),
+                rights: crate::hub::access_rights(k.rights.as_deref()?)?,
+            })
+        })
+        .collect()
 }
 
 /// Saved keys put back on the policies of the same name (a policy the snapshot lacks keeps its new keys).

@@ -5,6 +5,7 @@
 pub mod central_access;
 pub mod central_to_hub;
 pub mod hub_state;
+pub mod dps_linked_hubs;
 
 pub use central_access::CentralAccess;
 

@@ -1,5 +1,6 @@
 //! `Microsoft.Devices/IotHubs` (2023-06-30): list, get, create or update (a long-running PUT
-//! honouring If-Match: SKU, units, tags), and the keys of the shared access policies. Each hub's
+//! honouring If-Match: SKU, units, tags, shared access policies and `disableLocalAuth` —
+//! hub_policies.rs), and the keys of the shared access policies (paged). Each hub's
 //! host name is `localhost:<port>` of its own data-plane listener.
 
 use super::errors::ArmError;
@@ -37,7 +38,7 @@ fn hub_json(hub: &Hub) -> Value {
             "locations": [{"location": hub.placement().location, "role": "primary"}],
             "enableFileUploadNotifications": false,
             "features": "None",
-            "disableLocalAuth": false,
+            "disableLocalAuth": hub.local_auth_disabled(),
             "publicNetworkAccess": "Enabled",
             "routing": hub.routing().get(),
         },
@@ -63,13 +64,16 @@ pub fn get(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>)
 pub fn list_keys(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
     let hub = find(ctx, sub, group, name, "Microsoft.Devices/IotHubs/listkeys/Action")?;
-    Ok(json(ctx.cloud, keys::all(hub.policies())))
+    // IotHubResource_ListKeys is pageable (nextLink), as ARM pages it.
+    let all = keys::all(&hub.policies());
+    Ok(json(ctx.cloud, ctx.paged(all["value"].as_array().cloned().unwrap_or_default())))
 }
 
 pub fn key_for_name(ctx: &Ctx, sub: &str, group: &str, name: &str, key_name: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
     let hub = find(ctx, sub, group, name, "Microsoft.Devices/IotHubs/IotHubKeys/listkeys/Action")?;
-    Ok(json(ctx.cloud, keys::by_name(hub.policies(), key_name, &format!("IoT hub '{name}'"))?))
+    let policy = keys::by_name(&hub.policies(), key_name, &format!("IoT hub '{name}'"))?;
+    Ok(json(ctx.cloud, policy))
 }
 
 const SKUS: &[&str] = &["F1", "B1", "B2", "B3", "S1", "S2", "S3"];
@@ -134,6 +138,7 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
     match existing {
         Some(hub) => {
             let location = &hub.placement().location;
+            let access = super::hub_policies::requested(&body, &hub.policies())?;
             hub.update_scale(|current, etag| {
                 let scale = requested_scale(&body, Some(current))?;
                 if let Some(wanted) = if_match.filter(|e| e != "*") {
@@ -148,6 +153,8 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
                 if body["location"].as_str().is_some_and(|l| !l.eq_ignore_ascii_case(location)) {
                     return Err(bad("LocationNotChangeable", format!("The hub is in {location}; its location cannot change.")));
                 }
+                // Applied under the ETag's lock, once every check has passed.
+                access.apply(&hub);
                 Ok(scale)
             })?;
             if let Some(routing) = routing {
@@ -168,6 +175,7 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
             }
             let location = body["location"].as_str().ok_or_else(|| bad("LocationRequired", "location is required to create a hub.".into()))?;
             let scale = requested_scale(&body, None)?;
+            let access = super::hub_policies::requested(&body, &[])?;
             let placement = crate::live::Placement { subscription_id: sub.to_string(), resource_group: group.to_string(), location: location.to_string() };
             let hub = ctx
                 .cloud
@@ -177,6 +185,7 @@ pub fn put(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>,
             if let Some(routing) = routing {
                 hub.routing().set(routing);
             }
+            access.apply(&hub);
             Ok(super::operations::started(ctx, &hub.resource_id(), version, StatusCode::CREATED, hub_json(&hub)))
         }
     }

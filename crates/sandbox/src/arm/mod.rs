@@ -7,6 +7,7 @@ mod consumer_groups;
 mod errors;
 mod iot_hub_jobs;
 mod iot_hub_operations;
+mod hub_policies;
 mod iot_hubs;
 mod keys;
 mod operations;
@@ -89,7 +90,8 @@ pub async fn handle(
             (Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _]) => {
                 iot_hubs::get(&ctx, raw[1], raw[3], raw[7], api_version)
             }
-            (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "listkeys"]) => {
+            // The nextLink of a paged listkeys is followed with GET, as generated ARM clients follow every nextLink.
+            (Method::POST | Method::GET, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "listkeys"]) => {
                 iot_hubs::list_keys(&ctx, raw[1], raw[3], raw[7], api_version)
             }
             (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "iothubkeys", _, "listkeys"]) => {

@@ -102,12 +102,9 @@ fn linked_hub(ctx: &Ctx, entry: &Value, current: &[LinkedHub]) -> Result<LinkedH
             .ok_or_else(|| invalid(format!("The hub {host} is not linked yet, so its key cannot be masked.")))?
     } else {
         let hub = ctx.cloud.hubs().by_host(&host).ok_or_else(|| invalid(format!("No IoT hub answers at {host}.")))?;
-        let (key_name, key) = (field("SharedAccessKeyName").unwrap_or_default(), field("SharedAccessKey").unwrap_or_default());
-        if !hub.policies().iter().any(|p| p.key_name == key_name && (p.primary_key == key || p.secondary_key == key) && p.allows("ServiceConnect")) {
-            return Err(invalid(format!(
-                "The connection string for {host} is not accepted by the hub: unknown policy '{key_name}', wrong key, or no ServiceConnect permission."
-            )));
-        }
+        // DPS writes devices into the hub's registry and reads them back: it needs both rights.
+        hub.accepts_connection_string(cs, &["RegistryWrite", "ServiceConnect"])
+            .map_err(|why| invalid(format!("The connection string for {host} is not accepted by the hub: {why}.")))?;
         cs.to_string()
     };
     Ok(LinkedHub {

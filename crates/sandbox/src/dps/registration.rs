@@ -237,6 +237,10 @@ pub fn register(
     let voucher = authenticate(cloud, dps, proof, scope, registration_id)?;
     let stamp = chrono::Utc::now();
     let outcome = match pick_hub(dps, &voucher.enrollment, registration_id).map(|linked| (cloud.hub_by_host(&linked.name), linked)) {
+        // DPS reaches the hub with the link's connection string: a stale key fails the assignment.
+        Some((Some(hub), linked)) if hub.accepts_connection_string(&linked.connection_string, &["RegistryWrite"]).is_err() => {
+            Outcome::Failed { code: 401002, message: crate::hub::HubError::unauthorized_body("Unauthorized").into() }
+        }
         Some((Some(hub), _)) => {
             let device_id = voucher.enrollment["deviceId"].as_str().filter(|d| !d.is_empty()).unwrap_or(registration_id).to_string();
             let reprovisioned = hub.upsert_provisioned_device(&device_id, voucher.authentication);

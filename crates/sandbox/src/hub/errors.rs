@@ -31,14 +31,25 @@ impl HubError {
     }
 }
 
-impl IntoResponse for HubError {
-    fn into_response(self) -> Response {
+impl HubError {
+    fn body(&self) -> serde_json::Value {
         let tracking = crate::tokens::random_token(16);
         let stamp = chrono::Utc::now();
-        let body = json!({
+        json!({
             "Message": format!("ErrorCode:{};{}", self.name, self.text),
             "ExceptionMessage": format!("Tracking ID:{tracking}-G:0-TimeStamp:{}", stamp.format("%m/%d/%Y %H:%M:%S")),
-        });
+        })
+    }
+
+    /// The hub's refusal as DPS passes it on in a failed registration's `errorMessage`.
+    pub fn unauthorized_body(text: &str) -> String {
+        HubError::new(StatusCode::UNAUTHORIZED, "IotHubUnauthorizedAccess", text).body().to_string()
+    }
+}
+
+impl IntoResponse for HubError {
+    fn into_response(self) -> Response {
+        let body = self.body();
         let mut response = (self.status, Json(body)).into_response();
         if let Ok(v) = HeaderValue::from_str(self.name) {
             response.headers_mut().insert("iothub-errorcode", v);

@@ -5,6 +5,7 @@
 
 mod apply_content;
 pub mod arm_view;
+mod access;
 mod bulk;
 mod configurations;
 pub mod consumer_groups;
@@ -26,6 +27,7 @@ mod twins;
 use crate::cloud::Cloud;
 use crate::hub::state::Hub;
 use crate::sas::{self, SasError};
+pub use access::{access_rights, ConnectionRefusal, ACCESS_RIGHTS};
 use axum::http::HeaderMap;
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -86,7 +88,10 @@ impl HubCtx {
                 .bearer_allows(bearer, crate::entra::Resource::IotHub, &self.hub.placement.subscription_id)
                 .map_err(|why| HubError::unauthorized(&why));
         }
-        sas::verify(header, &self.hub.host, self.cloud.now(), &self.hub.policies, right).map(|_| ()).map_err(|e| match e {
+        if self.hub.local_auth_disabled() {
+            return Err(HubError::unauthorized("local authentication is disabled on this hub: use a Microsoft Entra token"));
+        }
+        sas::verify(header, &self.hub.host, self.cloud.now(), &self.hub.policies(), right).map(|_| ()).map_err(|e| match e {
             SasError::MissingRight(r) => HubError::unauthorized(&format!("the policy lacks the {r} permission")),
             other => HubError::unauthorized(&format!("{other:?}")),
         })

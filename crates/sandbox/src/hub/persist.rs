@@ -7,7 +7,7 @@ use super::identity::DeviceIdentity;
 use super::jobs::state::{HubJobs, Job};
 use super::state::{Hub, HubScale};
 use super::Configuration;
-use crate::live::{policy_keys, restore_keys, Placement, PolicyKeys};
+use crate::live::{policy_keys, restore_keys, restored_policies, Placement, PolicyKeys};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
@@ -29,6 +29,8 @@ pub struct HubRecord {
     consumer_groups: Vec<ConsumerGroup>,
     #[serde(default)]
     routing: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    local_auth_disabled: bool,
 }
 
 impl HubRecord {
@@ -44,7 +46,7 @@ impl Hub {
             name: self.name.clone(),
             scale: self.scale(),
             host: self.host.clone(),
-            keys: policy_keys(&self.policies),
+            keys: policy_keys(&self.policies()),
             etag: self.etag(),
             devices: self.devices.lock().unwrap().values().cloned().collect(),
             configurations: self.configurations.lock().unwrap().values().cloned().collect(),
@@ -52,6 +54,7 @@ impl Hub {
             jobs: self.jobs.list(),
             consumer_groups: self.consumer_groups.list(),
             routing: Some(self.routing.get()),
+            local_auth_disabled: self.local_auth_disabled(),
         }
     }
 
@@ -59,7 +62,11 @@ impl Hub {
         let HubScale { sku, capacity, tags } = record.scale;
         let mut hub = Hub::new(record.placement, &record.name, &sku, capacity, record.host);
         hub.scale.get_mut().unwrap().tags = tags;
-        restore_keys(&mut hub.policies, record.keys);
+        match restored_policies(&record.keys) {
+            Some(policies) if !policies.is_empty() => *hub.policies.get_mut().unwrap() = policies,
+            _ => restore_keys(hub.policies.get_mut().unwrap(), record.keys),
+        }
+        hub.set_local_auth_disabled(record.local_auth_disabled);
         hub.etag = Mutex::new(record.etag);
         hub.devices = Mutex::new(record.devices.into_iter().map(|d| (d.device_id.clone(), d)).collect());
         hub.configurations = Mutex::new(record.configurations.into_iter().map(|c| (c.id.clone(), c)).collect());

@@ -34,7 +34,10 @@ pub struct Hub {
     pub(super) name: String,
     pub(super) scale: Mutex<HubScale>,
     pub(super) host: String,
-    pub(super) policies: Vec<AccessPolicy>,
+    /// Replaced as a whole by an ARM update carrying `authorizationPolicies` (hub/access.rs).
+    pub(super) policies: RwLock<Vec<AccessPolicy>>,
+    /// `disableLocalAuth`: SAS tokens signed with the hub's policy keys are refused.
+    pub(super) local_auth_disabled: std::sync::atomic::AtomicBool,
     pub(super) etag: Mutex<String>,
     pub(super) devices: Mutex<BTreeMap<String, DeviceIdentity>>,
     /// Automatic device management configurations by ID.
@@ -57,13 +60,14 @@ impl Hub {
             name: name.into(),
             scale: Mutex::new(HubScale { sku: sku.into(), capacity, tags: serde_json::json!({}) }),
             host,
-            policies: vec![
+            policies: RwLock::new(vec![
                 AccessPolicy::new("iothubowner", "RegistryWrite, ServiceConnect, DeviceConnect"),
                 AccessPolicy::new("service", "ServiceConnect"),
                 AccessPolicy::new("device", "DeviceConnect"),
                 AccessPolicy::new("registryRead", "RegistryRead"),
                 AccessPolicy::new("registryReadWrite", "RegistryWrite"),
-            ],
+            ]),
+            local_auth_disabled: Default::default(),
             etag: Mutex::new(new_etag()),
             devices: Mutex::default(),
             configurations: Mutex::default(),
@@ -127,10 +131,12 @@ impl Hub {
         &self.host
     }
 
-    /// The hub a linked-hub entry of a DPS points at.
+    /// The hub a linked-hub entry of a DPS points at (through `iothubowner`, else its first policy).
     pub fn as_linked(&self) -> LinkedHub {
+        let policies = self.policies();
+        let owner = policies.iter().find(|p| p.key_name == "iothubowner").unwrap_or(&policies[0]);
         LinkedHub {
-            connection_string: self.connection_string(&self.policies[0]),
+            connection_string: self.connection_string(owner),
             location: self.placement.location.clone(),
             allocation_weight: None,
             apply_allocation_policy: Some(true),
@@ -142,9 +148,9 @@ impl Hub {
         format!("HostName={};SharedAccessKeyName={};SharedAccessKey={}", self.host, policy.key_name, policy.primary_key)
     }
 
-    /// Its shared access policies, `iothubowner` first.
-    pub fn policies(&self) -> &[AccessPolicy] {
-        &self.policies
+    /// Its shared access policies as they are now (`iothubowner` first until an ARM update reorders them).
+    pub fn policies(&self) -> std::sync::RwLockReadGuard<'_, Vec<AccessPolicy>> {
+        self.policies.read().unwrap()
     }
 
     /// Its throttles and quota switch (the control API flips the switch).

@@ -142,7 +142,7 @@ mod tests {
     }
 
     fn headers(ctx: &HubCtx, policy: usize, etag: Option<&str>) -> HeaderMap {
-        let mut h = testing::sas(&ctx.hub.host, &ctx.hub.policies[policy], ctx.cloud.now());
+        let mut h = testing::sas(&ctx.hub.host, &ctx.hub.policies()[policy], ctx.cloud.now());
         if let Some(e) = etag {
             h.insert("if-match", format!("\"{e}\"").parse().unwrap());
         }

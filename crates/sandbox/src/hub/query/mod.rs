@@ -162,7 +162,7 @@ mod tests {
     use std::sync::Arc;
 
     async fn post(ctx: &HubCtx, query: &str, page: Option<usize>, continuation: Option<&str>) -> (StatusCode, HeaderMap, Value) {
-        let mut headers = testing::sas(&ctx.hub.host, &ctx.hub.policies[3], ctx.cloud.now());
+        let mut headers = testing::sas(&ctx.hub.host, &ctx.hub.policies()[3], ctx.cloud.now());
         if let Some(n) = page {
             headers.insert("x-ms-max-item-count", n.into());
         }

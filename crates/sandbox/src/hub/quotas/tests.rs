@@ -14,7 +14,7 @@ fn hub(cloud: &Arc<Cloud>, sku: &str, units: u32) -> Arc<Hub> {
 
 async fn call(router: &axum::Router, cloud: &Cloud, hub: &Hub, method: Method, path: &str, body: &str) -> (StatusCode, HeaderMap, Value) {
     let mut request = Request::builder().method(method).uri(format!("{path}?api-version=2021-04-12")).body(Body::from(body.to_string())).unwrap();
-    request.headers_mut().extend(testing::sas(&hub.host, &hub.policies[0], cloud.now()));
+    request.headers_mut().extend(testing::sas(&hub.host, &hub.policies()[0], cloud.now()));
     let response = router.clone().oneshot(request).await.unwrap();
     let (status, headers) = (response.status(), response.headers().clone());
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
@@ -147,7 +147,7 @@ async fn a_free_hub_registers_500_devices_and_refuses_the_501st_with_403002() {
     assert!(body["Message"].as_str().unwrap().contains("Max allowed device count : '500'"));
     // Updating one already there is no new device.
     let mut update = Request::builder().method(Method::PUT).uri("/devices/f1?api-version=2021-04-12").body(Body::from(device("f1"))).unwrap();
-    update.headers_mut().extend(testing::sas(&hub.host, &hub.policies[0], cloud.now()));
+    update.headers_mut().extend(testing::sas(&hub.host, &hub.policies()[0], cloud.now()));
     update.headers_mut().insert("if-match", "*".parse().unwrap());
     assert_eq!(router.clone().oneshot(update).await.unwrap().status(), StatusCode::OK);
 }
