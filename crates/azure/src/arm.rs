@@ -4,6 +4,7 @@
 //! read-modify-write PUT). Bearer tokens for the cloud's ARM audience.
 
 pub mod models;
+pub mod storage;
 
 use crate::auth::Credential;
 use crate::cloud::Service;

@@ -118,7 +118,7 @@ pub struct DeviceStatistics {
 
 #[derive(Clone)]
 pub struct HubClient {
-    plane: DataPlane,
+    pub(crate) plane: DataPlane,
 }
 
 impl HubClient {

@@ -9,12 +9,14 @@
 pub mod arm;
 pub mod auth;
 pub mod blob;
+pub mod blob_blocks;
 pub mod central;
 pub mod cloud;
 mod data_plane;
 pub mod dps;
 pub mod error;
 pub mod hub;
+pub mod hub_jobs;
 pub mod oauth;
 pub mod pager;
 pub mod pipeline;
