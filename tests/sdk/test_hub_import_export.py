@@ -172,13 +172,17 @@ def test_a_client_that_follows_arm_gets_into_the_account_and_no_other_key_does(s
     assert refused.value.status_code == 403
 
 
-def test_a_storage_account_a_later_scenario_adds_is_served_by_azurite_too(sandbox, fresh_scenario, storage):
+def test_a_storage_account_a_later_scenario_adds_is_served_by_azurite_too(sandbox, fresh_scenario):
     """Azurite reads its accounts when it starts: a scenario loaded later with a new account
     restarts it on the same port, and the new account's keys from ARM work at once."""
     scenario = fresh_scenario
     group = scenario["subscriptions"][0]["resourceGroups"][0]
     group["storageAccounts"] = group.get("storageAccounts", []) + [{"name": "contosolab01"}]
     sandbox.load_scenario(scenario)
+    # A scenario load mints new client secrets: sign in after it.
+    credential = ClientSecretCredential(TENANT, AUTOMATION_CLIENT, sandbox.client_secret(AUTOMATION_CLIENT),
+                                        authority=sandbox.base_url, disable_instance_discovery=True)
+    storage = StorageManagementClient(credential, PROD_SUBSCRIPTION, base_url=sandbox.base_url, **COMMON)
     account = storage.storage_accounts.get_properties(RG, "contosolab01")
     assert account.primary_endpoints.blob == f"{sandbox.azurite}/contosolab01/"
     key = storage.storage_accounts.list_keys(RG, "contosolab01").keys_property[0].value
