@@ -15,11 +15,12 @@ pub const SHELL: &[&str] = &[
 ];
 
 pub fn all() -> Vec<&'static str> {
-    let lists: [&[&str]; 10] = [
+    let lists: [&[&str]; 11] = [
         crate::Error::CODES,
         crate::journal::JournalError::CODES,
         crate::runtime::RunError::CODES,
         crate::wizards::central_to_hub::WizardError::CODES,
+        crate::wizards::bulk_identities::BulkError::CODES,
         iotm_azure::AzureError::CODES,
         crate::signin::SignInError::CODES,
         crate::session::SessionError::CODES,

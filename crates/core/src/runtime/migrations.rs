@@ -12,6 +12,7 @@ use super::registry::Runs;
 use super::report::{self, ReportFormat};
 use crate::error::Coded;
 use crate::journal::{Journal, MigrationState, MigrationSummary};
+use crate::wizards::bulk_identities::{self, BulkIdentities};
 use crate::wizards::central_to_hub::{self, CentralToHub};
 use crate::wizards::WizardId;
 use crate::ErrorPayload;
@@ -30,6 +31,10 @@ macro_rules! dispatch {
                 type $W = CentralToHub;
                 $body
             }
+            WizardId::BulkIdentities => {
+                type $W = BulkIdentities;
+                $body
+            }
             other => Err(RunError::Unsupported { wizard: other, action: $action.into() }.to_payload()),
         }
     };
@@ -40,12 +45,14 @@ macro_rules! dispatch {
 #[serde(tag = "wizard", content = "plan", rename_all = "camelCase")]
 pub enum MigrationPlan {
     CentralToHub(central_to_hub::Plan),
+    BulkIdentities(bulk_identities::Plan),
 }
 
 impl MigrationPlan {
     pub fn wizard(&self) -> WizardId {
         match self {
             MigrationPlan::CentralToHub(_) => WizardId::CentralToHub,
+            MigrationPlan::BulkIdentities(_) => WizardId::BulkIdentities,
         }
     }
 
@@ -53,6 +60,7 @@ impl MigrationPlan {
     pub fn to_file_text(&self) -> String {
         let plan = match self {
             MigrationPlan::CentralToHub(plan) => serde_json::to_string_pretty(plan),
+            MigrationPlan::BulkIdentities(plan) => serde_json::to_string_pretty(plan),
         };
         plan.unwrap_or_default() + "\n"
     }
@@ -77,6 +85,7 @@ impl MigrationPlan {
         }
         match wizard {
             WizardId::CentralToHub => read::<CentralToHub>(text).map(MigrationPlan::CentralToHub),
+            WizardId::BulkIdentities => read::<BulkIdentities>(text).map(MigrationPlan::BulkIdentities),
             other => Err(PlanProblem::new("wizard", format!("the {other} wizard is not built yet"))),
         }
     }
@@ -87,6 +96,7 @@ impl MigrationPlan {
 #[serde(tag = "wizard", content = "report", rename_all = "camelCase")]
 pub enum MigrationReport {
     CentralToHub(central_to_hub::report::Report),
+    BulkIdentities(bulk_identities::report::Report),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,6 +224,7 @@ impl Migrations {
     pub fn create(&self, plan: &MigrationPlan) -> Result<String, ErrorPayload> {
         match plan {
             MigrationPlan::CentralToHub(plan) => create::<CentralToHub>(&self.journal, plan).map_err(|e| e.to_payload()),
+            MigrationPlan::BulkIdentities(plan) => create::<BulkIdentities>(&self.journal, plan).map_err(|e| e.to_payload()),
         }
     }
 
@@ -346,6 +357,7 @@ impl Migrations {
         let wizard = self.journal.wizard_of(id).map_err(|e| e.to_payload())?;
         match wizard {
             WizardId::CentralToHub => CentralToHub::report(&self.journal, id).map(MigrationReport::CentralToHub).map_err(|e| e.to_payload()),
+            WizardId::BulkIdentities => BulkIdentities::report(&self.journal, id).map(MigrationReport::BulkIdentities).map_err(|e| e.to_payload()),
             other => Err(RunError::Unsupported { wizard: other, action: "report".into() }.to_payload()),
         }
     }
@@ -389,6 +401,11 @@ pub async fn dry_run_lines(plan: &MigrationPlan, connect: &dyn Connect, progress
             let clients = CentralToHub::clients(plan, connect)?;
             let dry = CentralToHub::dry_run(&clients, plan, progress).await.map_err(|e| e.to_payload())?;
             Ok(CentralToHub::dry_run_lines(&dry))
+        }
+        MigrationPlan::BulkIdentities(plan) => {
+            let clients = BulkIdentities::clients(plan, connect)?;
+            let dry = BulkIdentities::dry_run(&clients, plan, progress).await.map_err(|e| e.to_payload())?;
+            Ok(BulkIdentities::dry_run_lines(&dry))
         }
     }
 }
