@@ -143,7 +143,8 @@ impl ContainerClient {
                 .and_then(|r| r.rsplit('/').next())
                 .and_then(|t| t.parse::<u64>().ok())
                 .unwrap_or(offset + response.body.len() as u64);
-            out.write_all(&response.body).map_err(|e| AzureError::InvalidInput { what: "The downloaded file".into(), problem: format!("cannot be written: {e}") })?;
+            out.write_all(&response.body)
+                .map_err(|e| AzureError::InvalidInput { what: "The downloaded file".into(), problem: format!("cannot be written: {e}") })?;
             offset += response.body.len() as u64;
             progress(Transferred { bytes: offset, total, resumed_blocks: 0 });
             if offset >= total || response.body.is_empty() {

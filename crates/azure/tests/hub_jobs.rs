@@ -87,11 +87,8 @@ async fn an_export_job_writes_devices_txt_which_downloads_range_by_range() {
     let size = reader.download_to("devices.txt", &mut file, 100, |_| chunks += 1).await.unwrap();
     assert_eq!(size as usize, file.len());
     assert!(chunks > 1, "a small chunk size takes several ranges ({chunks})");
-    let ids: Vec<String> = String::from_utf8(file)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids: Vec<String> =
+        String::from_utf8(file).unwrap().lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(ids, ["exp-0", "exp-1", "exp-2"]);
     assert_eq!(hub.import_export_jobs().await.unwrap().iter().map(|j| j.job_id.clone()).collect::<Vec<_>>(), [created.job_id]);
 }

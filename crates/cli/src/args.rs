@@ -14,9 +14,14 @@ USAGE:
   iotm <wizard> retry <migration-id>
   iotm <wizard> report <migration-id> [--csv <file>] [--json <file>]
   iotm migrations
+  iotm bulk <operation> [options]   (below)
 
 WIZARDS:
   central-to-hub        move devices from an IoT Central app to an IoT hub through DPS
+  bulk-identities       IoT Hub import/export jobs through blob storage (plan files; or `iotm bulk`)
+
+BULK:
+{BULK}
 
 OPTIONS:
   --journal <file>      the journal (default: the app's, so the window's Jobs page sees CLI runs)
@@ -32,16 +37,39 @@ CREDENTIALS (environment):
 EXIT CODES: 0 done · 1 failed · 2 bad input · 3 stopped (resumable)";
 
 /// The wizards the CLI runs (those whose engine has landed).
-pub const BUILT: &[WizardId] = &[WizardId::CentralToHub];
+pub const BUILT: &[WizardId] = &[WizardId::CentralToHub, WizardId::BulkIdentities];
 
 #[derive(Debug, PartialEq)]
 pub enum Command {
-    DryRun { wizard: WizardId, plan: PathBuf },
-    Run { wizard: WizardId, plan: PathBuf },
-    Resume { wizard: WizardId, id: String },
-    Retry { wizard: WizardId, id: String },
-    Report { wizard: WizardId, id: String, csv: Option<PathBuf>, json: Option<PathBuf> },
+    DryRun {
+        wizard: WizardId,
+        plan: PathBuf,
+    },
+    Run {
+        wizard: WizardId,
+        plan: PathBuf,
+    },
+    Resume {
+        wizard: WizardId,
+        id: String,
+    },
+    Retry {
+        wizard: WizardId,
+        id: String,
+    },
+    Report {
+        wizard: WizardId,
+        id: String,
+        csv: Option<PathBuf>,
+        json: Option<PathBuf>,
+    },
     Migrations,
+    /// `iotm bulk <operation>`: a Bulk identities plan from options.
+    Bulk {
+        plan: Box<iotm_core::wizards::bulk_identities::Plan>,
+        dry_run: bool,
+        confirmed: bool,
+    },
     Help,
 }
 
@@ -59,6 +87,7 @@ pub struct Options {
 pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
     let mut options = Options::default();
     let mut words = Vec::new();
+    let mut bulk = std::collections::BTreeMap::new();
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
@@ -75,6 +104,9 @@ pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
                 "report-dir" => options.report_dir = Some(value.into()),
                 "csv" => options.csv = Some(value.into()),
                 "json" => options.json = Some(value.into()),
+                other if words.first() == Some(&"bulk") && crate::bulk::OPTIONS.contains(&other) => {
+                    bulk.insert(other.to_string(), value);
+                }
                 other => return Err(format!("--{other} is not an option (see iotm --help)")),
             }
             i += 2;
@@ -86,6 +118,12 @@ pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
     let command = match words.as_slice() {
         [] | ["help"] => Command::Help,
         ["migrations"] => Command::Migrations,
+        ["bulk", operation] => Command::Bulk {
+            plan: Box::new(crate::bulk::plan(operation, &bulk)?),
+            dry_run: bulk.get("dry-run").is_some_and(|v| v == "yes"),
+            confirmed: bulk.get("yes").is_some_and(|v| v == "yes"),
+        },
+        ["bulk", ..] => return Err("bulk needs one operation: export, import, generate, delete, enable, disable or regenerate-keys (see iotm --help)".into()),
         [name, rest @ ..] => {
             let wizard = WizardId::from_command_name(name).ok_or_else(|| format!("'{name}' is not a command (see iotm --help)"))?;
             if !BUILT.contains(&wizard) {

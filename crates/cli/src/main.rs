@@ -3,6 +3,7 @@
 //! the window does. Ctrl-C stops at a safe point; `resume` continues.
 
 mod args;
+mod bulk;
 mod output;
 
 use args::{Command, Options};
@@ -188,7 +189,7 @@ fn check_wizard(journal: &Journal, wizard: WizardId, id: &str) -> Result<(), Fai
 
 async fn run(command: Command, options: Options) -> Result<(), Failure> {
     if command == Command::Help {
-        println!("{}", args::USAGE);
+        println!("{}", args::USAGE.replace("{BULK}", bulk::USAGE));
         return Ok(());
     }
     let journal_path = options.journal.clone().unwrap_or_else(|| app_data_dir().join(JOURNAL_FILE));
@@ -210,6 +211,24 @@ async fn run(command: Command, options: Options) -> Result<(), Failure> {
                 println!("{line}");
             }
             Ok(())
+        }
+        Command::Bulk { plan, dry_run, confirmed } => {
+            let plan = MigrationPlan::BulkIdentities(*plan);
+            let connect = ServicePrincipal::from_env(&options)?;
+            // What will change, always first; then the person says yes (or --yes yes said it).
+            let progress = |_, _| {};
+            for line in runtime::migrations::dry_run_lines(&plan, &connect, &progress).await.map_err(failed)? {
+                println!("{line}");
+            }
+            if dry_run {
+                return Ok(());
+            }
+            if !confirmed && !bulk_confirmed()? {
+                return Err(Failure(3, "not run: the change was not confirmed".into()));
+            }
+            let id = migrations.create(&plan).map_err(|e| bad_input(e.to_string()))?;
+            println!("migration {id}");
+            execute(&migrations, WizardId::BulkIdentities, &id, &connect, RunMode::Run, &options).await
         }
         Command::Run { wizard, plan } => {
             let plan = read_plan(wizard, &plan)?;
@@ -240,6 +259,16 @@ async fn run(command: Command, options: Options) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Asks on the terminal whether to go ahead with the change the dry run listed.
+fn bulk_confirmed() -> Result<bool, Failure> {
+    use std::io::Write;
+    print!("Go ahead? [y/N] ");
+    std::io::stdout().flush().map_err(|e| Failure(1, e.to_string()))?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).map_err(|e| Failure(1, e.to_string()))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 async fn execute(migrations: &Arc<Migrations>, wizard: WizardId, id: &str, connect: &dyn Connect, mode: RunMode, options: &Options) -> Result<(), Failure> {

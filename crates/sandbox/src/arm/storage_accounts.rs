@@ -52,7 +52,11 @@ fn accounts(ctx: &Ctx) -> Vec<Arc<Account>> {
 /// not is a sandbox that could not restart Azurite, said as such).
 fn account_keys(azurite: &Azurite, name: &str) -> Result<[String; 2], ArmError> {
     azurite.keys(name).ok_or_else(|| {
-        ArmError::new(StatusCode::SERVICE_UNAVAILABLE, "StorageUnavailable", format!("The sandbox cloud's blob storage (Azurite) does not serve the account '{name}' yet."))
+        ArmError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "StorageUnavailable",
+            format!("The sandbox cloud's blob storage (Azurite) does not serve the account '{name}' yet."),
+        )
     })
 }
 
