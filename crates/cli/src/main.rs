@@ -34,8 +34,12 @@ impl<E: std::fmt::Display> From<E> for Failure {
 
 /// A refusal of the core, with its code (a bad plan or a migration of another wizard is bad input).
 fn failed(payload: ErrorPayload) -> Failure {
-    let code = if ["migration.badPlan", "migration.wrongWizard", "journal.not_found"].contains(&payload.code.as_str()) { 2 } else { 1 };
-    Failure(code, payload.to_string())
+    let code = if ["migration.badPlan", "migration.wrongWizard", "journal.not_found", "bulk.invalidFile"].contains(&payload.code.as_str()) { 2 } else { 1 };
+    // The detail says more (a file's wrong lines, one a line).
+    match &payload.detail {
+        Some(detail) => Failure(code, format!("{payload}\n{detail}")),
+        None => Failure(code, payload.to_string()),
+    }
 }
 
 fn bad_input(message: impl Into<String>) -> Failure {
@@ -228,7 +232,12 @@ async fn run(command: Command, options: Options) -> Result<(), Failure> {
             }
             let id = migrations.create(&plan).map_err(|e| bad_input(e.to_string()))?;
             println!("migration {id}");
-            execute(&migrations, WizardId::BulkIdentities, &id, &connect, RunMode::Run, &options).await
+            let result = execute(&migrations, WizardId::BulkIdentities, &id, &connect, RunMode::Run, &options).await;
+            // The job, the outcome and each import error beside its line.
+            for line in migrations.report_lines(&id).map_err(failed)? {
+                println!("{line}");
+            }
+            result
         }
         Command::Run { wizard, plan } => {
             let plan = read_plan(wizard, &plan)?;
