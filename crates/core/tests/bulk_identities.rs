@@ -353,3 +353,34 @@ async fn delete_disable_and_regenerate_keys_act_only_on_the_devices_a_query_find
     let (outcome, _) = w.run(Operation::Delete { query }).await;
     assert!(matches!(outcome, Err(BulkError::NothingMatches { .. })), "{outcome:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_stopped_while_its_job_runs_finds_the_same_job_again_when_resumed() {
+    use iotm_core::runtime::{run_as, Progress, RunMode, Runs};
+    use iotm_core::wizards::bulk_identities::BulkIdentities;
+    let w = start().await;
+    let file = w.path("many.txt");
+    std::fs::write(&file, (0..20_000).map(|i| format!("{{\"id\":\"many-{i:05}\",\"importMode\":\"create\"}}\n")).collect::<String>()).unwrap();
+    let plan = plan(Operation::Import { file: file.display().to_string(), default_mode: ImportMode::Create });
+    let id = wizard::create(&w.journal, &plan).unwrap();
+    let runs = Runs::default();
+    let (stopper, stop_id) = (runs.clone(), id.clone());
+    // Stopped (as closing the app stops it) as soon as the hub has the job.
+    let progress = move |event: Progress<_>| {
+        if let Progress::Tick { news: iotm_core::wizards::bulk_identities::progress::BulkTick { job_id: Some(_), .. }, .. } = &event {
+            stopper.stop(&stop_id);
+        }
+    };
+    let stopped = run_as::<BulkIdentities>(&w.journal, &runs, &id, &w.clients, &plan, RunMode::Run, &progress).await;
+    assert!(matches!(stopped, Err(BulkError::Run(iotm_core::runtime::RunError::Cancelled))), "{stopped:?}");
+    let jobs = w.hub.import_export_jobs().await.unwrap();
+    assert_eq!(jobs.len(), 1, "the job was started once");
+    // Resumed: the journal's job is followed to its end; no second job, no second upload.
+    let clients = Clients { pipeline: w.clients.pipeline.clone(), arm: w.clients.arm.clone() };
+    wizard::run(&w.journal, &id, clients, &|_| {}).await.unwrap();
+    let after = w.hub.import_export_jobs().await.unwrap();
+    assert_eq!(after.iter().map(|j| (j.job_id.as_str(), j.status.as_str())).collect::<Vec<_>>(), [(jobs[0].job_id.as_str(), "completed")]);
+    let report = build(&w.journal, &id).unwrap();
+    assert_eq!((report.state, report.counts.get("imported")), (MigrationState::Completed, Some(&20_000)));
+    assert!(w.device("many-19999").await.is_some());
+}
