@@ -89,8 +89,9 @@ impl BulkError {
         match service.code.as_deref() {
             Some("AuthorizationPermissionMismatch") => BulkError::SasWithoutPermission { needed: needed.into(), detail },
             Some("ContainerNotFound") => BulkError::NoSuchContainer { container: container.into() },
-            // Azure says AuthenticationFailed for an expired SAS, Azurite AuthorizationFailure.
-            Some("AuthenticationFailed" | "AuthorizationFailure") if service.message.contains("xpir") || service.status == 403 => {
+            // Azure says AuthenticationFailed, naming the time ("Signed expiry time …", "… valid in
+            // the specified time frame"); a bad signature is not an expiry and passes through.
+            Some("AuthenticationFailed" | "AuthorizationFailure") if ["xpir", "time frame"].iter().any(|w| service.message.contains(w)) => {
                 BulkError::SasExpired { detail: format!("{detail}: {}", service.message) }
             }
             _ => BulkError::Azure(e),
@@ -136,5 +137,34 @@ impl WizardFailure for BulkError {
             BulkError::Azure(e) => e.status().is_none(),
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iotm_azure::{Service, ServiceError};
+
+    fn storage(status: u16, code: &str, message: &str) -> AzureError {
+        let e = Box::new(ServiceError { service: Service::Storage, status, code: Some(code.into()), aadsts: None, message: message.into(), request_id: None });
+        if status == 403 {
+            AzureError::Forbidden(e)
+        } else {
+            AzureError::Service(e)
+        }
+    }
+
+    #[test]
+    fn storages_refusals_are_said_in_the_wizards_terms() {
+        let e = BulkError::from_storage(storage(403, "AuthorizationPermissionMismatch", "not allowed"), "write", "jobs");
+        assert_eq!(e.code(), "bulk.sasWithoutPermission");
+        assert!(e.to_string().contains("does not allow write"), "{e}");
+        let e = BulkError::from_storage(storage(403, "AuthenticationFailed", "Signed expiry time has passed"), "read", "jobs");
+        assert_eq!(e.code(), "bulk.sasExpired");
+        let e = BulkError::from_storage(storage(404, "ContainerNotFound", "The specified container does not exist."), "read", "jobs");
+        assert_eq!(e.code(), "bulk.noSuchContainer");
+        assert!(e.to_string().contains("jobs"));
+        let e = BulkError::from_storage(storage(500, "InternalError", "boom"), "read", "jobs");
+        assert_eq!(e.code(), "azure.service");
     }
 }

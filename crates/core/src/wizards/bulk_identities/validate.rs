@@ -109,7 +109,7 @@ fn check_line(n: u32, line: &Value, default_mode: ImportMode, out: &mut Vec<Line
         }
     };
     if let Some(field) = mode.etag_field() {
-        if !obj.get(field).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+        if obj.get(field).is_none_or(|v| v.as_str().is_none_or(str::is_empty)) {
             out.push(problem(n, "bulk.line.missingField", Some(field), format!("{mode} compares {field}, and the line has none")));
         }
     }
