@@ -94,7 +94,7 @@ def main() -> None:
 
         endpoint = storage.storage_accounts.get_properties(RG, ACCOUNT).primary_endpoints.blob.rstrip("/")
         key = storage.storage_accounts.list_keys(RG, ACCOUNT).keys_property[0].value
-        service = BlobServiceClient(endpoint, credential={"account_name": "devstoreaccount1", "account_key": key})
+        service = BlobServiceClient(endpoint, credential={"account_name": ACCOUNT, "account_key": key})
 
         def container(name: str) -> str:
             service.create_container(name)

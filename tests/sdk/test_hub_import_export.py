@@ -67,7 +67,7 @@ class Blobs:
         key = storage.storage_accounts.list_keys(RG, ACCOUNT).keys_property[0].value
         self.name = f"jobs-{uuid.uuid4().hex[:12]}"
         # Creating a container takes the account (a storage admin's step, not the job's).
-        service = BlobServiceClient(self.endpoint, credential={"account_name": "devstoreaccount1", "account_key": key})
+        service = BlobServiceClient(self.endpoint, credential={"account_name": ACCOUNT, "account_key": key})
         service.create_container(self.name)
 
     def sas_url(self, permissions: str = "rwdl", expires_in: timedelta = timedelta(hours=1)) -> str:
@@ -133,12 +133,13 @@ def test_mgmt_storage_lists_the_account_its_keys_and_mints_a_service_sas_azurite
     by_rg = [a.name for a in storage.storage_accounts.list_by_resource_group(RG)]
     assert by_sub == by_rg == [ACCOUNT]
     account = storage.storage_accounts.get_properties(RG, ACCOUNT)
-    assert account.primary_endpoints.blob == f"{sandbox.azurite}/devstoreaccount1/"
+    # The account is Azurite's own account of that name, not a shared development account.
+    assert account.primary_endpoints.blob == f"{sandbox.azurite}/{ACCOUNT}/"
     keys = storage.storage_accounts.list_keys(RG, ACCOUNT).keys_property
     assert [k.key_name for k in keys] == ["key1", "key2"] and keys[0].value != keys[1].value
-    # Both keys really work: Azurite was started with them.
+    # Both keys really work for the account ARM names: Azurite was started with them.
     for key in keys:
-        BlobServiceClient(account.primary_endpoints.blob, credential={"account_name": "devstoreaccount1", "account_key": key.value}).get_service_properties()
+        BlobServiceClient(account.primary_endpoints.blob, credential={"account_name": ACCOUNT, "account_key": key.value}).get_service_properties()
     blobs = Blobs(storage)
     writer = blobs.client("rwl")
     writer.upload_blob("hello.txt", b"hi")
@@ -147,6 +148,57 @@ def test_mgmt_storage_lists_the_account_its_keys_and_mints_a_service_sas_azurite
     with pytest.raises(HttpResponseError) as refused:
         blobs.client("rl").upload_blob("nope.txt", b"x")
     assert refused.value.status_code == 403 and refused.value.error_code == "AuthorizationPermissionMismatch"
+
+
+def test_a_client_that_follows_arm_gets_into_the_account_and_no_other_key_does(sandbox, storage):
+    """What azure-storage-blob does when given only what ARM says: the endpoint from
+    primaryEndpoints, the account name from the resource, a key from listKeys (as a connection
+    string, the way the portal hands it out)."""
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+    account = storage.storage_accounts.get_properties(RG, ACCOUNT)
+    key = storage.storage_accounts.list_keys(RG, ACCOUNT).keys_property[1].value
+    endpoint = account.primary_endpoints.blob.rstrip("/")
+    service = BlobServiceClient.from_connection_string(f"DefaultEndpointsProtocol=https;AccountName={account.name};AccountKey={key};BlobEndpoint={endpoint}")
+    container = f"follows-arm-{uuid.uuid4().hex[:8]}"
+    service.create_container(container)
+    service.get_blob_client(container, "a.txt").upload_blob(b"through ARM")
+    assert service.get_blob_client(container, "a.txt").download_blob().readall() == b"through ARM"
+    assert container in [c.name for c in service.list_containers()]
+    # Azurite's well-known development key is not this account's key.
+    wrong = BlobServiceClient(endpoint, credential={"account_name": ACCOUNT,
+                                                    "account_key": "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="})
+    with pytest.raises((ClientAuthenticationError, HttpResponseError)) as refused:
+        wrong.get_service_properties()
+    assert refused.value.status_code == 403
+
+
+def test_a_storage_account_a_later_scenario_adds_is_served_by_azurite_too(sandbox, fresh_scenario):
+    """Azurite reads its accounts when it starts: a scenario loaded later with a new account
+    restarts it on the same port, and the new account's keys from ARM work at once."""
+    scenario = fresh_scenario
+    group = scenario["subscriptions"][0]["resourceGroups"][0]
+    group["storageAccounts"] = group.get("storageAccounts", []) + [{"name": "contosolab01"}]
+    sandbox.load_scenario(scenario)
+    # A scenario load mints new client secrets: sign in after it.
+    credential = ClientSecretCredential(TENANT, AUTOMATION_CLIENT, sandbox.client_secret(AUTOMATION_CLIENT),
+                                        authority=sandbox.base_url, disable_instance_discovery=True)
+    storage = StorageManagementClient(credential, PROD_SUBSCRIPTION, base_url=sandbox.base_url, **COMMON)
+    account = storage.storage_accounts.get_properties(RG, "contosolab01")
+    assert account.primary_endpoints.blob == f"{sandbox.azurite}/contosolab01/"
+    key = storage.storage_accounts.list_keys(RG, "contosolab01").keys_property[0].value
+    service = BlobServiceClient(account.primary_endpoints.blob, credential={"account_name": "contosolab01", "account_key": key})
+    deadline = time.monotonic() + 30
+    while True:  # Azurite is starting again
+        try:
+            service.create_container("lab")
+            break
+        except Exception:
+            assert time.monotonic() < deadline, "Azurite did not come back with the new account"
+            time.sleep(0.3)
+    assert [c.name for c in service.list_containers()] == ["lab"]
+    # The first account still works, with the keys it had.
+    first = storage.storage_accounts.list_keys(RG, ACCOUNT).keys_property[0].value
+    BlobServiceClient(f"{sandbox.azurite}/{ACCOUNT}", credential={"account_name": ACCOUNT, "account_key": first}).get_service_properties()
 
 
 # --- Export --------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 mod hub_keys;
 pub mod models;
 pub use hub_keys::{new_shared_access_key, KeySlot};
+pub mod storage;
 
 use crate::auth::Credential;
 use crate::cloud::Service;

@@ -47,7 +47,7 @@ pub struct BlobItem {
 /// The SAS is the credential: no Authorization header is sent.
 #[derive(Clone)]
 pub struct ContainerClient {
-    pipeline: Pipeline,
+    pub(crate) pipeline: Pipeline,
     url: Url,
 }
 
@@ -79,7 +79,7 @@ impl ContainerClient {
         url.to_string()
     }
 
-    fn request(&self, operation: &'static str, method: Method, blob: Option<&str>, query: &[(&str, &str)]) -> Result<Request, AzureError> {
+    pub(crate) fn request(&self, operation: &'static str, method: Method, blob: Option<&str>, query: &[(&str, &str)]) -> Result<Request, AzureError> {
         let mut url = self.url.clone();
         if let Some(blob) = blob {
             if blob.is_empty() {
@@ -186,6 +186,29 @@ pub fn container_sas_url(
         .append_pair("sr", "c")
         .append_pair("sp", permissions)
         .append_pair("sig", &signature);
+    Ok(Secret::new(url.to_string()))
+}
+
+/// An account SAS that allows only creating containers (`ss=b srt=c sp=c`), signed with the
+/// account key, on the container's URL: what the app needs to create the container a job uses,
+/// and nothing more. `expiry` is RFC 3339.
+pub fn container_create_sas_url(container_url: &Url, account: &str, account_key: &Secret<String>, expiry: &str) -> Result<Secret<String>, AzureError> {
+    // account, sp, ss, srt, st, se, sip, spr, sv, ses, then a final newline (2020-12-06 and later).
+    let to_sign = format!("{account}\nc\nb\nc\n\n{expiry}\n\nhttps\n{VERSION}\n\n");
+    let key =
+        B64.decode(account_key.expose()).map_err(|_| AzureError::InvalidInput { what: "The storage account key".into(), problem: "is not base64".into() })?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(&key).map_err(|_| AzureError::InvalidInput { what: "The storage account key".into(), problem: "is empty".into() })?;
+    mac.update(to_sign.as_bytes());
+    let mut url = container_url.clone();
+    url.query_pairs_mut()
+        .append_pair("sv", VERSION)
+        .append_pair("ss", "b")
+        .append_pair("srt", "c")
+        .append_pair("sp", "c")
+        .append_pair("se", expiry)
+        .append_pair("spr", "https")
+        .append_pair("sig", &B64.encode(mac.finalize().into_bytes()));
     Ok(Secret::new(url.to_string()))
 }
 

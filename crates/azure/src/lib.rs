@@ -9,6 +9,7 @@
 pub mod arm;
 pub mod auth;
 pub mod blob;
+pub mod blob_blocks;
 pub mod central;
 pub mod cloud;
 mod data_plane;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod hub;
 mod hub_configurations;
 mod hub_modules;
+pub mod hub_jobs;
 pub mod oauth;
 pub mod pager;
 pub mod pipeline;

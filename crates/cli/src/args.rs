@@ -18,11 +18,16 @@ USAGE:
   iotm hub-state import <state.json> <group>/<hub> [--replace [--yes]] [--aspects …] [--dry-run]
   iotm hub-state migrate <group>/<hub> <group>/<hub> [--replace [--yes]] [--aspects …] [--dry-run]
   iotm dps linked-hubs list | link | update | unlink | rotate-keys …   (iotm dps linked-hubs --help)
+  iotm bulk <operation> [options]   (below)
 
 WIZARDS:
   central-to-hub        move devices from an IoT Central app to an IoT hub through DPS
   hub-state             export, import or migrate a hub's configurations and devices, in the
                         file format of `az iot hub state` (a hub is <resource-group>/<hub-name>)
+  bulk-identities       IoT Hub import/export jobs through blob storage (plan files; or `iotm bulk`)
+
+BULK:
+{BULK}
 
 OPTIONS:
   --journal <file>      the journal (default: the app's, so the window's Jobs page sees CLI runs)
@@ -42,7 +47,7 @@ CREDENTIALS (environment):
 EXIT CODES: 0 done · 1 failed · 2 bad input · 3 stopped (resumable)";
 
 /// The wizards the CLI runs (those whose engine has landed).
-pub const BUILT: &[WizardId] = &[WizardId::CentralToHub, WizardId::HubState];
+pub const BUILT: &[WizardId] = &[WizardId::CentralToHub, WizardId::HubState, WizardId::BulkIdentities];
 
 #[derive(Debug, PartialEq)]
 pub enum Command {
@@ -75,6 +80,12 @@ pub enum Command {
         first: String,
         second: String,
     },
+    /// `iotm bulk <operation>`: a Bulk identities plan from options.
+    Bulk {
+        plan: Box<iotm_core::wizards::bulk_identities::Plan>,
+        dry_run: bool,
+        confirmed: bool,
+    },
     Help,
 }
 
@@ -98,6 +109,7 @@ pub struct Options {
 pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
     let mut options = Options::default();
     let mut words = Vec::new();
+    let mut bulk = std::collections::BTreeMap::new();
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
@@ -128,6 +140,9 @@ pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
                 "subscription" => options.subscription = Some(value),
                 "variant" => options.variant = Some(value),
                 "aspects" => options.aspects = Some(value),
+                other if words.first() == Some(&"bulk") && crate::bulk::OPTIONS.contains(&other) => {
+                    bulk.insert(other.to_string(), value);
+                }
                 other => return Err(format!("--{other} is not an option (see iotm --help)")),
             }
             i += 2;
@@ -139,6 +154,12 @@ pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
     let command = match words.as_slice() {
         [] | ["help"] => Command::Help,
         ["migrations"] => Command::Migrations,
+        ["bulk", operation] => Command::Bulk {
+            plan: Box::new(crate::bulk::plan(operation, &bulk)?),
+            dry_run: bulk.get("dry-run").is_some_and(|v| v == "yes"),
+            confirmed: bulk.get("yes").is_some_and(|v| v == "yes"),
+        },
+        ["bulk", ..] => return Err("bulk needs one operation: export, import, generate, delete, enable, disable or regenerate-keys (see iotm --help)".into()),
         [name, rest @ ..] => {
             let wizard = WizardId::from_command_name(name).ok_or_else(|| format!("'{name}' is not a command (see iotm --help)"))?;
             if !BUILT.contains(&wizard) {

@@ -5,6 +5,7 @@
 mod args;
 mod hub_state;
 mod dps_links;
+mod bulk;
 mod output;
 
 use args::{Command, Options};
@@ -35,8 +36,12 @@ impl<E: std::fmt::Display> From<E> for Failure {
 
 /// A refusal of the core, with its code (a bad plan or a migration of another wizard is bad input).
 fn failed(payload: ErrorPayload) -> Failure {
-    let code = if ["migration.badPlan", "migration.wrongWizard", "journal.not_found"].contains(&payload.code.as_str()) { 2 } else { 1 };
-    Failure(code, payload.to_string())
+    let code = if ["migration.badPlan", "migration.wrongWizard", "journal.not_found", "bulk.invalidFile"].contains(&payload.code.as_str()) { 2 } else { 1 };
+    // The detail says more (a file's wrong lines, one a line).
+    match &payload.detail {
+        Some(detail) => Failure(code, format!("{payload}\n{detail}")),
+        None => Failure(code, payload.to_string()),
+    }
 }
 
 fn bad_input(message: impl Into<String>) -> Failure {
@@ -213,7 +218,7 @@ fn check_wizard(journal: &Journal, wizard: WizardId, id: &str) -> Result<(), Fai
 
 async fn run(command: Command, options: Options) -> Result<(), Failure> {
     if command == Command::Help {
-        println!("{}", args::USAGE);
+        println!("{}", args::USAGE.replace("{BULK}", bulk::USAGE));
         return Ok(());
     }
     let journal_path = options.journal.clone().unwrap_or_else(|| app_data_dir().join(JOURNAL_FILE));
@@ -235,6 +240,29 @@ async fn run(command: Command, options: Options) -> Result<(), Failure> {
                 println!("{line}");
             }
             Ok(())
+        }
+        Command::Bulk { plan, dry_run, confirmed } => {
+            let plan = MigrationPlan::BulkIdentities(*plan);
+            let connect = ServicePrincipal::from_env(&options)?;
+            // What will change, always first; then the person says yes (or --yes yes said it).
+            let progress = |_, _| {};
+            for line in runtime::migrations::dry_run_lines(&plan, &connect, &progress).await.map_err(failed)? {
+                println!("{line}");
+            }
+            if dry_run {
+                return Ok(());
+            }
+            if !confirmed && !bulk_confirmed()? {
+                return Err(Failure(3, "not run: the change was not confirmed".into()));
+            }
+            let id = migrations.create(&plan).map_err(|e| bad_input(e.to_string()))?;
+            println!("migration {id}");
+            let result = execute(&migrations, WizardId::BulkIdentities, &id, &connect, RunMode::Run, &options).await;
+            // The job, the outcome and each import error beside its line.
+            for line in migrations.report_lines(&id).map_err(failed)? {
+                println!("{line}");
+            }
+            result
         }
         Command::Run { wizard, plan } => {
             let plan = read_plan(wizard, &plan)?;
@@ -273,6 +301,16 @@ async fn run(command: Command, options: Options) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Asks on the terminal whether to go ahead with the change the dry run listed.
+fn bulk_confirmed() -> Result<bool, Failure> {
+    use std::io::Write;
+    print!("Go ahead? [y/N] ");
+    std::io::stdout().flush().map_err(|e| Failure(1, e.to_string()))?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).map_err(|e| Failure(1, e.to_string()))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 async fn execute(migrations: &Arc<Migrations>, wizard: WizardId, id: &str, connect: &dyn Connect, mode: RunMode, options: &Options) -> Result<(), Failure> {

@@ -60,6 +60,17 @@ pub fn typescript() -> String {
         runtime::ReportFormat,
         runtime::MigrationPlan,
         runtime::MigrationReport,
+        wizards::bulk_identities::plan::Plan,
+        wizards::bulk_identities::plan::HubTarget,
+        wizards::bulk_identities::plan::StorageTarget,
+        wizards::bulk_identities::plan::Operation,
+        wizards::bulk_identities::modes::ImportMode,
+        wizards::bulk_identities::validate::LineProblem,
+        wizards::bulk_identities::validate::FileSummary,
+        wizards::bulk_identities::import_errors::ImportError,
+        wizards::bulk_identities::dry_run::DryRun,
+        wizards::bulk_identities::report::Report,
+        wizards::bulk_identities::progress::BulkTick,
         wizards::central_to_hub::template::PayloadShape,
         wizards::central_to_hub::template::DeviceMoveCommand,
         wizards::central_to_hub::plan::Plan,
@@ -107,7 +118,7 @@ pub fn typescript() -> String {
     out.push_str(&crate::error_codes::typescript());
     out.push_str("\n\n");
     // Each wizard's own tick news, by wizard: what `Progress<TickOf[W]>` carries for wizard W.
-    out.push_str("export type TickOf = { centralToHub: CentralToHubTick };\n\n");
+    out.push_str("export type TickOf = { centralToHub: CentralToHubTick; bulkIdentities: BulkTick };\n\n");
     for decl in decls {
         out.push_str(&decl);
         out.push_str("\n\n");

@@ -23,6 +23,7 @@ pub fn all() -> Vec<&'static str> {
         crate::wizards::hub_state::HubStateError::CODES,
         crate::wizards::hub_state::state_file::StateFileError::CODES,
         crate::wizards::dps_linked_hubs::LinkedHubsError::CODES,
+        crate::wizards::bulk_identities::BulkError::CODES,
         iotm_azure::AzureError::CODES,
         crate::signin::SignInError::CODES,
         crate::session::SessionError::CODES,

@@ -12,9 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Azurite's well-known development account (public, in Azurite's own source).
-pub const ACCOUNT: &str = "devstoreaccount1";
-pub const WELL_KNOWN_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+pub use crate::storage::accounts::{AccountKeys, DEV_ACCOUNT as ACCOUNT, WELL_KNOWN_KEY};
 /// Names the `azurite-blob` launcher, by an absolute path: the only way a release build runs Azurite.
 pub const BIN_ENV: &str = "IOTM_AZURITE_BIN";
 /// How long a blob-backed call waits for a freshly started Azurite to listen.
@@ -51,19 +49,46 @@ pub struct Azurite {
     /// `https://127.0.0.1:<port>`: path-style, the account is the first path segment.
     pub url: String,
     port: u16,
-    /// key1 is the well-known key (tools and tests that know it keep working); key2 is minted
-    /// per run and handed to Azurite through AZURITE_ACCOUNTS, so both keys ARM lists really work.
-    pub keys: [String; 2],
+    /// Every account Azurite serves and its two keys (handed to it through AZURITE_ACCOUNTS),
+    /// so both keys ARM lists for an account really work.
+    accounts: Mutex<AccountKeys>,
     /// Trusts the sandbox CA only: the sandbox reaches no storage but its own.
     pub tls: Arc<rustls::ClientConfig>,
+    /// How to start Azurite again when a scenario brings accounts it does not serve yet.
+    start: Mutex<Command>,
+    state_dir: PathBuf,
     child: Mutex<Option<Child>>,
     ready: Mutex<bool>,
 }
 
 impl Azurite {
-    /// The account's blob endpoint, as ARM reports it (`https://127.0.0.1:<port>/devstoreaccount1`).
-    pub fn account_url(&self) -> String {
-        format!("{}/{ACCOUNT}", self.url)
+    /// An account's blob endpoint, as ARM reports it (`https://127.0.0.1:<port>/<account>`).
+    pub fn account_url(&self, account: &str) -> String {
+        format!("{}/{account}", self.url)
+    }
+
+    /// The account's keys (key1, key2), or None for an account Azurite does not serve.
+    pub fn keys(&self, account: &str) -> Option<[String; 2]> {
+        self.accounts.lock().unwrap().get(account).cloned()
+    }
+
+    /// Makes Azurite serve `names` too: new keys are minted and kept, and Azurite, which reads
+    /// its accounts only when it starts, is started again on the same port and data (a scenario
+    /// loaded later may place accounts the first one did not).
+    pub fn serve_accounts(&self, names: &[String]) -> Result<(), String> {
+        let mut accounts = self.accounts.lock().unwrap();
+        if accounts.knows(names) {
+            return Ok(());
+        }
+        accounts.add(names);
+        accounts.save(&self.state_dir).map_err(|e| format!("saving the storage account keys in {}: {e}", self.state_dir.display()))?;
+        self.stop();
+        let mut command = self.start.lock().unwrap();
+        command.env("AZURITE_ACCOUNTS", accounts.azurite_accounts());
+        let child = command.spawn().map_err(|e| format!("Azurite did not start again: {e}"))?;
+        *self.ready.lock().unwrap() = false;
+        *self.child.lock().unwrap() = Some(child);
+        Ok(())
     }
 
     /// Waits (once) until Azurite accepts connections, so a job created right after start works.
@@ -150,10 +175,10 @@ pub(crate) fn client_tls(state_dir: &Path) -> Result<rustls::ClientConfig, Strin
 
 /// Starts Azurite without waiting for it to listen (blob-backed calls wait through `ready`), so
 /// the sandbox's own start is not slowed by Node's.
-pub fn start(state_dir: &Path, launch: &Launch) -> Storage {
+pub fn start(state_dir: &Path, launch: &Launch, accounts: &[String]) -> Storage {
     match launch {
         Launch::Off => Storage::Unavailable("this sandbox was started without blob storage (Azurite)".into()),
-        Launch::Auto => match spawn(state_dir) {
+        Launch::Auto => match spawn(state_dir, accounts) {
             Ok(azurite) => {
                 tracing::info!(url = %azurite.url, "Azurite (blob storage) starting");
                 Storage::Running(Arc::new(azurite))
@@ -177,7 +202,7 @@ fn node_on_path() -> Result<(), String> {
         .ok_or_else(|| "Node.js is not on PATH, and Azurite runs on it".to_string())
 }
 
-fn spawn(state_dir: &Path) -> Result<Azurite, String> {
+fn spawn(state_dir: &Path, names: &[String]) -> Result<Azurite, String> {
     let launcher = find_launcher()?;
     node_on_path()?;
     let (cert, key) = crate::tls::issue_localhost_certificate(state_dir, "azurite").map_err(|e| e.to_string())?;
@@ -185,7 +210,9 @@ fn spawn(state_dir: &Path) -> Result<Azurite, String> {
     let data = state_dir.join("azurite");
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
     let port = std::net::TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
-    let key2 = crate::live::new_key();
+    let mut accounts = AccountKeys::load(state_dir);
+    accounts.add(names);
+    accounts.save(state_dir).map_err(|e| format!("saving the storage account keys in {}: {e}", state_dir.display()))?;
     let mut command = Command::new(&launcher);
     command
         .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--skipApiVersionCheck", "--disableTelemetry", "--loose", "--silent"])
@@ -195,7 +222,7 @@ fn spawn(state_dir: &Path) -> Result<Azurite, String> {
         .arg(cert)
         .arg("--key")
         .arg(key)
-        .env("AZURITE_ACCOUNTS", format!("{ACCOUNT}:{WELL_KNOWN_KEY}:{key2}"))
+        .env("AZURITE_ACCOUNTS", accounts.azurite_accounts())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -204,8 +231,10 @@ fn spawn(state_dir: &Path) -> Result<Azurite, String> {
     Ok(Azurite {
         url: format!("https://127.0.0.1:{port}"),
         port,
-        keys: [WELL_KNOWN_KEY.to_string(), key2],
+        accounts: Mutex::new(accounts),
         tls: Arc::new(tls),
+        start: Mutex::new(command),
+        state_dir: state_dir.to_path_buf(),
         child: Mutex::new(Some(child)),
         ready: Mutex::new(false),
     })

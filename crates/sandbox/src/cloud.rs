@@ -89,6 +89,7 @@ impl Cloud {
         self.provisioning_services.replace(dps);
         self.grants.reset(&scenario);
         self.arm_operations.clear();
+        self.serve_storage_accounts(&scenario);
         *self.scenario.write().unwrap() = scenario;
         Ok(())
     }
@@ -106,6 +107,7 @@ impl Cloud {
         self.provisioning_services.replace(dps);
         self.grants.reset(&scenario);
         self.arm_operations.clear();
+        self.serve_storage_accounts(&scenario);
         *self.scenario.write().unwrap() = scenario;
         for app in &central {
             app.carry_on(self);
@@ -209,6 +211,15 @@ impl Cloud {
 
     pub(crate) fn set_base_url(&self, url: String) {
         *self.base_url.write().unwrap() = url;
+    }
+
+    /// Azurite serves every storage account the scenario places in ARM (see storage::accounts).
+    fn serve_storage_accounts(&self, scenario: &Scenario) {
+        if let Ok(azurite) = self.azurite() {
+            if let Err(why) = azurite.serve_accounts(&crate::storage::accounts::scenario_accounts(scenario)) {
+                tracing::warn!("the scenario's storage accounts are not served: {why}");
+            }
+        }
     }
 
     pub(crate) fn set_storage(&self, storage: crate::azurite::Storage) {

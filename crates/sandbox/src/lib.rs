@@ -118,7 +118,7 @@ impl Sandbox {
         let signer = tokens::TokenSigner::load_or_create(&config.state_dir)
             .map_err(|source| SandboxError::Io { what: format!("token signing key in {}", config.state_dir.display()), source })?;
         let cloud = Cloud::new(signer, authority.server_config.clone(), authority.device_config.clone());
-        let storage = azurite::start(&config.state_dir, &config.azurite);
+        let storage = azurite::start(&config.state_dir, &config.azurite, &storage::accounts::scenario_accounts(&config.scenario));
         let azurite_url = storage.running().ok().map(|a| a.url.clone());
         cloud.set_storage(storage);
         let store = config.persistent.then(|| Arc::new(persist::Store::new(&config.state_dir, &config.scenario)));

@@ -109,13 +109,12 @@ pub struct ResourceGroup {
     pub iot_hubs: Vec<IotHub>,
     #[serde(default)]
     pub provisioning_services: Vec<ProvisioningService>,
-    /// Storage accounts (`Microsoft.Storage/storageAccounts`), each backed by Azurite's account.
+    /// Storage accounts (`Microsoft.Storage/storageAccounts`), each an account in Azurite.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub storage_accounts: Vec<StorageAccount>,
 }
 
-/// A storage account ARM lists. The sandbox has one real blob store, Azurite's `devstoreaccount1`:
-/// every account reports its endpoint and keys, so containers are shared between accounts.
+/// A storage account ARM lists, served by Azurite as an account of its own (storage::accounts).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StorageAccount {

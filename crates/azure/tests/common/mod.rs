@@ -34,8 +34,18 @@ impl TestCloud {
     }
 
     pub async fn start_with(options: PipelineOptions) -> TestCloud {
+        TestCloud::start_config(options, |c| c).await
+    }
+
+    /// With Azurite serving the scenario's storage accounts (tests/azurite must be installed).
+    pub async fn start_with_storage() -> TestCloud {
+        TestCloud::start_config(PipelineOptions::default(), SandboxConfig::with_azurite).await
+    }
+
+    async fn start_config(options: PipelineOptions, config: impl FnOnce(SandboxConfig) -> SandboxConfig) -> TestCloud {
         let state = tempfile::tempdir().expect("a temporary state folder");
-        let sandbox = Sandbox::start(SandboxConfig::new(state.path().to_path_buf(), Scenario::builtin())).await.expect("the sandbox starts");
+        let config = config(SandboxConfig::new(state.path().to_path_buf(), Scenario::builtin()));
+        let sandbox = Sandbox::start(config).await.expect("the sandbox starts");
         let pipeline = Pipeline::new(TestCloud::profile(&sandbox), options).expect("a pipeline on the sandbox profile");
         let client_secret = sandbox.cloud.grants().client_secret(SANDBOX_CONFIDENTIAL_CLIENT_ID).expect("the confidential client's secret");
         let credential =

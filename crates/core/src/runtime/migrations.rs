@@ -12,6 +12,7 @@ use super::registry::Runs;
 use super::report::{self, ReportFormat};
 use crate::error::Coded;
 use crate::journal::{Journal, MigrationState, MigrationSummary};
+use crate::wizards::bulk_identities::{self, BulkIdentities};
 use crate::wizards::central_to_hub::{self, CentralToHub};
 use crate::wizards::hub_state::{self, HubState};
 use crate::wizards::WizardId;
@@ -35,6 +36,10 @@ macro_rules! dispatch {
                 type $W = HubState;
                 $body
             }
+            WizardId::BulkIdentities => {
+                type $W = BulkIdentities;
+                $body
+            }
             other => Err(RunError::Unsupported { wizard: other, action: $action.into() }.to_payload()),
         }
     };
@@ -46,6 +51,7 @@ macro_rules! dispatch {
 pub enum MigrationPlan {
     CentralToHub(central_to_hub::Plan),
     HubState(hub_state::Plan),
+    BulkIdentities(bulk_identities::Plan),
 }
 
 impl MigrationPlan {
@@ -53,6 +59,7 @@ impl MigrationPlan {
         match self {
             MigrationPlan::CentralToHub(_) => WizardId::CentralToHub,
             MigrationPlan::HubState(_) => WizardId::HubState,
+            MigrationPlan::BulkIdentities(_) => WizardId::BulkIdentities,
         }
     }
 
@@ -61,6 +68,7 @@ impl MigrationPlan {
         let plan = match self {
             MigrationPlan::CentralToHub(plan) => serde_json::to_string_pretty(plan),
             MigrationPlan::HubState(plan) => serde_json::to_string_pretty(plan),
+            MigrationPlan::BulkIdentities(plan) => serde_json::to_string_pretty(plan),
         };
         plan.unwrap_or_default() + "\n"
     }
@@ -86,6 +94,7 @@ impl MigrationPlan {
         match wizard {
             WizardId::CentralToHub => read::<CentralToHub>(text).map(MigrationPlan::CentralToHub),
             WizardId::HubState => read::<HubState>(text).map(MigrationPlan::HubState),
+            WizardId::BulkIdentities => read::<BulkIdentities>(text).map(MigrationPlan::BulkIdentities),
             other => Err(PlanProblem::new("wizard", format!("the {other} wizard is not built yet"))),
         }
     }
@@ -97,6 +106,7 @@ impl MigrationPlan {
 pub enum MigrationReport {
     CentralToHub(central_to_hub::report::Report),
     HubState(hub_state::report::Report),
+    BulkIdentities(bulk_identities::report::Report),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,6 +235,7 @@ impl Migrations {
         match plan {
             MigrationPlan::CentralToHub(plan) => create::<CentralToHub>(&self.journal, plan).map_err(|e| e.to_payload()),
             MigrationPlan::HubState(plan) => create::<HubState>(&self.journal, plan).map_err(|e| e.to_payload()),
+            MigrationPlan::BulkIdentities(plan) => create::<BulkIdentities>(&self.journal, plan).map_err(|e| e.to_payload()),
         }
     }
 
@@ -358,6 +369,7 @@ impl Migrations {
         match wizard {
             WizardId::CentralToHub => CentralToHub::report(&self.journal, id).map(MigrationReport::CentralToHub).map_err(|e| e.to_payload()),
             WizardId::HubState => HubState::report(&self.journal, id).map(MigrationReport::HubState).map_err(|e| e.to_payload()),
+            WizardId::BulkIdentities => BulkIdentities::report(&self.journal, id).map(MigrationReport::BulkIdentities).map_err(|e| e.to_payload()),
             other => Err(RunError::Unsupported { wizard: other, action: "report".into() }.to_payload()),
         }
     }
@@ -406,6 +418,11 @@ pub async fn dry_run_lines(plan: &MigrationPlan, connect: &dyn Connect, progress
             let clients = HubState::clients(plan, connect)?;
             let dry = HubState::dry_run(&clients, plan, progress).await.map_err(|e| e.to_payload())?;
             Ok(HubState::dry_run_lines(&dry))
+        }
+        MigrationPlan::BulkIdentities(plan) => {
+            let clients = BulkIdentities::clients(plan, connect)?;
+            let dry = BulkIdentities::dry_run(&clients, plan, progress).await.map_err(|e| e.to_payload())?;
+            Ok(BulkIdentities::dry_run_lines(&dry))
         }
     }
 }

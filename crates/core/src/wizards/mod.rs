@@ -2,6 +2,7 @@
 //! verify → report. `available` turns true as each wizard's engine lands; until then the UI says
 //! plainly that it comes in a later version.
 
+pub mod bulk_identities;
 pub mod central_access;
 pub mod central_to_hub;
 pub mod hub_state;

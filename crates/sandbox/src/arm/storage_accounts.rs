@@ -1,12 +1,13 @@
 //! `Microsoft.Storage/storageAccounts` (2023-05-01 and the versions azure-mgmt-storage sends):
 //! list by subscription and resource group, get, `listKeys` and `listServiceSas`. Every account is
-//! backed by Azurite's `devstoreaccount1`: its blob endpoint is Azurite's path-style URL and its
-//! keys are the ones Azurite accepts, so whatever a client signs with them Azurite verifies.
+//! an account of its own in Azurite (storage::accounts): its blob endpoint is Azurite's path-style
+//! URL for it and its keys are the ones Azurite accepts for it, so whatever a client signs with
+//! them Azurite verifies.
 
 use super::errors::ArmError;
 use super::subscriptions::check_version;
 use super::{json, Ctx};
-use crate::azurite::{Azurite, ACCOUNT};
+use crate::azurite::Azurite;
 use crate::live::{Placed, Placement};
 use crate::storage::sas::{sas_time, sign, ServiceSas};
 use axum::http::StatusCode;
@@ -47,6 +48,18 @@ fn accounts(ctx: &Ctx) -> Vec<Arc<Account>> {
     all
 }
 
+/// The keys Azurite holds for the account (it serves every account of the scenario; one it does
+/// not is a sandbox that could not restart Azurite, said as such).
+fn account_keys(azurite: &Azurite, name: &str) -> Result<[String; 2], ArmError> {
+    azurite.keys(name).ok_or_else(|| {
+        ArmError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "StorageUnavailable",
+            format!("The sandbox cloud's blob storage (Azurite) does not serve the account '{name}' yet."),
+        )
+    })
+}
+
 /// Without Azurite an account has no endpoint to report and no keys that work: say why.
 fn azurite(ctx: &Ctx) -> Result<Arc<Azurite>, ArmError> {
     ctx.cloud.azurite().map_err(|why| {
@@ -72,7 +85,7 @@ fn account_json(a: &Account, azurite: &Azurite) -> Value {
             "provisioningState": "Succeeded",
             "primaryLocation": a.placement.location,
             "statusOfPrimary": "available",
-            "primaryEndpoints": {"blob": format!("{}/", azurite.account_url())},
+            "primaryEndpoints": {"blob": format!("{}/", azurite.account_url(&a.name))},
             "supportsHttpsTrafficOnly": true,
             "allowSharedKeyAccess": true,
             "minimumTlsVersion": "TLS1_2",
@@ -106,10 +119,8 @@ pub fn get(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>)
 
 pub fn list_keys(ctx: &Ctx, sub: &str, group: &str, name: &str, version: Option<&str>) -> Result<Response, ArmError> {
     check_version(version, TYPE, VERSIONS)?;
-    find(ctx, sub, group, name, "Microsoft.Storage/storageAccounts/listkeys/action")?;
-    let azurite = azurite(ctx)?;
-    let keys: Vec<Value> = azurite
-        .keys
+    let account = find(ctx, sub, group, name, "Microsoft.Storage/storageAccounts/listkeys/action")?;
+    let keys: Vec<Value> = account_keys(&*azurite(ctx)?, &account.name)?
         .iter()
         .enumerate()
         .map(|(i, k)| j!({"keyName": format!("key{}", i + 1), "value": k, "permissions": "Full", "creationTime": "2024-01-01T00:00:00.0000000Z"}))
@@ -121,12 +132,11 @@ fn bad(message: String) -> ArmError {
     ArmError::new(StatusCode::BAD_REQUEST, "InvalidValuesForRequestParameters", message)
 }
 
-/// The service SAS a `ListServiceSas` body asks for, its resource moved onto the account that
-/// really holds the data (`/blob/<name>/…` → `/blob/devstoreaccount1/…`).
+/// The service SAS a `ListServiceSas` body asks for, on the account named in the path.
 fn requested_sas(body: &Value, name: &str) -> Result<(ServiceSas, usize), ArmError> {
     let field = |f: &str| body.get(f).and_then(Value::as_str).filter(|s| !s.is_empty());
     let resource = field("canonicalizedResource").ok_or_else(|| bad("canonicalizedResource is required, e.g. /blob/<account>/<container>.".into()))?;
-    let rest = resource.strip_prefix(&format!("/blob/{name}/")).or_else(|| resource.strip_prefix(&format!("/blob/{ACCOUNT}/")));
+    let rest = resource.strip_prefix(&format!("/blob/{name}/"));
     let rest = rest.filter(|r| !r.is_empty()).ok_or_else(|| {
         bad(format!("canonicalizedResource '{resource}' must be /blob/{name}/<container>[/<blob>]: the sandbox's storage serves blobs only."))
     })?;
@@ -146,7 +156,7 @@ fn requested_sas(body: &Value, name: &str) -> Result<(ServiceSas, usize), ArmErr
         other => return Err(bad(format!("keyToSign '{other}' is neither key1 nor key2."))),
     };
     let sas = ServiceSas {
-        canonicalized_resource: format!("/blob/{ACCOUNT}/{rest}"),
+        canonicalized_resource: format!("/blob/{name}/{rest}"),
         resource: kind.to_string(),
         permissions: permissions.to_string(),
         start,
@@ -165,7 +175,7 @@ pub fn list_service_sas(ctx: &Ctx, sub: &str, group: &str, name: &str, version: 
     })?;
     let (sas, key) = requested_sas(&body, &account.name)?;
     let azurite = azurite(ctx)?;
-    let token = sign(&sas, &azurite.keys[key]).map_err(|e| ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", e))?;
+    let token = sign(&sas, &account_keys(&azurite, &account.name)?[key]).map_err(|e| ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", e))?;
     Ok(json(ctx.cloud, j!({"serviceSasToken": token})))
 }
 
@@ -174,10 +184,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_service_sas_request_is_moved_onto_azurites_account_and_checked() {
+    fn a_service_sas_request_is_signed_for_the_account_it_names_and_checked() {
         let body = j!({"canonicalizedResource": "/blob/contosomigration/exports", "signedResource": "c", "signedPermission": "rwl", "signedExpiry": "2030-01-01T00:00:00.1234567Z"});
         let (sas, key) = requested_sas(&body, "contosomigration").unwrap();
-        assert_eq!((sas.canonicalized_resource.as_str(), sas.expiry.as_str(), key), ("/blob/devstoreaccount1/exports", "2030-01-01T00:00:00Z", 0));
+        assert_eq!((sas.canonicalized_resource.as_str(), sas.expiry.as_str(), key), ("/blob/contosomigration/exports", "2030-01-01T00:00:00Z", 0));
+        let other = j!({"canonicalizedResource": "/blob/devstoreaccount1/exports", "signedResource": "c", "signedPermission": "r", "signedExpiry": "2030-01-01T00:00:00Z"});
+        assert!(requested_sas(&other, "contosomigration").unwrap_err().message.contains("/blob/contosomigration/"), "another account's resource is refused");
         let refused = |b: Value| requested_sas(&b, "contosomigration").unwrap_err().message;
         assert!(refused(j!({"canonicalizedResource": "/file/contosomigration/share", "signedResource": "c", "signedPermission": "r", "signedExpiry": "2030-01-01T00:00:00Z"})).contains("blobs only"));
         assert!(refused(j!({"canonicalizedResource": "/blob/contosomigration/exports", "signedResource": "c", "signedPermission": "rz", "signedExpiry": "2030-01-01T00:00:00Z"})).contains("'z'"));

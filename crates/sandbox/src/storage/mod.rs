@@ -1,6 +1,7 @@
 //! Blob storage as the sandbox's services use it: a small REST client for Azurite (container SAS
 //! URLs, blocks in, a blob streamed out) and the service SAS ARM mints for a storage account.
 
+pub mod accounts;
 pub mod blob;
 pub mod sas;
 
