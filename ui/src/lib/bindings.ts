@@ -1,6 +1,6 @@
 // Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.
 
-export type ErrorCode = "accounts.corrupt" | "accounts.unknown" | "azure.cloud_profile" | "azure.connection" | "azure.connection_string" | "azure.decode" | "azure.forbidden" | "azure.host_not_allowed" | "azure.invalid_input" | "azure.link_to_another_host" | "azure.not_https" | "azure.not_in_cloud" | "azure.operation_failed" | "azure.redirect_refused" | "azure.service" | "azure.setup" | "azure.signed_out" | "azure.throttled" | "azure.timeout" | "azure.unauthorized" | "bulk.file" | "bulk.hubBusy" | "bulk.invalidFile" | "bulk.jobCancelled" | "bulk.jobFailed" | "bulk.line.badId" | "bulk.line.badKey" | "bulk.line.badStatus" | "bulk.line.badThumbprint" | "bulk.line.duplicateId" | "bulk.line.json" | "bulk.line.missingField" | "bulk.line.twinTooLarge" | "bulk.line.unknownMode" | "bulk.noSuchContainer" | "bulk.noSuchStorageAccount" | "bulk.nothingMatches" | "bulk.sasExpired" | "bulk.sasWithoutPermission" | "centralToHub.device_move_ambiguous" | "centralToHub.device_move_on_wrong_interface" | "centralToHub.dps_forbidden" | "centralToHub.empty_selection" | "centralToHub.enrollment_clash" | "centralToHub.hub_not_linked" | "centralToHub.job_failed" | "centralToHub.link_forbidden" | "centralToHub.no_such_device_group" | "centralToHub.nothing_to_move" | "centralToHub.template_without_device_move" | "centralToHub.too_many_left_out" | "centralToHub.tpm_group" | "centralToHub.x509_certificate_mismatch" | "centralToHub.x509_certificate_needed" | "connections.check_failed" | "connections.corrupt" | "connections.expired" | "connections.invalid" | "connections.key_refused" | "connections.rights_missing" | "connections.unknown" | "connections.unreachable" | "diagnostics.bundle_failed" | "io.failed" | "ipc.failed" | "journal.migration_failed" | "journal.not_found" | "journal.open_failed" | "journal.secret_in_plan" | "journal.too_new" | "journal.unknown_wizard" | "journal.write_failed" | "logging.setup_failed" | "migration.alreadyRunning" | "migration.badCheckpoint" | "migration.badJournaledPlan" | "migration.badPlan" | "migration.cancelled" | "migration.fileNotWritten" | "migration.unsupported" | "migration.wrongWizard" | "os.open_failed" | "report.bad_format" | "report.bad_path" | "sandbox.migration_running" | "sandbox.not_running" | "sandbox.reset_failed" | "secrets.keyring_failed" | "secrets.keyring_unavailable" | "session.not_signed_in" | "session.other_cloud" | "settings.corrupt" | "settings.invalid" | "signin.access_denied" | "signin.app_not_found" | "signin.blocked_by_policy" | "signin.browser_failed" | "signin.cancelled" | "signin.code_expired" | "signin.consent_required" | "signin.entra_error" | "signin.interaction_required" | "signin.listener_failed" | "signin.mfa_required" | "signin.pkce_mismatch" | "signin.port_busy" | "signin.redirect_uri_mismatch" | "signin.response_type_not_enabled" | "signin.service_failed" | "signin.session_expired" | "signin.spa_origin_required" | "signin.timed_out" | "signin.wrong_tenant" | "startup.interrupted";
+export type ErrorCode = "accounts.corrupt" | "accounts.unknown" | "azure.cloud_profile" | "azure.connection" | "azure.connection_string" | "azure.decode" | "azure.forbidden" | "azure.host_not_allowed" | "azure.invalid_input" | "azure.link_to_another_host" | "azure.not_https" | "azure.not_in_cloud" | "azure.operation_failed" | "azure.redirect_refused" | "azure.service" | "azure.setup" | "azure.signed_out" | "azure.throttled" | "azure.timeout" | "azure.unauthorized" | "bulk.file" | "bulk.hubBusy" | "bulk.invalidFile" | "bulk.jobCancelled" | "bulk.jobFailed" | "bulk.line.badId" | "bulk.line.badKey" | "bulk.line.badStatus" | "bulk.line.badThumbprint" | "bulk.line.duplicateId" | "bulk.line.json" | "bulk.line.missingField" | "bulk.line.twinTooLarge" | "bulk.line.unknownMode" | "bulk.noSuchContainer" | "bulk.noSuchStorageAccount" | "bulk.nothingMatches" | "bulk.sasExpired" | "bulk.sasWithoutPermission" | "centralToHub.device_move_ambiguous" | "centralToHub.device_move_on_wrong_interface" | "centralToHub.dps_forbidden" | "centralToHub.empty_selection" | "centralToHub.enrollment_clash" | "centralToHub.hub_not_linked" | "centralToHub.job_failed" | "centralToHub.link_forbidden" | "centralToHub.no_such_device_group" | "centralToHub.nothing_to_move" | "centralToHub.template_without_device_move" | "centralToHub.too_many_left_out" | "centralToHub.tpm_group" | "centralToHub.x509_certificate_mismatch" | "centralToHub.x509_certificate_needed" | "connections.check_failed" | "connections.corrupt" | "connections.expired" | "connections.invalid" | "connections.key_refused" | "connections.rights_missing" | "connections.unknown" | "connections.unreachable" | "diagnostics.bundle_failed" | "dpsLinkedHubs.already_linked" | "dpsLinkedHubs.bad_connection_string" | "dpsLinkedHubs.local_auth_disabled" | "dpsLinkedHubs.not_linked" | "dpsLinkedHubs.other_cloud" | "dpsLinkedHubs.pinned_enrollments" | "dpsLinkedHubs.policy_lacks_rights" | "dpsLinkedHubs.proof_failed" | "dpsLinkedHubs.read_only_dps" | "dpsLinkedHubs.too_many_conflicts" | "dpsLinkedHubs.weight_out_of_range" | "dpsLinkedHubs.would_orphan_enrollments" | "hubState.configurations_unavailable" | "hubState.file_invalid" | "hubState.file_newer_version" | "hubState.file_truncated" | "hubState.file_unreadable" | "hubState.no_such_hub" | "io.failed" | "ipc.failed" | "journal.migration_failed" | "journal.not_found" | "journal.open_failed" | "journal.secret_in_plan" | "journal.too_new" | "journal.unknown_wizard" | "journal.write_failed" | "logging.setup_failed" | "migration.alreadyRunning" | "migration.badCheckpoint" | "migration.badJournaledPlan" | "migration.badPlan" | "migration.cancelled" | "migration.fileNotWritten" | "migration.unsupported" | "migration.wrongWizard" | "os.open_failed" | "report.bad_format" | "report.bad_path" | "sandbox.migration_running" | "sandbox.not_running" | "sandbox.reset_failed" | "secrets.keyring_failed" | "secrets.keyring_unavailable" | "session.not_signed_in" | "session.other_cloud" | "settings.corrupt" | "settings.invalid" | "signin.access_denied" | "signin.app_not_found" | "signin.blocked_by_policy" | "signin.browser_failed" | "signin.cancelled" | "signin.code_expired" | "signin.consent_required" | "signin.entra_error" | "signin.interaction_required" | "signin.listener_failed" | "signin.mfa_required" | "signin.pkce_mismatch" | "signin.port_busy" | "signin.redirect_uri_mismatch" | "signin.response_type_not_enabled" | "signin.service_failed" | "signin.session_expired" | "signin.spa_origin_required" | "signin.timed_out" | "signin.wrong_tenant" | "startup.interrupted";
 
 export type TickOf = { centralToHub: CentralToHubTick; bulkIdentities: BulkTick };
 
@@ -185,9 +185,9 @@ moved: number, leftOut: number, };
 
 export type ReportFormat = "csv" | "json";
 
-export type MigrationPlan = { "wizard": "centralToHub", "plan": Plan } | { "wizard": "bulkIdentities", "plan": BulkPlan };
+export type MigrationPlan = { "wizard": "centralToHub", "plan": Plan } | { "wizard": "hubState", "plan": HubStatePlan } | { "wizard": "bulkIdentities", "plan": BulkPlan };
 
-export type MigrationReport = { "wizard": "centralToHub", "report": Report } | { "wizard": "bulkIdentities", "report": BulkReport };
+export type MigrationReport = { "wizard": "centralToHub", "report": Report } | { "wizard": "hubState", "report": HubStateReport } | { "wizard": "bulkIdentities", "report": BulkReport };
 
 export type BulkPlan = { hub: BulkHubTarget, storage: BulkStorageTarget, operation: BulkOperation, };
 
@@ -495,3 +495,72 @@ byReason: Record<string, number>,
  * Each retry: how many devices it retried, how many of them moved, how many it left out.
  */
 retries: Array<RetryRound>, steps: Array<StepRecord>, devices: Array<ReportRow>, };
+
+export type HubStateAction = "export" | "import" | "migrate";
+
+export type HubStateAspect = "arm" | "configurations" | "devices";
+
+export type HubRef = { subscriptionId: string, resourceGroup: string, hubName: string, };
+
+export type HubStatePlan = { action: HubStateAction, 
+/**
+ * Left out of a plan file: configurations and devices.
+ */
+aspects: Array<HubStateAspect>, 
+/**
+ * The hub read from (export, migrate).
+ */
+source: HubRef | null, 
+/**
+ * The hub written to (import, migrate); it must exist.
+ */
+target: HubRef | null, 
+/**
+ * The state file written (export) or read (import).
+ */
+file: string | null, 
+/**
+ * How an export writes the file: the CLI's JSON (default) or JSON Lines for large hubs. An
+ * import tells the variant from the file itself.
+ */
+variant: StateFileVariant | null, 
+/**
+ * Delete from the target the devices, modules and configurations the state does not hold.
+ */
+replace: boolean, };
+
+export type StateFileVariant = "json" | "lines";
+
+export type HubStateChange = "create" | "update" | "delete" | "unchanged";
+
+export type HubStatePlannedChange = { 
+/**
+ * `device`, `module` (`device/module`) or `configuration`.
+ */
+kind: string, id: string, change: HubStateChange, };
+
+export type HubStateDryRun = { action: HubStateAction, 
+/**
+ * By kind, then by change (`create`, `update`, `delete`, `unchanged`; `export` for an export).
+ */
+counts: Record<string, Record<string, number>>, 
+/**
+ * Every change but `unchanged`, up to `LISTED`.
+ */
+changes: Array<HubStatePlannedChange>, listedAll: boolean, 
+/**
+ * The state file's variant (import).
+ */
+variant: StateFileVariant | null, };
+
+export type HubStateTick = { phase: string, changed: Array<ItemRow>, };
+
+export type HubStateReport = { migrationId: string, title: string, state: MigrationState, 
+/**
+ * By kind, then by outcome.
+ */
+counts: Record<string, Record<string, number>>, steps: Array<StepRecord>, 
+/**
+ * Every item, devices first.
+ */
+items: Array<ItemRow>, };
