@@ -3,9 +3,9 @@
 //! the window does. Ctrl-C stops at a safe point; `resume` continues.
 
 mod args;
-mod hub_state;
-mod dps_links;
 mod bulk;
+mod dps_links;
+mod hub_state;
 mod output;
 
 use args::{Command, Options};

@@ -5,8 +5,8 @@
 pub mod bulk_identities;
 pub mod central_access;
 pub mod central_to_hub;
-pub mod hub_state;
 pub mod dps_linked_hubs;
+pub mod hub_state;
 
 pub use central_access::CentralAccess;
 

@@ -5,9 +5,9 @@
 mod central_apps;
 mod consumer_groups;
 mod errors;
+mod hub_policies;
 mod iot_hub_jobs;
 mod iot_hub_operations;
-mod hub_policies;
 mod iot_hubs;
 mod keys;
 mod operations;

@@ -3,9 +3,9 @@
 //! policies; modules, module twins, the bulk registry, configurations, direct methods and the
 //! service statistics, each throttled per hub at its tier's documented rates (quotas/).
 
+mod access;
 mod apply_content;
 pub mod arm_view;
-mod access;
 mod bulk;
 mod configurations;
 pub mod consumer_groups;
