@@ -210,7 +210,7 @@ mod tests {
     fn mistakes_name_the_argument() {
         assert_eq!(parse(&args("central-to-hub run")).unwrap_err(), "'run' is not a central-to-hub action, or its argument is missing (see iotm --help)");
         assert_eq!(parse(&args("central-to-hub")).unwrap_err(), "central-to-hub needs an action: dry-run, run, resume, retry or report (see iotm --help)");
-        assert_eq!(parse(&args("bulk-identities run p.json")).unwrap_err(), "the bulk-identities wizard is not built yet");
+        assert_eq!(parse(&args("iot-operations-clone run p.json")).unwrap_err(), "the iot-operations-clone wizard is not built yet");
         assert_eq!(parse(&args("teleport run p.json")).unwrap_err(), "'teleport' is not a command (see iotm --help)");
         assert_eq!(parse(&args("migrations --journal")).unwrap_err(), "--journal needs a value");
         assert_eq!(parse(&args("migrations --jornal x")).unwrap_err(), "--jornal is not an option (see iotm --help)");

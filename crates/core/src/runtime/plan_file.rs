@@ -79,7 +79,7 @@ mod tests {
         let problem = MigrationPlan::from_json(WizardId::CentralToHub, PLAN).unwrap_err();
         assert_eq!((problem.line, problem.field.as_str()), (Some(3), "target.hubNmae"));
         assert!(problem.to_string().starts_with("line 3, target.hubNmae: unknown field `hubNmae`"), "{problem}");
-        let refused = MigrationPlan::from_json(WizardId::BulkIdentities, "{}").unwrap_err();
+        let refused = MigrationPlan::from_json(WizardId::IotOperationsClone, "{}").unwrap_err();
         assert_eq!(refused.field, "wizard");
     }
 
