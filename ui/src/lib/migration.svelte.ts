@@ -200,7 +200,8 @@ class LiveMigrations {
   get<W extends WizardId>(id: string, wizard: W): LiveMigration<W> {
     let live = this.byId.get(id);
     if (!live) {
-      live = new LiveMigration(wizard, id);
+      // Kept as any wizard's migration (its ticks are one of TickOf's); handed out as `W`'s.
+      live = new LiveMigration<WizardId>(wizard, id);
       this.byId.set(id, live);
       void live.loadItems();
     }
@@ -215,7 +216,7 @@ class LiveMigrations {
   shownFor<W extends WizardId>(wizard: W): LiveMigration<W> {
     let live = this.shown[wizard] ?? this.blank.get(wizard);
     if (!live) {
-      live = new LiveMigration(wizard);
+      live = new LiveMigration<WizardId>(wizard);
       this.blank.set(wizard, live);
     }
     return live as unknown as LiveMigration<W>;
