@@ -44,13 +44,10 @@ pub async fn hub_state_choose_file(app: AppHandle, state: State<'_, AppState>, s
 
 /// What the run would change, with nothing written (progress: items compared).
 #[tauri::command]
-pub async fn hub_state_dry_run(state: State<'_, AppState>, plan: Plan, on_progress: Channel<Checked>) -> CommandResult<DryRun> {
-    let mut plan = plan;
+pub async fn hub_state_dry_run(state: State<'_, AppState>, mut plan: Plan, on_progress: Channel<Checked>) -> CommandResult<DryRun> {
+    // Completed and checked as the run will be: a plan the run would refuse is refused here, by field.
     HubState::complete_plan(&mut plan);
-    HubState::check_plan(&plan).map_err(|problems| {
-        let first = problems.into_iter().next().expect("a failed check names a problem");
-        CommandError::from_payload(RunError::BadPlan(first).to_payload())
-    })?;
+    HubState::check_plan(&plan).map_err(|mut problems| CommandError::from(RunError::BadPlan(problems.remove(0))))?;
     let connect = state.session.connect(state.pipeline()?);
     let clients = HubState::clients(&plan, &connect).map_err(CommandError::from_payload)?;
     let progress = |checked, total| {
