@@ -20,6 +20,6 @@ pub async fn hubs(arm: &ArmClient, subscription_id: &str) -> Result<Vec<HubOptio
             sku: format!("{}×{}", h.sku.name, h.sku.capacity.unwrap_or(1)),
         })
         .collect();
-    hubs.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    hubs.sort_by_key(|h| h.name.to_lowercase());
     Ok(hubs)
 }
