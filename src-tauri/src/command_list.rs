@@ -39,4 +39,7 @@ pub const COMMANDS: &[&str] = &[
     "c2h_target_options",
     "c2h_create_dps",
     "c2h_dry_run",
+    "hub_state_hubs",
+    "hub_state_choose_file",
+    "hub_state_dry_run",
 ];

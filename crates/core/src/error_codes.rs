@@ -7,6 +7,7 @@ pub const SHELL: &[&str] = &[
     "os.open_failed",
     "report.bad_format",
     "report.bad_path",
+    "hubState.bad_path",
     "sandbox.not_running",
     "sandbox.migration_running",
     "sandbox.reset_failed",

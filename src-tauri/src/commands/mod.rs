@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod app;
 pub mod central_to_hub;
 pub mod diagnostics;
+pub mod hub_state;
 pub mod migrations;
 pub mod settings;
 pub mod startup;
@@ -50,6 +51,9 @@ pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         central_to_hub::c2h_target_options,
         central_to_hub::c2h_create_dps,
         central_to_hub::c2h_dry_run,
+        hub_state::hub_state_hubs,
+        hub_state::hub_state_choose_file,
+        hub_state::hub_state_dry_run,
     ]
 }
 

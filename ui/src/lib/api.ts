@@ -20,6 +20,9 @@ import type {
   Checked,
   DpsOption,
   DryRun,
+  HubOption,
+  HubStateDryRun,
+  HubStatePlan,
   ItemPage,
   MigrationEntry,
   MigrationPlan,
@@ -121,6 +124,11 @@ export const api = {
   c2hCreateDps: (subscriptionId: string, resourceGroup: string, name: string, location: string) =>
     call<DpsOption>("c2h_create_dps", { subscriptionId, resourceGroup, name, location }),
   c2hDryRun: (plan: Plan, onProgress: (checked: Checked) => void) => call<DryRun>("c2h_dry_run", { plan, onProgress: channelOf(onProgress) }),
+  hubStateHubs: (subscriptionId: string) => call<HubOption[]>("hub_state_hubs", { subscriptionId }),
+  /** The state file's path from the system's file dialog (`save` for an export); null when cancelled. */
+  hubStateChooseFile: (save: boolean, suggested: string) => call<string | null>("hub_state_choose_file", { save, suggested }),
+  hubStateDryRun: (plan: HubStatePlan, onProgress: (checked: Checked) => void) =>
+    call<HubStateDryRun>("hub_state_dry_run", { plan, onProgress: channelOf(onProgress) }),
   /** Streams each start-up check's progress to `onEvent` over a Tauri Channel. */
   runStartupChecks: (onEvent: (event: StartupEvent) => void) => {
     const channel = new Channel<StartupEvent>();

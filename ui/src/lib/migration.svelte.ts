@@ -200,6 +200,7 @@ class LiveMigrations {
   get<W extends WizardId>(id: string, wizard: W): LiveMigration<W> {
     let live = this.byId.get(id);
     if (!live) {
+      // Kept as any wizard's migration (its ticks are one of TickOf's); handed out as `W`'s.
       live = new LiveMigration<WizardId>(wizard, id);
       this.byId.set(id, live);
       void live.loadItems();

@@ -91,8 +91,8 @@ pub struct Wizard {
 }
 
 fn wizard(id: WizardId, title: &str, summary: &str, what_it_does: &[&str]) -> Wizard {
-    // Each wizard turns available as its page lands (Hub state's engine and CLI are in; its page is not).
-    let available = matches!(id, WizardId::CentralToHub);
+    // Each wizard turns available as its page lands.
+    let available = matches!(id, WizardId::CentralToHub | WizardId::HubState);
     Wizard {
         id,
         title: title.into(),
@@ -156,7 +156,7 @@ mod tests {
         assert_eq!(wizards.len(), 5);
         assert!(wizards.iter().all(|w| w.steps == WizardStep::ALL));
         let ready: Vec<WizardId> = wizards.iter().filter(|w| w.available).map(|w| w.id).collect();
-        assert_eq!(ready, [WizardId::CentralToHub]);
+        assert_eq!(ready, [WizardId::CentralToHub, WizardId::HubState]);
         assert_eq!(wizards[0].title, "Central → Hub");
     }
 

@@ -137,7 +137,7 @@ pub struct RegionOption {
     pub display_name: String,
 }
 
-fn resource_group(id: Option<&str>) -> String {
+pub(crate) fn resource_group(id: Option<&str>) -> String {
     id.unwrap_or_default().split('/').skip_while(|s| !s.eq_ignore_ascii_case("resourceGroups")).nth(1).unwrap_or_default().to_string()
 }
 

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod from_hub;
 pub mod hubs;
+pub mod options;
 pub mod plan;
 pub mod report;
 pub mod state_file;
