@@ -1,8 +1,8 @@
 // Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.
 
-export type ErrorCode = "accounts.corrupt" | "accounts.unknown" | "azure.cloud_profile" | "azure.connection" | "azure.connection_string" | "azure.decode" | "azure.forbidden" | "azure.host_not_allowed" | "azure.invalid_input" | "azure.link_to_another_host" | "azure.not_https" | "azure.not_in_cloud" | "azure.operation_failed" | "azure.redirect_refused" | "azure.service" | "azure.setup" | "azure.signed_out" | "azure.throttled" | "azure.timeout" | "azure.unauthorized" | "centralToHub.device_move_ambiguous" | "centralToHub.device_move_on_wrong_interface" | "centralToHub.dps_forbidden" | "centralToHub.empty_selection" | "centralToHub.enrollment_clash" | "centralToHub.hub_not_linked" | "centralToHub.job_failed" | "centralToHub.link_forbidden" | "centralToHub.no_such_device_group" | "centralToHub.nothing_to_move" | "centralToHub.template_without_device_move" | "centralToHub.too_many_left_out" | "centralToHub.tpm_group" | "centralToHub.x509_certificate_mismatch" | "centralToHub.x509_certificate_needed" | "connections.check_failed" | "connections.corrupt" | "connections.expired" | "connections.invalid" | "connections.key_refused" | "connections.rights_missing" | "connections.unknown" | "connections.unreachable" | "diagnostics.bundle_failed" | "hubState.bad_path" | "hubState.configurations_unavailable" | "hubState.file_invalid" | "hubState.file_newer_version" | "hubState.file_truncated" | "hubState.file_unreadable" | "hubState.no_such_hub" | "io.failed" | "ipc.failed" | "journal.migration_failed" | "journal.not_found" | "journal.open_failed" | "journal.secret_in_plan" | "journal.too_new" | "journal.unknown_wizard" | "journal.write_failed" | "logging.setup_failed" | "migration.alreadyRunning" | "migration.badCheckpoint" | "migration.badJournaledPlan" | "migration.badPlan" | "migration.cancelled" | "migration.fileNotWritten" | "migration.unsupported" | "migration.wrongWizard" | "os.open_failed" | "report.bad_format" | "report.bad_path" | "sandbox.migration_running" | "sandbox.not_running" | "sandbox.reset_failed" | "secrets.keyring_failed" | "secrets.keyring_unavailable" | "session.not_signed_in" | "session.other_cloud" | "settings.corrupt" | "settings.invalid" | "signin.access_denied" | "signin.app_not_found" | "signin.blocked_by_policy" | "signin.browser_failed" | "signin.cancelled" | "signin.code_expired" | "signin.consent_required" | "signin.entra_error" | "signin.interaction_required" | "signin.listener_failed" | "signin.mfa_required" | "signin.pkce_mismatch" | "signin.port_busy" | "signin.redirect_uri_mismatch" | "signin.response_type_not_enabled" | "signin.service_failed" | "signin.session_expired" | "signin.spa_origin_required" | "signin.timed_out" | "signin.wrong_tenant" | "startup.interrupted";
+export type ErrorCode = "accounts.corrupt" | "accounts.unknown" | "azure.cloud_profile" | "azure.connection" | "azure.connection_string" | "azure.decode" | "azure.forbidden" | "azure.host_not_allowed" | "azure.invalid_input" | "azure.link_to_another_host" | "azure.not_https" | "azure.not_in_cloud" | "azure.operation_failed" | "azure.redirect_refused" | "azure.service" | "azure.setup" | "azure.signed_out" | "azure.throttled" | "azure.timeout" | "azure.unauthorized" | "bulk.file" | "bulk.hubBusy" | "bulk.invalidFile" | "bulk.jobCancelled" | "bulk.jobFailed" | "bulk.line.badId" | "bulk.line.badKey" | "bulk.line.badStatus" | "bulk.line.badThumbprint" | "bulk.line.duplicateId" | "bulk.line.json" | "bulk.line.missingField" | "bulk.line.twinTooLarge" | "bulk.line.unknownMode" | "bulk.noSuchContainer" | "bulk.noSuchStorageAccount" | "bulk.nothingMatches" | "bulk.sasExpired" | "bulk.sasWithoutPermission" | "centralToHub.device_move_ambiguous" | "centralToHub.device_move_on_wrong_interface" | "centralToHub.dps_forbidden" | "centralToHub.empty_selection" | "centralToHub.enrollment_clash" | "centralToHub.hub_not_linked" | "centralToHub.job_failed" | "centralToHub.link_forbidden" | "centralToHub.no_such_device_group" | "centralToHub.nothing_to_move" | "centralToHub.template_without_device_move" | "centralToHub.too_many_left_out" | "centralToHub.tpm_group" | "centralToHub.x509_certificate_mismatch" | "centralToHub.x509_certificate_needed" | "connections.check_failed" | "connections.corrupt" | "connections.expired" | "connections.invalid" | "connections.key_refused" | "connections.rights_missing" | "connections.unknown" | "connections.unreachable" | "diagnostics.bundle_failed" | "dpsLinkedHubs.already_linked" | "dpsLinkedHubs.bad_connection_string" | "dpsLinkedHubs.local_auth_disabled" | "dpsLinkedHubs.not_linked" | "dpsLinkedHubs.other_cloud" | "dpsLinkedHubs.pinned_enrollments" | "dpsLinkedHubs.policy_lacks_rights" | "dpsLinkedHubs.proof_failed" | "dpsLinkedHubs.read_only_dps" | "dpsLinkedHubs.too_many_conflicts" | "dpsLinkedHubs.weight_out_of_range" | "dpsLinkedHubs.would_orphan_enrollments" | "hubState.bad_path" | "hubState.configurations_unavailable" | "hubState.file_invalid" | "hubState.file_newer_version" | "hubState.file_truncated" | "hubState.file_unreadable" | "hubState.no_such_hub" | "io.failed" | "ipc.failed" | "journal.migration_failed" | "journal.not_found" | "journal.open_failed" | "journal.secret_in_plan" | "journal.too_new" | "journal.unknown_wizard" | "journal.write_failed" | "logging.setup_failed" | "migration.alreadyRunning" | "migration.badCheckpoint" | "migration.badJournaledPlan" | "migration.badPlan" | "migration.cancelled" | "migration.fileNotWritten" | "migration.unsupported" | "migration.wrongWizard" | "os.open_failed" | "report.bad_format" | "report.bad_path" | "sandbox.migration_running" | "sandbox.not_running" | "sandbox.reset_failed" | "secrets.keyring_failed" | "secrets.keyring_unavailable" | "session.not_signed_in" | "session.other_cloud" | "settings.corrupt" | "settings.invalid" | "signin.access_denied" | "signin.app_not_found" | "signin.blocked_by_policy" | "signin.browser_failed" | "signin.cancelled" | "signin.code_expired" | "signin.consent_required" | "signin.entra_error" | "signin.interaction_required" | "signin.listener_failed" | "signin.mfa_required" | "signin.pkce_mismatch" | "signin.port_busy" | "signin.redirect_uri_mismatch" | "signin.response_type_not_enabled" | "signin.service_failed" | "signin.session_expired" | "signin.spa_origin_required" | "signin.timed_out" | "signin.wrong_tenant" | "startup.interrupted";
 
-export type TickOf = { centralToHub: CentralToHubTick, hubState: HubStateTick };
+export type TickOf = { centralToHub: CentralToHubTick; hubState: HubStateTick; bulkIdentities: BulkTick };
 
 export type ErrorPayload = { code: ErrorCode, message: string, detail: string | null, field: string | null, requestId: string | null, };
 
@@ -185,9 +185,93 @@ moved: number, leftOut: number, };
 
 export type ReportFormat = "csv" | "json";
 
-export type MigrationPlan = { "wizard": "centralToHub", "plan": Plan } | { "wizard": "hubState", "plan": HubStatePlan };
+export type MigrationPlan = { "wizard": "centralToHub", "plan": Plan } | { "wizard": "hubState", "plan": HubStatePlan } | { "wizard": "bulkIdentities", "plan": BulkPlan };
 
-export type MigrationReport = { "wizard": "centralToHub", "report": Report } | { "wizard": "hubState", "report": HubStateReport };
+export type MigrationReport = { "wizard": "centralToHub", "report": Report } | { "wizard": "hubState", "report": HubStateReport } | { "wizard": "bulkIdentities", "report": BulkReport };
+
+export type BulkPlan = { hub: BulkHubTarget, storage: BulkStorageTarget, operation: BulkOperation, };
+
+export type BulkHubTarget = { subscriptionId: string, resourceGroup: string, hubName: string, };
+
+export type BulkStorageTarget = { subscriptionId: string, resourceGroup: string, account: string, container: string, };
+
+export type BulkOperation = { "kind": "export", excludeKeys: boolean, saveTo: string, } | { "kind": "import", file: string, defaultMode: ImportMode, } | { "kind": "generate", prefix: string, count: number, keysFile: string, } | { "kind": "delete", query: string, } | { "kind": "setStatus", query: string, enabled: boolean, } | { "kind": "regenerateKeys", query: string, keysFile: string, };
+
+export type ImportMode = "create" | "update" | "updateIfMatchETag" | "createOrUpdate" | "createOrUpdateIfMatchETag" | "delete" | "deleteIfMatchETag" | "updateTwin" | "updateTwinIfMatchETag";
+
+export type LineProblem = { 
+/**
+ * 1-based, as an editor counts.
+ */
+line: number, 
+/**
+ * `bulk.line.json`, `bulk.line.missingField`, `bulk.line.badId`, `bulk.line.unknownMode`,
+ * `bulk.line.badKey`, `bulk.line.badThumbprint`, `bulk.line.badStatus`,
+ * `bulk.line.duplicateId`, `bulk.line.twinTooLarge`.
+ */
+code: string, 
+/**
+ * The field the problem is in (`authentication.symmetricKey.primaryKey`), when one is.
+ */
+field: string | null, message: string, };
+
+export type BulkFileSummary = { lines: number, byMode: Array<[ImportMode, number]>, };
+
+export type ImportError = { 
+/**
+ * The input line it refers to (1-based), when one could be found.
+ */
+line: number | null, deviceId: string | null, errorCode: number | null, 
+/**
+ * The code in words.
+ */
+meaning: string, 
+/**
+ * What the service said.
+ */
+status: string, };
+
+export type BulkDryRun = { operation: string, hub: string, 
+/**
+ * How many devices the hub holds now.
+ */
+devicesInHub: number, container: string, 
+/**
+ * An import's file, as checked.
+ */
+file: BulkFileSummary | null, 
+/**
+ * The devices an operation's query finds (the first 20 named).
+ */
+matching: number | null, sample: Array<string>, 
+/**
+ * Every change, in words and counts.
+ */
+changes: Array<string>, };
+
+export type BulkReport = { id: string, title: string, state: MigrationState, 
+/**
+ * Devices by outcome (`exported`, `imported`, `failed`).
+ */
+counts: Record<string, number>, 
+/**
+ * The hub's job IDs, by step (`exportJob`, `importJob`).
+ */
+jobs: Array<[string, string]>, 
+/**
+ * importErrors.log, each beside its input line.
+ */
+errors: Array<ImportError>, 
+/**
+ * Why the run stopped, when it did.
+ */
+stoppedBy: string | null, };
+
+export type BulkTick = { 
+/**
+ * `upload`, `export`, `import`, `download`.
+ */
+phase: string, jobId: string | null, jobStatus: string | null, jobProgress: number | null, bytes: number, totalBytes: number, };
 
 export type PayloadShape = { "object": { fields: Array<string>, } } | "idScopeString";
 
