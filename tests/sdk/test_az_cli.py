@@ -149,8 +149,9 @@ def test_a_state_file_written_by_either_tool_imports_with_the_other(sandbox, fre
 
     theirs = tmp_path / "az-state.json"
     az("iot", "hub", "state", "export", "--login", source, "--aspects", "devices", "configurations", "-f", str(theirs))
-    sandbox.load_scenario(sandbox.default_scenario())  # both hubs empty again, with new keys
+    sandbox.load_scenario(sandbox.default_scenario())  # both hubs empty again, with new keys and secrets
     target = arm_view(sandbox, hub_name="contoso-hub-neu")["hub_cs"]
+    env = cli_env(sandbox)
     assert hub_contents(target) == {"devices": {}, "configurations": {}}
     (tmp_path / "second").mkdir()
     done = hub_state("import", str(theirs), "rg-iot-prod/contoso-hub-neu", env=env, tmp=tmp_path / "second", timeout=300)

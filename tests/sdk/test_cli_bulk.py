@@ -37,7 +37,7 @@ def iotm(sandbox, tmp_path, *args, answer=None):
 
 def test_generate_export_and_import_from_the_command_line(sandbox, registry, tmp_path):
     keys = tmp_path / "lab-keys.txt"
-    done = iotm(sandbox, tmp_path, "generate", "--count", "3", "--prefix", "lab", "--keys-file", str(keys), "--yes", "yes")
+    done = iotm(sandbox, tmp_path, "generate", "--count", "3", "--prefix", "lab", "--keys-file", str(keys), "--yes")
     assert done.returncode == 0, done.stderr + done.stdout
     assert "3 devices lab-0000001… are created with new keys" in done.stdout
     created = {d.device_id: d for d in registry.get_devices()}
@@ -46,7 +46,7 @@ def test_generate_export_and_import_from_the_command_line(sandbox, registry, tmp
     assert created["lab-0000001"].authentication.symmetric_key.primary_key == first["authentication"]["symmetricKey"]["primaryKey"]
 
     exported = tmp_path / "devices.txt"
-    done = iotm(sandbox, tmp_path, "export", "--to", str(exported), "--keys", "exclude", "--yes", "yes")
+    done = iotm(sandbox, tmp_path, "export", "--to", str(exported), "--keys", "exclude", "--yes")
     assert done.returncode == 0, done.stderr + done.stdout
     lines = [json.loads(line) for line in exported.read_text().splitlines()]
     assert [line["id"] for line in lines] == ["lab-0000001", "lab-0000002", "lab-0000003"]
@@ -54,7 +54,7 @@ def test_generate_export_and_import_from_the_command_line(sandbox, registry, tmp
 
     devices = tmp_path / "import.txt"
     devices.write_text(json.dumps({"id": "cli-new", "importMode": "create"}) + "\n" + json.dumps({"id": "lab-0000002", "importMode": "create"}) + "\n")
-    done = iotm(sandbox, tmp_path, "import", "--file", str(devices), "--mode", "create", "--yes", "yes")
+    done = iotm(sandbox, tmp_path, "import", "--file", str(devices), "--mode", "create", "--yes")
     assert done.returncode == 0, done.stderr + done.stdout
     assert "line 2: lab-0000002 — a device with this ID is registered already (409001)" in done.stdout, done.stdout
     assert registry.get_device("cli-new").device_id == "cli-new"
@@ -67,7 +67,7 @@ def test_a_change_not_confirmed_and_a_bad_file_change_nothing(sandbox, registry,
     assert [d.device_id for d in registry.get_devices()] == ["keep-me"]
     bad = tmp_path / "bad.txt"
     bad.write_text('{"id": "a"}\n{"id": "a"}\n{"id": "b", "importMode": "merge"}\n')
-    done = iotm(sandbox, tmp_path, "import", "--file", str(bad), "--yes", "yes")
+    done = iotm(sandbox, tmp_path, "import", "--file", str(bad), "--yes")
     assert done.returncode != 0
     assert "line 2" in done.stderr + done.stdout and "line 3" in done.stderr + done.stdout, done.stderr + done.stdout
     assert [d.device_id for d in registry.get_devices()] == ["keep-me"]

@@ -37,8 +37,8 @@ OPTIONS:
   --report-dir <dir>    where run, resume and retry write the report (default: the current folder)
   --subscription <id>   hub-state: the hubs' subscription (or AZURE_SUBSCRIPTION_ID)
   --replace             hub-state: delete from the target what the state does not hold (asks first)
-  --yes                 hub-state: do not ask before a Replace deletes
-  --dry-run             hub-state: show what would change, change nothing
+  --yes                 hub-state, bulk: do not ask before changing (a Replace, a bulk operation)
+  --dry-run             hub-state, bulk: show what would change, change nothing
 
 CREDENTIALS (environment):
   AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET   a service principal, for ARM (and Central)
@@ -156,8 +156,8 @@ pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
         ["migrations"] => Command::Migrations,
         ["bulk", operation] => Command::Bulk {
             plan: Box::new(crate::bulk::plan(operation, &bulk)?),
-            dry_run: bulk.get("dry-run").is_some_and(|v| v == "yes"),
-            confirmed: bulk.get("yes").is_some_and(|v| v == "yes"),
+            dry_run: options.dry_run,
+            confirmed: options.yes,
         },
         ["bulk", ..] => return Err("bulk needs one operation: export, import, generate, delete, enable, disable or regenerate-keys (see iotm --help)".into()),
         [name, rest @ ..] => {

@@ -11,10 +11,10 @@ pub const USAGE: &str = "\
   iotm bulk delete          --hub … --storage … --query \"SELECT * FROM devices WHERE …\"
   iotm bulk enable|disable  --hub … --storage … --query \"…\"
   iotm bulk regenerate-keys --hub … --storage … --query \"…\" --keys-file <file>
-  (add --dry-run yes to see what would change; --yes yes to run without asking)";
+  (add --dry-run to see what would change; --yes to run without asking)";
 
 /// The options only `bulk` takes.
-pub const OPTIONS: &[&str] = &["hub", "storage", "to", "keys", "file", "mode", "count", "prefix", "keys-file", "query", "dry-run", "yes"];
+pub const OPTIONS: &[&str] = &["hub", "storage", "to", "keys", "file", "mode", "count", "prefix", "keys-file", "query"];
 
 pub fn plan(operation: &str, options: &BTreeMap<String, String>) -> Result<Plan, String> {
     let get = |name: &str| options.get(name).cloned().ok_or_else(|| format!("bulk {operation} needs --{name}"));

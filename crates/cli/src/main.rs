@@ -244,7 +244,7 @@ async fn run(command: Command, options: Options) -> Result<(), Failure> {
         Command::Bulk { plan, dry_run, confirmed } => {
             let plan = MigrationPlan::BulkIdentities(*plan);
             let connect = ServicePrincipal::from_env(&options)?;
-            // What will change, always first; then the person says yes (or --yes yes said it).
+            // What will change, always first; then the person says yes (or --yes said it).
             let progress = |_, _| {};
             for line in runtime::migrations::dry_run_lines(&plan, &connect, &progress).await.map_err(failed)? {
                 println!("{line}");
