@@ -90,6 +90,9 @@ def test_msal_desktop_sign_in_completes_in_a_stock_browser_with_form_post(sandbo
     assert "access_token" in result, result
     assert result["id_token_claims"]["preferred_username"] == "ada@contoso-sandbox.onmicrosoft.com"
     # msal's listener took the code from Entra's auto-posted form, and showed its own success page.
+    # msal returns as soon as its listener has the code; the browser reads the page a moment later.
+    for thread in headless_chromium.threads:
+        thread.join(timeout=30)
     assert headless_chromium.seen and headless_chromium.seen[0].startswith("Authentication complete."), headless_chromium.seen
     assert app.get_accounts()[0]["username"] == "ada@contoso-sandbox.onmicrosoft.com"
 
