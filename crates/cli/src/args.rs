@@ -154,11 +154,7 @@ pub fn parse(args: &[String]) -> Result<(Command, Options), String> {
     let command = match words.as_slice() {
         [] | ["help"] => Command::Help,
         ["migrations"] => Command::Migrations,
-        ["bulk", operation] => Command::Bulk {
-            plan: Box::new(crate::bulk::plan(operation, &bulk)?),
-            dry_run: options.dry_run,
-            confirmed: options.yes,
-        },
+        ["bulk", operation] => Command::Bulk { plan: Box::new(crate::bulk::plan(operation, &bulk)?), dry_run: options.dry_run, confirmed: options.yes },
         ["bulk", ..] => return Err("bulk needs one operation: export, import, generate, delete, enable, disable or regenerate-keys (see iotm --help)".into()),
         [name, rest @ ..] => {
             let wizard = WizardId::from_command_name(name).ok_or_else(|| format!("'{name}' is not a command (see iotm --help)"))?;
