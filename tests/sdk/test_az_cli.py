@@ -132,7 +132,7 @@ def test_az_iot_hub_state_export_import_and_migrate_carry_a_hub_whole(sandbox, f
 def test_a_state_file_written_by_either_tool_imports_with_the_other(sandbox, fresh_scenario, az, tmp_path):
     """Issue 14's promise: `iotm hub-state` reads what `az iot hub state export` writes, and the reverse."""
     from test_cli_hub_state import hub_state
-    from test_cli_kill_resume import CLI, cli_env
+    from cli_runs import CLI, cli_env
 
     assert CLI.exists(), f"build it first: {CLI} is missing"
     source = arm_view(sandbox)["hub_cs"]

@@ -12,7 +12,7 @@ from azure.iot.hub import IoTHubRegistryManager
 from azure.mgmt.iothub import IotHubClient
 
 from conftest import AUTOMATION_CLIENT, PROD_SUBSCRIPTION, TENANT
-from test_cli_kill_resume import CLI, cli_env
+from cli_runs import CLI, cli_env
 
 RG, HUB = "rg-iot-prod", "contoso-hub-weu"
 TARGETS = ["--hub", f"{PROD_SUBSCRIPTION}/{RG}/{HUB}", "--storage", f"{PROD_SUBSCRIPTION}/{RG}/contosomigration/bulk-cli"]

@@ -8,9 +8,7 @@ failed, and the hubs (S3, their throttles on) never answered 429. A `--replace` 
 
 import json
 import random
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from azure.iot.hub.models import ExportImportDevice
 from azure.iot.hub.protocol.models import AuthenticationMechanism, SymmetricKey
 
 from conftest import PROD_SUBSCRIPTION, arm_view
-from test_cli_kill_resume import CLI, cli_env
+from cli_runs import CLI, cli_env, run_killed
 
 DEVICES = 600
 
@@ -58,25 +56,20 @@ def test_a_migrate_killed_five_times_and_resumed_ends_with_the_target_equal_to_t
     assert CLI.exists(), f"build it first: {CLI} is missing"
     env = cli_env(sandbox)
     common = ["--cloud", "sandbox", "--subscription", PROD_SUBSCRIPTION, "--journal", str(tmp_path / "journal.db"), "--report-dir", str(tmp_path)]
-    rng = random.Random(20261202)
-    migration_id, kills = None, 0
-    while kills < 5:
-        args = ["migrate", "rg-iot-prod/contoso-hub-weu", "rg-iot-prod/contoso-hub-neu"] if migration_id is None else ["resume", migration_id]
-        proc = subprocess.Popen([str(CLI), "hub-state", *args, *common], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if migration_id is None:
-            first = proc.stdout.readline()
-            assert first.startswith("migration "), first + proc.stdout.read()
-            migration_id = first.split()[1]
-        time.sleep(rng.uniform(0.5, 3.0))
-        if proc.poll() is not None:
-            break  # finished before this kill point
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kills += 1
+    first = [str(CLI), "hub-state", "migrate", "rg-iot-prod/contoso-hub-weu", "rg-iot-prod/contoso-hub-neu", *common]
+
+    def resume(migration):
+        return [str(CLI), "hub-state", "resume", migration, *common]
+
+    def written(counts):
+        return sum(n for state, n in counts.items() if state != "pending")
+
+    migration_id, kills, outputs = run_killed(first, resume, env, kills=5, rng=random.Random(20261202), seconds=(0.5, 3.0),
+                                              total=DEVICES, progress=written)
     # The last leg logs every retry (RUST_LOG=info): paced at the hubs' throttles, none is a 429.
     final = hub_state("resume", migration_id, env={**env, "RUST_LOG": "info"}, tmp=tmp_path, timeout=600)
     assert final.returncode == 0, final.stdout + final.stderr
-    assert kills == 5, f"the migrate ended after {kills} kills"
+    assert kills == 5, f"the migrate ended after {kills} kills; outputs: {outputs}"
 
     report = json.loads((tmp_path / f"iot-migrator-{migration_id}.json").read_text())
     assert report["counts"]["device"].get("failed") is None, report["counts"]

@@ -5,18 +5,15 @@ In the end every healthy (and slow) device is verified in the target hub, exactl
 group and exactly one Central job exist, and the report's counts match the fleet's personas."""
 
 import json
-import os
 import random
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import AUTOMATION_CLIENT, PROD_SUBSCRIPTION, ROOT, TENANT, arm_view
+from cli_runs import CLI, cli_env, run_killed
+from conftest import PROD_SUBSCRIPTION, arm_view
 
-CLI = Path(os.environ.get("IOTM_CLI_BINARY") or ROOT / "target" / "debug" / "iotm")
 DEVICES = 2000
 TIMING = {"answerMs": 20, "slowAnswerMs": 300, "reconnectMs": 50, "commandTimeoutMs": 800}
 
@@ -44,47 +41,23 @@ def big_fleet(sandbox):
     sandbox.load_scenario(sandbox.default_scenario())
 
 
-def cli_env(sandbox) -> dict:
-    creds = sandbox.control("GET", "credentials")
-    env = dict(os.environ)
-    env.update({
-        "AZURE_TENANT_ID": TENANT,
-        "AZURE_CLIENT_ID": AUTOMATION_CLIENT,
-        "AZURE_CLIENT_SECRET": creds["clientSecrets"][AUTOMATION_CLIENT],
-        "IOTM_CENTRAL_API_TOKEN": creds["centralApiTokens"]["contoso-fleet"],
-        "IOTM_SANDBOX_URL": sandbox.base_url,
-        "IOTM_SANDBOX_CA": sandbox.ca_cert,
-    })
-    return env
-
-
 def test_killed_ten_times_and_resumed_the_migration_ends_as_if_never_interrupted(sandbox, big_fleet, tmp_path):
     assert CLI.exists(), f"build it first: {CLI} is missing"
     env = cli_env(sandbox)
     common = ["--cloud", "sandbox", "--journal", str(tmp_path / "journal.db"), "--report-dir", str(tmp_path)]
-    rng = random.Random(20261123)
-    migration_id = None
-    kills = 0
-    outputs = []
-    while kills < 10:
-        args = ["central-to-hub", "run", str(plan(tmp_path))] if migration_id is None else ["central-to-hub", "resume", migration_id]
-        proc = subprocess.Popen([str(CLI), *args, *common], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if migration_id is None:
-            first = proc.stdout.readline()
-            assert first.startswith("migration "), first
-            migration_id = first.split()[1]
-        time.sleep(rng.uniform(0.2, 2.5))
-        if proc.poll() is not None:
-            outputs.append(proc.stdout.read())
-            break  # finished before this kill point
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        outputs.append(proc.stdout.read())
-        kills += 1
+    first = [str(CLI), "central-to-hub", "run", str(plan(tmp_path)), *common]
+
+    def resume(migration):
+        return [str(CLI), "central-to-hub", "resume", migration, *common]
+
+    def settled(counts):
+        return counts.get("verified", 0) + counts.get("failed", 0)
+
+    migration_id, kills, outputs = run_killed(first, resume, env, kills=10, rng=random.Random(20261123), seconds=(0.2, 2.5),
+                                              total=DEVICES, progress=settled)
     final = subprocess.run([str(CLI), "central-to-hub", "resume", migration_id, *common], env=env, capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stdout + final.stderr
     assert kills == 10, f"the run ended after {kills} kills; outputs: {outputs}"
-
 
     # The report the CLI wrote, checked against the fleet's personas.
     report = json.loads((tmp_path / f"iot-migrator-{migration_id}.json").read_text())
