@@ -157,6 +157,36 @@ pub const ARM_RESOURCE_GROUPS: &[&str] = &[
     "2024-11-01",
 ];
 
+/// `Microsoft.Resources/deployments` (resources.json, as resource groups), and the versions
+/// azure-mgmt-resource 23.4 and 24.0 send (2025-03-01, 2025-04-01).
+pub const ARM_DEPLOYMENTS: &[&str] = &[
+    "2015-11-01",
+    "2016-02-01",
+    "2016-07-01",
+    "2016-09-01",
+    "2017-05-10",
+    "2018-02-01",
+    "2018-05-01",
+    "2019-03-01",
+    "2019-05-01",
+    "2019-05-10",
+    "2019-07-01",
+    "2019-08-01",
+    "2019-10-01",
+    "2020-06-01",
+    "2020-08-01",
+    "2020-10-01",
+    "2021-01-01",
+    "2021-04-01",
+    "2022-09-01",
+    "2023-07-01",
+    "2024-03-01",
+    "2024-07-01",
+    "2024-11-01",
+    "2025-03-01",
+    "2025-04-01",
+];
+
 /// `Microsoft.Resources` subscriptions and locations (subscriptions.json), and 2022-09-01.
 pub const ARM_SUBSCRIPTIONS: &[&str] =
     &["2015-11-01", "2016-06-01", "2018-06-01", "2019-06-01", "2019-11-01", "2020-01-01", "2021-01-01", "2022-09-01", "2022-12-01"];
@@ -224,7 +254,19 @@ mod tests {
 
     #[test]
     fn lists_are_sorted_and_without_repeats() {
-        for list in [HUB_SERVICE, DPS_SERVICE, DPS_DEVICE, CENTRAL, ARM_IOT_HUBS, ARM_DPS, ARM_CENTRAL, ARM_STORAGE, ARM_RESOURCE_GROUPS, ARM_SUBSCRIPTIONS] {
+        for list in [
+            HUB_SERVICE,
+            DPS_SERVICE,
+            DPS_DEVICE,
+            CENTRAL,
+            ARM_IOT_HUBS,
+            ARM_DPS,
+            ARM_CENTRAL,
+            ARM_STORAGE,
+            ARM_RESOURCE_GROUPS,
+            ARM_DEPLOYMENTS,
+            ARM_SUBSCRIPTIONS,
+        ] {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
         }
     }
