@@ -8,7 +8,7 @@
 use super::deployment_request::{prepare, Prepared};
 use super::deployment_store::{Deployment, DeploymentState, Operation};
 use super::internal::{put_and_wait, read, Failure};
-use super::template::{Env, EvalError, Loaded, Planned, Scope, TemplateError};
+use super::template::{Env, EvalError, Loaded, Planned, TemplateError};
 use crate::cloud::Cloud;
 use axum::http::{Method, StatusCode};
 use chrono::Utc;
@@ -58,7 +58,6 @@ type Wanted = (Method, String);
 /// `reference()` and `list*()` answered from what was fetched; anything else is noted as wanted.
 struct Fetched<'a> {
     plan: &'a [Planned],
-    scope: &'a Scope,
     got: &'a HashMap<Wanted, Value>,
     wanted: RefCell<Vec<Wanted>>,
 }
@@ -106,7 +105,6 @@ impl Env for Fetched<'_> {
                 )))
             }
         };
-        let _ = self.scope;
         let version = api_version.map(str::to_string).or_else(|| in_plan.map(|p| p.api_version.clone())).unwrap_or_else(|| default_version(&id).into());
         let body = self.answer((Method::GET, format!("{id}?api-version={version}")))?;
         Ok(if full { body } else { body.get("properties").cloned().unwrap_or(Value::Null) })
@@ -119,11 +117,11 @@ impl Env for Fetched<'_> {
 
 /// Evaluates with the cloud's answers: fetches what the evaluation wants, then evaluates again,
 /// until nothing more is wanted.
-async fn evaluate<T>(cloud: &Arc<Cloud>, auth: &str, plan: &[Planned], scope: &Scope, f: impl Fn(&dyn Env) -> Result<T, TemplateError>) -> Result<T, Failure> {
+async fn evaluate<T>(cloud: &Arc<Cloud>, auth: &str, plan: &[Planned], f: impl Fn(&dyn Env) -> Result<T, TemplateError>) -> Result<T, Failure> {
     let mut got: HashMap<Wanted, Value> = HashMap::new();
     for _ in 0..8 {
         let (result, wanted) = {
-            let env = Fetched { plan, scope, got: &got, wanted: RefCell::default() };
+            let env = Fetched { plan, got: &got, wanted: RefCell::default() };
             let result = f(&env);
             (result, env.wanted.into_inner())
         };
@@ -209,7 +207,7 @@ pub fn run(cloud: Arc<Cloud>, auth: String, deployment: Arc<Deployment>, prepare
                 details.push(f.error);
             }
         }
-        let outputs = if details.is_empty() { Some(evaluate(&cloud, &auth, &plan, &loaded.scope, |env| loaded.outputs(env)).await) } else { None };
+        let outputs = if details.is_empty() { Some(evaluate(&cloud, &auth, &plan, |env| loaded.outputs(env)).await) } else { None };
         let id = deployment.id();
         deployment.update(|s| {
             s.finished = Some(Utc::now());
@@ -252,7 +250,7 @@ fn request_body(body: Value) -> Value {
 }
 
 async fn resource(cloud: &Arc<Cloud>, auth: &str, loaded: &Loaded, plan: &[Planned], p: &Planned) -> Result<StatusCode, Failure> {
-    let body = evaluate(cloud, auth, plan, &loaded.scope, |env| loaded.body(p, env)).await?;
+    let body = evaluate(cloud, auth, plan, |env| loaded.body(p, env)).await?;
     put_and_wait(cloud, auth, &p.id, &p.api_version, request_body(body)).await.map(|_| StatusCode::OK)
 }
 
@@ -285,7 +283,7 @@ pub fn nested_properties(loaded: &Loaded, p: &Planned, env: &dyn Env) -> Result<
 
 /// A `Microsoft.Resources/deployments` resource: a deployment of its own, which this one waits for.
 async fn nested(cloud: &Arc<Cloud>, auth: &str, loaded: &Loaded, plan: &[Planned], p: &Planned, base_uri: Option<&str>) -> Result<StatusCode, Failure> {
-    let properties = evaluate(cloud, auth, plan, &loaded.scope, |env| nested_properties(loaded, p, env)).await?;
+    let properties = evaluate(cloud, auth, plan, |env| nested_properties(loaded, p, env)).await?;
     let scope = {
         let mut s = loaded.scope.clone();
         s.resource_group = p.resource_group.clone();

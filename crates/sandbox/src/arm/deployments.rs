@@ -60,7 +60,7 @@ pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &Hea
             }
             (Method::HEAD, [_]) => {
                 group_location(&ctx, sub, group, "Microsoft.Resources/deployments/read").map_err(arm)?;
-                if find(raw[7]).is_ok() { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }.into_response()
+                (if find(raw[7]).is_ok() { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }).into_response()
             }
             (Method::PUT, [_]) => {
                 let scope = scope(&ctx, sub, group, raw[7], "Microsoft.Resources/deployments/write").map_err(arm)?;

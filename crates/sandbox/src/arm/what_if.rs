@@ -129,12 +129,15 @@ async fn existing(cloud: &Arc<Cloud>, auth: &str, scope: &Scope) -> Vec<(String,
         ("providers/Microsoft.Storage/storageAccounts", "2023-05-01"),
     ] {
         // Storage without Azurite, or a type with nothing in the group, lists nothing.
-        if let Ok(list) = read(cloud, auth, Method::GET, &format!("{group}/{path}?api-version={version}")).await {
+        let mut next = Some(format!("{group}/{path}?api-version={version}"));
+        while let Some(page) = next.take() {
+            let Ok(list) = read(cloud, auth, Method::GET, &page).await else { break };
             for item in list["value"].as_array().into_iter().flatten() {
                 if let Some(id) = item["id"].as_str() {
                     out.push((id.to_string(), item.clone()));
                 }
             }
+            next = list["nextLink"].as_str().map(|l| l.strip_prefix(&cloud.base_url()).unwrap_or(l).to_string());
         }
     }
     for item in cloud.arm_store().resources_under(&format!("{group}/")) {

@@ -18,8 +18,8 @@ pub fn call(ev: &Evaluator, name: &str, args: &[Expr]) -> Eval {
             return match values.as_slice() {
                 [] => ev.copy_index(None, 0),
                 [Value::Number(n)] => ev.copy_index(None, n.as_i64().unwrap_or(0)),
-                [Value::String(loop_name)] => ev.copy_index(Some(loop_name), 0),
-                [Value::String(loop_name), Value::Number(n)] => ev.copy_index(Some(loop_name), n.as_i64().unwrap_or(0)),
+                [Value::String(loop_name)] => ev.copy_index(Some(loop_name.as_str()), 0),
+                [Value::String(loop_name), Value::Number(n)] => ev.copy_index(Some(loop_name.as_str()), n.as_i64().unwrap_or(0)),
                 _ => Err(invalid("The template function 'copyIndex' takes an optional loop name and an optional offset.")),
             };
         }
@@ -172,8 +172,8 @@ fn pure(lower: &str, name: &str, v: &[Value]) -> Eval {
         "null" => n(0, 0).map(|_| Value::Null),
         "equals" => n(2, 2).map(|_| Value::Bool(v[0] == v[1])),
         "not" => n(1, 1).and_then(|_| Ok(Value::Bool(!boolean(&v[0], name)?))),
-        "and" => n(2, usize::MAX).and_then(|_| v.iter().try_fold(true, |acc, x| Ok(acc & boolean(x, name)?)).map(Value::Bool)),
-        "or" => n(2, usize::MAX).and_then(|_| v.iter().try_fold(false, |acc, x| Ok(acc | boolean(x, name)?)).map(Value::Bool)),
+        "and" => n(2, usize::MAX).and_then(|_| v.iter().try_fold(true, |acc, x| Ok::<bool, EvalError>(acc & boolean(x, name)?)).map(Value::Bool)),
+        "or" => n(2, usize::MAX).and_then(|_| v.iter().try_fold(false, |acc, x| Ok::<bool, EvalError>(acc | boolean(x, name)?)).map(Value::Bool)),
         "less" | "lessorequals" | "greater" | "greaterorequals" => {
             n(2, 2)?;
             let o = compare(&v[0], &v[1], name)?;
@@ -287,7 +287,7 @@ fn pure(lower: &str, name: &str, v: &[Value]) -> Eval {
                     Ok(Value::Array(first.iter().filter(|x| v[1..].iter().all(|o| o.as_array().is_some_and(|a| a.contains(x)))).cloned().collect()))
                 }
                 Value::Object(first) => Ok(Value::Object(
-                    first.iter().filter(|(k, x)| v[1..].iter().all(|o| o.get(k.as_str()) == Some(x))).map(|(k, x)| (k.clone(), x.clone())).collect(),
+                    first.iter().filter(|(k, x)| v[1..].iter().all(|o| o.get(k.as_str()) == Some(*x))).map(|(k, x)| (k.clone(), x.clone())).collect(),
                 )),
                 other => Err(invalid(format!("The template language function 'intersection' expects arrays or objects, not {}.", kind(other)))),
             }

@@ -195,7 +195,9 @@ fn keep_deferred(ev: &eval::Evaluator, v: &Value) -> Result<Value, EvalError> {
             other => other,
         },
         Value::Array(items) => items.iter().map(|i| keep_deferred(ev, i)).collect::<Result<Vec<_>, _>>().map(Value::Array),
-        Value::Object(map) => map.iter().map(|(k, x)| Ok((k.clone(), keep_deferred(ev, x)?))).collect::<Result<Map<_, _>, _>>().map(Value::Object),
+        Value::Object(map) => {
+            map.iter().map(|(k, x)| Ok::<_, EvalError>((k.clone(), keep_deferred(ev, x)?))).collect::<Result<Map<_, _>, _>>().map(Value::Object)
+        }
         other => Ok(other.clone()),
     }
 }

@@ -1,0 +1,275 @@
+"""ARM template deployments through the official azure-mgmt-resource client, unmodified: validate
+(a good template; a wrong-typed parameter and a dependency cycle refused as InvalidTemplate with
+line and path), what-if (Create / Modify with delta / NoChange / Ignore / Delete in Complete
+mode), a deployment from a linked template on the sandbox's blob storage that creates a storage
+account and an IoT hub (dependsOn), an outer- and an inner-scope nested template and a linked one
+by relativePath, the hub then used through its own endpoint; a deployment that fails half-way
+(the earlier resources stay, the operations name the failing one); cancel, export, delete."""
+
+import json
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.identity import ClientSecretCredential
+from azure.iot.hub import IoTHubRegistryManager
+from azure.mgmt.iothub import IotHubClient
+from azure.mgmt.resource import ResourceManagementClient
+from azure.mgmt.resource.resources.models import (Deployment, DeploymentProperties, DeploymentWhatIf, DeploymentWhatIfProperties,
+                                                  TemplateLink)
+from azure.mgmt.storage import StorageManagementClient
+from azure.mgmt.storage.models import ServiceSasParameters
+from azure.storage.blob import BlobServiceClient
+
+from conftest import AUTOMATION_CLIENT, PROD_SUBSCRIPTION, TENANT
+
+RG = "rg-iot-prod"
+ACCOUNT = "contosomigration"
+COMMON = {"credential_scopes": ["https://management.azure.com/.default"]}
+SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+GROUP_ID = f"/subscriptions/{PROD_SUBSCRIPTION}/resourceGroups/{RG}"
+
+
+@pytest.fixture
+def credential(sandbox, fresh_scenario):
+    assert sandbox.azurite, "Azurite is not installed: run `npm ci` in tests/azurite (./x test does)"
+    return ClientSecretCredential(TENANT, AUTOMATION_CLIENT, sandbox.client_secret(AUTOMATION_CLIENT),
+                                  authority=sandbox.base_url, disable_instance_discovery=True)
+
+
+@pytest.fixture
+def arm(sandbox, credential):
+    return ResourceManagementClient(credential, PROD_SUBSCRIPTION, base_url=sandbox.base_url, **COMMON)
+
+
+@pytest.fixture
+def hubs(sandbox, credential):
+    return IotHubClient(credential, PROD_SUBSCRIPTION, base_url=sandbox.base_url, **COMMON)
+
+
+@pytest.fixture
+def storage(sandbox, credential):
+    return StorageManagementClient(credential, PROD_SUBSCRIPTION, base_url=sandbox.base_url, **COMMON)
+
+
+def template(resources, parameters=None, outputs=None, variables=None):
+    return {"$schema": SCHEMA, "contentVersion": "1.0.0.0", "parameters": parameters or {}, "variables": variables or {},
+            "resources": resources, "outputs": outputs or {}}
+
+
+def generic(resource_type, name, properties=None, **extra):
+    return {"type": resource_type, "apiVersion": "2025-04-01", "name": name, "location": "[resourceGroup().location]",
+            "properties": properties or {}, **extra}
+
+
+# The linked template: Device Registry assets in a copy loop, their count as an output.
+ASSETS = template(
+    parameters={"count": {"type": "int", "minValue": 1}, "prefix": {"type": "string"}},
+    resources=[generic("Microsoft.DeviceRegistry/assets", "[format('{0}-{1}', parameters('prefix'), copyIndex())]",
+                       {"assetEndpointProfileRef": "[parameters('prefix')]"}, copy={"name": "assets", "count": "[parameters('count')]"})],
+    outputs={"count": {"type": "int", "value": "[parameters('count')]"}},
+)
+
+
+def main_template():
+    """A storage account and a hub that depends on it; an outer-scope nested template (a custom
+    location named after the hub), an inner-scope one given the hub's host name through
+    reference(), and a linked one (relativePath) with the assets."""
+    return template(
+        parameters={"hubName": {"type": "string", "minLength": 3}, "accountName": {"type": "string"},
+                    "units": {"type": "int", "defaultValue": 1, "minValue": 1, "maxValue": 10},
+                    "assetCount": {"type": "int", "defaultValue": 3}},
+        variables={"accountId": "[resourceId('Microsoft.Storage/storageAccounts', parameters('accountName'))]",
+                   "hubId": "[resourceId('Microsoft.Devices/IotHubs', parameters('hubName'))]"},
+        resources=[
+            {"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-05-01", "name": "[parameters('accountName')]",
+             "location": "[resourceGroup().location]", "sku": {"name": "Standard_LRS"}, "kind": "StorageV2", "properties": {}},
+            {"type": "Microsoft.Devices/IotHubs", "apiVersion": "2023-06-30", "name": "[parameters('hubName')]",
+             "location": "[resourceGroup().location]", "sku": {"name": "S1", "capacity": "[parameters('units')]"},
+             "properties": {}, "dependsOn": ["[variables('accountId')]"]},
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "outer-location",
+             "properties": {"mode": "Incremental", "template": template([
+                 generic("Microsoft.ExtendedLocation/customLocations", "[concat(parameters('hubName'), '-cl')]",
+                         {"hostResourceId": "[variables('hubId')]"})])}},
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "inner-instance",
+             "dependsOn": ["[variables('hubId')]"],
+             "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"},
+                            "parameters": {"hubHost": {"value": "[reference(variables('hubId'), '2023-06-30').hostName]"}},
+                            "template": template(
+                                [generic("Microsoft.IoTOperations/instances", "ops-instance", {"description": "[parameters('hubHost')]"})],
+                                parameters={"hubHost": {"type": "string"}},
+                                outputs={"host": {"type": "string", "value": "[parameters('hubHost')]"}})}},
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "linked-assets",
+             "dependsOn": ["inner-instance"],
+             "properties": {"mode": "Incremental", "templateLink": {"relativePath": "linked/assets.json"},
+                            "parameters": {"count": {"value": "[parameters('assetCount')]"}, "prefix": {"value": "[parameters('hubName')]"}}}},
+        ],
+        outputs={"hubHost": {"type": "string", "value": "[reference(parameters('hubName')).hostName]"},
+                 "innerHost": {"type": "string", "value": "[reference('inner-instance').outputs.host.value]"},
+                 "assets": {"type": "int", "value": "[reference('linked-assets').outputs.count.value]"}},
+    )
+
+
+@pytest.fixture
+def linked(storage):
+    """main.json and linked/assets.json in a fresh container, and a read SAS for it minted by ARM."""
+    endpoint = storage.storage_accounts.get_properties(RG, ACCOUNT).primary_endpoints.blob.rstrip("/")
+    key = storage.storage_accounts.list_keys(RG, ACCOUNT).keys_property[0].value
+    container = f"templates-{uuid.uuid4().hex[:10]}"
+    service = BlobServiceClient(endpoint, credential={"account_name": ACCOUNT, "account_key": key})
+    service.create_container(container)
+    service.get_blob_client(container, "main.json").upload_blob(json.dumps(main_template(), indent=2))
+    service.get_blob_client(container, "linked/assets.json").upload_blob(json.dumps(ASSETS, indent=2))
+    sas = storage.storage_accounts.list_service_sas(RG, ACCOUNT, ServiceSasParameters(
+        canonicalized_resource=f"/blob/{ACCOUNT}/{container}", resource="c", permissions="r",
+        shared_access_expiry_time=datetime.now(timezone.utc) + timedelta(hours=1))).service_sas_token
+    return TemplateLink(uri=f"{endpoint}/{container}/main.json", query_string=sas)
+
+
+def params(**values):
+    return {k: {"value": v} for k, v in values.items()}
+
+
+def test_validate_accepts_a_good_template_and_names_what_is_wrong_in_a_bad_one(arm):
+    good = arm.deployments.begin_validate(RG, "check", Deployment(properties=DeploymentProperties(
+        mode="Incremental", template=main_template(), parameters=params(hubName="hub-checked", accountName="acctchecked")))).result()
+    assert good.properties.provisioning_state == "Succeeded"
+    validated = {r.id for r in good.properties.validated_resources}
+    assert f"{GROUP_ID}/providers/Microsoft.Devices/IotHubs/hub-checked" in validated
+    assert f"{GROUP_ID}/providers/Microsoft.Storage/storageAccounts/acctchecked" in validated
+
+    with pytest.raises(HttpResponseError) as wrong_type:
+        arm.deployments.begin_validate(RG, "check", Deployment(properties=DeploymentProperties(
+            mode="Incremental", template=main_template(), parameters=params(hubName="hub-x", accountName="acctx", units="three")))).result()
+    error = wrong_type.value.error
+    assert wrong_type.value.status_code == 400 and error.code == "InvalidTemplate"
+    assert "'units'" in error.message and "Expected 'Integer'. Actual 'String'" in error.message
+    info = error.additional_info[0].info
+    assert info["path"] == "properties.parameters.units.value" and info["lineNumber"] >= 1
+
+    cyclic = template([generic("Microsoft.IoTOperations/instances", "a", dependsOn=["b"]),
+                       generic("Microsoft.IoTOperations/instances", "b", dependsOn=["a"])])
+    with pytest.raises(HttpResponseError) as cycle:
+        arm.deployments.begin_validate(RG, "check", Deployment(properties=DeploymentProperties(mode="Incremental", template=cyclic))).result()
+    assert cycle.value.error.code == "InvalidTemplate" and "Circular dependency detected" in cycle.value.error.message
+    assert "check" not in [d.name for d in arm.deployments.list_by_resource_group(RG)], "validation deploys nothing"
+
+
+def test_what_if_shows_create_modify_nochange_ignore_and_complete_mode_deletes(arm, hubs, linked):
+    current = hubs.iot_hub_resource.get(RG, "contoso-hub-weu")
+    existing_hub = {"type": "Microsoft.Devices/IotHubs", "apiVersion": "2023-06-30", "name": "contoso-hub-weu", "location": current.location,
+                    "sku": {"name": current.sku.name, "capacity": current.sku.capacity + 1}, "properties": {}}
+    what_if = DeploymentWhatIf(properties=DeploymentWhatIfProperties(mode="Incremental", template=template([existing_hub])))
+    changes = {c.resource_id: c for c in arm.deployments.begin_what_if(RG, "preview", what_if, polling_interval=0.2).result().changes}
+    modify = changes[current.id]
+    assert modify.change_type == "Modify"
+    assert [(d.path, d.property_change_type, d.before, d.after) for d in modify.delta] == [("sku.capacity", "Modify", current.sku.capacity, current.sku.capacity + 1)]
+    assert {c.change_type for i, c in changes.items() if i != current.id} == {"Ignore"}, "Incremental leaves the group's other resources alone"
+
+    existing_hub["sku"]["capacity"] = current.sku.capacity
+    complete = DeploymentWhatIf(properties=DeploymentWhatIfProperties(mode="Complete", template=template([existing_hub])))
+    changes = {c.resource_id: c for c in arm.deployments.begin_what_if(RG, "preview", complete, polling_interval=0.2).result().changes}
+    assert changes[current.id].change_type == "NoChange"
+    assert changes[f"{GROUP_ID}/providers/Microsoft.Devices/IotHubs/contoso-hub-neu"].change_type == "Delete"
+
+    linked_preview = DeploymentWhatIf(properties=DeploymentWhatIfProperties(mode="Incremental", template_link=linked,
+                                                                            parameters=params(hubName="hub-previewed", accountName="acctpreviewed")))
+    changes = {c.resource_id: c.change_type for c in arm.deployments.begin_what_if(RG, "preview", linked_preview, polling_interval=0.2).result().changes}
+    for created in ("Microsoft.Devices/IotHubs/hub-previewed", "Microsoft.Storage/storageAccounts/acctpreviewed",
+                    "Microsoft.ExtendedLocation/customLocations/hub-previewed-cl", "Microsoft.IoTOperations/instances/ops-instance",
+                    "Microsoft.DeviceRegistry/assets/hub-previewed-2"):
+        assert changes[f"{GROUP_ID}/providers/{created}"] == "Create", created
+    assert hubs.iot_hub_resource.get(RG, "contoso-hub-weu").sku.capacity == current.sku.capacity, "what-if changes nothing"
+    with pytest.raises(ResourceNotFoundError):
+        hubs.iot_hub_resource.get(RG, "hub-previewed")
+
+
+def test_a_linked_template_deploys_a_hub_a_storage_account_and_nested_deployments(arm, hubs, storage, linked):
+    poller = arm.deployments.begin_create_or_update(RG, "iot-stack", Deployment(properties=DeploymentProperties(
+        mode="Incremental", template_link=linked, parameters=params(hubName="hub-deployed", accountName="acctdeployed", units=2))),
+        polling_interval=0.2)
+    done = poller.result()
+    assert done.properties.provisioning_state == "Succeeded", done.properties.error
+    hub = hubs.iot_hub_resource.get(RG, "hub-deployed")
+    assert (hub.sku.name, hub.sku.capacity) == ("S1", 2)
+    assert done.properties.outputs["hubHost"] == {"type": "String", "value": hub.properties.host_name}
+    assert done.properties.outputs["innerHost"]["value"] == hub.properties.host_name, "reference() reached the inner template"
+    assert done.properties.outputs["assets"] == {"type": "Int", "value": 3}
+    assert done.properties.template_link.uri == linked.uri
+
+    # The hub is a real one: its own endpoint takes its keys.
+    key = hubs.iot_hub_resource.get_keys_for_key_name(RG, "hub-deployed", "iothubowner").primary_key
+    registry = IoTHubRegistryManager.from_connection_string(f"HostName={hub.properties.host_name};SharedAccessKeyName=iothubowner;SharedAccessKey={key}")
+    registry.create_device_with_sas("deployed-device", "", "", "enabled")
+    assert registry.get_device("deployed-device").status == "enabled"
+    assert storage.storage_accounts.get_properties(RG, "acctdeployed").primary_endpoints.blob.endswith("/acctdeployed/")
+
+    # Resources of types without a service of their own exist at their IDs.
+    instance = arm.resources.get_by_id(f"{GROUP_ID}/providers/Microsoft.IoTOperations/instances/ops-instance", "2025-04-01")
+    assert instance.properties["description"] == hub.properties.host_name
+    location = arm.resources.get_by_id(f"{GROUP_ID}/providers/Microsoft.ExtendedLocation/customLocations/hub-deployed-cl", "2025-04-01")
+    assert location.properties["hostResourceId"] == hub.id
+    for i in range(3):
+        asset = arm.resources.get_by_id(f"{GROUP_ID}/providers/Microsoft.DeviceRegistry/assets/hub-deployed-{i}", "2025-04-01")
+        assert asset.properties["provisioningState"] == "Succeeded"
+
+    names = {d.name: d.properties.provisioning_state for d in arm.deployments.list_by_resource_group(RG)}
+    assert names == {"iot-stack": "Succeeded", "outer-location": "Succeeded", "inner-instance": "Succeeded", "linked-assets": "Succeeded"}
+    ops = {o.properties.target_resource.resource_name: o.properties for o in arm.deployment_operations.list(RG, "iot-stack")}
+    assert set(ops) == {"acctdeployed", "hub-deployed", "outer-location", "inner-instance", "linked-assets"}
+    assert {o.provisioning_state for o in ops.values()} == {"Succeeded"}
+    assert arm.deployments.export_template(RG, "iot-stack").template == main_template()
+
+
+def test_a_deployment_failing_half_way_keeps_what_it_made_and_names_the_failing_resource(arm, storage):
+    failing = template([
+        {"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-05-01", "name": "acctbefore", "location": "[resourceGroup().location]",
+         "sku": {"name": "Standard_LRS"}, "kind": "StorageV2", "properties": {}},
+        generic("Microsoft.IoTOperations/instances", "made-before"),
+        {"type": "Microsoft.Devices/IotHubs", "apiVersion": "2023-06-30", "name": "hub-bad-sku", "location": "[resourceGroup().location]",
+         "sku": {"name": "X9", "capacity": 1}, "properties": {}, "dependsOn": ["acctbefore", "made-before"]},
+        generic("Microsoft.IoTOperations/instances", "needs-the-hub", dependsOn=["hub-bad-sku"]),
+    ])
+    poller = arm.deployments.begin_create_or_update(RG, "half-way", Deployment(properties=DeploymentProperties(mode="Incremental", template=failing)),
+                                                    polling_interval=0.2)
+    with pytest.raises(HttpResponseError) as failed:
+        poller.result()
+    assert "DeploymentFailed" in str(failed.value)
+    deployment = arm.deployments.get(RG, "half-way")
+    assert deployment.properties.provisioning_state == "Failed"
+    assert deployment.properties.error.code == "DeploymentFailed" and deployment.properties.error.details[0].code == "InvalidSku"
+    ops = {o.properties.target_resource.resource_name: o.properties for o in arm.deployment_operations.list(RG, "half-way")}
+    assert ops["hub-bad-sku"].provisioning_state == "Failed" and ops["hub-bad-sku"].status_code == "BadRequest"
+    assert ops["hub-bad-sku"].status_message.error.code == "InvalidSku" and "X9" in ops["hub-bad-sku"].status_message.error.message
+    assert ops["acctbefore"].provisioning_state == ops["made-before"].provisioning_state == "Succeeded"
+    assert "needs-the-hub" not in ops, "what depends on the failed resource is not attempted"
+    assert storage.storage_accounts.get_properties(RG, "acctbefore").name == "acctbefore"
+    assert arm.resources.get_by_id(f"{GROUP_ID}/providers/Microsoft.IoTOperations/instances/made-before", "2025-04-01").name == "made-before"
+    with pytest.raises(ResourceNotFoundError):
+        arm.resources.get_by_id(f"{GROUP_ID}/providers/Microsoft.IoTOperations/instances/needs-the-hub", "2025-04-01")
+
+
+def test_a_running_deployment_is_canceled_and_a_finished_one_deleted(arm):
+    slow = template([{"type": "Microsoft.Devices/IotHubs", "apiVersion": "2023-06-30", "name": f"hub-slow-{i}", "location": "[resourceGroup().location]",
+                      "sku": {"name": "S1", "capacity": 1}, "properties": {}, "dependsOn": [f"hub-slow-{i - 1}"] if i else []} for i in range(4)])
+    arm.deployments.begin_create_or_update(RG, "slow", Deployment(properties=DeploymentProperties(mode="Incremental", template=slow)), polling_interval=0.2)
+    arm.deployments.cancel(RG, "slow")
+    with pytest.raises(HttpResponseError) as again:
+        arm.deployments.begin_create_or_update(RG, "slow", Deployment(properties=DeploymentProperties(mode="Incremental", template=slow)))
+    assert again.value.status_code == 409 and again.value.error.code == "DeploymentActive"
+    state = arm.deployments.get(RG, "slow").properties.provisioning_state
+    for _ in range(50):
+        if state != "Running":
+            break
+        time.sleep(0.2)
+        state = arm.deployments.get(RG, "slow").properties.provisioning_state
+    assert state == "Canceled"
+    assert len(list(arm.deployment_operations.list(RG, "slow"))) < 4, "no resource after the cancel was started"
+    with pytest.raises(HttpResponseError) as not_running:
+        arm.deployments.cancel(RG, "slow")
+    assert not_running.value.error.code == "DeploymentCannotBeCanceled"
+    assert arm.deployments.check_existence(RG, "slow")
+    arm.deployments.begin_delete(RG, "slow", polling_interval=0.2).result()
+    assert not arm.deployments.check_existence(RG, "slow")
