@@ -273,3 +273,26 @@ def test_a_running_deployment_is_canceled_and_a_finished_one_deleted(arm):
     assert arm.deployments.check_existence(RG, "slow")
     arm.deployments.begin_delete(RG, "slow", polling_interval=0.2).result()
     assert not arm.deployments.check_existence(RG, "slow")
+
+
+def test_complete_mode_deletes_what_the_template_no_longer_names(sandbox, fresh_scenario):
+    scenario = sandbox.default_scenario()
+    scenario["subscriptions"][0]["resourceGroups"].append({"name": "rg-ops-staging", "location": "northeurope"})
+    sandbox.load_scenario(scenario)
+    # A reload mints new client secrets: sign in after it.
+    cred = ClientSecretCredential(TENANT, AUTOMATION_CLIENT, sandbox.client_secret(AUTOMATION_CLIENT), authority=sandbox.base_url, disable_instance_discovery=True)
+    arm = ResourceManagementClient(cred, PROD_SUBSCRIPTION, base_url=sandbox.base_url, **COMMON)
+    group = "rg-ops-staging"
+    both = template([generic("Microsoft.IoTOperations/instances", "keep"), generic("Microsoft.IoTOperations/instances", "drop")])
+    first = arm.deployments.begin_create_or_update(group, "first", Deployment(properties=DeploymentProperties(mode="Incremental", template=both)),
+                                                   polling_interval=0.2).result()
+    assert first.properties.provisioning_state == "Succeeded"
+    assert arm.resources.get_by_id(f"/subscriptions/{PROD_SUBSCRIPTION}/resourceGroups/{group}/providers/Microsoft.IoTOperations/instances/keep", "2025-04-01").location == "northeurope"
+    only_keep = template([generic("Microsoft.IoTOperations/instances", "keep")])
+    second = arm.deployments.begin_create_or_update(group, "second", Deployment(properties=DeploymentProperties(mode="Complete", template=only_keep)),
+                                                    polling_interval=0.2).result()
+    assert second.properties.provisioning_state == "Succeeded" and second.properties.mode == "Complete"
+    ops = {(o.properties.provisioning_operation, o.properties.target_resource.resource_name) for o in arm.deployment_operations.list(group, "second")}
+    assert ops == {("Create", "keep"), ("Delete", "drop")}
+    with pytest.raises(ResourceNotFoundError):
+        arm.resources.get_by_id(f"/subscriptions/{PROD_SUBSCRIPTION}/resourceGroups/{group}/providers/Microsoft.IoTOperations/instances/drop", "2025-04-01")

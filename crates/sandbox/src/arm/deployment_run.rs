@@ -148,7 +148,7 @@ pub fn start(cloud: Arc<Cloud>, auth: String, deployment: Arc<Deployment>, prepa
 pub fn run(cloud: Arc<Cloud>, auth: String, deployment: Arc<Deployment>, prepared: Prepared) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(async move {
         deployment.update(|s| s.provisioning_state = "Running".into());
-        let Prepared { loaded, plan, base_uri, .. } = prepared;
+        let Prepared { loaded, plan, base_uri, mode, .. } = prepared;
         let mut blocked = vec![false; plan.len()];
         let mut details = Vec::new();
         for (i, p) in plan.iter().enumerate() {
@@ -167,7 +167,8 @@ pub fn run(cloud: Arc<Cloud>, auth: String, deployment: Arc<Deployment>, prepare
                 continue;
             }
             let op = Operation {
-                id: cloud.request_id().replace('-', "").to_uppercase()[..16].to_string(),
+                id: operation_id(&cloud),
+                kind: "Create",
                 resource_id: p.id.clone(),
                 resource_type: p.resource_type.clone(),
                 resource_name: p.name.clone(),
@@ -207,6 +208,9 @@ pub fn run(cloud: Arc<Cloud>, auth: String, deployment: Arc<Deployment>, prepare
                 details.push(f.error);
             }
         }
+        if details.is_empty() && mode == "Complete" {
+            details.extend(remove_the_rest(&cloud, &auth, &deployment, &loaded, &plan).await);
+        }
         let outputs = if details.is_empty() { Some(evaluate(&cloud, &auth, &plan, |env| loaded.outputs(env)).await) } else { None };
         let id = deployment.id();
         deployment.update(|s| {
@@ -232,6 +236,49 @@ pub fn run(cloud: Arc<Cloud>, auth: String, deployment: Arc<Deployment>, prepare
             }
         });
     })
+}
+
+fn operation_id(cloud: &Cloud) -> String {
+    cloud.request_id().replace('-', "").to_uppercase()[..16].to_string()
+}
+
+/// Complete mode: what the resource group holds that the template does not name is deleted,
+/// each as an operation of its own; the errors of the deletes that failed.
+async fn remove_the_rest(cloud: &Arc<Cloud>, auth: &str, deployment: &Deployment, loaded: &Loaded, plan: &[Planned]) -> Vec<Value> {
+    let mut errors = Vec::new();
+    for (id, before) in super::what_if::existing(cloud, auth, &loaded.scope).await {
+        if plan.iter().any(|p| p.id.eq_ignore_ascii_case(&id)) {
+            continue;
+        }
+        let op = Operation {
+            id: operation_id(cloud),
+            kind: "Delete",
+            resource_id: id.clone(),
+            resource_type: before["type"].as_str().unwrap_or_default().to_string(),
+            resource_name: before["name"].as_str().unwrap_or_default().to_string(),
+            state: "Running".into(),
+            status_code: String::new(),
+            error: None,
+            started: Utc::now(),
+            finished: None,
+        };
+        let op_id = op.id.clone();
+        deployment.update(|s| s.operations.push(op));
+        let (status, _, body) =
+            super::internal::call(cloud.clone(), auth.into(), Method::DELETE, format!("{id}?api-version={}", default_version(&id)), None).await;
+        let error = (!status.is_success())
+            .then(|| body.get("error").cloned().unwrap_or_else(|| json!({"code": reason(status), "message": format!("The delete answered {status}.")})));
+        deployment.update(|s| {
+            if let Some(op) = s.operations.iter_mut().find(|o| o.id == op_id) {
+                op.finished = Some(Utc::now());
+                op.status_code = reason(status);
+                op.state = if error.is_some() { "Failed" } else { "Succeeded" }.into();
+                op.error = error.clone();
+            }
+        });
+        errors.extend(error);
+    }
+    errors
 }
 
 fn reason(status: StatusCode) -> String {

@@ -94,6 +94,8 @@ impl ArmStore {
 #[derive(Debug, Clone)]
 pub struct Operation {
     pub id: String,
+    /// `Create`, or `Delete` for what a Complete-mode deployment removes.
+    pub kind: &'static str,
     pub resource_id: String,
     pub resource_type: String,
     pub resource_name: String,
@@ -201,7 +203,7 @@ impl Deployment {
             .iter()
             .map(|op| {
                 let mut properties = json!({
-                    "provisioningOperation": "Create",
+                    "provisioningOperation": op.kind,
                     "provisioningState": op.state,
                     "timestamp": crate::timestamps::rfc3339(op.finished.unwrap_or(op.started)),
                     "duration": duration(op.started, op.finished.unwrap_or_else(Utc::now)),

@@ -120,7 +120,7 @@ fn merge(into: &mut Value, from: &Value) {
 }
 
 /// The resources the group holds now, by ID, as their GETs show them.
-async fn existing(cloud: &Arc<Cloud>, auth: &str, scope: &Scope) -> Vec<(String, Value)> {
+pub(super) async fn existing(cloud: &Arc<Cloud>, auth: &str, scope: &Scope) -> Vec<(String, Value)> {
     let group = format!("/subscriptions/{}/resourceGroups/{}", scope.subscription_id, scope.resource_group);
     let mut out = Vec::new();
     for (path, version) in [
