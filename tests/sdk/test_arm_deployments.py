@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.identity import ClientSecretCredential
 from azure.iot.hub import IoTHubRegistryManager
@@ -24,6 +25,7 @@ from azure.mgmt.storage.models import ServiceSasParameters
 from azure.storage.blob import BlobServiceClient
 
 from conftest import AUTOMATION_CLIENT, PROD_SUBSCRIPTION, TENANT
+from swagger import validate
 
 RG = "rg-iot-prod"
 ACCOUNT = "contosomigration"
@@ -296,3 +298,46 @@ def test_complete_mode_deletes_what_the_template_no_longer_names(sandbox, fresh_
     assert ops == {("Create", "keep"), ("Delete", "drop")}
     with pytest.raises(ResourceNotFoundError):
         arm.resources.get_by_id(f"/subscriptions/{PROD_SUBSCRIPTION}/resourceGroups/{group}/providers/Microsoft.IoTOperations/instances/drop", "2025-04-01")
+
+
+def test_deployment_answers_match_the_official_spec(sandbox, arm):
+    """The raw answers, checked against resources.json (2024-07-01)."""
+    spec = "specification/resources/resource-manager/Microsoft.Resources/stable/2024-07-01/resources.json"
+    base = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.Resources/deployments"
+    url = f"{sandbox.base_url}/subscriptions/{PROD_SUBSCRIPTION}/resourcegroups/{RG}/providers/Microsoft.Resources/deployments"
+    token = requests.post(f"{sandbox.authority}/oauth2/v2.0/token", data={
+        "client_id": AUTOMATION_CLIENT, "client_secret": sandbox.client_secret(AUTOMATION_CLIENT),
+        "grant_type": "client_credentials", "scope": "https://management.azure.com/.default"}, timeout=10).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    body = {"properties": {"mode": "Incremental", "template": template([generic("Microsoft.IoTOperations/instances", "checked")],
+                                                                        outputs={"n": {"type": "int", "value": 1}})}}
+    put = requests.put(f"{url}/spec-check?api-version=2024-07-01", json=body, headers=auth, timeout=10)
+    assert put.status_code == 201 and put.headers["Azure-AsyncOperation"], put.text
+    validate(spec, base + "/{deploymentName}", "put", 201, put.json())
+    for _ in range(50):
+        status = requests.get(put.headers["Azure-AsyncOperation"], headers=auth, timeout=10).json()["status"]
+        if status in ("Succeeded", "Failed"):
+            break
+        time.sleep(0.1)
+    assert status == "Succeeded"
+    got = requests.get(f"{url}/spec-check?api-version=2024-07-01", headers=auth, timeout=10)
+    validate(spec, base + "/{deploymentName}", "get", 200, got.json())
+    assert got.json()["properties"]["outputs"] == {"n": {"type": "Int", "value": 1}}
+    validate(spec, base + "/", "get", 200, requests.get(f"{url}/?api-version=2024-07-01", headers=auth, timeout=10).json())
+    ops = requests.get(f"{url}/spec-check/operations?api-version=2024-07-01", headers=auth, timeout=10).json()
+    validate(spec, base + "/{deploymentName}/operations", "get", 200, ops)
+    assert [o["properties"]["targetResource"]["resourceName"] for o in ops["value"]] == ["checked"]
+    exported = requests.post(f"{url}/spec-check/exportTemplate?api-version=2024-07-01", headers=auth, timeout=10)
+    validate(spec, base + "/{deploymentName}/exportTemplate", "post", 200, exported.json())
+    validated = requests.post(f"{url}/spec-check/validate?api-version=2024-07-01", json=body, headers=auth, timeout=10)
+    validate(spec, base + "/{deploymentName}/validate", "post", 200, validated.json())
+    bad = {"properties": {"mode": "Incremental", "template": template([generic("Microsoft.IoTOperations/instances", "x", dependsOn=["ghost"])])}}
+    refused = requests.post(f"{url}/spec-check/validate?api-version=2024-07-01", json=bad, headers=auth, timeout=10)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "InvalidTemplate"
+    validate(spec, base + "/{deploymentName}/validate", "post", 400, refused.json())
+    what_if = requests.post(f"{url}/spec-check/whatIf?api-version=2024-07-01", json=body, headers=auth, timeout=10)
+    assert what_if.status_code == 202
+    result = requests.get(what_if.headers["Location"], headers=auth, timeout=10)
+    validate(spec, base + "/{deploymentName}/whatIf", "post", 200, result.json())
+    changes = {c["resourceId"].rsplit("/", 1)[1]: c["changeType"] for c in result.json()["properties"]["changes"]}
+    assert changes["checked"] == "NoChange" and changes["contoso-hub-weu"] == "Ignore"
