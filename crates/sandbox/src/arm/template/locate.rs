@@ -147,9 +147,7 @@ pub fn line_and_column(text: &[u8], path: &str) -> (usize, usize) {
     let mut s = Scanner { b: text, pos: 0 };
     let mut found = 0;
     for step in steps(path) {
-        let save = s.pos;
         if s.enter(&step).is_none() {
-            s.pos = save;
             break;
         }
         found = s.pos;

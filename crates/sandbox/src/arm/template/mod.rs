@@ -196,7 +196,22 @@ fn keep_deferred(ev: &eval::Evaluator, v: &Value) -> Result<Value, EvalError> {
         },
         Value::Array(items) => items.iter().map(|i| keep_deferred(ev, i)).collect::<Result<Vec<_>, _>>().map(Value::Array),
         Value::Object(map) => {
-            map.iter().map(|(k, x)| Ok::<_, EvalError>((k.clone(), keep_deferred(ev, x)?))).collect::<Result<Map<_, _>, _>>().map(Value::Object)
+            let mut out = Map::new();
+            for (k, x) in map {
+                // A property copy loop is expanded when it can be, else kept as written.
+                if k.eq_ignore_ascii_case("copy") && x.is_array() {
+                    match ev.value(&serde_json::json!({"copy": x})) {
+                        Ok(Value::Object(expanded)) => out.extend(expanded),
+                        Ok(_) | Err(EvalError::Deferred) => {
+                            out.insert(k.clone(), x.clone());
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    continue;
+                }
+                out.insert(k.clone(), keep_deferred(ev, x)?);
+            }
+            Ok(Value::Object(out))
         }
         other => Ok(other.clone()),
     }

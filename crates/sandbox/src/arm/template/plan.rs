@@ -156,7 +156,8 @@ pub fn plan(loaded: &Loaded) -> Result<Vec<Planned>, TemplateError> {
                 loop_name: loop_name.clone(),
                 raw: d.raw.clone(),
             });
-            for (j, child) in d.raw.get("resources").and_then(Value::as_array).into_iter().flatten().enumerate().rev() {
+            let children: &[Value] = d.raw.get("resources").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            for (j, child) in children.iter().enumerate().rev() {
                 queue.push(Declared {
                     raw: child,
                     path: format!("{path}.resources[{j}]"),

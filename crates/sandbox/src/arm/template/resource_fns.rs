@@ -2,7 +2,7 @@
 //! builds them, `resourceGroup()`, `subscription()`, `deployment()`, `reference()` and `list*()`
 //! (answered by the cloud through `Env`), and the deterministic `uniqueString()` and `guid()`.
 
-use super::eval::{invalid, Eval, EvalError, Evaluator};
+use super::eval::{invalid, EvalError, Evaluator};
 use super::expr::Expr;
 use super::functions::{arity, text};
 use serde_json::{json, Value};

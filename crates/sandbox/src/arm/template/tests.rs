@@ -46,7 +46,8 @@ fn string_functions_evaluate_as_arm_documents_them() {
     assert_eq!(value("[toUpper('abc')]"), json!("ABC"));
     assert_eq!(value("[replace('a-b-c', '-', '.')]"), json!("a.b.c"));
     assert_eq!(value("[split('a,b;c', createArray(',', ';'))]"), json!(["a", "b", "c"]));
-    assert_eq!(value("[string(true)]"), json!("True"));
+    assert_eq!(value("[string(true())]"), json!("True"));
+    assert!(eval("[string(true)]", json!({}), json!({}), json!({})).is_err(), "ARM has true(), not a bare true");
     assert_eq!(value("[string(createObject('a', 1))]"), json!("{\"a\":1}"));
     assert_eq!(value("[int('42')]"), json!(42));
     assert_eq!(value("[bool('TRUE')]"), json!(true));
@@ -268,7 +269,7 @@ fn malformed_templates_are_refused_with_the_path() {
     let bad_fn = template(json!({}), json!({"v": "[nosuchfunction(1)]"}), json!([]), json!({}));
     let e = Loaded::load(&bad_fn, &json!({}), scope()).err().unwrap();
     assert!(e.message.contains("'nosuchfunction' is not valid") && e.path == "properties.template.variables.v", "{e:?}");
-    let unparsable = template(json!({}), json!({"v": "[concat('a'"}), json!([]), json!({}));
+    let unparsable = template(json!({}), json!({"v": "[concat('a']"}), json!([]), json!({}));
     assert!(Loaded::load(&unparsable, &json!({}), scope()).err().unwrap().message.contains("Unable to parse language expression"));
 }
 
