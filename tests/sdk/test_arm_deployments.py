@@ -148,8 +148,10 @@ def test_validate_accepts_a_good_template_and_names_what_is_wrong_in_a_bad_one(a
     error = wrong_type.value.error
     assert wrong_type.value.status_code == 400 and error.code == "InvalidTemplate"
     assert "'units'" in error.message and "Expected 'Integer'. Actual 'String'" in error.message
-    info = error.additional_info[0].info
-    assert info["path"] == "properties.parameters.units.value" and info["lineNumber"] >= 1
+    # ARM's TemplateViolation: where in the request the wrong value is.
+    violation = wrong_type.value.response.json()["error"]["additionalInfo"][0]
+    assert violation["type"] == "TemplateViolation" and violation["info"]["path"] == "properties.parameters.units.value"
+    assert violation["info"]["lineNumber"] >= 1 and f"line '{violation['info']['lineNumber']}'" not in error.message
 
     cyclic = template([generic("Microsoft.IoTOperations/instances", "a", dependsOn=["b"]),
                        generic("Microsoft.IoTOperations/instances", "b", dependsOn=["a"])])
@@ -324,8 +326,9 @@ def test_deployment_answers_match_the_official_spec(sandbox, arm):
     validate(spec, base + "/{deploymentName}", "get", 200, got.json())
     assert got.json()["properties"]["outputs"] == {"n": {"type": "Int", "value": 1}}
     validate(spec, base + "/", "get", 200, requests.get(f"{url}/?api-version=2024-07-01", headers=auth, timeout=10).json())
-    ops = requests.get(f"{url}/spec-check/operations?api-version=2024-07-01", headers=auth, timeout=10).json()
-    validate(spec, base + "/{deploymentName}/operations", "get", 200, ops)
+    ops_url = f"{sandbox.base_url}/subscriptions/{PROD_SUBSCRIPTION}/resourcegroups/{RG}/deployments/spec-check/operations?api-version=2024-07-01"
+    ops = requests.get(ops_url, headers=auth, timeout=10).json()
+    validate(spec, "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/deployments/{deploymentName}/operations", "get", 200, ops)
     assert [o["properties"]["targetResource"]["resourceName"] for o in ops["value"]] == ["checked"]
     exported = requests.post(f"{url}/spec-check/exportTemplate?api-version=2024-07-01", headers=auth, timeout=10)
     validate(spec, base + "/{deploymentName}/exportTemplate", "post", 200, exported.json())

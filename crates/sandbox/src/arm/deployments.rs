@@ -34,9 +34,13 @@ fn not_found(group: &str, name: &str) -> ArmError {
 pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &HeaderMap, query: &HashMap<String, String>, body: &[u8]) -> Option<Response> {
     let segments: Vec<String> = uri.path().trim_matches('/').split('/').map(str::to_ascii_lowercase).collect();
     let s: Vec<&str> = segments.iter().map(String::as_str).collect();
-    if !matches!(s.as_slice(), ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.resources", "deployments", ..]) {
-        return None;
-    }
+    // Deployments live under `providers/Microsoft.Resources/deployments`; their operations are
+    // also listed under `resourcegroups/{group}/deployments/{name}/operations`, as the spec has it.
+    let at = match s.as_slice() {
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.resources", "deployments", ..] => 7,
+        ["subscriptions", _, "resourcegroups", _, "deployments", _, "operations", ..] => 5,
+        _ => return None,
+    };
     let raw: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
     let version = query.get("api-version").map(String::as_str);
     let answer = async {
@@ -47,7 +51,7 @@ pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &Hea
         let arm = |e: ArmError| e.into_response_with_id(cloud);
         let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         let find = |name: &str| cloud.arm_store().deployment(sub, group, name).ok_or_else(|| not_found(group, name));
-        let response = match (method.clone(), &s[7..]) {
+        let response = match (method.clone(), &s[at..]) {
             (Method::GET, []) => {
                 group_location(&ctx, sub, group, "Microsoft.Resources/deployments/read").map_err(arm)?;
                 let mut all = cloud.arm_store().deployments_in(sub, group);
@@ -56,15 +60,15 @@ pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &Hea
             }
             (Method::GET, [_]) => {
                 group_location(&ctx, sub, group, "Microsoft.Resources/deployments/read").map_err(arm)?;
-                super::json(cloud, find(raw[7]).map_err(arm)?.to_json())
+                super::json(cloud, find(raw[at]).map_err(arm)?.to_json())
             }
             (Method::HEAD, [_]) => {
                 group_location(&ctx, sub, group, "Microsoft.Resources/deployments/read").map_err(arm)?;
-                (if find(raw[7]).is_ok() { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }).into_response()
+                (if find(raw[at]).is_ok() { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }).into_response()
             }
             (Method::PUT, [_]) => {
-                let scope = scope(&ctx, sub, group, raw[7], "Microsoft.Resources/deployments/write").map_err(arm)?;
-                if let Some(active) = cloud.arm_store().deployment(sub, group, raw[7]).filter(|d| d.is_active()) {
+                let scope = scope(&ctx, sub, group, raw[at], "Microsoft.Resources/deployments/write").map_err(arm)?;
+                if let Some(active) = cloud.arm_store().deployment(sub, group, raw[at]).filter(|d| d.is_active()) {
                     return Err(arm(ArmError::new(
                         StatusCode::CONFLICT,
                         "DeploymentActive",
@@ -73,7 +77,7 @@ pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &Hea
                 }
                 let properties = properties(body).map_err(|r| refused(cloud, r))?;
                 let prepared = prepare(cloud, &properties, body, scope, None).await.map_err(|r| refused(cloud, r))?;
-                let deployment = Deployment::new(sub, group, raw[7], accepted(cloud, &prepared));
+                let deployment = Deployment::new(sub, group, raw[at], accepted(cloud, &prepared));
                 cloud.arm_store().put_deployment(deployment.clone());
                 let status_id = deployment.state().status_id;
                 let body = deployment.to_json();
@@ -87,15 +91,15 @@ pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &Hea
             }
             (Method::DELETE, [_]) => {
                 group_location(&ctx, sub, group, "Microsoft.Resources/deployments/delete").map_err(arm)?;
-                if cloud.arm_store().deployment(sub, group, raw[7]).is_some_and(|d| d.is_active()) {
-                    return Err(arm(ArmError::new(StatusCode::CONFLICT, "DeploymentActive", format!("The deployment '{}' is still running: cancel it before deleting it.", raw[7]))));
+                if cloud.arm_store().deployment(sub, group, raw[at]).is_some_and(|d| d.is_active()) {
+                    return Err(arm(ArmError::new(StatusCode::CONFLICT, "DeploymentActive", format!("The deployment '{}' is still running: cancel it before deleting it.", raw[at]))));
                 }
-                cloud.arm_store().remove_deployment(sub, group, raw[7]);
+                cloud.arm_store().remove_deployment(sub, group, raw[at]);
                 StatusCode::NO_CONTENT.into_response()
             }
             (Method::GET, [_, "operationstatuses", _]) => {
                 group_location(&ctx, sub, group, "Microsoft.Resources/deployments/read").map_err(arm)?;
-                let state = find(raw[7]).map_err(arm)?.state();
+                let state = find(raw[at]).map_err(arm)?.state();
                 let mut status = json!({"status": state.provisioning_state});
                 if let Some(error) = state.error {
                     status["error"] = error;
@@ -103,11 +107,11 @@ pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &Hea
                 super::json(cloud, status)
             }
             (Method::POST, [_, "validate"]) => {
-                let scope = scope(&ctx, sub, group, raw[7], "Microsoft.Resources/deployments/validate/action").map_err(arm)?;
+                let scope = scope(&ctx, sub, group, raw[at], "Microsoft.Resources/deployments/validate/action").map_err(arm)?;
                 let properties = properties(body).map_err(|r| refused(cloud, r))?;
                 let prepared = prepare(cloud, &properties, body, scope, None).await.map_err(|r| refused(cloud, r))?;
                 let validated: Vec<Value> = prepared.plan.iter().filter(|p| p.condition).map(|p| json!({"id": p.id})).collect();
-                let id = format!("/subscriptions/{sub}/resourceGroups/{group}/providers/{TYPE}/{}", raw[7]);
+                let id = format!("/subscriptions/{sub}/resourceGroups/{group}/providers/{TYPE}/{}", raw[at]);
                 let state = accepted(cloud, &prepared);
                 let mut properties = json!({
                     "provisioningState": "Succeeded",
@@ -123,17 +127,17 @@ pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &Hea
                 if let Some(link) = state.template_link {
                     properties["templateLink"] = link;
                 }
-                super::json(cloud, json!({"id": id, "name": raw[7], "type": TYPE, "properties": properties}))
+                super::json(cloud, json!({"id": id, "name": raw[at], "type": TYPE, "properties": properties}))
             }
             (Method::POST, [_, "whatif"]) => {
-                let scope = scope(&ctx, sub, group, raw[7], "Microsoft.Resources/deployments/whatIf/action").map_err(arm)?;
+                let scope = scope(&ctx, sub, group, raw[at], "Microsoft.Resources/deployments/whatIf/action").map_err(arm)?;
                 let properties = properties(body).map_err(|r| refused(cloud, r))?;
                 let prepared = prepare(cloud, &properties, body, scope, None).await.map_err(|r| refused(cloud, r))?;
                 let changes = super::what_if::changes(cloud, &auth, prepared).await.map_err(|r| refused(cloud, r))?;
                 let id = cloud.request_id();
                 cloud.arm_store().put_what_if(id.clone(), json!({"status": "Succeeded", "properties": {"changes": changes}}));
                 let mut response = with_ids(cloud, StatusCode::ACCEPTED, Value::Null);
-                let location = format!("{}/subscriptions/{sub}/resourcegroups/{group}/providers/{TYPE}/{}/whatIfResults/{id}?api-version={}", cloud.base_url(), raw[7], version.unwrap_or_default());
+                let location = format!("{}/subscriptions/{sub}/resourcegroups/{group}/providers/{TYPE}/{}/whatIfResults/{id}?api-version={}", cloud.base_url(), raw[at], version.unwrap_or_default());
                 if let Ok(v) = HeaderValue::from_str(&location) {
                     response.headers_mut().insert("location", v);
                 }
@@ -141,12 +145,12 @@ pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &Hea
             }
             (Method::GET, [_, "whatifresults", _]) => {
                 group_location(&ctx, sub, group, "Microsoft.Resources/deployments/read").map_err(arm)?;
-                let result = cloud.arm_store().what_if(raw[9]).ok_or_else(|| arm(ArmError::new(StatusCode::NOT_FOUND, "OperationNotFound", format!("The what-if operation '{}' was not found.", raw[9]))))?;
+                let result = cloud.arm_store().what_if(raw[at + 2]).ok_or_else(|| arm(ArmError::new(StatusCode::NOT_FOUND, "OperationNotFound", format!("The what-if operation '{}' was not found.", raw[at + 2]))))?;
                 super::json(cloud, result)
             }
             (Method::POST, [_, "cancel"]) => {
                 group_location(&ctx, sub, group, "Microsoft.Resources/deployments/cancel/action").map_err(arm)?;
-                let d = find(raw[7]).map_err(arm)?;
+                let d = find(raw[at]).map_err(arm)?;
                 if !d.is_active() {
                     return Err(arm(ArmError::new(
                         StatusCode::CONFLICT,
@@ -159,16 +163,16 @@ pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &Hea
             }
             (Method::POST, [_, "exporttemplate"]) => {
                 group_location(&ctx, sub, group, "Microsoft.Resources/deployments/exportTemplate/action").map_err(arm)?;
-                super::json(cloud, json!({"template": find(raw[7]).map_err(arm)?.state().template}))
+                super::json(cloud, json!({"template": find(raw[at]).map_err(arm)?.state().template}))
             }
             (Method::GET, [_, "operations"]) => {
                 group_location(&ctx, sub, group, "Microsoft.Resources/deployments/operations/read").map_err(arm)?;
-                super::json(cloud, ctx.paged(find(raw[7]).map_err(arm)?.operations_json()))
+                super::json(cloud, ctx.paged(find(raw[at]).map_err(arm)?.operations_json()))
             }
             (Method::GET, [_, "operations", _]) => {
                 group_location(&ctx, sub, group, "Microsoft.Resources/deployments/operations/read").map_err(arm)?;
-                let op = find(raw[7]).map_err(arm)?.operations_json().into_iter().find(|o| o["operationId"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(raw[9])));
-                super::json(cloud, op.ok_or_else(|| arm(ArmError::new(StatusCode::NOT_FOUND, "DeploymentOperationNotFound", format!("Deployment operation '{}' could not be found.", raw[9]))))?)
+                let op = find(raw[at]).map_err(arm)?.operations_json().into_iter().find(|o| o["operationId"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(raw[at + 2])));
+                super::json(cloud, op.ok_or_else(|| arm(ArmError::new(StatusCode::NOT_FOUND, "DeploymentOperationNotFound", format!("Deployment operation '{}' could not be found.", raw[at + 2]))))?)
             }
             _ => return Err(arm(ArmError::not_found_path(method.as_str(), uri.path()))),
         };
