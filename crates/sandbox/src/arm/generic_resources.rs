@@ -49,7 +49,7 @@ pub fn serve(ctx: &Ctx, method: &Method, raw: &[&str], version: Option<&str>, bo
     let (sub, group) = (raw[1], raw[3]);
     let after = &raw[5..];
     let (resource_type, name) = type_and_name(after);
-    let is_collection = after.len() % 2 == 0;
+    let is_collection = after.len().is_multiple_of(2);
     // Any version is taken (the sandbox keeps what was written); none at all is refused, as ARM does.
     if version.unwrap_or_default().is_empty() {
         return Err(ArmError::missing_api_version());

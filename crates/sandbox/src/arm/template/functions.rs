@@ -251,7 +251,7 @@ fn pure(lower: &str, name: &str, v: &[Value]) -> Eval {
         "array" => n(1, 1).map(|_| if v[0].is_array() { v[0].clone() } else { Value::Array(vec![v[0].clone()]) }),
         "createarray" => Ok(Value::Array(v.to_vec())),
         "createobject" => {
-            if v.len() % 2 != 0 {
+            if !v.len().is_multiple_of(2) {
                 return Err(invalid("The template language function 'createObject' takes key and value pairs."));
             }
             let mut o = Map::new();

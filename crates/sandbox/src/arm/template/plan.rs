@@ -37,11 +37,20 @@ impl Planned {
     }
 }
 
-/// A declaration with what a child inherits from its parent.
+/// What a child declared inside its parent inherits: the parent's type, name, copy indexes and
+/// place in the plan.
+struct Parent {
+    resource_type: String,
+    name: String,
+    copy: Vec<(String, i64)>,
+    index: usize,
+}
+
+/// A declaration as written, with its parent when it is a child.
 struct Declared<'a> {
     raw: &'a Value,
     path: String,
-    parent: Option<(String, String, Vec<(String, i64)>, usize)>,
+    parent: Option<Parent>,
 }
 
 fn string_field(ev: &Evaluator, raw: &Value, field: &str, path: &str) -> Result<Option<String>, TemplateError> {
@@ -75,7 +84,7 @@ pub fn plan(loaded: &Loaded) -> Result<Vec<Planned>, TemplateError> {
             return Err(TemplateError::at(&d.path, "A template resource must be a JSON object."));
         }
         let mut ev = base.clone();
-        ev.copy = d.parent.as_ref().map(|p| p.2.clone()).unwrap_or_default();
+        ev.copy = d.parent.as_ref().map(|p| p.copy.clone()).unwrap_or_default();
         let (loop_name, count) = match d.raw.get("copy") {
             None => (None, 1),
             Some(copy) => {
@@ -100,7 +109,7 @@ pub fn plan(loaded: &Loaded) -> Result<Vec<Planned>, TemplateError> {
             let mut name = string_field(&ev, d.raw, "name", &path)?.ok_or_else(|| missing("name"))?;
             let mut resource_type = string_field(&ev, d.raw, "type", &path)?.ok_or_else(|| missing("type"))?;
             let api_version = string_field(&ev, d.raw, "apiVersion", &path)?.ok_or_else(|| missing("apiVersion"))?;
-            if let Some((parent_type, parent_name, _, _)) = &d.parent {
+            if let Some(Parent { resource_type: parent_type, name: parent_name, .. }) = &d.parent {
                 // A child declared inside its parent: short type and name.
                 if !resource_type.contains('/') || !resource_type.starts_with(parent_type.as_str()) {
                     resource_type = format!("{parent_type}/{resource_type}");
@@ -139,7 +148,7 @@ pub fn plan(loaded: &Loaded) -> Result<Vec<Planned>, TemplateError> {
                 }
             }
             let index = out.len();
-            if let Some((_, _, _, parent_index)) = &d.parent {
+            if let Some(Parent { index: parent_index, .. }) = &d.parent {
                 deps.push(format!("#{parent_index}"));
             }
             raw_deps.push(deps);
@@ -161,7 +170,7 @@ pub fn plan(loaded: &Loaded) -> Result<Vec<Planned>, TemplateError> {
                 queue.push(Declared {
                     raw: child,
                     path: format!("{path}.resources[{j}]"),
-                    parent: Some((resource_type.clone(), name.clone(), ev.copy.clone(), index)),
+                    parent: Some(Parent { resource_type: resource_type.clone(), name: name.clone(), copy: ev.copy.clone(), index }),
                 });
             }
         }
