@@ -134,13 +134,21 @@ def params(**values):
     return {k: {"value": v} for k, v in values.items()}
 
 
-def test_validate_accepts_a_good_template_and_names_what_is_wrong_in_a_bad_one(arm):
+def test_validate_accepts_a_good_template_and_names_what_is_wrong_in_a_bad_one(arm, linked):
     good = arm.deployments.begin_validate(RG, "check", Deployment(properties=DeploymentProperties(
-        mode="Incremental", template=main_template(), parameters=params(hubName="hub-checked", accountName="acctchecked")))).result()
+        mode="Incremental", template_link=linked, parameters=params(hubName="hub-checked", accountName="acctchecked")))).result()
     assert good.properties.provisioning_state == "Succeeded"
     validated = {r.id for r in good.properties.validated_resources}
     assert f"{GROUP_ID}/providers/Microsoft.Devices/IotHubs/hub-checked" in validated
     assert f"{GROUP_ID}/providers/Microsoft.Storage/storageAccounts/acctchecked" in validated
+    assert f"{GROUP_ID}/providers/Microsoft.DeviceRegistry/assets/hub-checked-2" in validated, "the linked template was read and checked"
+    assert f"{GROUP_ID}/providers/Microsoft.IoTOperations/instances/ops-instance" not in validated, "its parameter waits on reference()"
+
+    # relativePath needs a parent deployed from a link, as on Azure.
+    with pytest.raises(HttpResponseError) as unlinked:
+        arm.deployments.begin_validate(RG, "check", Deployment(properties=DeploymentProperties(
+            mode="Incremental", template=main_template(), parameters=params(hubName="hub-checked", accountName="acctchecked")))).result()
+    assert unlinked.value.error.code == "InvalidTemplateLink" and "'linked-assets'" in unlinked.value.error.message
 
     with pytest.raises(HttpResponseError) as wrong_type:
         arm.deployments.begin_validate(RG, "check", Deployment(properties=DeploymentProperties(
@@ -158,7 +166,40 @@ def test_validate_accepts_a_good_template_and_names_what_is_wrong_in_a_bad_one(a
     with pytest.raises(HttpResponseError) as cycle:
         arm.deployments.begin_validate(RG, "check", Deployment(properties=DeploymentProperties(mode="Incremental", template=cyclic))).result()
     assert cycle.value.error.code == "InvalidTemplate" and "Circular dependency detected" in cycle.value.error.message
+    nested_cycle = template([{"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "inner", "properties": {
+        "mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"}, "template": cyclic}}])
+    with pytest.raises(HttpResponseError) as nested:
+        arm.deployments.begin_validate(RG, "check", Deployment(properties=DeploymentProperties(mode="Incremental", template=nested_cycle))).result()
+    assert "The nested deployment 'inner' is not valid" in nested.value.error.message and "Circular dependency" in nested.value.error.message
+    where = nested.value.response.json()["error"]["additionalInfo"][0]["info"]
+    assert where["path"].startswith("properties.template.resources[0].properties.template.resources["), where
     assert "check" not in [d.name for d in arm.deployments.list_by_resource_group(RG)], "validation deploys nothing"
+
+
+def test_garbage_from_an_authorised_caller_gets_arm_client_errors(sandbox, arm):
+    token = requests.post(f"{sandbox.authority}/oauth2/v2.0/token", data={
+        "client_id": AUTOMATION_CLIENT, "client_secret": sandbox.client_secret(AUTOMATION_CLIENT),
+        "grant_type": "client_credentials", "scope": "https://management.azure.com/.default"}, timeout=10).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    base = f"{sandbox.base_url}{GROUP_ID}/providers"
+    urls = [("PUT", f"{base}/Microsoft.Resources/deployments/g?api-version=2024-07-01"),
+            ("POST", f"{base}/Microsoft.Resources/deployments/g/validate?api-version=2024-07-01"),
+            ("POST", f"{base}/Microsoft.Resources/deployments/g/whatIf?api-version=2024-07-01"),
+            ("PUT", f"{base}/Microsoft.IoTOperations/instances/g?api-version=2025-04-01"),
+            ("PUT", f"{base}/Microsoft.Storage/storageAccounts/garbage01?api-version=2023-05-01")]
+    bodies = [b"{not json", b"[]", b'"a string"', b'{"properties": []}', b'{"properties": {"mode": 5}}',
+              b'{"properties": {"mode": "Incremental", "template": {"$schema": "x", "contentVersion": "1", "resources": [{"name": 1}]}}}',
+              b'{"properties": {"mode": "Incremental", "templateLink": {"uri": "https://example.com/t.json"}}}', "\u00ff\u0000".encode("latin-1")]
+    failures = []
+    for method, url in urls:
+        # A type without a service of its own takes any object with ARM's envelope.
+        for body in bodies if "IoTOperations" not in url else bodies[:4] + bodies[-1:]:
+            r = requests.request(method, url, data=body, headers=headers, timeout=10)
+            shaped = r.headers.get("content-type", "").startswith("application/json") and {"code", "message"} <= set(r.json().get("error", {}))
+            if not (400 <= r.status_code < 500 and shaped):
+                failures.append(f"{method} {url.split('/providers/')[1][:60]} {body!r:.40}: {r.status_code} {r.text[:150]}")
+    assert not failures, "\n".join(failures)
+    assert [d.name for d in arm.deployments.list_by_resource_group(RG)] == [], "nothing refused was deployed"
 
 
 def test_what_if_shows_create_modify_nochange_ignore_and_complete_mode_deletes(arm, hubs, linked):

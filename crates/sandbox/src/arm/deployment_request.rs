@@ -9,6 +9,8 @@ use super::template::{locate, Loaded, Planned, Scope, TemplateError};
 use crate::cloud::Cloud;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// A refusal with ARM's full error object (`code`, `message`, `details`, `additionalInfo`).
@@ -57,6 +59,9 @@ pub struct Prepared {
     /// relativePath children resolve against.
     pub template_link: Option<Value>,
     pub base_uri: Option<String>,
+    /// The text the template came in (the request, or the linked file), for error positions.
+    pub text: Vec<u8>,
+    pub linked: bool,
 }
 
 /// Reads a linked template or parameters file from the sandbox's blob storage.
@@ -158,7 +163,7 @@ pub async fn prepare(cloud: &Arc<Cloud>, properties: &Value, raw: &[u8], scope: 
     let loaded = Loaded::load(&template, &parameters, scope)
         .map_err(|e| Refusal::invalid_template(&e, &text_for(&e, &text, raw, linked), linked && !e.path.starts_with("properties.parameters")))?;
     let plan = loaded.plan().map_err(|e| Refusal::invalid_template(&e, &text, linked))?;
-    Ok(Prepared { loaded, plan, mode, template, template_link: link, base_uri })
+    Ok(Prepared { loaded, plan, mode, template, template_link: link, base_uri, text, linked })
 }
 
 /// Parameter errors point into the request, template errors into the template's own text.
@@ -168,4 +173,57 @@ fn text_for(e: &TemplateError, template_text: &[u8], request: &[u8], linked: boo
     } else {
         template_text.to_vec()
     }
+}
+
+/// Whether a value still holds an expression only the deployment can evaluate (`reference()`).
+fn waits_on_deployment(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.starts_with('[') && s.ends_with(']') && !s.starts_with("[["),
+        Value::Array(items) => items.iter().any(waits_on_deployment),
+        Value::Object(map) => map.values().any(waits_on_deployment),
+        _ => false,
+    }
+}
+
+/// The resources a prepared deployment deploys, its nested deployments' included: each nested
+/// template, inline or linked, is checked as its own deployment would be, so a broken one is
+/// refused before anything is deployed. One whose parameters wait on `reference()` is checked
+/// when it deploys, as ARM short-circuits it too.
+pub fn expand<'a>(cloud: &'a Arc<Cloud>, prepared: &'a Prepared) -> Pin<Box<dyn Future<Output = Result<Vec<String>, Refusal>> + Send + 'a>> {
+    Box::pin(async move {
+        let mut ids = Vec::new();
+        for p in prepared.plan.iter().filter(|p| p.condition) {
+            ids.push(p.id.clone());
+            if !p.is_deployment() {
+                continue;
+            }
+            let properties = super::deployment_run::nested_properties(&prepared.loaded, p, &super::template::NoEnv)
+                .map_err(|e| Refusal::invalid_template(&e, &prepared.text, prepared.linked))?;
+            if waits_on_deployment(&properties["parameters"]) {
+                continue;
+            }
+            let mut scope = prepared.loaded.scope.clone();
+            scope.resource_group = p.resource_group.clone();
+            scope.deployment_name = p.name.clone();
+            let raw = serde_json::to_vec(&json!({"properties": properties})).unwrap_or_default();
+            let inline = properties.get("template").is_some();
+            let child = prepare(cloud, &properties, &raw, scope, prepared.base_uri.as_deref()).await.map_err(|r| nested(r, p, inline, prepared))?;
+            ids.extend(expand(cloud, &child).await?);
+        }
+        Ok(ids)
+    })
+}
+
+/// A nested deployment's refusal, said of the nested deployment; for an inline template, its
+/// position is where the field is in the parent's text.
+fn nested(mut r: Refusal, p: &Planned, inline: bool, parent: &Prepared) -> Refusal {
+    let message = r.error["message"].as_str().unwrap_or_default().to_string();
+    r.error["message"] = json!(format!("The nested deployment '{}' is not valid: {message}", p.name));
+    if let (true, Some(path)) = (inline, r.error["additionalInfo"][0]["info"]["path"].as_str().map(str::to_string)) {
+        let full = format!("{}.{path}", p.path);
+        let in_text = if parent.linked { full.strip_prefix("properties.template.").unwrap_or(&full).to_string() } else { full.clone() };
+        let (line, column) = locate::line_and_column(&parent.text, &in_text);
+        r.error["additionalInfo"][0]["info"] = json!({"lineNumber": line, "linePosition": column, "path": full});
+    }
+    r
 }

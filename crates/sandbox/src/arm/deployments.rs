@@ -4,7 +4,7 @@
 //! its Location), cancel, exportTemplate, and the deployment's operations. Served before ARM's
 //! synchronous routes, since a linked template is read from blob storage.
 
-use super::deployment_request::{prepare, Refusal};
+use super::deployment_request::{expand, prepare, Refusal};
 use super::deployment_run::{accepted, start};
 use super::deployment_store::Deployment;
 use super::errors::{with_ids, ArmError};
@@ -77,6 +77,7 @@ pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &Hea
                 }
                 let properties = properties(body).map_err(|r| refused(cloud, r))?;
                 let prepared = prepare(cloud, &properties, body, scope, None).await.map_err(|r| refused(cloud, r))?;
+                expand(cloud, &prepared).await.map_err(|r| refused(cloud, r))?;
                 let deployment = Deployment::new(sub, group, raw[at], accepted(cloud, &prepared));
                 cloud.arm_store().put_deployment(deployment.clone());
                 let status_id = deployment.state().status_id;
@@ -110,7 +111,7 @@ pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &Hea
                 let scope = scope(&ctx, sub, group, raw[at], "Microsoft.Resources/deployments/validate/action").map_err(arm)?;
                 let properties = properties(body).map_err(|r| refused(cloud, r))?;
                 let prepared = prepare(cloud, &properties, body, scope, None).await.map_err(|r| refused(cloud, r))?;
-                let validated: Vec<Value> = prepared.plan.iter().filter(|p| p.condition).map(|p| json!({"id": p.id})).collect();
+                let validated: Vec<Value> = expand(cloud, &prepared).await.map_err(|r| refused(cloud, r))?.into_iter().map(|id| json!({"id": id})).collect();
                 let id = format!("/subscriptions/{sub}/resourceGroups/{group}/providers/{TYPE}/{}", raw[at]);
                 let state = accepted(cloud, &prepared);
                 let mut properties = json!({

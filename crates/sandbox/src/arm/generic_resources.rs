@@ -100,6 +100,16 @@ pub fn serve(ctx: &Ctx, method: &Method, raw: &[&str], version: Option<&str>, bo
             let Value::Object(request) = body else {
                 return Err(ArmError::new(StatusCode::BAD_REQUEST, "InvalidRequestContent", "The request content must be a JSON object."));
             };
+            // ARM's envelope is checked even where the provider's schema is not known.
+            for (field, ok) in [("properties", Value::is_object as fn(&Value) -> bool), ("tags", Value::is_object), ("location", Value::is_string)] {
+                if request.get(field).is_some_and(|v| !v.is_null() && !ok(v)) {
+                    return Err(ArmError::new(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidRequestContent",
+                        format!("The request content was invalid: '{field}' must be {}.", if field == "location" { "a string" } else { "an object" }),
+                    ));
+                }
+            }
             // A child needs its parent, as on Azure.
             if after.len() > 3 {
                 let parent = format!("/{}", raw[..raw.len() - 2].join("/"));
