@@ -4,6 +4,7 @@
 //! cycle, or a dependency on a resource the template does not define, is ARM's InvalidTemplate.
 
 use super::eval::{EvalError, Evaluator};
+use super::expr::{classify, parse, Expr, Text};
 use super::{Loaded, NoEnv, TemplateError};
 use serde_json::Value;
 
@@ -71,6 +72,8 @@ pub fn plan(loaded: &Loaded) -> Result<Vec<Planned>, TemplateError> {
     let scope = &loaded.scope;
     let mut out: Vec<Planned> = Vec::new();
     let mut raw_deps: Vec<Vec<String>> = Vec::new();
+    // What each resource's reference() and list*() name: a dependency when the template defines it.
+    let mut implicit: Vec<Vec<String>> = Vec::new();
     let mut queue: Vec<Declared> = loaded.template["resources"]
         .as_array()
         .into_iter()
@@ -152,6 +155,7 @@ pub fn plan(loaded: &Loaded) -> Result<Vec<Planned>, TemplateError> {
                 deps.push(format!("#{parent_index}"));
             }
             raw_deps.push(deps);
+            implicit.push(referenced(&ev, d.raw));
             out.push(Planned {
                 path: path.clone(),
                 name: name.clone(),
@@ -186,6 +190,9 @@ pub fn plan(loaded: &Loaded) -> Result<Vec<Planned>, TemplateError> {
                 ));
             }
             edges.extend(found.into_iter().filter(|j| *j != i));
+        }
+        for target in &implicit[i] {
+            edges.extend(resolve(&out, target).into_iter().filter(|j| *j != i));
         }
         edges.sort_unstable();
         edges.dedup();
@@ -273,4 +280,57 @@ fn cycle_member(plan: &[Planned], start: usize, placed: &[bool]) -> usize {
         }
     }
     at
+}
+
+/// The targets of the `reference()` and `list*()` calls in a resource's own fields (ARM orders a
+/// resource after the template's resources it references, as if it had said dependsOn). A nested
+/// deployment's inner template is its own and not looked into.
+fn referenced(ev: &Evaluator, raw: &Value) -> Vec<String> {
+    fn strings<'v>(v: &'v Value, top: bool, out: &mut Vec<&'v str>) {
+        match v {
+            Value::String(s) => out.push(s),
+            Value::Array(items) => items.iter().for_each(|i| strings(i, false, out)),
+            Value::Object(map) => {
+                for (k, x) in map {
+                    let skipped =
+                        if top { matches!(k.to_ascii_lowercase().as_str(), "dependson" | "resources" | "copy" | "name" | "type") } else { k == "template" };
+                    if !skipped {
+                        strings(x, false, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    fn calls(ev: &Evaluator, e: &Expr, out: &mut Vec<String>) {
+        match e {
+            Expr::Call(name, args) => {
+                let lower = name.to_ascii_lowercase();
+                if lower == "reference" || lower.starts_with("list") {
+                    if let Some(Ok(Value::String(target))) = args.first().map(|a| ev.expr(a)) {
+                        out.push(target);
+                    }
+                }
+                args.iter().for_each(|a| calls(ev, a, out));
+            }
+            Expr::Property(inner, _) => calls(ev, inner, out),
+            Expr::Index(inner, index) => {
+                calls(ev, inner, out);
+                calls(ev, index, out);
+            }
+            Expr::Str(_) | Expr::Int(_) => {}
+        }
+    }
+    let mut texts = Vec::new();
+    strings(raw, true, &mut texts);
+    let mut out = Vec::new();
+    for text in texts {
+        // A malformed expression is reported when the resource's body is evaluated.
+        if let Text::Expression(src) = classify(text) {
+            if let Ok(e) = parse(src) {
+                calls(ev, &e, &mut out);
+            }
+        }
+    }
+    out
 }

@@ -283,3 +283,15 @@ fn shown_parameters_hide_secure_values() {
     assert_eq!(shown["name"], json!({"type": "String", "value": "n"}));
     assert!(!shown.to_string().contains("s3cret"));
 }
+
+#[test]
+fn a_reference_to_a_resource_of_the_template_orders_it_first() {
+    let resources = json!([
+        resource(
+            "user",
+            json!({"properties": {"host": "[reference(resourceId('Microsoft.IoTOperations/instances', 'made')).host]", "outside": "[reference('/subscriptions/x/resourceGroups/y/providers/A/b/c').v]"}})
+        ),
+        resource("made", json!({})),
+    ]);
+    assert_eq!(plan_names(resources, json!({}), json!({})).unwrap(), ["made", "user"], "a reference outside the template adds nothing");
+}
