@@ -102,7 +102,7 @@ impl Cloud {
     /// reserved for them, its Central apps' jobs and moves carried on. Grants start afresh (a
     /// user signs in again; tokens are signed by the same key, kept in the state folder).
     pub(crate) fn restore(self: &Arc<Self>, saved: crate::persist::Restored) {
-        let crate::persist::Restored { scenario, clock_offset, quotas, hubs, dps, central } = saved;
+        let crate::persist::Restored { scenario, clock_offset, quotas, hubs, dps, central, arm } = saved;
         self.clock_offset.store(clock_offset, Ordering::Relaxed);
         let (hubs, dps) = self.serve(hubs, dps);
         self.central_apps.replace(central.clone());
@@ -111,7 +111,7 @@ impl Cloud {
         self.provisioning_services.replace(dps);
         self.grants.reset(&scenario);
         self.arm_operations.clear();
-        self.arm_store.clear();
+        self.arm_store.restore(arm);
         self.serve_storage_accounts(&scenario);
         *self.scenario.write().unwrap() = scenario;
         for app in &central {

@@ -168,7 +168,7 @@ pub fn run(cloud: Arc<Cloud>, auth: String, deployment: Arc<Deployment>, prepare
             }
             let op = Operation {
                 id: operation_id(&cloud),
-                kind: "Create",
+                kind: "Create".into(),
                 resource_id: p.id.clone(),
                 resource_type: p.resource_type.clone(),
                 resource_name: p.name.clone(),
@@ -252,7 +252,7 @@ async fn remove_the_rest(cloud: &Arc<Cloud>, auth: &str, deployment: &Deployment
         }
         let op = Operation {
             id: operation_id(cloud),
-            kind: "Delete",
+            kind: "Delete".into(),
             resource_id: id.clone(),
             resource_type: before["type"].as_str().unwrap_or_default().to_string(),
             resource_name: before["name"].as_str().unwrap_or_default().to_string(),

@@ -2,9 +2,11 @@
 //! the resources of types the sandbox has no service for (a generic store by resource ID, so
 //! `Microsoft.IoTOperations/instances/…` exists after a template created it), the storage
 //! accounts created through ARM, and what-if results waiting to be collected. A scenario load
-//! forgets all of it, as it forgets every other service's state.
+//! forgets all of it, as it forgets every other service's state; a persistent sandbox keeps it
+//! (persist/, `ArmRecord`).
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -21,6 +23,45 @@ pub struct ArmStore {
 }
 
 impl ArmStore {
+    /// What the sandbox keeps across restarts (persist/): a deployment the sandbox stopped in the
+    /// middle of is kept as Canceled, with the resources it had made in place.
+    pub(crate) fn record(&self) -> ArmRecord {
+        ArmRecord {
+            resources: self.resources.lock().unwrap().clone(),
+            accounts: self.accounts.lock().unwrap().clone(),
+            deployments: self
+                .deployments
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|d| DeploymentRecord {
+                    subscription_id: d.subscription_id.clone(),
+                    resource_group: d.resource_group.clone(),
+                    name: d.name.clone(),
+                    state: d.state(),
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn restore(&self, record: ArmRecord) {
+        self.clear();
+        *self.resources.lock().unwrap() = record.resources;
+        *self.accounts.lock().unwrap() = record.accounts;
+        let mut deployments = self.deployments.lock().unwrap();
+        for d in record.deployments {
+            let mut state = d.state;
+            if matches!(state.provisioning_state.as_str(), "Accepted" | "Running") {
+                state.provisioning_state = "Canceled".into();
+                state.finished = Some(Utc::now());
+                state.error = Some(
+                    json!({"code": "DeploymentCanceled", "message": "The sandbox cloud stopped while this deployment ran: the resources it had made are in place, the rest were not deployed."}),
+                );
+            }
+            deployments.push(Deployment::new(&d.subscription_id, &d.resource_group, &d.name, state));
+        }
+    }
+
     pub(crate) fn clear(&self) {
         self.deployments.lock().unwrap().clear();
         self.resources.lock().unwrap().clear();
@@ -90,12 +131,28 @@ impl ArmStore {
     }
 }
 
+/// ARM's deployments and generic resources as the state file keeps them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ArmRecord {
+    pub resources: BTreeMap<String, Value>,
+    pub accounts: Vec<[String; 5]>,
+    pub deployments: Vec<DeploymentRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeploymentRecord {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub name: String,
+    pub state: DeploymentState,
+}
+
 /// One operation of a deployment: a resource it created or updated (or a nested deployment).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Operation {
     pub id: String,
     /// `Create`, or `Delete` for what a Complete-mode deployment removes.
-    pub kind: &'static str,
+    pub kind: String,
     pub resource_id: String,
     pub resource_type: String,
     pub resource_name: String,
@@ -106,7 +163,7 @@ pub struct Operation {
     pub finished: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeploymentState {
     pub provisioning_state: String,
     pub correlation_id: String,
@@ -243,4 +300,57 @@ pub fn template_hash(template: &Value) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(template.to_string().as_bytes());
     u64::from_be_bytes(digest[..8].try_into().unwrap_or_default()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_survives_a_restart_and_an_interrupted_deployment_is_canceled() {
+        let store = ArmStore::default();
+        store.put_resource("/subscriptions/s/resourceGroups/g/providers/Microsoft.IoTOperations/instances/i", json!({"name": "i"}));
+        store.accounts.lock().unwrap().push(["s".into(), "g".into(), "acct".into(), "westeurope".into(), "Standard_LRS".into()]);
+        let state = |p: &str| DeploymentState {
+            provisioning_state: p.into(),
+            correlation_id: "c".into(),
+            status_id: "x".into(),
+            started: Utc::now(),
+            finished: None,
+            mode: "Incremental".into(),
+            parameters: json!({}),
+            template: json!({"resources": []}),
+            template_link: None,
+            outputs: None,
+            output_resources: vec!["/a".into()],
+            dependencies: vec![],
+            error: None,
+            operations: vec![],
+            cancel_requested: false,
+        };
+        store.put_deployment(Deployment::new("s", "g", "done", state("Succeeded")));
+        store.put_deployment(Deployment::new("s", "g", "midway", state("Running")));
+        let saved = serde_json::to_string(&store.record()).unwrap();
+        let again = ArmStore::default();
+        again.restore(serde_json::from_str(&saved).unwrap());
+        assert_eq!(again.resource("/SUBSCRIPTIONS/s/resourcegroups/g/providers/microsoft.iotoperations/instances/i"), Some(json!({"name": "i"})));
+        assert_eq!(again.accounts.lock().unwrap()[0][2], "acct");
+        assert_eq!(again.deployment("s", "g", "done").unwrap().state().provisioning_state, "Succeeded");
+        let midway = again.deployment("S", "G", "MIDWAY").unwrap().state();
+        assert_eq!((midway.provisioning_state.as_str(), midway.output_resources.len()), ("Canceled", 1));
+        assert!(midway.error.unwrap()["message"].as_str().unwrap().contains("stopped while this deployment ran"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_persistent_sandbox_keeps_deployments_and_generic_resources_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = || crate::SandboxConfig::new(dir.path().to_path_buf(), crate::scenario::Scenario::builtin()).persistent();
+        let id = "/subscriptions/s/resourceGroups/g/providers/Microsoft.DeviceRegistry/assets/a1";
+        let first = crate::Sandbox::start(config()).await.unwrap();
+        first.cloud.arm_store().put_resource(id, json!({"id": id, "properties": {"provisioningState": "Succeeded"}}));
+        first.stop();
+        let second = crate::Sandbox::start(config()).await.unwrap();
+        assert_eq!(second.cloud.arm_store().resource(id).unwrap()["id"], json!(id));
+        second.stop();
+    }
 }

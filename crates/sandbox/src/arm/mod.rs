@@ -7,7 +7,7 @@ mod consumer_groups;
 mod deployment_request;
 mod deployment_run;
 mod deployment_store;
-pub use deployment_store::ArmStore;
+pub use deployment_store::{ArmRecord, ArmStore};
 mod deployments;
 mod errors;
 mod generic_resources;
