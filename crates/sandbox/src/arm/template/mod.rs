@@ -166,7 +166,13 @@ impl Loaded {
             }
             .map_err(|e| TemplateError::eval(&at, e))?;
             let declared = output["type"].as_str().unwrap_or("string");
-            out.insert(name.clone(), serde_json::json!({"type": params::display_type(declared), "value": value}));
+            // ARM never returns a secure output's value.
+            let shown = if params::secure(declared) {
+                serde_json::json!({"type": params::display_type(declared)})
+            } else {
+                serde_json::json!({"type": params::display_type(declared), "value": value})
+            };
+            out.insert(name.clone(), shown);
         }
         Ok(Value::Object(out))
     }
