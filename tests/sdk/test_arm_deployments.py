@@ -383,5 +383,33 @@ def test_deployment_answers_match_the_official_spec(sandbox, arm):
     assert what_if.status_code == 202
     result = requests.get(what_if.headers["Location"], headers=auth, timeout=10)
     validate(spec, base + "/{deploymentName}/whatIf", "post", 200, result.json())
+    group_export = requests.post(f"{sandbox.base_url}/subscriptions/{PROD_SUBSCRIPTION}/resourcegroups/{RG}/exportTemplate?api-version=2024-07-01",
+                                 json={"resources": ["*"], "options": "SkipAllParameterization"}, headers=auth, timeout=10)
+    validate(spec, "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/exportTemplate", "post", 200, group_export.json())
     changes = {c["resourceId"].rsplit("/", 1)[1]: c["changeType"] for c in result.json()["properties"]["changes"]}
     assert changes["checked"] == "NoChange" and changes["contoso-hub-weu"] == "Ignore"
+
+
+def test_a_resource_groups_export_deploys_back_as_the_hub_state_arm_aspect_does(arm, hubs):
+    from azure.mgmt.resource.resources.models import ExportTemplateRequest
+    hub = hubs.iot_hub_resource.get(RG, "contoso-hub-weu")
+    exported = arm.resource_groups.begin_export_template(RG, ExportTemplateRequest(resources=[hub.id], options="SkipAllParameterization"),
+                                                         polling_interval=0.2).result()
+    assert exported.error is None
+    resources = exported.template["resources"]
+    assert [(r["type"], r["name"], r["sku"]["name"]) for r in resources] == [("Microsoft.Devices/IotHubs", "contoso-hub-weu", hub.sku.name)]
+    assert exported.template["parameters"] == {} and "id" not in resources[0] and "etag" not in resources[0]
+    # `az iot hub state import` deploys the exported template with `az deployment group create`.
+    redeployed = arm.deployments.begin_create_or_update(RG, "hub-state", Deployment(properties=DeploymentProperties(mode="Incremental", template=exported.template)),
+                                                        polling_interval=0.2).result()
+    assert redeployed.properties.provisioning_state == "Succeeded"
+    assert [r.id for r in redeployed.properties.output_resources] == [hub.id]
+    assert hubs.iot_hub_resource.get(RG, "contoso-hub-weu").sku.capacity == hub.sku.capacity
+
+    everything = arm.resource_groups.begin_export_template(RG, ExportTemplateRequest(resources=["*"], options="IncludeParameterDefaultValue"),
+                                                           polling_interval=0.2).result().template
+    assert everything["parameters"]["IotHubs_contoso_hub_weu_name"] == {"type": "String", "defaultValue": "contoso-hub-weu"}
+    assert {r["type"] for r in everything["resources"]} >= {"Microsoft.Devices/IotHubs", "Microsoft.Devices/provisioningServices", "Microsoft.Storage/storageAccounts"}
+    with pytest.raises(HttpResponseError) as missing:
+        arm.resource_groups.begin_export_template(RG, ExportTemplateRequest(resources=[hub.id + "-nope"])).result()
+    assert missing.value.status_code == 404

@@ -130,36 +130,9 @@ pub const ARM_STORAGE: &[&str] = &[
     "2026-09-01",
 ];
 
-/// `Microsoft.Resources` resource groups (resources.json), and 2024-11-01.
+/// `Microsoft.Resources` resource groups and deployments (resources.json), and the later versions
+/// ARM registers: 2024-11-01, and 2025-03-01 / 2025-04-01 (azure-mgmt-resource 23.4 / 24.0).
 pub const ARM_RESOURCE_GROUPS: &[&str] = &[
-    "2015-11-01",
-    "2016-02-01",
-    "2016-07-01",
-    "2016-09-01",
-    "2017-05-10",
-    "2018-02-01",
-    "2018-05-01",
-    "2019-03-01",
-    "2019-05-01",
-    "2019-05-10",
-    "2019-07-01",
-    "2019-08-01",
-    "2019-10-01",
-    "2020-06-01",
-    "2020-08-01",
-    "2020-10-01",
-    "2021-01-01",
-    "2021-04-01",
-    "2022-09-01",
-    "2023-07-01",
-    "2024-03-01",
-    "2024-07-01",
-    "2024-11-01",
-];
-
-/// `Microsoft.Resources/deployments` (resources.json, as resource groups), and the versions
-/// azure-mgmt-resource 23.4 and 24.0 send (2025-03-01, 2025-04-01).
-pub const ARM_DEPLOYMENTS: &[&str] = &[
     "2015-11-01",
     "2016-02-01",
     "2016-07-01",
@@ -186,6 +159,9 @@ pub const ARM_DEPLOYMENTS: &[&str] = &[
     "2025-03-01",
     "2025-04-01",
 ];
+
+/// `Microsoft.Resources/deployments`: the same spec file, so the same versions.
+pub const ARM_DEPLOYMENTS: &[&str] = ARM_RESOURCE_GROUPS;
 
 /// `Microsoft.Resources` subscriptions and locations (subscriptions.json), and 2022-09-01.
 pub const ARM_SUBSCRIPTIONS: &[&str] =

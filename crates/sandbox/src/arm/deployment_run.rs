@@ -76,7 +76,7 @@ impl Fetched<'_> {
 
 /// A version to read a resource with when `reference()` names none: the template's own for that
 /// resource, else the one the sandbox's provider for it takes.
-fn default_version(id: &str) -> &'static str {
+pub(super) fn default_version(id: &str) -> &'static str {
     let lower = id.to_ascii_lowercase();
     if lower.contains("/microsoft.devices/iothubs/") {
         "2023-06-30"

@@ -11,6 +11,7 @@ pub use deployment_store::{ArmRecord, ArmStore};
 mod deployments;
 mod errors;
 mod generic_resources;
+mod group_export;
 mod hub_policies;
 mod internal;
 mod iot_hub_jobs;
@@ -66,6 +67,10 @@ pub async fn handle(
     }
     // Deployments read linked templates from blob storage and run in the background (deployments.rs).
     if let Some(answer) = deployments::serve(&cloud, &method, &uri, &headers, &query, &body).await {
+        return answer;
+    }
+    // A resource group's export reads each resource through its own GET (group_export.rs).
+    if let Some(answer) = group_export::serve(&cloud, &method, &uri, &headers, &query, &body).await {
         return answer;
     }
     // The cloud's endpoints document is public, as on Azure.
