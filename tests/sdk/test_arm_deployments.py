@@ -7,6 +7,8 @@ by relativePath, the hub then used through its own endpoint; a deployment that f
 (the earlier resources stay, the operations name the failing one); cancel, export, delete."""
 
 import json
+import os
+import subprocess
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -413,3 +415,38 @@ def test_a_resource_groups_export_deploys_back_as_the_hub_state_arm_aspect_does(
     with pytest.raises(HttpResponseError) as missing:
         arm.resource_groups.begin_export_template(RG, ExportTemplateRequest(resources=[hub.id + "-nope"])).result()
     assert missing.value.status_code == 404
+
+
+def test_az_deployment_group_what_if_create_and_group_export(sandbox, fresh_scenario, tmp_path):
+    """`az deployment group create` is how `az iot hub state import` deploys the ARM aspect."""
+    from test_az_cli import AZ
+    if not AZ:
+        pytest.skip("the az CLI is not installed (./x test sdk installs it)")
+    env = dict(os.environ)
+    env.update({"AZURE_CONFIG_DIR": str(tmp_path / "az-config"), "AZURE_EXTENSION_DIR": os.environ["IOTM_AZ_EXTENSIONS"],
+                "AZURE_CORE_INSTANCE_DISCOVERY": "false", "AZURE_CORE_COLLECT_TELEMETRY": "false", "AZURE_CORE_NO_COLOR": "true",
+                "REQUESTS_CA_BUNDLE": sandbox.ca_bundle})
+
+    def az(*args):
+        done = subprocess.run([AZ, *args, "--only-show-errors"], env=env, capture_output=True, text=True, timeout=300)
+        errors = [line for line in done.stderr.splitlines() if "rdbms" not in line and "mysql" not in line and line.strip()]
+        assert done.returncode == 0, f"az {' '.join(args[:4])} failed: {errors}"
+        return json.loads(done.stdout) if done.stdout.strip() else None
+
+    az("cloud", "register", "-n", "IotmSandbox", "--endpoint-resource-manager", f"{sandbox.base_url}/")
+    az("cloud", "set", "-n", "IotmSandbox")
+    az("login", "--service-principal", "-u", AUTOMATION_CLIENT, "-p", sandbox.client_secret(AUTOMATION_CLIENT), "--tenant", TENANT)
+    az("account", "set", "-s", PROD_SUBSCRIPTION)
+    template_file = tmp_path / "assets.json"
+    template_file.write_text(json.dumps(ASSETS))
+    preview = az("deployment", "group", "what-if", "-g", RG, "-n", "az-assets", "--template-file", str(template_file),
+                 "--parameters", "count=2", "prefix=az", "--no-pretty-print")
+    created = sorted(c["resourceId"].rsplit("/", 1)[1] for c in preview["changes"] if c["changeType"] == "Create")
+    assert created == ["az-0", "az-1"]
+    done = az("deployment", "group", "create", "-g", RG, "-n", "az-assets", "--template-file", str(template_file), "--parameters", "count=2", "prefix=az")
+    assert done["properties"]["provisioningState"] == "Succeeded" and done["properties"]["outputs"]["count"]["value"] == 2
+    with pytest.raises(AssertionError) as refused:
+        az("deployment", "group", "create", "-g", RG, "-n", "az-bad", "--template-file", str(template_file), "--parameters", "count=0", "prefix=az")
+    assert "InvalidTemplate" in str(refused.value) and "less than the minimum value of" in str(refused.value)
+    exported = az("group", "export", "-n", RG, "--skip-all-params")
+    assert {"az-0", "az-1", "contoso-hub-weu"} <= {r["name"] for r in exported["resources"]}

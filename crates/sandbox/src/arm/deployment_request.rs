@@ -116,7 +116,8 @@ fn link_url(link: &Value, parent: Option<&str>) -> Result<String, Refusal> {
 }
 
 fn parse_json(bytes: &[u8], what: &str) -> Result<Value, Refusal> {
-    let text = String::from_utf8_lossy(bytes);
+    let strict = super::template::jsonc::to_json(bytes);
+    let text = String::from_utf8_lossy(&strict);
     serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
         Refusal::bad(
             "InvalidTemplate",
@@ -141,7 +142,8 @@ pub async fn prepare(cloud: &Arc<Cloud>, properties: &Value, raw: &[u8], scope: 
             (Some(t), None) => (t.clone(), raw.to_vec(), false, None, None),
             (None, Some(l)) => {
                 let url = link_url(l, parent_uri)?;
-                let bytes = fetch(cloud, &url).await?;
+                // Comments and trailing commas are read leniently, as ARM reads them.
+                let bytes = super::template::jsonc::to_json(&fetch(cloud, &url).await?);
                 let template = parse_json(&bytes, "The linked template")?;
                 let mut shown = l.clone();
                 shown["uri"] = json!(url.split('?').next().unwrap_or(&url));

@@ -43,6 +43,9 @@ pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &Hea
     };
     let raw: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
     let version = query.get("api-version").map(String::as_str);
+    // ARM reads requests as JSON with comments (the az CLI sends `template:{…}` unquoted).
+    let lenient = super::template::jsonc::to_json(body);
+    let body: &[u8] = &lenient;
     let answer = async {
         let caller = authenticate(cloud, headers).map_err(|e| e.into_response_with_id(cloud))?;
         let ctx = Ctx { cloud, caller: &caller, uri, page: query.get("$skiptoken").and_then(|t| t.parse().ok()).unwrap_or(0) };

@@ -7,6 +7,7 @@
 pub mod eval;
 pub mod expr;
 mod functions;
+pub mod jsonc;
 pub mod locate;
 pub mod params;
 mod plan;
