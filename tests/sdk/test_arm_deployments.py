@@ -450,3 +450,27 @@ def test_az_deployment_group_what_if_create_and_group_export(sandbox, fresh_scen
     assert "InvalidTemplate" in str(refused.value) and "less than the minimum value of" in str(refused.value)
     exported = az("group", "export", "-n", RG, "--skip-all-params")
     assert {"az-0", "az-1", "contoso-hub-weu"} <= {r["name"] for r in exported["resources"]}
+
+
+def test_a_dps_is_linked_to_a_hub_of_the_same_template_through_list_keys(sandbox, arm, credential):
+    from azure.mgmt.iothubprovisioningservices import IotDpsClient
+    hub_id = "[resourceId('Microsoft.Devices/IotHubs', 'hub-for-dps')]"
+    owner = "[listKeys(concat(resourceId('Microsoft.Devices/IotHubs', 'hub-for-dps'), '/IotHubKeys/iothubowner'), '2023-06-30').primaryKey]"
+    linked = template([
+        {"type": "Microsoft.Devices/provisioningServices", "apiVersion": "2022-12-12", "name": "dps-from-template", "location": "[resourceGroup().location]",
+         "sku": {"name": "S1", "capacity": 1}, "properties": {"allocationPolicy": "Hashed", "iotHubs": [{
+             "location": "[resourceGroup().location]",
+             "connectionString": f"[concat('HostName=', reference({hub_id[1:-1]}, '2023-06-30').hostName, ';SharedAccessKeyName=iothubowner;SharedAccessKey=', {owner[1:-1]})]"}]}},
+        # Declared after the DPS, without dependsOn: ARM orders it first for the DPS's reference().
+        {"type": "Microsoft.Devices/IotHubs", "apiVersion": "2023-06-30", "name": "hub-for-dps", "location": "[resourceGroup().location]",
+         "sku": {"name": "S1", "capacity": 1}, "properties": {}},
+    ], outputs={"ownerKey": {"type": "securestring", "value": owner}})
+    done = arm.deployments.begin_create_or_update(RG, "dps-linked", Deployment(properties=DeploymentProperties(mode="Incremental", template=linked)),
+                                                  polling_interval=0.2).result()
+    assert done.properties.provisioning_state == "Succeeded", done.properties.error
+    ops = [o.properties.target_resource.resource_name for o in arm.deployment_operations.list(RG, "dps-linked")]
+    assert ops == ["hub-for-dps", "dps-from-template"], "the DPS waited for the hub its listKeys() and reference() name"
+    assert done.properties.outputs["ownerKey"] == {"type": "SecureString"}, "a secure output's value is not shown"
+    dps = IotDpsClient(credential, PROD_SUBSCRIPTION, base_url=sandbox.base_url, **COMMON).iot_dps_resource.get("dps-from-template", RG)
+    hub_host = IotHubClient(credential, PROD_SUBSCRIPTION, base_url=sandbox.base_url, **COMMON).iot_hub_resource.get(RG, "hub-for-dps").properties.host_name
+    assert [h.name for h in dps.properties.iot_hubs] == [hub_host]
