@@ -185,6 +185,8 @@ def test_garbage_from_an_authorised_caller_gets_arm_client_errors(sandbox, arm):
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     base = f"{sandbox.base_url}{GROUP_ID}/providers"
     urls = [("PUT", f"{base}/Microsoft.Resources/deployments/g?api-version=2024-07-01"),
+            ("PUT", f"{base}/Microsoft.Resources/deployments/{'n' * 65}?api-version=2024-07-01"),
+            ("PUT", f"{base}/Microsoft.Resources/deployments/a%20b?api-version=2024-07-01"),
             ("POST", f"{base}/Microsoft.Resources/deployments/g/validate?api-version=2024-07-01"),
             ("POST", f"{base}/Microsoft.Resources/deployments/g/whatIf?api-version=2024-07-01"),
             ("PUT", f"{base}/Microsoft.IoTOperations/instances/g?api-version=2025-04-01"),

@@ -189,6 +189,14 @@ pub async fn serve(cloud: &Arc<Cloud>, method: &Method, uri: &Uri, headers: &Hea
 /// The deployment's scope: its subscription, resource group and name (after RBAC for `action`).
 fn scope(ctx: &Ctx, sub: &str, group: &str, name: &str, action: &str) -> Result<Scope, ArmError> {
     let location = group_location(ctx, sub, group, action)?;
+    // The spec's pattern for deploymentName: ^[-\w\._\(\)]+$, 1 to 64 characters.
+    if name.is_empty() || name.chars().count() > 64 || !name.chars().all(|c| c.is_alphanumeric() || "-_.()".contains(c)) {
+        return Err(ArmError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidDeploymentName",
+            format!("The deployment name '{name}' is not valid: use 1 to 64 letters, digits, '-', '_', '.', '(' or ')'."),
+        ));
+    }
     let scenario = ctx.cloud.scenario();
     let s = scenario.subscriptions.iter().find(|s| s.id.eq_ignore_ascii_case(sub));
     Ok(Scope {
