@@ -11,7 +11,8 @@ use super::plan::{Action, Aspect, Plan};
 use super::state_file::Variant;
 use super::to_hub::{self, Change};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use ts_rs::TS;
 
@@ -116,26 +117,32 @@ pub async fn dry_run(clients: &Clients, plan: &Plan, progress: &(dyn Fn(u32, u32
         return Ok(dry);
     }
     let mut done = 0u64;
-    let mut in_target = 0u64;
+    // Replace: the state's IDs, to name each target device it lacks (the run finds them through its
+    // journal instead; a dry run journals nothing).
+    let mut in_state = HashSet::new();
     while let Some(Batch { devices: batch, .. }) = devices.next_batch().await? {
         for (id, device) in batch {
             let outcome = to_hub::apply_device(&target, &id, &device, plan.replace, true).await?;
-            if outcome.device != Change::Create {
-                in_target += 1;
-            }
             dry.note(DEVICE, &id, outcome.device);
             for (module, change) in outcome.modules {
                 dry.note(MODULE, &format!("{id}/{module}"), change);
+            }
+            if plan.replace {
+                in_state.insert(id);
             }
             done += 1;
         }
         progress(done.min(u32::MAX as u64) as u32, total.max(done).min(u32::MAX as u64) as u32);
     }
     if plan.replace {
-        // Every device of the target the state does not hold: the target's count less those the
-        // state updates or leaves unchanged (no list of IDs kept: the state may hold a million).
-        let target_total = target.device_statistics().await?.total_device_count;
-        dry.count(DEVICE, "delete", target_total.saturating_sub(in_target));
+        let mut pager = target.query("SELECT deviceId FROM devices", 1000)?;
+        while let Some(page) = pager.next_page().await {
+            for id in page?.iter().filter_map(|t| t.get("deviceId").and_then(Value::as_str)) {
+                if !in_state.contains(id) {
+                    dry.note(DEVICE, id, Change::Delete);
+                }
+            }
+        }
     }
     Ok(dry)
 }
