@@ -16,7 +16,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use ts_rs::TS;
 
-/// Changes listed one by one, at most (the counts are always complete).
+/// Changes of each sort (create, update, delete) listed one by one, at most (the counts are always
+/// complete): per sort, so a long list of creates never hides the deletes a Replace would make.
 pub const LISTED: usize = 5000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -37,7 +38,7 @@ pub struct DryRun {
     /// By kind, then by change (`create`, `update`, `delete`, `unchanged`; `export` for an export).
     #[ts(type = "Record<string, Record<string, number>>")]
     pub counts: BTreeMap<String, BTreeMap<String, u64>>,
-    /// Every change but `unchanged`, up to `LISTED`.
+    /// Every change but `unchanged`, up to `LISTED` of each sort.
     pub changes: Vec<PlannedChange>,
     pub listed_all: bool,
     /// The state file's variant (import).
@@ -54,11 +55,12 @@ impl DryRun {
     }
 
     fn note(&mut self, kind: &str, id: &str, change: Change) {
+        let listed: u64 = self.counts.values().filter_map(|c| c.get(change.as_str())).sum();
         self.count(kind, change.as_str(), 1);
         if change == Change::Unchanged {
             return;
         }
-        if self.changes.len() < LISTED {
+        if listed < LISTED as u64 {
             self.changes.push(PlannedChange { kind: kind.into(), id: id.into(), change });
         } else {
             self.listed_all = false;
@@ -159,7 +161,7 @@ pub fn lines(dry: &DryRun) -> Vec<String> {
     }
     lines.extend(dry.changes.iter().map(|c| format!("  {} {} {}", c.change.as_str(), c.kind, c.id)));
     if !dry.listed_all {
-        lines.push(format!("  … the first {LISTED} changes listed; the counts above are complete"));
+        lines.push(format!("  … the first {LISTED} changes of each sort listed; the counts above are complete"));
     }
     lines
 }
