@@ -121,12 +121,12 @@ class Sandbox:
             sys.exit(f"seeding {hub}: the import job {job['status']}: {job.get('failureReason')}")
         if with_modules:
             session = requests.Session()
-            session.verify, session.headers = self.ca, headers
+            session.headers = headers
 
             def modules(i: int) -> None:
                 for module in ("filter", "relay"):
                     url = f"https://{host}/devices/bench-{i:07}/modules/{module}?{HUB_API}"
-                    session.put(url, json={"deviceId": f"bench-{i:07}", "moduleId": module}, timeout=60).raise_for_status()
+                    session.put(url, json={"deviceId": f"bench-{i:07}", "moduleId": module}, verify=self.ca, timeout=60).raise_for_status()
 
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(modules, range(0, devices, 10)))
