@@ -91,4 +91,5 @@ def test_a_replace_not_confirmed_changes_nothing(sandbox, fresh_scenario, tmp_pa
     done = hub_state("migrate", "rg-iot-prod/contoso-hub-weu", "rg-iot-prod/contoso-hub-neu", "--replace", env=env, tmp=tmp_path, input="n\n", timeout=120)
     assert done.returncode == 3, done.stdout + done.stderr
     assert "Replace deletes from contoso-hub-neu what the state does not hold: 1 devices, 0 modules, 0 configurations." in done.stdout
+    assert "  delete device stray-1" in done.stdout, done.stdout
     assert registry.get_device("stray-1").device_id == "stray-1"

@@ -7,6 +7,7 @@ use super::{bad_input, failed, Failure};
 use iotm_core::runtime::{self, Connect, MigrationPlan};
 use iotm_core::wizards::hub_state::plan::{Action, Aspect, HubRef, Plan};
 use iotm_core::wizards::hub_state::state_file::Variant;
+use iotm_core::wizards::hub_state::to_hub::Change;
 use iotm_core::wizards::hub_state::{dry_run, HubState};
 use iotm_core::Coded;
 use std::io::BufRead;
@@ -68,6 +69,14 @@ async fn confirm_replace(plan: &Plan, connect: &dyn Connect, options: &Options) 
         dry.deletes("configuration")
     );
     println!("{question}");
+    // Named, so a person sees what would go before saying yes (the first twenty; the counts are complete).
+    let deletes: Vec<_> = dry.changes.iter().filter(|c| c.change == Change::Delete).collect();
+    for change in deletes.iter().take(20) {
+        println!("  delete {} {}", change.kind, change.id);
+    }
+    if deletes.len() > 20 {
+        println!("  … and {} more", deletes.len() - 20);
+    }
     if options.yes {
         return Ok(());
     }

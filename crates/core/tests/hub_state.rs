@@ -13,6 +13,7 @@ use iotm_core::runtime::Progress;
 use iotm_core::wizards::hub_state::plan::Action;
 use iotm_core::wizards::hub_state::plan::Plan;
 use iotm_core::wizards::hub_state::state_file::Variant;
+use iotm_core::wizards::hub_state::to_hub::Change;
 use iotm_core::wizards::hub_state::{self, dry_run, HubStateTick};
 use serde_json::json;
 use std::path::Path;
@@ -204,7 +205,7 @@ async fn an_import_killed_part_way_resumes_from_the_files_offset_with_nothing_do
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replace_deletes_what_the_state_lacks_after_a_dry_run_names_the_counts() {
+async fn replace_deletes_what_the_state_lacks_after_a_dry_run_names_each_delete() {
     let world = start().await;
     seed(&world, "contoso-hub-weu", 6).await;
     let neu = world.client("contoso-hub-neu").await;
@@ -219,6 +220,9 @@ async fn replace_deletes_what_the_state_lacks_after_a_dry_run_names_the_counts()
     let dry = dry_run::dry_run(&world.clients, &replace, &|_, _| {}).await.unwrap();
     assert_eq!((dry.deletes("device"), dry.deletes("configuration")), (3, 1));
     assert_eq!(dry.counts["device"]["create"], 10);
+    let mut deletes: Vec<_> = dry.changes.iter().filter(|c| c.change == Change::Delete).map(|c| format!("{} {}", c.kind, c.id)).collect();
+    deletes.sort();
+    assert_eq!(deletes, ["configuration old-config", "device stray-0", "device stray-1", "device stray-2"]);
     assert_eq!(world.device_count("contoso-hub-neu"), 3, "a dry run changes nothing");
     let id = run(&world, &journal, &replace).await.unwrap();
     assert_eq!(world.device_count("contoso-hub-neu"), 10);

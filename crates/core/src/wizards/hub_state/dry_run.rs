@@ -11,11 +11,13 @@ use super::plan::{Action, Aspect, Plan};
 use super::state_file::Variant;
 use super::to_hub::{self, Change};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use ts_rs::TS;
 
-/// Changes listed one by one, at most (the counts are always complete).
+/// Changes of each sort (create, update, delete) listed one by one, at most (the counts are always
+/// complete): per sort, so a long list of creates never hides the deletes a Replace would make.
 pub const LISTED: usize = 5000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -36,7 +38,7 @@ pub struct DryRun {
     /// By kind, then by change (`create`, `update`, `delete`, `unchanged`; `export` for an export).
     #[ts(type = "Record<string, Record<string, number>>")]
     pub counts: BTreeMap<String, BTreeMap<String, u64>>,
-    /// Every change but `unchanged`, up to `LISTED`.
+    /// Every change but `unchanged`, up to `LISTED` of each sort.
     pub changes: Vec<PlannedChange>,
     pub listed_all: bool,
     /// The state file's variant (import).
@@ -53,11 +55,12 @@ impl DryRun {
     }
 
     fn note(&mut self, kind: &str, id: &str, change: Change) {
+        let listed: u64 = self.counts.values().filter_map(|c| c.get(change.as_str())).sum();
         self.count(kind, change.as_str(), 1);
         if change == Change::Unchanged {
             return;
         }
-        if self.changes.len() < LISTED {
+        if listed < LISTED as u64 {
             self.changes.push(PlannedChange { kind: kind.into(), id: id.into(), change });
         } else {
             self.listed_all = false;
@@ -116,26 +119,32 @@ pub async fn dry_run(clients: &Clients, plan: &Plan, progress: &(dyn Fn(u32, u32
         return Ok(dry);
     }
     let mut done = 0u64;
-    let mut in_target = 0u64;
+    // Replace: the state's IDs, to name each target device it lacks (the run finds them through its
+    // journal instead; a dry run journals nothing).
+    let mut in_state = HashSet::new();
     while let Some(Batch { devices: batch, .. }) = devices.next_batch().await? {
         for (id, device) in batch {
             let outcome = to_hub::apply_device(&target, &id, &device, plan.replace, true).await?;
-            if outcome.device != Change::Create {
-                in_target += 1;
-            }
             dry.note(DEVICE, &id, outcome.device);
             for (module, change) in outcome.modules {
                 dry.note(MODULE, &format!("{id}/{module}"), change);
+            }
+            if plan.replace {
+                in_state.insert(id);
             }
             done += 1;
         }
         progress(done.min(u32::MAX as u64) as u32, total.max(done).min(u32::MAX as u64) as u32);
     }
     if plan.replace {
-        // Every device of the target the state does not hold: the target's count less those the
-        // state updates or leaves unchanged (no list of IDs kept: the state may hold a million).
-        let target_total = target.device_statistics().await?.total_device_count;
-        dry.count(DEVICE, "delete", target_total.saturating_sub(in_target));
+        let mut pager = target.query("SELECT deviceId FROM devices", 1000)?;
+        while let Some(page) = pager.next_page().await {
+            for id in page?.iter().filter_map(|t| t.get("deviceId").and_then(Value::as_str)) {
+                if !in_state.contains(id) {
+                    dry.note(DEVICE, id, Change::Delete);
+                }
+            }
+        }
     }
     Ok(dry)
 }
@@ -152,7 +161,7 @@ pub fn lines(dry: &DryRun) -> Vec<String> {
     }
     lines.extend(dry.changes.iter().map(|c| format!("  {} {} {}", c.change.as_str(), c.kind, c.id)));
     if !dry.listed_all {
-        lines.push(format!("  … the first {LISTED} changes listed; the counts above are complete"));
+        lines.push(format!("  … the first {LISTED} changes of each sort listed; the counts above are complete"));
     }
     lines
 }
