@@ -79,6 +79,8 @@ describe("the Bulk identities plan", () => {
     bulk.subscriptionId = "sub";
     bulk.draft = { ...emptyDraft(), kind: "import", hub: { subscriptionId: "sub", resourceGroup: "rg-iot-prod", hubName: "contoso-hub-weu" }, storage: { resourceGroup: "rg-iot-prod", account: "contosomigration" }, file: "/home/ada/ok.txt" };
     render(BulkIdentitiesPage, { wizard });
+    // The container the shell proposes fills the plan in; until then there is nothing to dry-run.
+    await waitFor(() => expect((screen.getByTestId("container") as HTMLInputElement).value).toBe("iotm-bulk-jobs"));
     await fireEvent.click(screen.getByTestId("dry-run-button"));
     await screen.findByTestId("dry-run");
     const sent = invoke.mock.calls.find((c) => c[0] === "bulk_dry_run")![1] as { plan: unknown };

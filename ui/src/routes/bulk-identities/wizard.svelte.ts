@@ -34,7 +34,8 @@ export type BulkDraft = {
   defaultMode: ImportMode;
 };
 
-export function emptyDraft(container = "iotm-bulk-jobs"): BulkDraft {
+/** A new plan; its container is the one the shell proposes, filled in once the page has it. */
+export function emptyDraft(container = ""): BulkDraft {
   return { kind: "export", hub: null, storage: null, container, excludeKeys: false, saveTo: "", file: "", defaultMode: "createOrUpdate" };
 }
 

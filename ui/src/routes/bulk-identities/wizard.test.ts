@@ -7,8 +7,9 @@ const storage = { resourceGroup: "rg-st", account: "contosomigration" };
 
 describe("the Bulk identities plan", () => {
   it("is sent only once it names the hub, the storage and the file, with only its operation's fields", () => {
-    const draft = { ...emptyDraft(), hub, storage, saveTo: " /tmp/out.txt ", file: "/tmp/in.txt" };
+    const draft = { ...emptyDraft("iotm-bulk-jobs"), hub, storage, saveTo: " /tmp/out.txt ", file: "/tmp/in.txt" };
     expect(planFor({ ...draft, storage: null }, "s")).toBeNull();
+    expect(planFor({ ...draft, container: "" }, "s")).toBeNull();
     expect(planFor({ ...draft, saveTo: "" }, "s")).toBeNull();
     expect(planFor({ ...draft, excludeKeys: true }, "s")).toEqual({
       hub,
