@@ -76,8 +76,5 @@ pub async fn bulk_exported_devices(state: State<'_, AppState>, id: String) -> Co
 
 /// Reads a file (a million lines take a while) on a thread of its own, never the runtime's.
 async fn off_the_runtime<T: Send + 'static>(what: &str, read: impl FnOnce() -> Result<T, BulkError> + Send + 'static) -> CommandResult<T> {
-    tauri::async_runtime::spawn_blocking(read)
-        .await
-        .map_err(|e| CommandError::new("ipc.failed", format!("{what} stopped: {e}")))?
-        .map_err(CommandError::from)
+    tauri::async_runtime::spawn_blocking(read).await.map_err(|e| CommandError::new("ipc.failed", format!("{what} stopped: {e}")))?.map_err(CommandError::from)
 }

@@ -27,9 +27,10 @@ pub async fn choose_file(app: &AppHandle, state: &AppState, choice: FileChoice<'
     }
     let (save, suggested) = (choice.save, choice.suggested.to_string());
     // The dialog waits for the person on a thread of its own: never the window's, nor the runtime's.
-    let chosen = tauri::async_runtime::spawn_blocking(move || if save { dialog.set_file_name(&suggested).blocking_save_file() } else { dialog.blocking_pick_file() })
-        .await
-        .map_err(|e| CommandError::new("ipc.failed", format!("The file dialog could not be shown: {e}")))?;
+    let chosen =
+        tauri::async_runtime::spawn_blocking(move || if save { dialog.set_file_name(&suggested).blocking_save_file() } else { dialog.blocking_pick_file() })
+            .await
+            .map_err(|e| CommandError::new("ipc.failed", format!("The file dialog could not be shown: {e}")))?;
     let Some(chosen) = chosen else { return Ok(None) };
     let path = chosen.into_path().map_err(|e| CommandError::new(choice.bad_path_code, format!("The place chosen is not a file on this computer: {e}")))?;
     Ok(Some(path.display().to_string()))

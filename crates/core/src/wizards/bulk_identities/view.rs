@@ -214,7 +214,14 @@ mod tests {
         let exported = exported_devices(&file("export", &line)).unwrap();
         assert_eq!(
             exported.rows[0],
-            DeviceRow { id: "gw".into(), status: "disabled".into(), auth_type: "sas".into(), edge: true, tags: "{\"site\":\"a\"}".into(), desired: "{\"fan\":2}".into() }
+            DeviceRow {
+                id: "gw".into(),
+                status: "disabled".into(),
+                auth_type: "sas".into(),
+                edge: true,
+                tags: "{\"site\":\"a\"}".into(),
+                desired: "{\"fan\":2}".into()
+            }
         );
         assert_eq!((exported.rows[1].id.as_str(), exported.rows[1].auth_type.as_str(), exported.rows[1].tags.as_str()), ("x509", "selfSigned", "{}"));
         assert_eq!((exported.rows.len(), exported.more), (2, 0));
