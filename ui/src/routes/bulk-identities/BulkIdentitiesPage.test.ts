@@ -148,4 +148,20 @@ describe("the Bulk identities report", () => {
     expect(screen.getByTestId("devices-table").getAttribute("data-rows")).toBe("1");
     expect(screen.getByTestId("shown-count").textContent).toBe("1 shown");
   });
+
+  it("opens a finished import from the Jobs page on its report, the errors beside their lines", async () => {
+    const summary = { id: "m-jobs", wizard: "bulkIdentities", title: "Bulk import — contoso-hub-weu", state: "completed", createdAt: "", updatedAt: "", stepsDone: 7, stepsFailed: 0 };
+    const errors = [{ line: 1, deviceId: "lab-1", errorCode: 412001, meaning: "the ETag does not match: the device or twin changed since the file was made", status: "precondition failed" }];
+    answer({
+      migration_list: [{ summary, runningHere: false, counts: { failed: 1 } }],
+      migration_report: { wizard: "bulkIdentities", report: report({ id: "m-jobs", counts: { failed: 1 }, jobs: [["importJob", "j3"]], errors }) },
+      bulk_input_lines: [{ line: 1, text: '{"id":"lab-1","importMode":"updateIfMatchETag","eTag":"old"}' }],
+    });
+    bulk.step = "plan";
+    render(BulkIdentitiesPage, { wizard, migrationId: "m-jobs" });
+    const table = await screen.findByTestId("import-errors-table");
+    await waitFor(() => expect(table.textContent).toContain('"eTag":"old"'));
+    expect(table.textContent).toContain("the ETag does not match");
+    expect(bulk.step).toBe("run");
+  });
 });
