@@ -581,7 +581,7 @@ export type HubStateDryRun = { action: HubStateAction,
  */
 counts: Record<string, Record<string, number>>, 
 /**
- * Every change but `unchanged`, up to `LISTED`.
+ * Every change but `unchanged`, up to `LISTED` of each sort.
  */
 changes: Array<HubStatePlannedChange>, listedAll: boolean, 
 /**
