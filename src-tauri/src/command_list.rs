@@ -42,4 +42,8 @@ pub const COMMANDS: &[&str] = &[
     "hub_state_hubs",
     "hub_state_choose_file",
     "hub_state_dry_run",
+    "dps_linked_hubs_options",
+    "dps_linked_hubs_view",
+    "dps_linked_hubs_policies",
+    "dps_linked_hubs_dry_run",
 ];

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod app;
 pub mod central_to_hub;
 pub mod diagnostics;
+pub mod dps_linked_hubs;
 pub mod hub_state;
 pub mod migrations;
 pub mod settings;
@@ -54,6 +55,10 @@ pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         hub_state::hub_state_hubs,
         hub_state::hub_state_choose_file,
         hub_state::hub_state_dry_run,
+        dps_linked_hubs::dps_linked_hubs_options,
+        dps_linked_hubs::dps_linked_hubs_view,
+        dps_linked_hubs::dps_linked_hubs_policies,
+        dps_linked_hubs::dps_linked_hubs_dry_run,
     ]
 }
 

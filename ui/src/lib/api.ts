@@ -19,6 +19,13 @@ import type {
   CentralAccess,
   Checked,
   DpsOption,
+  DpsLinkedHubsDryRun,
+  DpsLinkedHubsPlan,
+  DpsRef,
+  LinkedHubRef,
+  LinkedHubsOptions,
+  LinkedHubsView,
+  PolicyOffer,
   DryRun,
   HubOption,
   HubStateDryRun,
@@ -129,6 +136,10 @@ export const api = {
   hubStateChooseFile: (save: boolean, suggested: string) => call<string | null>("hub_state_choose_file", { save, suggested }),
   hubStateDryRun: (plan: HubStatePlan, onProgress: (checked: Checked) => void) =>
     call<HubStateDryRun>("hub_state_dry_run", { plan, onProgress: channelOf(onProgress) }),
+  dpsLinkedHubsOptions: (subscriptionId: string) => call<LinkedHubsOptions>("dps_linked_hubs_options", { subscriptionId }),
+  dpsLinkedHubsView: (dps: DpsRef) => call<LinkedHubsView>("dps_linked_hubs_view", { dps }),
+  dpsLinkedHubsPolicies: (hub: LinkedHubRef) => call<PolicyOffer[]>("dps_linked_hubs_policies", { hub }),
+  dpsLinkedHubsDryRun: (plan: DpsLinkedHubsPlan) => call<DpsLinkedHubsDryRun>("dps_linked_hubs_dry_run", { plan }),
   /** Streams each start-up check's progress to `onEvent` over a Tauri Channel. */
   runStartupChecks: (onEvent: (event: StartupEvent) => void) => {
     const channel = new Channel<StartupEvent>();

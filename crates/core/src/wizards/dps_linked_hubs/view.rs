@@ -16,6 +16,7 @@ pub struct LinkedHubView {
     pub host: String,
     pub location: String,
     /// 1–1000; 1 when DPS holds none (its default).
+    #[ts(type = "number")]
     pub allocation_weight: i64,
     pub weight_is_default: bool,
     pub apply_allocation_policy: bool,
@@ -29,8 +30,11 @@ pub struct LinkedHubView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "LinkedHubsView")]
 pub struct DpsView {
     pub name: String,
+    /// The DPS's region: under geo latency, devices near it go to the hub in the same region.
+    pub location: String,
     pub allocation_policy: String,
     pub hubs: Vec<LinkedHubView>,
 }
@@ -67,5 +71,5 @@ pub async fn see(arm: &ArmClient, pipeline: &Pipeline, dps: &DpsRef) -> Result<D
             }
         })
         .collect();
-    Ok(DpsView { name: dps.name.clone(), allocation_policy: read.properties.allocation_policy.clone().unwrap_or_else(|| "Hashed".into()), hubs })
+    Ok(DpsView { name: dps.name.clone(), location: read.location.clone(), allocation_policy: read.properties.allocation_policy.clone().unwrap_or_else(|| "Hashed".into()), hubs })
 }
