@@ -195,7 +195,7 @@ async fn link_update_and_unlink_run_as_migrations_with_their_dry_runs_in_words()
     let (weu, neu) = (host_of(&world, "contoso-hub-weu").to_ascii_lowercase(), host_of(&world, "contoso-hub-neu").to_ascii_lowercase());
 
     let update = MigrationPlan::DpsLinkedHubs(Plan { dps: dps(), action: Action::Update { host: weu.clone(), allocation_weight: Some(3), apply_allocation_policy: None } });
-    let lines = dry_run_lines(&update, &account, &|_, _| {}).await.unwrap();
+    let lines = dry_run_lines(&update, &account, &|_: u32, _: u32| {}).await.unwrap();
     assert!(lines.contains(&"update link contoso-hub-weu: weight 1 → 3".to_string()), "{lines:#?}");
     assert_eq!(links(&world)[0].1, None, "a dry run writes nothing");
     let id = migrations.create(&update).unwrap();
@@ -206,7 +206,7 @@ async fn link_update_and_unlink_run_as_migrations_with_their_dry_runs_in_words()
         dps: dps(),
         action: Action::Link { hub: hub("contoso-hub-neu"), policy: "iothubowner".into(), allocation_weight: Some(5), apply_allocation_policy: Some(true) },
     });
-    let lines = dry_run_lines(&link, &account, &|_, _| {}).await.unwrap();
+    let lines = dry_run_lines(&link, &account, &|_: u32, _: u32| {}).await.unwrap();
     assert!(lines.contains(&"link contoso-hub-neu: weight 5, apply allocation policy yes, through policy iothubowner".to_string()), "{lines:#?}");
     assert!(!lines.join("\n").contains(links(&world)[0].3.as_str()), "the dry run masks keys");
     let id = migrations.create(&link).unwrap();
@@ -221,7 +221,7 @@ async fn link_update_and_unlink_run_as_migrations_with_their_dry_runs_in_words()
     group.iot_hubs = vec![weu.clone(), neu.clone()];
     client.create_or_update_enrollment_group(&group, None).await.unwrap();
     let unlink = |edit| MigrationPlan::DpsLinkedHubs(Plan { dps: dps(), action: Action::Unlink { hosts: vec![neu.clone()], edit_enrollments: edit } });
-    let lines = dry_run_lines(&unlink(false), &account, &|_, _| {}).await.unwrap();
+    let lines = dry_run_lines(&unlink(false), &account, &|_: u32, _: u32| {}).await.unwrap();
     assert!(lines.contains(&"unlink contoso-hub-neu".to_string()) && lines.contains(&"remove contoso-hub-neu from the group enrollment both-hubs".to_string()), "{lines:#?}");
     let refused = migrations.create(&unlink(false)).unwrap();
     let error = migrations.run(&refused, RunMode::Run, &account, &quiet).await.unwrap_err();

@@ -37,5 +37,5 @@ pub async fn dps_linked_hubs_dry_run(state: State<'_, AppState>, plan: Plan) -> 
     DpsLinkedHubs::check_plan(&plan).map_err(|mut problems| CommandError::from(RunError::BadPlan(problems.remove(0))))?;
     let connect = state.session.connect(state.pipeline()?);
     let clients = DpsLinkedHubs::clients(&plan, &connect).map_err(CommandError::from_payload)?;
-    Ok(DpsLinkedHubs::dry_run(&clients, &plan, &|_, _| {}).await?)
+    Ok(DpsLinkedHubs::dry_run(&clients, &plan, &|_: u32, _: u32| {}).await?)
 }

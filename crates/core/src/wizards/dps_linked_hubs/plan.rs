@@ -14,7 +14,7 @@ fn owner() -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", tag = "kind")]
 #[ts(rename = "DpsLinkedHubsAction")]
 pub enum Action {
     /// Link the hub through `policy`'s primary key, with its weight and flag in the same write.

@@ -109,8 +109,8 @@ async fn unlink(ctx: &Ctx<'_>, clients: &Clients, plan: &Plan, hosts: &[String],
     // edited no longer pinning the hubs.
     let pinned = ctx
         .check("pinned", "No enrollment is left without a hub", json!({"hubs": hosts}), || async {
-            let linked = linked(clients, plan).await?;
-            check_unlink(&client, &linked, &hosts, edit_enrollments).await
+            let now = linked(clients, plan).await?;
+            check_unlink(&client, &now, &hosts, edit_enrollments).await
         })
         .await?;
     phase(ctx, "editing enrollments");
@@ -119,7 +119,7 @@ async fn unlink(ctx: &Ctx<'_>, clients: &Clients, plan: &Plan, hosts: &[String],
         let title = format!("Take {} out of the {} enrollment {}", hosts.iter().map(|h| short(h)).collect::<Vec<_>>().join(", "), enrollment.kind, enrollment.id);
         ctx.step(&key, &title, json!({"kind": enrollment.kind, "id": enrollment.id}), |_| async {
             unpin(&client, enrollment, &hosts).await?;
-            Ok(json!({"edited": true}))
+            Ok::<_, LinkedHubsError>(json!({"edited": true}))
         })
         .await?;
         let name = format!("{} {}", enrollment.kind, enrollment.id);
