@@ -170,7 +170,7 @@ def test_unlink_it_with_the_enrollment_that_names_it(home, driver, screenshots):
     plan_another(driver, "unlink")
     wait(driver, 30).until(EC.element_to_be_clickable((By.CSS_SELECTOR, f"[data-testid='unlink-hubs'] input[data-host='{neu}']"))).click()
     warning = wait(driver, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='pinned-warning']")))
-    assert "1 enrollment name contoso-hub-neu" in warning.text, warning.text
+    assert "1 enrollment names contoso-hub-neu" in warning.text, warning.text
     shoot(driver, screenshots, "dps-linked-hubs-7-unlink-plan")
     css(driver, "[data-testid='dry-run-button']").click()
     pinned = wait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='pinned']")))

@@ -583,7 +583,11 @@ export type PinnedEnrollment = {
  */
 kind: string, id: string, iotHubs: Array<string>, };
 
-export type LinkedHubView = { host: string, location: string, 
+export type LinkedHubView = { host: string, 
+/**
+ * The hub's name in ARM (its host when no hub of the DPS's subscription has that host).
+ */
+name: string, location: string, 
 /**
  * 1–1000; 1 when DPS holds none (its default).
  */
@@ -625,7 +629,11 @@ pinned: Array<PinnedEnrollment>,
 /**
  * A rotation's steps, in order, in words.
  */
-steps: Array<string>, };
+steps: Array<string>, 
+/**
+ * ARM's names of the hubs, by host (lower-cased), for people to read.
+ */
+hubNames: Record<string, string>, };
 
 export type DpsLinkedHubsTick = { phase: string, };
 

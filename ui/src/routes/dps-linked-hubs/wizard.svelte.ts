@@ -18,8 +18,17 @@ export const ACTIONS: { id: ActionKind; title: string; detail: string }[] = [
   { id: "rotateKeys", title: "Rotate keys", detail: "Renew the keys of the policy a link uses, with no moment devices cannot provision." },
 ];
 
-/** A hub's name as people say it: its host's first label. */
-export const short = (host: string) => host.split(/[.:]/)[0];
+/** A hub's name as people say it: ARM's name from `names` (by host), else its host's first label,
+ *  else (the sandbox's `localhost:35049`) the whole host. */
+export function labelOf(host: string, names: Record<string, string> = {}): string {
+  const label = host.split(/[.:]/)[0];
+  return names[host.toLowerCase()] ?? (label && label !== "localhost" ? label : host);
+}
+
+/** ARM's names of a view's linked hubs, by host. */
+export function namesOf(view: LinkedHubsView | null): Record<string, string> {
+  return Object.fromEntries((view?.hubs ?? []).map((h) => [h.host, h.name]));
+}
 
 /**
  * The share of registrations each hub would get, as DPS allocates among the hubs its policy applies

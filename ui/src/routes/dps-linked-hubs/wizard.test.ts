@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DpsLinkedHubsDryRun } from "../../lib/bindings";
-import { afterChange, emptyAction, fromJson, shares, unlinkBlocked, weightProblem, type Allocated } from "./wizard.svelte";
+import { afterChange, emptyAction, fromJson, labelOf, shares, unlinkBlocked, weightProblem, type Allocated } from "./wizard.svelte";
 
 const weu: Allocated = { host: "contoso-hub-weu.localhost", weight: 1, apply: true, location: "westeurope" };
 const neu: Allocated = { host: "contoso-hub-neu.localhost", weight: 3, apply: true, location: "northeurope" };
@@ -34,6 +34,14 @@ describe("the expected share of registrations", () => {
       { host: "a.localhost", weight: 1, apply: true, location: "westeurope" },
       { host: "b", weight: 7, apply: false, location: "" },
     ]);
+  });
+});
+
+describe("a hub's name", () => {
+  it("is ARM's name when known, else the host's first label, else the whole host", () => {
+    expect(labelOf("localhost:35049", { "localhost:35049": "contoso-hub-weu" })).toBe("contoso-hub-weu");
+    expect(labelOf("Contoso-Hub-NEU.azure-devices.net")).toBe("Contoso-Hub-NEU");
+    expect(labelOf("localhost:35049")).toBe("localhost:35049");
   });
 });
 

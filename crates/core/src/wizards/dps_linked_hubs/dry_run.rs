@@ -9,9 +9,11 @@ use super::enrollments::{check_unlink, service_client, PinnedEnrollment};
 use super::error::LinkedHubsError;
 use super::link::link_from_arm;
 use super::plan::{short, Action, Plan};
+use super::view::hub_names;
 use super::wizard::Clients;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -35,6 +37,9 @@ pub struct DryRun {
     pub pinned: Vec<PinnedEnrollment>,
     /// A rotation's steps, in order, in words.
     pub steps: Vec<String>,
+    /// ARM's names of the hubs, by host (lower-cased), for people to read.
+    #[ts(type = "Record<string, string>")]
+    pub hub_names: BTreeMap<String, String>,
 }
 
 fn entries(hubs: &Value) -> Vec<&Value> {
@@ -57,16 +62,18 @@ fn policy(entry: &Value) -> String {
     entry["connectionString"].as_str().unwrap_or_default().split(';').find_map(|p| p.strip_prefix("SharedAccessKeyName=")).unwrap_or("?").to_string()
 }
 
-/// The difference between two masked `properties.iotHubs`, a line per hub that changes.
-pub fn change_lines(before: &Value, after: &Value) -> Vec<String> {
+/// The difference between two masked `properties.iotHubs`, a line per hub that changes, each hub
+/// by its ARM name from `names` (by host).
+pub fn change_lines(before: &Value, after: &Value, names: &BTreeMap<String, String>) -> Vec<String> {
     let (old, new) = (entries(before), entries(after));
+    let label = |host: &str| names.get(host).cloned().unwrap_or_else(|| short(host).to_string());
     let mut lines = Vec::new();
     for hub in &new {
         let host = name(hub);
         match old.iter().find(|o| name(o) == host) {
             None => lines.push(format!(
                 "link {}: weight {}, apply allocation policy {}, through policy {}",
-                short(&host),
+                label(&host),
                 weight(hub),
                 if flag(hub) { "yes" } else { "no" },
                 policy(hub)
@@ -84,13 +91,13 @@ pub fn change_lines(before: &Value, after: &Value) -> Vec<String> {
                     parts.push(format!("policy {} → {}", policy(was), policy(hub)));
                 }
                 if !parts.is_empty() {
-                    lines.push(format!("update link {}: {}", short(&host), parts.join(", ")));
+                    lines.push(format!("update link {}: {}", label(&host), parts.join(", ")));
                 }
             }
         }
     }
     for hub in old.iter().filter(|o| !new.iter().any(|n| name(n) == name(o))) {
-        lines.push(format!("unlink {}", short(&name(hub))));
+        lines.push(format!("unlink {}", label(&name(hub))));
     }
     lines
 }
@@ -150,8 +157,8 @@ pub async fn dry_run(clients: &Clients, plan: &Plan) -> Result<DryRun, LinkedHub
         Some(change) => apply(&change, &mut hubs, &d.name, &clients.suffix)?,
         None => {
             if let Action::RotateKeys { hub, policy, renew_secondary } = &plan.action {
-                let host = linked_host_of(clients, plan, hub).await?;
-                steps = rotation_steps(policy, short(&host), *renew_secondary);
+                linked_host_of(clients, plan, hub).await?;
+                steps = rotation_steps(policy, &hub.name, *renew_secondary);
             }
         }
     }
@@ -161,12 +168,15 @@ pub async fn dry_run(clients: &Clients, plan: &Plan) -> Result<DryRun, LinkedHub
         pinned_by = check_unlink(&client, &read.properties.iot_hubs, hosts, true).await?;
     }
     let after = masked_json(&hubs);
-    let mut changes = change_lines(&before, &after);
+    let names = hub_names(&clients.arm, &d.subscription_id).await?;
+    let label = |host: &str| names.get(&host.to_ascii_lowercase()).cloned().unwrap_or_else(|| short(host).to_string());
+    let mut changes = change_lines(&before, &after, &names);
     if let Action::RotateKeys { hub, policy, .. } = &plan.action {
         changes.push(format!("rotate {policy}'s keys of {}: the link moves to the secondary key and back to a new primary", hub.name));
     }
     for p in &pinned_by {
-        changes.push(format!("remove {} from the {} enrollment {}", p.iot_hubs.iter().filter(|h| action_hosts(plan).iter().any(|x| x.eq_ignore_ascii_case(h))).map(|h| short(h)).collect::<Vec<_>>().join(", "), p.kind, p.id));
+        let removed: Vec<String> = p.iot_hubs.iter().filter(|h| action_hosts(plan).iter().any(|x| x.eq_ignore_ascii_case(h))).map(|h| label(h)).collect();
+        changes.push(format!("remove {} from the {} enrollment {}", removed.join(", "), p.kind, p.id));
     }
     Ok(DryRun {
         title: plan.title(),
@@ -177,6 +187,7 @@ pub async fn dry_run(clients: &Clients, plan: &Plan) -> Result<DryRun, LinkedHub
         after,
         pinned: pinned_by,
         steps,
+        hub_names: names,
     })
 }
 
@@ -225,14 +236,15 @@ mod tests {
     fn the_change_reads_as_what_it_does_to_each_hub() {
         let before = json!([hub("contoso-hub-weu.azure-devices.net", None, None), hub("contoso-hub-neu.azure-devices.net", Some(2), Some(true))]);
         let after = json!([hub("contoso-hub-weu.azure-devices.net", Some(3), Some(false)), hub("contoso-hub-eus.azure-devices.net", Some(5), None)]);
+        let names = BTreeMap::from([("contoso-hub-eus.azure-devices.net".to_string(), "hub-in-east-us".to_string())]);
         assert_eq!(
-            change_lines(&before, &after),
+            change_lines(&before, &after, &names),
             [
                 "update link contoso-hub-weu: weight 1 → 3, apply allocation policy yes → no",
-                "link contoso-hub-eus: weight 5, apply allocation policy yes, through policy iothubowner",
+                "link hub-in-east-us: weight 5, apply allocation policy yes, through policy iothubowner",
                 "unlink contoso-hub-neu",
             ]
         );
-        assert!(change_lines(&before, &before).is_empty(), "the same hubs read as no change");
+        assert!(change_lines(&before, &before, &names).is_empty(), "the same hubs read as no change");
     }
 }

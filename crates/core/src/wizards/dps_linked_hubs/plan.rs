@@ -139,9 +139,14 @@ impl Plan {
     }
 }
 
-/// A hub's name as people say it: its host's first label (`contoso-hub-weu.azure-devices.net`).
+/// A hub's name as people say it when ARM's name for it is not at hand: its host's first label
+/// (`contoso-hub-weu` of `contoso-hub-weu.azure-devices.net`), or the whole host when that label
+/// names no hub (the sandbox's `localhost:35049`).
 pub fn short(host: &str) -> &str {
-    host.split(['.', ':']).next().unwrap_or(host)
+    match host.split(['.', ':']).next() {
+        Some(label) if !label.is_empty() && label != "localhost" => label,
+        _ => host,
+    }
 }
 
 #[cfg(test)]

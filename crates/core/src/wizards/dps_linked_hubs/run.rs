@@ -10,6 +10,7 @@ use super::enrollments::{check_unlink, service_client, unpin};
 use super::error::LinkedHubsError;
 use super::plan::{short, Action, Plan};
 use super::rotation::{Rotation, RotationPlan};
+use super::view::hub_names;
 use super::wizard::{Clients, DpsLinkedHubsTick};
 use crate::runtime::RunContext;
 use iotm_azure::arm::models::LinkedHub;
@@ -83,8 +84,10 @@ pub async fn run(ctx: &Ctx<'_>, clients: &Clients, plan: &Plan) -> Result<(), Li
         Action::Update { host, allocation_weight, apply_allocation_policy } => {
             phase(ctx, "updating");
             let host = host.to_ascii_lowercase();
+            let names = hub_names(&clients.arm, &plan.dps.subscription_id).await?;
+            let name = names.get(&host).cloned().unwrap_or_else(|| short(&host).to_string());
             let change = change_of(clients, plan).await?.expect("an update changes the linked hubs");
-            write_step(ctx, clients, plan, "update", &format!("Update the link of {}", short(&host)), change, &host).await?;
+            write_step(ctx, clients, plan, "update", &format!("Update the link of {name}"), change, &host).await?;
             ctx.check("verify", "Read the DPS back", json!({"hub": host}), || verify(clients, plan, &host, *allocation_weight, *apply_allocation_policy, true))
                 .await?;
             ctx.record_items(HUB, [(host.as_str(), "updated", None)])?;
@@ -105,6 +108,9 @@ pub async fn run(ctx: &Ctx<'_>, clients: &Clients, plan: &Plan) -> Result<(), Li
 async fn unlink(ctx: &Ctx<'_>, clients: &Clients, plan: &Plan, hosts: &[String], edit_enrollments: bool) -> Result<(), LinkedHubsError> {
     let hosts: Vec<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
     let (client, _) = service_client(&clients.arm, &clients.pipeline, &plan.dps).await?;
+    let names = hub_names(&clients.arm, &plan.dps.subscription_id).await?;
+    let names: Vec<String> = hosts.iter().map(|h| names.get(h).cloned().unwrap_or_else(|| short(h).to_string())).collect();
+    let names = names.join(", ");
     // Checked on every run, since enrollments change between runs; a resumed run finds the ones it
     // edited no longer pinning the hubs.
     let pinned = ctx
@@ -116,7 +122,7 @@ async fn unlink(ctx: &Ctx<'_>, clients: &Clients, plan: &Plan, hosts: &[String],
     phase(ctx, "editing enrollments");
     for enrollment in &pinned {
         let key = format!("unpin:{}:{}", enrollment.kind, enrollment.id);
-        let title = format!("Take {} out of the {} enrollment {}", hosts.iter().map(|h| short(h)).collect::<Vec<_>>().join(", "), enrollment.kind, enrollment.id);
+        let title = format!("Take {names} out of the {} enrollment {}", enrollment.kind, enrollment.id);
         ctx.step(&key, &title, json!({"kind": enrollment.kind, "id": enrollment.id}), |_| async {
             unpin(&client, enrollment, &hosts).await?;
             Ok::<_, LinkedHubsError>(json!({"edited": true}))
@@ -126,8 +132,7 @@ async fn unlink(ctx: &Ctx<'_>, clients: &Clients, plan: &Plan, hosts: &[String],
         ctx.record_items(ENROLLMENT, [(name.as_str(), "edited", None)])?;
     }
     phase(ctx, "unlinking");
-    let names: Vec<&str> = hosts.iter().map(|h| short(h)).collect();
-    write_step(ctx, clients, plan, "unlink", &format!("Unlink {}", names.join(", ")), Change::Unlink { hosts: hosts.clone() }, &hosts.join(",")).await?;
+    write_step(ctx, clients, plan, "unlink", &format!("Unlink {names}"), Change::Unlink { hosts: hosts.clone() }, &hosts.join(",")).await?;
     for host in &hosts {
         ctx.check(&format!("verify:{host}"), "Read the DPS back", json!({"hub": host}), || verify(clients, plan, host, None, None, false)).await?;
     }
