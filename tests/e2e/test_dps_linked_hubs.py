@@ -114,6 +114,7 @@ def test_link_a_hub(home, driver, screenshots):
     arm = Arm(home)
     neu = arm.host("contoso-hub-neu").lower()
     css(driver, "[data-action='link']").click()
+    wait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"[data-testid='link-hub'] option[value='{RG}/contoso-hub-neu']"))
     Select(css(driver, "[data-testid='link-hub']")).select_by_value(f"{RG}/contoso-hub-neu")
     wait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid='link-policy'] option[value='iothubowner']"))
     offered = [o.get_attribute("value") for o in driver.find_elements(By.CSS_SELECTOR, "[data-testid='link-policy'] option")]
@@ -144,7 +145,9 @@ def test_rotate_its_keys(home, driver, screenshots):
     neu = arm.host("contoso-hub-neu")
     old = arm.hub_keys("contoso-hub-neu")
     plan_another(driver, "rotateKeys")
+    wait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"[data-testid='rotate-hub'] option[value='{RG}/contoso-hub-neu']"))
     Select(css(driver, "[data-testid='rotate-hub']")).select_by_value(f"{RG}/contoso-hub-neu")
+    assert css(driver, "[data-testid='rotate-policy']").get_attribute("value") == "iothubowner", "the policy the link uses"
     assert css(driver, "[data-testid='renew-secondary']").is_selected()
     css(driver, "[data-testid='dry-run-button']").click()
     steps = wait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='rotation-steps']")))

@@ -106,7 +106,8 @@ fn plan(action: &str, dps: DpsRef, named: &BTreeMap<String, String>) -> Result<P
 
 fn list_line(h: &iotm_core::wizards::dps_linked_hubs::LinkedHubView) -> String {
     format!(
-        "  {}  {}  weight {}{}  apply allocation policy: {}  policy {}  pinned by {} group(s), {} individual  {} device(s) assigned",
+        "  {} ({})  {}  weight {}{}  apply allocation policy: {}  policy {}  pinned by {} group(s), {} individual  {} device(s) assigned",
+        h.name,
         h.host,
         h.location,
         h.allocation_weight,

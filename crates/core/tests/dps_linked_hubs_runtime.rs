@@ -211,7 +211,7 @@ async fn link_update_and_unlink_run_as_migrations_with_their_dry_runs_in_words()
     assert!(!lines.join("\n").contains(links(&world)[0].3.as_str()), "the dry run masks keys");
     let id = migrations.create(&link).unwrap();
     migrations.run(&id, RunMode::Run, &account, &quiet).await.unwrap();
-    assert_eq!(links(&world).iter().map(|l| (l.0.clone(), l.1, l.2)).collect::<Vec<_>>(), [(weu.clone(), Some(3), None), (neu.clone(), Some(5), Some(true))]);
+    assert_eq!(links(&world).iter().map(|l| (l.0.clone(), l.1, l.2)).collect::<Vec<_>>(), [(weu.clone(), Some(3), Some(true)), (neu.clone(), Some(5), Some(true))]);
     let MigrationReport::DpsLinkedHubs(report) = migrations.report(&id).unwrap() else { panic!("a linked hubs report") };
     assert_eq!(report.diff.as_ref().unwrap().after.as_array().unwrap().len(), 2, "the report shows what the write left");
 
