@@ -131,7 +131,9 @@ pub fn typescript() -> String {
     out.push_str(&crate::error_codes::typescript());
     out.push_str("\n\n");
     // Each wizard's own tick news, by wizard: what `Progress<TickOf[W]>` carries for wizard W.
-    out.push_str("export type TickOf = { centralToHub: CentralToHubTick; hubState: HubStateTick; bulkIdentities: BulkTick; dpsLinkedHubs: DpsLinkedHubsTick };\n\n");
+    out.push_str(
+        "export type TickOf = { centralToHub: CentralToHubTick; hubState: HubStateTick; bulkIdentities: BulkTick; dpsLinkedHubs: DpsLinkedHubsTick };\n\n",
+    );
     for decl in decls {
         out.push_str(&decl);
         out.push_str("\n\n");

@@ -194,7 +194,10 @@ async fn link_update_and_unlink_run_as_migrations_with_their_dry_runs_in_words()
     let quiet = |_: Event| {};
     let (weu, neu) = (host_of(&world, "contoso-hub-weu").to_ascii_lowercase(), host_of(&world, "contoso-hub-neu").to_ascii_lowercase());
 
-    let update = MigrationPlan::DpsLinkedHubs(Plan { dps: dps(), action: Action::Update { host: weu.clone(), allocation_weight: Some(3), apply_allocation_policy: None } });
+    let update = MigrationPlan::DpsLinkedHubs(Plan {
+        dps: dps(),
+        action: Action::Update { host: weu.clone(), allocation_weight: Some(3), apply_allocation_policy: None },
+    });
     let lines = dry_run_lines(&update, &account, &|_: u32, _: u32| {}).await.unwrap();
     assert!(lines.contains(&"update link contoso-hub-weu: weight 1 → 3".to_string()), "{lines:#?}");
     assert_eq!(links(&world)[0].1, None, "a dry run writes nothing");
@@ -211,7 +214,10 @@ async fn link_update_and_unlink_run_as_migrations_with_their_dry_runs_in_words()
     assert!(!lines.join("\n").contains(links(&world)[0].3.as_str()), "the dry run masks keys");
     let id = migrations.create(&link).unwrap();
     migrations.run(&id, RunMode::Run, &account, &quiet).await.unwrap();
-    assert_eq!(links(&world).iter().map(|l| (l.0.clone(), l.1, l.2)).collect::<Vec<_>>(), [(weu.clone(), Some(3), Some(true)), (neu.clone(), Some(5), Some(true))]);
+    assert_eq!(
+        links(&world).iter().map(|l| (l.0.clone(), l.1, l.2)).collect::<Vec<_>>(),
+        [(weu.clone(), Some(3), Some(true)), (neu.clone(), Some(5), Some(true))]
+    );
     let MigrationReport::DpsLinkedHubs(report) = migrations.report(&id).unwrap() else { panic!("a linked hubs report") };
     assert_eq!(report.diff.as_ref().unwrap().after.as_array().unwrap().len(), 2, "the report shows what the write left");
 
@@ -222,7 +228,10 @@ async fn link_update_and_unlink_run_as_migrations_with_their_dry_runs_in_words()
     client.create_or_update_enrollment_group(&group, None).await.unwrap();
     let unlink = |edit| MigrationPlan::DpsLinkedHubs(Plan { dps: dps(), action: Action::Unlink { hosts: vec![neu.clone()], edit_enrollments: edit } });
     let lines = dry_run_lines(&unlink(false), &account, &|_: u32, _: u32| {}).await.unwrap();
-    assert!(lines.contains(&"unlink contoso-hub-neu".to_string()) && lines.contains(&"remove contoso-hub-neu from the group enrollment both-hubs".to_string()), "{lines:#?}");
+    assert!(
+        lines.contains(&"unlink contoso-hub-neu".to_string()) && lines.contains(&"remove contoso-hub-neu from the group enrollment both-hubs".to_string()),
+        "{lines:#?}"
+    );
     let refused = migrations.create(&unlink(false)).unwrap();
     let error = migrations.run(&refused, RunMode::Run, &account, &quiet).await.unwrap_err();
     assert_eq!(error.code, "dpsLinkedHubs.pinned_enrollments");

@@ -106,10 +106,7 @@ pub async fn check_unlink(
     if let Some(refused) = refusal(hosts, &pinned, edit_enrollments) {
         return Err(refused);
     }
-    let remaining = linked
-        .iter()
-        .filter(|h| !hosts.iter().any(|x| Some(x.to_ascii_lowercase()) == h.name.as_ref().map(|n| n.to_ascii_lowercase())))
-        .count();
+    let remaining = linked.iter().filter(|h| !hosts.iter().any(|x| Some(x.to_ascii_lowercase()) == h.name.as_ref().map(|n| n.to_ascii_lowercase()))).count();
     if remaining == 0 {
         let all: Vec<String> = client.enrollment_groups(100)?.all().await?.into_iter().map(|g| format!("group {}", g.enrollment_group_id)).collect();
         if !all.is_empty() {

@@ -86,11 +86,7 @@ impl Plan {
         let d = &self.dps;
         resource_problems("dps", [("subscriptionId", &d.subscription_id), ("resourceGroup", &d.resource_group), ("name", &d.name)], &mut problems);
         let hub_problems = |hub: &HubRef, problems: &mut Vec<PlanProblem>| {
-            resource_problems(
-                "action.hub",
-                [("subscriptionId", &hub.subscription_id), ("resourceGroup", &hub.resource_group), ("name", &hub.name)],
-                problems,
-            )
+            resource_problems("action.hub", [("subscriptionId", &hub.subscription_id), ("resourceGroup", &hub.resource_group), ("name", &hub.name)], problems)
         };
         match &self.action {
             Action::Link { hub, policy, allocation_weight, .. } => {
@@ -163,13 +159,24 @@ mod tests {
             r#"{"dps":{"subscriptionId":"s","resourceGroup":"rg","name":"contoso-dps"},"action":{"kind":"rotateKeys","hub":{"subscriptionId":"s","resourceGroup":"rg","name":"weu"}}}"#,
         )
         .unwrap();
-        assert_eq!(plan.action, Action::RotateKeys { hub: HubRef { subscription_id: "s".into(), resource_group: "rg".into(), name: "weu".into() }, policy: "iothubowner".into(), renew_secondary: false });
+        assert_eq!(
+            plan.action,
+            Action::RotateKeys {
+                hub: HubRef { subscription_id: "s".into(), resource_group: "rg".into(), name: "weu".into() },
+                policy: "iothubowner".into(),
+                renew_secondary: false
+            }
+        );
         assert_eq!(plan.check(), Ok(()));
         assert_eq!(plan.title(), "Rotate iothubowner keys of weu on contoso-dps");
-        let update = Plan { dps: dps(), action: Action::Update { host: "weu.azure-devices.net".into(), allocation_weight: Some(1001), apply_allocation_policy: None } };
+        let update =
+            Plan { dps: dps(), action: Action::Update { host: "weu.azure-devices.net".into(), allocation_weight: Some(1001), apply_allocation_policy: None } };
         let fields: Vec<String> = update.check().unwrap_err().into_iter().map(|p| p.field).collect();
         assert_eq!(fields, ["action.allocationWeight"]);
-        let nothing = Plan { dps: DpsRef { name: " ".into(), ..dps() }, action: Action::Update { host: "h".into(), allocation_weight: None, apply_allocation_policy: None } };
+        let nothing = Plan {
+            dps: DpsRef { name: " ".into(), ..dps() },
+            action: Action::Update { host: "h".into(), allocation_weight: None, apply_allocation_policy: None },
+        };
         let fields: Vec<String> = nothing.check().unwrap_err().into_iter().map(|p| p.field).collect();
         assert_eq!(fields, ["dps.name", "action"]);
         let unlink = Plan { dps: dps(), action: Action::Unlink { hosts: vec![], edit_enrollments: true } };

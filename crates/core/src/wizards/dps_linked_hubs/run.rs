@@ -94,7 +94,9 @@ pub async fn run(ctx: &Ctx<'_>, clients: &Clients, plan: &Plan) -> Result<(), Li
         }
         Action::Unlink { hosts, edit_enrollments } => unlink(ctx, clients, plan, hosts, *edit_enrollments).await?,
         Action::RotateKeys { hub, policy, renew_secondary } => {
-            let host = ctx.check("linked", &format!("{} is linked to {}", hub.name, plan.dps.name), json!({"hub": hub.name}), || linked_host_of(clients, plan, hub)).await?;
+            let host = ctx
+                .check("linked", &format!("{} is linked to {}", hub.name, plan.dps.name), json!({"hub": hub.name}), || linked_host_of(clients, plan, hub))
+                .await?;
             phase(ctx, "rotating");
             let rotation = RotationPlan { dps: plan.dps.clone(), hub: hub.clone(), policy: policy.clone(), renew_secondary: *renew_secondary };
             Rotation { arm: &clients.arm, pipeline: &clients.pipeline, suffix: &clients.suffix, plan: &rotation }.run(ctx).await?;

@@ -86,5 +86,10 @@ pub async fn see(arm: &ArmClient, pipeline: &Pipeline, dps: &DpsRef) -> Result<D
             }
         })
         .collect();
-    Ok(DpsView { name: dps.name.clone(), location: read.location.clone(), allocation_policy: read.properties.allocation_policy.clone().unwrap_or_else(|| "Hashed".into()), hubs })
+    Ok(DpsView {
+        name: dps.name.clone(),
+        location: read.location.clone(),
+        allocation_policy: read.properties.allocation_policy.clone().unwrap_or_else(|| "Hashed".into()),
+        hubs,
+    })
 }

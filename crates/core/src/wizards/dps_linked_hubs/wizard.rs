@@ -72,7 +72,12 @@ impl WizardEngine for DpsLinkedHubs {
     }
 
     /// Running again resumes where the journal says the change stopped: there is no item to retry.
-    async fn retry<'a>(_ctx: &'a RunContext<'a, DpsLinkedHubsTick>, _clients: &'a Clients, _plan: &'a Plan, _include_unlikely: bool) -> Result<(), LinkedHubsError> {
+    async fn retry<'a>(
+        _ctx: &'a RunContext<'a, DpsLinkedHubsTick>,
+        _clients: &'a Clients,
+        _plan: &'a Plan,
+        _include_unlikely: bool,
+    ) -> Result<(), LinkedHubsError> {
         Err(RunError::Unsupported { wizard: WizardId::DpsLinkedHubs, action: "retry".into() }.into())
     }
 
