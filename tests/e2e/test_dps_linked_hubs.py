@@ -177,7 +177,7 @@ def test_unlink_it_with_the_enrollment_that_names_it(home, driver, screenshots):
     shoot(driver, screenshots, "dps-linked-hubs-7-unlink-plan")
     css(driver, "[data-testid='dry-run-button']").click()
     pinned = wait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid='pinned']")))
-    assert "e2e-both-hubs" in pinned.text
+    assert "e2e-both-hubs (group; hubs: contoso-hub-weu, contoso-hub-neu)" in pinned.text, pinned.text
     assert not css(driver, "[data-testid='run']").is_enabled(), "the unlink waits until editing the enrollment is allowed"
     css(driver, "[data-testid='edit-enrollments']").click()
     assert css(driver, "[data-testid='run']").is_enabled()
