@@ -48,4 +48,8 @@ pub const COMMANDS: &[&str] = &[
     "bulk_dry_run",
     "bulk_input_lines",
     "bulk_exported_devices",
+    "dps_linked_hubs_options",
+    "dps_linked_hubs_view",
+    "dps_linked_hubs_policies",
+    "dps_linked_hubs_dry_run",
 ];

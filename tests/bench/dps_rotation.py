@@ -100,7 +100,7 @@ def main():
         journal = state / "rotations.db"
         started = time.monotonic()
         rotation = subprocess.run([str(CLI), "dps", "linked-hubs", "rotate-keys", "--dps", f"{sub}/{RG}/contoso-dps", "--hub", f"{sub}/{RG}/contoso-hub-weu",
-                                   "--renew-secondary", "--cloud", "sandbox", "--sandbox-url", base, "--sandbox-ca", info["caCert"], "--journal", str(journal)],
+                                   "--renew-secondary", "--cloud", "sandbox", "--sandbox-url", base, "--sandbox-ca", info["caCert"], "--journal", str(journal), "--report-dir", str(state)],
                                   env=env, capture_output=True, text=True, timeout=600)
         seconds = time.monotonic() - started
         stop.set()

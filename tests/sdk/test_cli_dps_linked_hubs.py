@@ -1,5 +1,6 @@
 """`iotm dps linked-hubs` against the sandbox: list, link (with a dry run first), update, rotate the
-keys of the link's policy, unlink — and bad input refused with exit 2 and the engine's code.
+keys of the link's policy, unlink — and bad input refused with exit 2 and the engine's code. Each
+change is a migration on the shared journal (`iotm migrations` lists it) with its report written.
 What the CLI did is checked with the official ARM client, not with the CLI's own words."""
 
 import subprocess
@@ -18,7 +19,7 @@ COMMON = {"credential_scopes": ["https://management.azure.com/.default"]}
 
 
 def iotm(sandbox, tmp_path, *args):
-    common = ["--cloud", "sandbox", "--journal", str(tmp_path / "rotations.db")]
+    common = ["--cloud", "sandbox", "--journal", str(tmp_path / "journal.db"), "--report-dir", str(tmp_path)]
     return subprocess.run([str(CLI), "dps", "linked-hubs", *args, *common], env=cli_env(sandbox), capture_output=True, text=True, timeout=300)
 
 
@@ -47,6 +48,7 @@ def test_link_update_rotate_and_unlink_from_the_command_line(sandbox, fresh_scen
     assert linked.returncode == 0, linked.stderr
     updated = iotm(sandbox, tmp_path, "update", "--dps", DPS, "--host", neu_host, "--weight", "9", "--apply", "false")
     assert updated.returncode == 0, updated.stderr
+    assert "update link contoso-hub-neu: weight 5 → 9, apply allocation policy yes → no" in updated.stdout, updated.stdout
     neu = [h for h in dps.get("contoso-dps", RG).properties.iot_hubs if h.name == neu_host][0]
     assert (neu.allocation_weight, neu.apply_allocation_policy) == (9, False)
 
@@ -60,3 +62,9 @@ def test_link_update_rotate_and_unlink_from_the_command_line(sandbox, fresh_scen
     unlinked = iotm(sandbox, tmp_path, "unlink", "--dps", DPS, "--host", neu_host)
     assert unlinked.returncode == 0, unlinked.stderr
     assert [h.name for h in dps.get("contoso-dps", RG).properties.iot_hubs] == [hubs.get(RG, "contoso-hub-weu").properties.host_name]
+
+    # Every change is a migration on the one journal, with its report.
+    listed = subprocess.run([str(CLI), "migrations", "--journal", str(tmp_path / "journal.db")], env=cli_env(sandbox), capture_output=True, text=True, timeout=60)
+    changes = [line for line in listed.stdout.splitlines() if "dps-linked-hubs" in line]
+    assert len(changes) == 4 and all("completed" in line for line in changes), listed.stdout
+    assert len(list(tmp_path.glob("*.csv"))) == 4

@@ -25,6 +25,8 @@ WIZARDS:
   hub-state             export, import or migrate a hub's configurations and devices, in the
                         file format of `az iot hub state` (a hub is <resource-group>/<hub-name>)
   bulk-identities       IoT Hub import/export jobs through blob storage (plan files; or `iotm bulk`)
+  dps-linked-hubs       link, update, unlink a DPS's hubs, rotate their keys (plan files; or
+                        `iotm dps linked-hubs`)
 
 BULK:
 {BULK}
@@ -47,7 +49,7 @@ CREDENTIALS (environment):
 EXIT CODES: 0 done · 1 failed · 2 bad input · 3 stopped (resumable)";
 
 /// The wizards the CLI runs (those whose engine has landed).
-pub const BUILT: &[WizardId] = &[WizardId::CentralToHub, WizardId::HubState, WizardId::BulkIdentities];
+pub const BUILT: &[WizardId] = &[WizardId::CentralToHub, WizardId::HubState, WizardId::BulkIdentities, WizardId::DpsLinkedHubs];
 
 #[derive(Debug, PartialEq)]
 pub enum Command {

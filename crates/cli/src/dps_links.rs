@@ -1,24 +1,28 @@
-//! `iotm dps linked-hubs list | link | update | unlink | rotate-keys`: the DPS linked hubs engine
-//! from a command line. Resources are named `<subscription>/<resource-group>/<name>`. Each change
-//! prints the exact JSON of `properties.iotHubs` before and after (keys masked); `--dry-run` stops
-//! there. A rotation is journaled (`--journal`, default `dps-rotations.db` in the app's folder) and
-//! `--resume <id>` continues one that was cut off.
+//! `iotm dps linked-hubs list | link | update | unlink | rotate-keys`: the DPS linked hubs wizard
+//! from a command line, on the same runtime and journal as the window (the app's journal unless
+//! `--journal`), so the Jobs page sees these changes too. Resources are named
+//! `<subscription>/<resource-group>/<name>`. Each change first prints its dry run — what changes,
+//! in words and as the exact JSON of `properties.iotHubs` (keys masked); `--dry-run` stops there.
+//! A rotation cut off anywhere continues with `--resume <id>`.
 
-use super::{app_data_dir, bad_input, Failure, ServicePrincipal};
+use super::{app_data_dir, bad_input, execute, failed, Failure, ServicePrincipal};
 use crate::args::Options;
-use iotm_core::journal::Journal;
-use iotm_core::runtime::{Progress, RunContext, StepState, StopSignal};
-use iotm_core::wizards::dps_linked_hubs::edit::{preview, write};
-use iotm_core::wizards::dps_linked_hubs::{enrollments, link, view, Change, DpsRef, HubRef, IotHubsDiff, LinkedHubsError, Rotation, RotationPlan};
+use iotm_core::journal::{Journal, JOURNAL_FILE};
+use iotm_core::runtime::{Migrations, RunMode, WizardEngine};
+use iotm_core::wizards::dps_linked_hubs::edit::check_weight;
+use iotm_core::wizards::dps_linked_hubs::{dry_run, view, Action, DpsLinkedHubs, DpsRef, HubRef, LinkedHubsError, Plan};
 use iotm_core::wizards::WizardId;
+use iotm_core::Coded;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub const USAGE: &str = "\
   iotm dps linked-hubs list --dps <sub/rg/name>
   iotm dps linked-hubs link --dps <sub/rg/name> --hub <sub/rg/name> [--policy iothubowner] [--weight 1-1000] [--apply true|false] [--dry-run]
   iotm dps linked-hubs update --dps <sub/rg/name> --host <hub host> [--weight 1-1000] [--apply true|false] [--dry-run]
-  iotm dps linked-hubs unlink --dps <sub/rg/name> --host <hub host>[,<host>…] [--edit-enrollments]
-  iotm dps linked-hubs rotate-keys --dps <sub/rg/name> --hub <sub/rg/name> [--policy iothubowner] [--renew-secondary] [--resume <id>]";
+  iotm dps linked-hubs unlink --dps <sub/rg/name> --host <hub host>[,<host>…] [--edit-enrollments] [--dry-run]
+  iotm dps linked-hubs rotate-keys --dps <sub/rg/name> --hub <sub/rg/name> [--policy iothubowner] [--renew-secondary] [--dry-run]
+  iotm dps linked-hubs rotate-keys --resume <id>      (continues a change that was cut off; any action)";
 
 /// True when the words ask for this command (`dps linked-hubs …`).
 pub fn wanted(args: &[String]) -> bool {
@@ -71,16 +75,49 @@ fn apply_flag(named: &BTreeMap<String, String>) -> Result<Option<bool>, Failure>
     named.get("apply").map(|a| a.parse::<bool>().map_err(|_| bad_input(format!("--apply '{a}' is not true or false")))).transpose()
 }
 
-/// An engine refusal: bad input (exit 2) when it is the person's to fix, else a failure.
-fn refused(e: LinkedHubsError) -> Failure {
-    let code = e.code();
-    let input = code.starts_with("dpsLinkedHubs.") && !["dpsLinkedHubs.too_many_conflicts", "dpsLinkedHubs.proof_failed"].contains(&code.as_str());
-    Failure(if input { 2 } else { 1 }, format!("{e} [{code}]"))
+/// A refusal: bad input (exit 2) when it is the person's to fix, else a failure; with its code.
+fn refused_code(code: &str, message: &str) -> Failure {
+    let input = code.starts_with("dpsLinkedHubs.") && !["dpsLinkedHubs.too_many_conflicts", "dpsLinkedHubs.proof_failed"].contains(&code);
+    let input = input || code == "migration.badPlan";
+    Failure(if input { 2 } else { 1 }, format!("{message} [{code}]"))
 }
 
-fn print_diff(diff: &IotHubsDiff) {
-    println!("properties.iotHubs before:\n{}", serde_json::to_string_pretty(&diff.before).unwrap_or_default());
-    println!("properties.iotHubs after:\n{}", serde_json::to_string_pretty(&diff.after).unwrap_or_default());
+fn refused(e: LinkedHubsError) -> Failure {
+    refused_code(&e.code(), &e.to_string())
+}
+
+/// The plan the words describe.
+fn plan(action: &str, dps: DpsRef, named: &BTreeMap<String, String>) -> Result<Plan, Failure> {
+    let hub = || -> Result<HubRef, Failure> {
+        let [s, g, n] = three(named, "hub")?;
+        Ok(HubRef { subscription_id: s, resource_group: g, name: n })
+    };
+    let policy = || named.get("policy").cloned().unwrap_or_else(|| "iothubowner".into());
+    let host = || named.get("host").cloned().ok_or_else(|| bad_input("--host <hub host> is required"));
+    let action = match action {
+        "link" => Action::Link { hub: hub()?, policy: policy(), allocation_weight: weight(named)?, apply_allocation_policy: apply_flag(named)? },
+        "update" => Action::Update { host: host()?, allocation_weight: weight(named)?, apply_allocation_policy: apply_flag(named)? },
+        "unlink" => Action::Unlink { hosts: host()?.split(',').map(str::to_string).collect(), edit_enrollments: named.contains_key("edit-enrollments") },
+        "rotate-keys" => Action::RotateKeys { hub: hub()?, policy: policy(), renew_secondary: named.contains_key("renew-secondary") },
+        other => return Err(bad_input(format!("'{other}' is not a dps linked-hubs action\n{USAGE}"))),
+    };
+    Ok(Plan { dps, action })
+}
+
+fn list_line(h: &iotm_core::wizards::dps_linked_hubs::LinkedHubView) -> String {
+    format!(
+        "  {} ({})  {}  weight {}{}  apply allocation policy: {}  policy {}  pinned by {} group(s), {} individual  {} device(s) assigned",
+        h.name,
+        h.host,
+        h.location,
+        h.allocation_weight,
+        if h.weight_is_default { " (default)" } else { "" },
+        h.apply_allocation_policy,
+        h.policy_name.as_deref().unwrap_or("?"),
+        h.pinning_enrollment_groups,
+        h.pinning_individual_enrollments,
+        h.registrations
+    )
 }
 
 pub async fn run(args: &[String], options: &Options) -> Result<(), Failure> {
@@ -89,112 +126,55 @@ pub async fn run(args: &[String], options: &Options) -> Result<(), Failure> {
         println!("{USAGE}");
         return Ok(());
     }
+    let principal = ServicePrincipal::from_env(options)?;
+    let journal_path = options.journal.clone().unwrap_or_else(|| app_data_dir().join(JOURNAL_FILE));
+    let migrations = Arc::new(Migrations::new(Arc::new(Journal::open(&journal_path)?)));
+    if let Some(id) = named.get("resume") {
+        let found = migrations.journal().wizard_of(id).map_err(|e| failed(e.to_payload()))?;
+        if found != WizardId::DpsLinkedHubs {
+            return Err(bad_input(format!("{id} is a {found} migration, not a dps linked-hubs change")));
+        }
+        println!("change {id}");
+        return execute(&migrations, WizardId::DpsLinkedHubs, id, &principal, RunMode::Run, options).await;
+    }
     let [s, g, n] = three(&named, "dps")?;
     let dps = DpsRef { subscription_id: s, resource_group: g, name: n };
-    let principal = ServicePrincipal::from_env(options)?;
-    let arm = iotm_azure::arm::ArmClient::new(principal.pipeline.clone(), principal.principal.clone());
-    let suffix = principal.pipeline.cloud().endpoints().hub_suffix;
-    let dry = named.contains_key("dry-run");
-    let change = match action.as_str() {
-        "list" => {
-            let seen = view::see(&arm, &principal.pipeline, &dps).await.map_err(refused)?;
-            println!("{} — allocation policy {}", seen.name, seen.allocation_policy);
-            for h in seen.hubs {
-                println!(
-                    "  {}  {}  weight {}{}  apply allocation policy: {}  policy {}  pinned by {} group(s), {} individual  {} device(s) assigned",
-                    h.host,
-                    h.location,
-                    h.allocation_weight,
-                    if h.weight_is_default { " (default)" } else { "" },
-                    h.apply_allocation_policy,
-                    h.policy_name.unwrap_or_else(|| "?".into()),
-                    h.pinning_enrollment_groups,
-                    h.pinning_individual_enrollments,
-                    h.registrations
-                );
-            }
-            return Ok(());
+    if action == "list" {
+        let arm = iotm_azure::arm::ArmClient::new(principal.pipeline.clone(), principal.principal.clone());
+        let seen = view::see(&arm, &principal.pipeline, &dps).await.map_err(refused)?;
+        println!("{} — allocation policy {}", seen.name, seen.allocation_policy);
+        for h in &seen.hubs {
+            println!("{}", list_line(h));
         }
-        "link" => {
-            let [s, g, n] = three(&named, "hub")?;
-            let hub = HubRef { subscription_id: s, resource_group: g, name: n };
-            let policy = named.get("policy").cloned().unwrap_or_else(|| "iothubowner".into());
-            link::link_from_arm(&arm, &hub, &policy, weight(&named)?, apply_flag(&named)?).await.map_err(refused)?
-        }
-        "update" => Change::Update {
-            host: named.get("host").cloned().ok_or_else(|| bad_input("--host <hub host> is required"))?,
-            allocation_weight: weight(&named)?,
-            apply_allocation_policy: apply_flag(&named)?,
-            connection_string: None,
-        },
-        "unlink" => {
-            let hosts: Vec<String> = named.get("host").ok_or_else(|| bad_input("--host <hub host> is required"))?.split(',').map(str::to_string).collect();
-            let (diff, edited) =
-                enrollments::unlink(&arm, &principal.pipeline, &dps, &hosts, named.contains_key("edit-enrollments"), &suffix).await.map_err(refused)?;
-            for e in edited {
-                println!("removed {} from the {} enrollment {}", hosts.join(", "), e.kind, e.id);
-            }
-            print_diff(&diff);
-            return Ok(());
-        }
-        "rotate-keys" => return rotate(&arm, &principal, &dps, &named, &suffix, options).await,
-        other => return Err(bad_input(format!("'{other}' is not a dps linked-hubs action\n{USAGE}"))),
-    };
-    let diff = if dry { preview(&arm, &dps, &change, &suffix).await } else { write(&arm, &dps, &change, &suffix).await.map(|(d, _)| d) }.map_err(refused)?;
-    print_diff(&diff);
-    if dry {
+        return Ok(());
+    }
+    let plan = plan(&action, dps, &named)?;
+    // A weight out of range is the engine's own refusal, with its code, as a plan file's would be.
+    if let Action::Link { allocation_weight, .. } | Action::Update { allocation_weight, .. } = &plan.action {
+        check_weight(*allocation_weight).map_err(refused)?;
+    }
+    DpsLinkedHubs::check_plan(&plan).map_err(|p| refused_code("migration.badPlan", &p.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
+    // What will change, always first.
+    let clients = DpsLinkedHubs::clients(&plan, &principal).map_err(failed)?;
+    let dry = dry_run::dry_run(&clients, &plan).await.map_err(refused)?;
+    for line in dry_run::lines(&dry) {
+        println!("{line}");
+    }
+    if named.contains_key("dry-run") {
         println!("dry run: nothing was changed");
+        return Ok(());
+    }
+    if let Action::Unlink { hosts, edit_enrollments: false } = &plan.action {
+        if !dry.pinned.is_empty() {
+            let enrollments = dry.pinned.iter().map(|p| format!("{} {}", p.kind, p.id)).collect();
+            return Err(refused(LinkedHubsError::PinnedEnrollments { hub: hosts.join(", "), enrollments }));
+        }
+    }
+    let id = migrations.create(&iotm_core::runtime::MigrationPlan::DpsLinkedHubs(plan.clone())).map_err(failed)?;
+    println!("change {id} (if cut off: iotm dps linked-hubs {action} --resume {id})");
+    execute(&migrations, WizardId::DpsLinkedHubs, &id, &principal, RunMode::Run, options).await?;
+    if let Action::RotateKeys { policy, .. } = &plan.action {
+        println!("keys rotated; the link uses {policy}'s new primary key");
     }
     Ok(())
-}
-
-async fn rotate(
-    arm: &iotm_azure::arm::ArmClient,
-    principal: &ServicePrincipal,
-    dps: &DpsRef,
-    named: &BTreeMap<String, String>,
-    suffix: &str,
-    options: &Options,
-) -> Result<(), Failure> {
-    let [s, g, n] = three(named, "hub")?;
-    let plan = RotationPlan {
-        dps: dps.clone(),
-        hub: HubRef { subscription_id: s, resource_group: g, name: n },
-        policy: named.get("policy").cloned().unwrap_or_else(|| "iothubowner".into()),
-        renew_secondary: named.contains_key("renew-secondary"),
-    };
-    // Its own journal until the wizard joins the runtime's registry, so the Jobs page is not shown a plan it cannot read.
-    let path = options.journal.clone().unwrap_or_else(|| app_data_dir().join("dps-rotations.db"));
-    let journal = Journal::open(&path)?;
-    let id = match named.get("resume") {
-        Some(id) => id.clone(),
-        None => journal.create(WizardId::DpsLinkedHubs, &format!("Rotate {} keys of {}", plan.policy, plan.hub.name), &serde_json::to_value(&plan)?)?,
-    };
-    println!("rotation {id} (resume with --resume {id})");
-    let stop = StopSignal::default();
-    let on_ctrl_c = stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.stop();
-        }
-    });
-    let progress = |p: Progress<()>| {
-        if let Progress::Step { title, state, .. } = p {
-            match state {
-                StepState::Started => println!("… {title}"),
-                StepState::Done => println!("✓ {title}"),
-                StepState::AlreadyDone => println!("✓ {title} (done before)"),
-                other => println!("{other:?}: {title}"),
-            }
-        }
-    };
-    let ctx = RunContext::new(&journal, &id, &progress, stop);
-    match (Rotation { arm, pipeline: &principal.pipeline, suffix, plan: &plan }).run(&ctx).await {
-        Ok(()) => {
-            println!("keys rotated; the link uses {}'s new primary key", plan.policy);
-            Ok(())
-        }
-        Err(e) if e.code() == "migration.cancelled" => Err(Failure(3, format!("stopped; resume with --resume {id}"))),
-        Err(e) => Err(refused(e)),
-    }
 }

@@ -73,7 +73,7 @@ async fn main() -> ExitCode {
 /// `iotm dps linked-hubs …`: the global options (cloud, sandbox, journal) are read as for the
 /// other commands; the rest is the action's own (dps_links.rs).
 async fn run_dps_links(args: &[String]) -> Result<(), Failure> {
-    let global = ["--journal", "--cloud", "--sandbox-url", "--sandbox-ca"];
+    let global = ["--journal", "--cloud", "--sandbox-url", "--sandbox-ca", "--report-dir"];
     let (mut mine, mut options_args) = (Vec::new(), Vec::new());
     let mut i = 0;
     while i < args.len() {

@@ -119,12 +119,27 @@ pub fn typescript() -> String {
         wizards::hub_state::dry_run::DryRun,
         wizards::hub_state::engine::HubStateTick,
         wizards::hub_state::report::Report,
+        wizards::dps_linked_hubs::plan::Action,
+        wizards::dps_linked_hubs::plan::Plan,
+        wizards::dps_linked_hubs::edit::DpsRef,
+        wizards::dps_linked_hubs::link::HubRef,
+        wizards::dps_linked_hubs::link::PolicyOffer,
+        wizards::dps_linked_hubs::edit::IotHubsDiff,
+        wizards::dps_linked_hubs::enrollments::PinnedEnrollment,
+        wizards::dps_linked_hubs::view::LinkedHubView,
+        wizards::dps_linked_hubs::view::DpsView,
+        wizards::dps_linked_hubs::dry_run::DryRun,
+        wizards::dps_linked_hubs::wizard::DpsLinkedHubsTick,
+        wizards::dps_linked_hubs::report::Report,
+        wizards::dps_linked_hubs::options::LinkedHubsOptions,
     ];
     let mut out = String::from("// Generated from the Rust types by `./x bindings` (crates/core/src/bindings.rs). Do not edit.\n\n");
     out.push_str(&crate::error_codes::typescript());
     out.push_str("\n\n");
     // Each wizard's own tick news, by wizard: what `Progress<TickOf[W]>` carries for wizard W.
-    out.push_str("export type TickOf = { centralToHub: CentralToHubTick; hubState: HubStateTick; bulkIdentities: BulkTick };\n\n");
+    out.push_str(
+        "export type TickOf = { centralToHub: CentralToHubTick; hubState: HubStateTick; bulkIdentities: BulkTick; dpsLinkedHubs: DpsLinkedHubsTick };\n\n",
+    );
     for decl in decls {
         out.push_str(&decl);
         out.push_str("\n\n");

@@ -6,6 +6,7 @@ pub mod app;
 pub mod bulk_identities;
 pub mod central_to_hub;
 pub mod diagnostics;
+pub mod dps_linked_hubs;
 mod file_dialog;
 pub mod hub_state;
 pub mod migrations;
@@ -62,6 +63,10 @@ pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         bulk_identities::bulk_dry_run,
         bulk_identities::bulk_input_lines,
         bulk_identities::bulk_exported_devices,
+        dps_linked_hubs::dps_linked_hubs_options,
+        dps_linked_hubs::dps_linked_hubs_view,
+        dps_linked_hubs::dps_linked_hubs_policies,
+        dps_linked_hubs::dps_linked_hubs_dry_run,
     ]
 }
 

@@ -26,6 +26,13 @@ import type {
   CentralAccess,
   Checked,
   DpsOption,
+  DpsLinkedHubsDryRun,
+  DpsLinkedHubsPlan,
+  DpsRef,
+  LinkedHubRef,
+  LinkedHubsOptions,
+  LinkedHubsView,
+  PolicyOffer,
   DryRun,
   HubOption,
   HubStateDryRun,
@@ -147,6 +154,10 @@ export const api = {
   bulkInputLines: (id: string, lines: number[]) => call<BulkInputLine[]>("bulk_input_lines", { id, lines }),
   /** The devices the migration exported, from the file it saved; null when it was not an export. */
   bulkExportedDevices: (id: string) => call<BulkExportedDevices | null>("bulk_exported_devices", { id }),
+  dpsLinkedHubsOptions: (subscriptionId: string) => call<LinkedHubsOptions>("dps_linked_hubs_options", { subscriptionId }),
+  dpsLinkedHubsView: (dps: DpsRef) => call<LinkedHubsView>("dps_linked_hubs_view", { dps }),
+  dpsLinkedHubsPolicies: (hub: LinkedHubRef) => call<PolicyOffer[]>("dps_linked_hubs_policies", { hub }),
+  dpsLinkedHubsDryRun: (plan: DpsLinkedHubsPlan) => call<DpsLinkedHubsDryRun>("dps_linked_hubs_dry_run", { plan }),
   /** Streams each start-up check's progress to `onEvent` over a Tauri Channel. */
   runStartupChecks: (onEvent: (event: StartupEvent) => void) => {
     const channel = new Channel<StartupEvent>();

@@ -2,7 +2,7 @@
 
 export type ErrorCode = "accounts.corrupt" | "accounts.unknown" | "azure.cloud_profile" | "azure.connection" | "azure.connection_string" | "azure.decode" | "azure.forbidden" | "azure.host_not_allowed" | "azure.invalid_input" | "azure.link_to_another_host" | "azure.not_https" | "azure.not_in_cloud" | "azure.operation_failed" | "azure.redirect_refused" | "azure.service" | "azure.setup" | "azure.signed_out" | "azure.throttled" | "azure.timeout" | "azure.unauthorized" | "bulk.file" | "bulk.hubBusy" | "bulk.invalidFile" | "bulk.jobCancelled" | "bulk.jobFailed" | "bulk.line.badId" | "bulk.line.badKey" | "bulk.line.badStatus" | "bulk.line.badThumbprint" | "bulk.line.duplicateId" | "bulk.line.json" | "bulk.line.missingField" | "bulk.line.twinTooLarge" | "bulk.line.unknownMode" | "bulk.noSuchContainer" | "bulk.noSuchStorageAccount" | "bulk.nothingMatches" | "bulk.sasExpired" | "bulk.sasWithoutPermission" | "centralToHub.device_move_ambiguous" | "centralToHub.device_move_on_wrong_interface" | "centralToHub.dps_forbidden" | "centralToHub.empty_selection" | "centralToHub.enrollment_clash" | "centralToHub.hub_not_linked" | "centralToHub.job_failed" | "centralToHub.link_forbidden" | "centralToHub.no_such_device_group" | "centralToHub.nothing_to_move" | "centralToHub.template_without_device_move" | "centralToHub.too_many_left_out" | "centralToHub.tpm_group" | "centralToHub.x509_certificate_mismatch" | "centralToHub.x509_certificate_needed" | "connections.check_failed" | "connections.corrupt" | "connections.expired" | "connections.invalid" | "connections.key_refused" | "connections.rights_missing" | "connections.unknown" | "connections.unreachable" | "diagnostics.bundle_failed" | "dpsLinkedHubs.already_linked" | "dpsLinkedHubs.bad_connection_string" | "dpsLinkedHubs.local_auth_disabled" | "dpsLinkedHubs.not_linked" | "dpsLinkedHubs.other_cloud" | "dpsLinkedHubs.pinned_enrollments" | "dpsLinkedHubs.policy_lacks_rights" | "dpsLinkedHubs.proof_failed" | "dpsLinkedHubs.read_only_dps" | "dpsLinkedHubs.too_many_conflicts" | "dpsLinkedHubs.weight_out_of_range" | "dpsLinkedHubs.would_orphan_enrollments" | "hubState.bad_path" | "hubState.configurations_unavailable" | "hubState.file_invalid" | "hubState.file_newer_version" | "hubState.file_truncated" | "hubState.file_unreadable" | "hubState.no_such_hub" | "io.failed" | "ipc.failed" | "journal.migration_failed" | "journal.not_found" | "journal.open_failed" | "journal.secret_in_plan" | "journal.too_new" | "journal.unknown_wizard" | "journal.write_failed" | "logging.setup_failed" | "migration.alreadyRunning" | "migration.badCheckpoint" | "migration.badJournaledPlan" | "migration.badPlan" | "migration.cancelled" | "migration.fileNotWritten" | "migration.unsupported" | "migration.wrongWizard" | "os.open_failed" | "report.bad_format" | "report.bad_path" | "sandbox.migration_running" | "sandbox.not_running" | "sandbox.reset_failed" | "secrets.keyring_failed" | "secrets.keyring_unavailable" | "session.not_signed_in" | "session.other_cloud" | "settings.corrupt" | "settings.invalid" | "signin.access_denied" | "signin.app_not_found" | "signin.blocked_by_policy" | "signin.browser_failed" | "signin.cancelled" | "signin.code_expired" | "signin.consent_required" | "signin.entra_error" | "signin.interaction_required" | "signin.listener_failed" | "signin.mfa_required" | "signin.pkce_mismatch" | "signin.port_busy" | "signin.redirect_uri_mismatch" | "signin.response_type_not_enabled" | "signin.service_failed" | "signin.session_expired" | "signin.spa_origin_required" | "signin.timed_out" | "signin.wrong_tenant" | "startup.interrupted";
 
-export type TickOf = { centralToHub: CentralToHubTick; hubState: HubStateTick; bulkIdentities: BulkTick };
+export type TickOf = { centralToHub: CentralToHubTick; hubState: HubStateTick; bulkIdentities: BulkTick; dpsLinkedHubs: DpsLinkedHubsTick };
 
 export type ErrorPayload = { code: ErrorCode, message: string, detail: string | null, field: string | null, requestId: string | null, };
 
@@ -185,9 +185,9 @@ moved: number, leftOut: number, };
 
 export type ReportFormat = "csv" | "json";
 
-export type MigrationPlan = { "wizard": "centralToHub", "plan": Plan } | { "wizard": "hubState", "plan": HubStatePlan } | { "wizard": "bulkIdentities", "plan": BulkPlan };
+export type MigrationPlan = { "wizard": "centralToHub", "plan": Plan } | { "wizard": "hubState", "plan": HubStatePlan } | { "wizard": "bulkIdentities", "plan": BulkPlan } | { "wizard": "dpsLinkedHubs", "plan": DpsLinkedHubsPlan };
 
-export type MigrationReport = { "wizard": "centralToHub", "report": Report } | { "wizard": "hubState", "report": HubStateReport } | { "wizard": "bulkIdentities", "report": BulkReport };
+export type MigrationReport = { "wizard": "centralToHub", "report": Report } | { "wizard": "hubState", "report": HubStateReport } | { "wizard": "bulkIdentities", "report": BulkReport } | { "wizard": "dpsLinkedHubs", "report": DpsLinkedHubsReport };
 
 export type BulkPlan = { hub: BulkHubTarget, storage: BulkStorageTarget, operation: BulkOperation, };
 
@@ -600,3 +600,87 @@ counts: Record<string, Record<string, number>>, steps: Array<StepRecord>,
  * Every item, devices first.
  */
 items: Array<ItemRow>, };
+
+export type DpsLinkedHubsAction = { "kind": "link", hub: LinkedHubRef, policy: string, allocationWeight: number | null, applyAllocationPolicy: boolean | null, } | { "kind": "update", host: string, allocationWeight: number | null, applyAllocationPolicy: boolean | null, } | { "kind": "unlink", hosts: Array<string>, editEnrollments: boolean, } | { "kind": "rotateKeys", hub: LinkedHubRef, policy: string, renewSecondary: boolean, };
+
+export type DpsLinkedHubsPlan = { dps: DpsRef, action: DpsLinkedHubsAction, };
+
+export type DpsRef = { subscriptionId: string, resourceGroup: string, name: string, };
+
+export type LinkedHubRef = { subscriptionId: string, resourceGroup: string, name: string, };
+
+export type PolicyOffer = { name: string, rights: string, };
+
+export type IotHubsDiff = { before: unknown[], after: unknown[], };
+
+export type PinnedEnrollment = { 
+/**
+ * `group` or `individual`.
+ */
+kind: string, id: string, iotHubs: Array<string>, };
+
+export type LinkedHubView = { host: string, 
+/**
+ * The hub's name in ARM (its host when no hub of the DPS's subscription has that host).
+ */
+name: string, location: string, 
+/**
+ * 1–1000; 1 when DPS holds none (its default).
+ */
+allocationWeight: number, weightIsDefault: boolean, applyAllocationPolicy: boolean, 
+/**
+ * The shared access policy the link's connection string names.
+ */
+policyName: string | null, pinningEnrollmentGroups: number, pinningIndividualEnrollments: number, 
+/**
+ * Devices whose last registration (through an enrollment group) assigned them here.
+ */
+registrations: number, };
+
+export type LinkedHubsView = { name: string, 
+/**
+ * The DPS's region: under geo latency, devices near it go to the hub in the same region.
+ */
+location: string, allocationPolicy: string, hubs: Array<LinkedHubView>, };
+
+export type DpsLinkedHubsDryRun = { title: string, 
+/**
+ * The DPS's allocation policy (`Hashed`, `GeoLatency`, `Static`) and region: what the
+ * expected spread of registrations over the hubs is computed from.
+ */
+allocationPolicy: string, location: string, 
+/**
+ * What would change, a line each.
+ */
+changes: Array<string>, 
+/**
+ * `properties.iotHubs` as read, and as the write would leave it (keys masked).
+ */
+before: unknown[], after: unknown[], 
+/**
+ * The enrollments naming a hub an unlink removes: edited (the hub taken out of them) only if
+ * the plan allows it, else the run is refused.
+ */
+pinned: Array<PinnedEnrollment>, 
+/**
+ * A rotation's steps, in order, in words.
+ */
+steps: Array<string>, 
+/**
+ * ARM's names of the hubs, by host (lower-cased), for people to read.
+ */
+hubNames: Record<string, string>, };
+
+export type DpsLinkedHubsTick = { phase: string, };
+
+export type DpsLinkedHubsReport = { migrationId: string, title: string, state: MigrationState, 
+/**
+ * By kind (`hub`, `enrollment`), then by outcome.
+ */
+counts: Record<string, Record<string, number>>, steps: Array<StepRecord>, items: Array<ItemRow>, 
+/**
+ * What the link, update or unlink wrote; none for a rotation (its writes are of keys).
+ */
+diff: IotHubsDiff | null, };
+
+export type LinkedHubsOptions = { services: Array<DpsOption>, hubs: Array<HubOption>, };

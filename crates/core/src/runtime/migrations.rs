@@ -14,6 +14,7 @@ use crate::error::Coded;
 use crate::journal::{Journal, MigrationState, MigrationSummary};
 use crate::wizards::bulk_identities::{self, BulkIdentities};
 use crate::wizards::central_to_hub::{self, CentralToHub};
+use crate::wizards::dps_linked_hubs::{self, DpsLinkedHubs};
 use crate::wizards::hub_state::{self, HubState};
 use crate::wizards::WizardId;
 use crate::ErrorPayload;
@@ -40,6 +41,10 @@ macro_rules! dispatch {
                 type $W = BulkIdentities;
                 $body
             }
+            WizardId::DpsLinkedHubs => {
+                type $W = DpsLinkedHubs;
+                $body
+            }
             other => Err(RunError::Unsupported { wizard: other, action: $action.into() }.to_payload()),
         }
     };
@@ -52,6 +57,7 @@ pub enum MigrationPlan {
     CentralToHub(central_to_hub::Plan),
     HubState(hub_state::Plan),
     BulkIdentities(bulk_identities::Plan),
+    DpsLinkedHubs(dps_linked_hubs::Plan),
 }
 
 impl MigrationPlan {
@@ -60,6 +66,7 @@ impl MigrationPlan {
             MigrationPlan::CentralToHub(_) => WizardId::CentralToHub,
             MigrationPlan::HubState(_) => WizardId::HubState,
             MigrationPlan::BulkIdentities(_) => WizardId::BulkIdentities,
+            MigrationPlan::DpsLinkedHubs(_) => WizardId::DpsLinkedHubs,
         }
     }
 
@@ -69,6 +76,7 @@ impl MigrationPlan {
             MigrationPlan::CentralToHub(plan) => serde_json::to_string_pretty(plan),
             MigrationPlan::HubState(plan) => serde_json::to_string_pretty(plan),
             MigrationPlan::BulkIdentities(plan) => serde_json::to_string_pretty(plan),
+            MigrationPlan::DpsLinkedHubs(plan) => serde_json::to_string_pretty(plan),
         };
         plan.unwrap_or_default() + "\n"
     }
@@ -95,6 +103,7 @@ impl MigrationPlan {
             WizardId::CentralToHub => read::<CentralToHub>(text).map(MigrationPlan::CentralToHub),
             WizardId::HubState => read::<HubState>(text).map(MigrationPlan::HubState),
             WizardId::BulkIdentities => read::<BulkIdentities>(text).map(MigrationPlan::BulkIdentities),
+            WizardId::DpsLinkedHubs => read::<DpsLinkedHubs>(text).map(MigrationPlan::DpsLinkedHubs),
             other => Err(PlanProblem::new("wizard", format!("the {other} wizard is not built yet"))),
         }
     }
@@ -107,6 +116,7 @@ pub enum MigrationReport {
     CentralToHub(central_to_hub::report::Report),
     HubState(hub_state::report::Report),
     BulkIdentities(bulk_identities::report::Report),
+    DpsLinkedHubs(dps_linked_hubs::report::Report),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +246,7 @@ impl Migrations {
             MigrationPlan::CentralToHub(plan) => create::<CentralToHub>(&self.journal, plan).map_err(|e| e.to_payload()),
             MigrationPlan::HubState(plan) => create::<HubState>(&self.journal, plan).map_err(|e| e.to_payload()),
             MigrationPlan::BulkIdentities(plan) => create::<BulkIdentities>(&self.journal, plan).map_err(|e| e.to_payload()),
+            MigrationPlan::DpsLinkedHubs(plan) => create::<DpsLinkedHubs>(&self.journal, plan).map_err(|e| e.to_payload()),
         }
     }
 
@@ -370,6 +381,7 @@ impl Migrations {
             WizardId::CentralToHub => CentralToHub::report(&self.journal, id).map(MigrationReport::CentralToHub).map_err(|e| e.to_payload()),
             WizardId::HubState => HubState::report(&self.journal, id).map(MigrationReport::HubState).map_err(|e| e.to_payload()),
             WizardId::BulkIdentities => BulkIdentities::report(&self.journal, id).map(MigrationReport::BulkIdentities).map_err(|e| e.to_payload()),
+            WizardId::DpsLinkedHubs => DpsLinkedHubs::report(&self.journal, id).map(MigrationReport::DpsLinkedHubs).map_err(|e| e.to_payload()),
             other => Err(RunError::Unsupported { wizard: other, action: "report".into() }.to_payload()),
         }
     }
@@ -423,6 +435,11 @@ pub async fn dry_run_lines(plan: &MigrationPlan, connect: &dyn Connect, progress
             let clients = BulkIdentities::clients(plan, connect)?;
             let dry = BulkIdentities::dry_run(&clients, plan, progress).await.map_err(|e| e.to_payload())?;
             Ok(BulkIdentities::dry_run_lines(&dry))
+        }
+        MigrationPlan::DpsLinkedHubs(plan) => {
+            let clients = DpsLinkedHubs::clients(plan, connect)?;
+            let dry = DpsLinkedHubs::dry_run(&clients, plan, progress).await.map_err(|e| e.to_payload())?;
+            Ok(DpsLinkedHubs::dry_run_lines(&dry))
         }
     }
 }

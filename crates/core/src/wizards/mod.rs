@@ -92,7 +92,7 @@ pub struct Wizard {
 
 fn wizard(id: WizardId, title: &str, summary: &str, what_it_does: &[&str]) -> Wizard {
     // Each wizard turns available as its page lands.
-    let available = matches!(id, WizardId::CentralToHub | WizardId::HubState | WizardId::BulkIdentities);
+    let available = matches!(id, WizardId::CentralToHub | WizardId::HubState | WizardId::BulkIdentities | WizardId::DpsLinkedHubs);
     Wizard {
         id,
         title: title.into(),
@@ -139,7 +139,11 @@ pub fn catalog() -> Vec<Wizard> {
             WizardId::DpsLinkedHubs,
             "DPS linked hubs",
             "Link, update and unlink a DPS's hubs, and rotate their keys with no provisioning gap.",
-            &["Link or unlink hubs, change allocation weights, rotate keys safely."],
+            &[
+                "See a DPS's linked hubs, their weights and how registrations would spread over them.",
+                "Link a hub through a policy DPS can use, update its weight, unlink it without orphaning an enrollment.",
+                "Rotate a link's keys through the secondary key, proven by a test registration at each step.",
+            ],
         ),
         wizard(
             WizardId::IotOperationsClone,
@@ -160,7 +164,7 @@ mod tests {
         assert_eq!(wizards.len(), 5);
         assert!(wizards.iter().all(|w| w.steps == WizardStep::ALL));
         let ready: Vec<WizardId> = wizards.iter().filter(|w| w.available).map(|w| w.id).collect();
-        assert_eq!(ready, [WizardId::CentralToHub, WizardId::HubState, WizardId::BulkIdentities]);
+        assert_eq!(ready, [WizardId::CentralToHub, WizardId::HubState, WizardId::BulkIdentities, WizardId::DpsLinkedHubs]);
         assert_eq!(wizards[0].title, "Central → Hub");
     }
 

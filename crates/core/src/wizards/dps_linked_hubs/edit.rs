@@ -16,7 +16,7 @@ pub const WRITE_ATTEMPTS: u32 = 8;
 
 /// Which DPS, as ARM names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DpsRef {
     pub subscription_id: String,
     pub resource_group: String,
@@ -133,10 +133,12 @@ pub fn masked_json(hubs: &[LinkedHub]) -> Value {
 }
 
 /// What a change does to `properties.iotHubs`: the exact JSON before and after.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct IotHubsDiff {
+    #[ts(type = "unknown[]")]
     pub before: Value,
+    #[ts(type = "unknown[]")]
     pub after: Value,
 }
 

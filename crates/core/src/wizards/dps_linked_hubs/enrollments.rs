@@ -58,7 +58,7 @@ fn without(hubs: &[String], hosts: &[String]) -> Vec<String> {
 }
 
 /// Takes `hosts` out of one enrollment's `iotHubs`, re-read and retried on a 412.
-async fn unpin(client: &DpsClient, enrollment: &PinnedEnrollment, hosts: &[String]) -> Result<(), LinkedHubsError> {
+pub async fn unpin(client: &DpsClient, enrollment: &PinnedEnrollment, hosts: &[String]) -> Result<(), LinkedHubsError> {
     for _ in 0..super::edit::WRITE_ATTEMPTS {
         let result = if enrollment.kind == "group" {
             let mut g = client.enrollment_group(&enrollment.id).await?;
@@ -93,6 +93,29 @@ pub fn refusal(hosts: &[String], pinned: &[PinnedEnrollment], edit_enrollments: 
     None
 }
 
+/// The enrollments pinning `hosts`, once the unlink is known not to orphan any (nor, when it
+/// unlinks every hub, any enrollment group) and, when some pin them, `edit_enrollments` allows
+/// taking the hubs out of them.
+pub async fn check_unlink(
+    client: &DpsClient,
+    linked: &[iotm_azure::arm::models::LinkedHub],
+    hosts: &[String],
+    edit_enrollments: bool,
+) -> Result<Vec<PinnedEnrollment>, LinkedHubsError> {
+    let pinned = pinned(client, hosts).await?;
+    if let Some(refused) = refusal(hosts, &pinned, edit_enrollments) {
+        return Err(refused);
+    }
+    let remaining = linked.iter().filter(|h| !hosts.iter().any(|x| Some(x.to_ascii_lowercase()) == h.name.as_ref().map(|n| n.to_ascii_lowercase()))).count();
+    if remaining == 0 {
+        let all: Vec<String> = client.enrollment_groups(100)?.all().await?.into_iter().map(|g| format!("group {}", g.enrollment_group_id)).collect();
+        if !all.is_empty() {
+            return Err(LinkedHubsError::WouldOrphanEnrollments { hub: hosts.join(", "), enrollments: all });
+        }
+    }
+    Ok(pinned)
+}
+
 /// Unlinks `hosts`: refused when an enrollment would be left with no hub, or when enrollments pin
 /// them and `edit_enrollments` is false; otherwise those enrollments are edited first, then the DPS.
 pub async fn unlink(
@@ -104,22 +127,7 @@ pub async fn unlink(
     suffix: &str,
 ) -> Result<(IotHubsDiff, Vec<PinnedEnrollment>), LinkedHubsError> {
     let (client, read) = service_client(arm, pipeline, dps).await?;
-    let pinned = pinned(&client, hosts).await?;
-    if let Some(refused) = refusal(hosts, &pinned, edit_enrollments) {
-        return Err(refused);
-    }
-    let remaining = read
-        .properties
-        .iot_hubs
-        .iter()
-        .filter(|h| !hosts.iter().any(|x| Some(x.to_ascii_lowercase()) == h.name.as_ref().map(|n| n.to_ascii_lowercase())))
-        .count();
-    if remaining == 0 {
-        let all: Vec<String> = client.enrollment_groups(100)?.all().await?.into_iter().map(|g| format!("group {}", g.enrollment_group_id)).collect();
-        if !all.is_empty() {
-            return Err(LinkedHubsError::WouldOrphanEnrollments { hub: hosts.join(", "), enrollments: all });
-        }
-    }
+    let pinned = check_unlink(&client, &read.properties.iot_hubs, hosts, edit_enrollments).await?;
     for enrollment in &pinned {
         unpin(&client, enrollment, hosts).await?;
     }

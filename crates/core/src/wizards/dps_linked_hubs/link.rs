@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 /// A hub as ARM names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(rename = "LinkedHubRef")]
 pub struct HubRef {
     pub subscription_id: String,
     pub resource_group: String,

@@ -14,8 +14,11 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "camelCase")]
 pub struct LinkedHubView {
     pub host: String,
+    /// The hub's name in ARM (its host when no hub of the DPS's subscription has that host).
+    pub name: String,
     pub location: String,
     /// 1–1000; 1 when DPS holds none (its default).
+    #[ts(type = "number")]
     pub allocation_weight: i64,
     pub weight_is_default: bool,
     pub apply_allocation_policy: bool,
@@ -29,14 +32,29 @@ pub struct LinkedHubView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "LinkedHubsView")]
 pub struct DpsView {
     pub name: String,
+    /// The DPS's region: under geo latency, devices near it go to the hub in the same region.
+    pub location: String,
     pub allocation_policy: String,
     pub hubs: Vec<LinkedHubView>,
 }
 
+/// The hubs of the subscription by host (lower-cased): ARM's names, for people to read.
+pub async fn hub_names(arm: &ArmClient, subscription_id: &str) -> Result<BTreeMap<String, String>, LinkedHubsError> {
+    Ok(arm
+        .iot_hubs(subscription_id)?
+        .all()
+        .await?
+        .into_iter()
+        .filter_map(|h| Some((h.properties.host_name.clone()?.to_ascii_lowercase(), h.name.clone()?)))
+        .collect())
+}
+
 pub async fn see(arm: &ArmClient, pipeline: &Pipeline, dps: &DpsRef) -> Result<DpsView, LinkedHubsError> {
     let (client, read) = service_client(arm, pipeline, dps).await?;
+    let names = hub_names(arm, &dps.subscription_id).await?;
     let hosts: Vec<String> = read.properties.iot_hubs.iter().filter_map(|h| h.name.clone()).collect();
     let pins = pinned(&client, &hosts).await?;
     let mut assigned: BTreeMap<String, u32> = BTreeMap::new();
@@ -63,9 +81,15 @@ pub async fn see(arm: &ArmClient, pipeline: &Pipeline, dps: &DpsRef) -> Result<D
                 pinning_enrollment_groups: pinning("group"),
                 pinning_individual_enrollments: pinning("individual"),
                 registrations: assigned.get(&host).copied().unwrap_or(0),
+                name: names.get(&host).cloned().unwrap_or_else(|| host.clone()),
                 host,
             }
         })
         .collect();
-    Ok(DpsView { name: dps.name.clone(), allocation_policy: read.properties.allocation_policy.clone().unwrap_or_else(|| "Hashed".into()), hubs })
+    Ok(DpsView {
+        name: dps.name.clone(),
+        location: read.location.clone(),
+        allocation_policy: read.properties.allocation_policy.clone().unwrap_or_else(|| "Hashed".into()),
+        hubs,
+    })
 }
