@@ -59,7 +59,9 @@ fn authenticate(cloud: &Cloud, hub: &Hub, device_id: &str, info: &ConnectInfo) -
         let sha1 = crate::x509::sha1_thumbprint(leaf);
         let sha256: String = ring::digest::digest(&ring::digest::SHA256, leaf.as_ref()).as_ref().iter().map(|b| format!("{b:02X}")).collect();
         let matches = |t: &Option<String>| t.as_ref().is_some_and(|t| t.eq_ignore_ascii_case(&sha1) || t.eq_ignore_ascii_case(&sha256));
-        return (matches(primary_thumbprint) || matches(secondary_thumbprint)).then_some(()).ok_or_else(|| "the certificate's thumbprint is not the device's".into());
+        return (matches(primary_thumbprint) || matches(secondary_thumbprint))
+            .then_some(())
+            .ok_or_else(|| "the certificate's thumbprint is not the device's".into());
     };
     let token = sas::parse(Some(password), cloud.now()).map_err(|e| format!("SAS token: {e:?}"))?;
     let expected = format!("{}/devices/{}", hub.host(), device_id).to_ascii_lowercase();
@@ -141,9 +143,12 @@ impl DeviceSession {
         if topic.starts_with("$iothub/twin/GET/") {
             let twin = self.hub.devices.lock().unwrap().get(&self.device_id).map(|d| d.twin.as_deref().cloned().unwrap_or_default());
             return Some(match twin {
-                Some(t) => {
-                    twin_reply(200, &rid(topic), "", &json!({"desired": section(t.desired(), t.desired_version), "reported": section(t.reported(), t.reported_version)}))
-                }
+                Some(t) => twin_reply(
+                    200,
+                    &rid(topic),
+                    "",
+                    &json!({"desired": section(t.desired(), t.desired_version), "reported": section(t.reported(), t.reported_version)}),
+                ),
                 None => twin_reply(404, &rid(topic), "", &json!({"message": format!("Device {} not registered", self.device_id)})),
             });
         }
@@ -161,7 +166,8 @@ impl DeviceSession {
         }
         if let Some(rest) = topic.strip_prefix("$iothub/methods/res/") {
             let status = rest.split('/').next().and_then(|s| s.parse::<u16>().ok());
-            let body = if payload.is_empty() { Value::Null } else { serde_json::from_slice(payload).unwrap_or_else(|_| json!(String::from_utf8_lossy(payload))) };
+            let body =
+                if payload.is_empty() { Value::Null } else { serde_json::from_slice(payload).unwrap_or_else(|_| json!(String::from_utf8_lossy(payload))) };
             match status {
                 Some(status) if self.hub.live_devices().answer(&self.device_id, self.serial, &rid(topic), status, body) => {}
                 _ => tracing::debug!(%topic, "IoT Hub MQTT: a method response no call is waiting for"),
@@ -283,7 +289,10 @@ mod tests {
 
         assert!(session.publish("devices/d1/messages/events/%24.ct=application%2Fjson&site=lyon", b"{\"t\":21}").await.is_empty());
         let (count, kept) = hub.live_devices().telemetry("d1");
-        assert_eq!((count, kept[0].properties.clone()), (1, vec![("$.ct".to_string(), "application/json".to_string()), ("site".to_string(), "lyon".to_string())]));
+        assert_eq!(
+            (count, kept[0].properties.clone()),
+            (1, vec![("$.ct".to_string(), "application/json".to_string()), ("site".to_string(), "lyon".to_string())])
+        );
         assert!(session.publish("devices/d2/messages/events/", b"{}").await.is_empty());
         assert_eq!(hub.live_devices().telemetry("d2").0, 0, "a device sends only as itself");
 
@@ -297,7 +306,8 @@ mod tests {
         assert_eq!(body, json!({"desired": {"$version": 1}, "reported": {"fw": "1.0", "$version": 2}}));
 
         session.subscribed(&["$iothub/methods/POST/#".to_string()]);
-        let call = hub.live_devices().invoke("d1", "reboot", &json!({"delay": 1}), Duration::from_secs(5));
+        let request = json!({"delay": 1});
+        let call = hub.live_devices().invoke("d1", "reboot", &request, Duration::from_secs(5));
         let device = async {
             let sent = inbox.recv().await.unwrap();
             let rid = sent.topic.rsplit_once("$rid=").unwrap().1.to_string();

@@ -192,7 +192,8 @@ mod tests {
             assert!(!live.answer("d1", serial + 1, &rid, 200, json!(null)), "another connection's answer is not this call's");
             assert!(live.answer("d1", serial, &rid, 200, json!({"result": true})));
         };
-        let (outcome, ()) = tokio::join!(live.invoke("d1", "DeviceMove", &json!({"idScope": "0ne2"}), Duration::from_secs(5)), device);
+        let request = json!({"idScope": "0ne2"});
+        let (outcome, ()) = tokio::join!(live.invoke("d1", "DeviceMove", &request, Duration::from_secs(5)), device);
         assert_eq!(outcome, Some(MethodOutcome::Answered { status: 200, payload: json!({"result": true}) }));
         let silent = live.invoke("d1", "reboot", &json!(null), Duration::from_millis(50)).await;
         assert_eq!(silent, Some(MethodOutcome::TimedOut));
