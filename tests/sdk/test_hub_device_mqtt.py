@@ -205,3 +205,18 @@ def test_a_central_command_reaches_a_real_device_beside_the_simulated_fleet(sand
     sim = next(d["id"] for d in fleet if d["persona"] == "healthy" and d["id"].startswith("thermostat-"))
     beside = central("POST", f"/devices/{sim}/components/migration/commands/DeviceMove", {"request": request})
     assert beside["responseCode"] == 200 and beside["response"]["result"] is True
+
+
+def test_a_second_connection_ends_the_first_and_deleting_the_device_ends_its_connection(sandbox, hub):
+    cs = connection_string(hub["hub_host"], DEVICE, hub["key"])
+    first, second = device_client(sandbox, cs), device_client(sandbox, cs)
+    try:
+        first.connect()
+        second.connect()
+        eventually(lambda: not first.connected, "the hub ends the earlier connection")
+        assert second.connected and hub["registry"].get_device(DEVICE).connection_state == "Connected"
+        hub["registry"].delete_device(DEVICE)
+        eventually(lambda: not second.connected, "the hub ends a deleted device's connection")
+    finally:
+        first.shutdown()
+        second.shutdown()

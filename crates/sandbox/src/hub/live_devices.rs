@@ -70,12 +70,14 @@ pub struct LiveDevices {
 }
 
 impl LiveDevices {
-    /// A device connected: it replaces any earlier connection of the same ID (whose method calls
-    /// are left to time out, as the hub drops them). Returns this connection's serial.
+    /// A device connected: it replaces any earlier connection of the same ID, which the hub ends
+    /// (its method calls time out). Returns this connection's serial.
     pub fn attach(&self, device_id: &str, outbox: Outbox) -> u64 {
         let serial = self.serials.fetch_add(1, Ordering::Relaxed) + 1;
         let link = Link { serial, outbox, methods: false, desired: false, pending: HashMap::new() };
-        self.links.lock().unwrap().insert(device_id.to_string(), link);
+        if let Some(earlier) = self.links.lock().unwrap().insert(device_id.to_string(), link) {
+            let _ = earlier.outbox.send(Outgoing::close());
+        }
         serial
     }
 
@@ -165,9 +167,11 @@ impl LiveDevices {
         self.received.lock().unwrap().get(device_id).map(|r| (r.count, r.recent.iter().cloned().collect())).unwrap_or_default()
     }
 
-    /// A device deleted from the registry: its connection is no longer the hub's.
+    /// A device deleted from the registry: its connection ends, its telemetry is forgotten.
     pub fn forget(&self, device_id: &str) {
-        self.links.lock().unwrap().remove(device_id);
+        if let Some(link) = self.links.lock().unwrap().remove(device_id) {
+            let _ = link.outbox.send(Outgoing::close());
+        }
         self.received.lock().unwrap().remove(device_id);
     }
 }
@@ -202,12 +206,20 @@ mod tests {
     #[test]
     fn a_later_connection_replaces_the_earlier_whose_close_then_changes_nothing() {
         let live = LiveDevices::default();
-        let first = live.attach("d1", mpsc::unbounded_channel().0);
-        let second = live.attach("d1", mpsc::unbounded_channel().0);
+        let (outbox, mut earlier) = mpsc::unbounded_channel();
+        let first = live.attach("d1", outbox);
+        let (outbox, mut later) = mpsc::unbounded_channel();
+        let second = live.attach("d1", outbox);
+        assert!(earlier.try_recv().unwrap().is_close(), "the hub ends the earlier connection");
         assert!(!live.detach("d1", first), "the replaced connection closing leaves the device online");
         assert!(live.is_connected("d1"));
         assert!(live.detach("d1", second));
         assert!(!live.is_connected("d1"));
+        assert!(later.try_recv().is_err(), "a connection that ended by itself is sent nothing");
+        let (outbox, mut deleted) = mpsc::unbounded_channel();
+        live.attach("d1", outbox);
+        live.forget("d1");
+        assert!(deleted.try_recv().unwrap().is_close(), "a deleted device's connection ends");
     }
 
     #[test]

@@ -200,7 +200,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                     }
                     deadline = grace.map(|g| Instant::now() + g);
                 }
-                Some(message) = inbox.recv() => self.deliver(message).await?,
+                Some(message) = inbox.recv() => {
+                    if message.is_close() {
+                        let _ = self.stream.shutdown().await;
+                        return Ok(());
+                    }
+                    self.deliver(message).await?
+                }
                 () = expiry => return Err(ConnectionError::KeepAliveExpired(keep_alive)),
             }
         }

@@ -259,6 +259,16 @@ async fn mqtt_pushed_messages_reach_only_subscribed_topics_until_the_client_leav
 }
 
 #[tokio::test]
+async fn mqtt_a_service_ends_a_connection_through_its_outbox() {
+    let sandbox = start().await;
+    let mut client = Client::connected(&sandbox, "dev-2", 60).await;
+    let outbox = sandbox.handler.outboxes.lock().unwrap()[0].1.clone();
+    outbox.send(Outgoing::close()).unwrap();
+    assert!(client.closed_by_server().await);
+    eventually("the session hearing of it", || events(&sandbox).contains(&"dev-2 closed".to_string())).await;
+}
+
+#[tokio::test]
 async fn mqtt_garbage_closes_the_connection_and_the_server_keeps_serving() {
     let sandbox = start().await;
     // An HTTP request where CONNECT belongs: "GE" reads as a PUBACK with bad flags and 69 more bytes.
