@@ -137,8 +137,7 @@ impl DeviceSession {
     fn answer(&self, topic: &str, payload: &[u8]) -> Option<Outgoing> {
         let events = format!("devices/{}/messages/events", self.device_id);
         if let Some(rest) = topic.strip_prefix(&events).filter(|rest| rest.is_empty() || rest.starts_with('/')) {
-            self.telemetry(rest.trim_start_matches('/'), payload);
-            return None;
+            return self.telemetry(rest.trim_start_matches('/'), payload);
         }
         if topic.starts_with("$iothub/twin/GET/") {
             let twin = self.hub.devices.lock().unwrap().get(&self.device_id).map(|d| d.twin.as_deref().cloned().unwrap_or_default());
@@ -179,15 +178,21 @@ impl DeviceSession {
     }
 
     /// Counted, kept for the control API, and the device's last activity; the daily message quota
-    /// counts it in steps of the tier's message size, as for messages sent over HTTPS.
-    fn telemetry(&self, property_bag: &str, payload: &[u8]) {
-        let properties = url::form_urlencoded::parse(property_bag.as_bytes()).into_owned().collect();
-        let now = chrono::Utc::now();
-        self.hub.live_devices().record(&self.device_id, Telemetry { enqueued: now, properties, body: payload.to_vec() });
-        self.hub.touch(&self.device_id);
+    /// counts it in steps of the tier's message size, as for messages sent over HTTPS. Past the
+    /// quota (while quotas are on) the hub takes no more and ends the device's connection.
+    fn telemetry(&self, property_bag: &str, payload: &[u8]) -> Option<Outgoing> {
         let scale = self.hub.scale();
-        let (_, meter) = super::quotas::limits::daily_messages(&scale.sku, scale.capacity);
-        self.hub.quotas().count_messages(self.cloud.now(), payload.len().div_ceil(meter).max(1) as u64);
+        let (daily, meter) = super::quotas::limits::daily_messages(&scale.sku, scale.capacity);
+        let now = self.cloud.now();
+        if self.hub.quotas().enabled(&self.cloud) && self.hub.quotas().messages_today(now) >= daily {
+            tracing::debug!(hub = %self.hub.host(), device = %self.device_id, "IoT Hub MQTT: the daily message quota ({daily}) is spent");
+            return Some(Outgoing::close());
+        }
+        let properties = url::form_urlencoded::parse(property_bag.as_bytes()).into_owned().collect();
+        self.hub.live_devices().record(&self.device_id, Telemetry { enqueued: chrono::Utc::now(), properties, body: payload.to_vec() });
+        self.hub.touch(&self.device_id);
+        self.hub.quotas().count_messages(now, payload.len().div_ceil(meter).max(1) as u64);
+        None
     }
 }
 
@@ -315,6 +320,13 @@ mod tests {
         };
         let (outcome, ()) = tokio::join!(call, device);
         assert_eq!(outcome, Some(MethodOutcome::Answered { status: 201, payload: json!({"ok": true}) }));
+
+        // Past the daily quota the hub takes no more messages and ends the connection.
+        let (daily, _) = crate::hub::quotas::limits::daily_messages("S1", 1);
+        hub.quotas().count_messages(cloud.now(), daily);
+        let refused = session.publish("devices/d1/messages/events/", b"{}").await;
+        assert!(refused.len() == 1 && refused[0].is_close());
+        assert_eq!(hub.live_devices().telemetry("d1").0, 1, "the refused message is not counted");
 
         session.closed();
         assert!(!hub.devices.lock().unwrap()["d1"].connected);

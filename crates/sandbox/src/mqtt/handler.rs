@@ -107,7 +107,8 @@ pub trait MqttHandler: Send + Sync + 'static {
 
 /// One accepted connection, as the service sees it.
 pub trait MqttSession: Send + Sync + 'static {
-    /// A PUBLISH from the client (already PUBACKed if QoS 1). The returned messages go out at once.
+    /// A PUBLISH from the client (already PUBACKed if QoS 1). The returned messages go out at once
+    /// (an `Outgoing::close()` among them ends the connection there).
     /// The server reads nothing more from this client until the future ends, so anything slow
     /// belongs on a task that answers through the outbox.
     fn publish<'a>(&'a self, topic: &'a str, payload: &'a [u8]) -> BoxFuture<'a, Vec<Outgoing>>;

@@ -43,6 +43,10 @@ impl MqttSession for EchoSession {
     fn publish<'a>(&'a self, topic: &'a str, payload: &'a [u8]) -> BoxFuture<'a, Vec<Outgoing>> {
         Box::pin(async move {
             tokio::task::yield_now().await;
+            // The service refusing a message by ending the connection (a hub past its quota).
+            if topic == "refused" {
+                return vec![Outgoing::close()];
+            }
             vec![Outgoing::new(format!("echo/{topic}"), payload)]
         })
     }
@@ -266,6 +270,16 @@ async fn mqtt_a_service_ends_a_connection_through_its_outbox() {
     outbox.send(Outgoing::close()).unwrap();
     assert!(client.closed_by_server().await);
     eventually("the session hearing of it", || events(&sandbox).contains(&"dev-2 closed".to_string())).await;
+}
+
+#[tokio::test]
+async fn mqtt_a_service_ends_a_connection_in_reply_to_a_publish() {
+    let sandbox = start().await;
+    let mut client = Client::connected(&sandbox, "dev-3", 60).await;
+    client.send(&publish("refused", Some(4), b"{}")).await;
+    assert_eq!(client.recv().await, Packet::PubAck { packet_id: 4 }, "acknowledged, then refused");
+    assert!(client.closed_by_server().await);
+    eventually("the session hearing of it", || events(&sandbox).contains(&"dev-3 closed".to_string())).await;
 }
 
 #[tokio::test]
