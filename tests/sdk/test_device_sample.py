@@ -126,3 +126,20 @@ def test_the_sample_refuses_a_move_without_a_scope_and_stays(sandbox, world, sam
     assert run["responseCode"] == 400
     before = telemetry_count(sandbox, central_hub, device_id)
     eventually(lambda: telemetry_count(sandbox, central_hub, device_id) > before, "it keeps sending to the same hub")
+
+
+def test_a_move_the_new_dps_refuses_leaves_the_sample_on_its_old_hub(sandbox, world, sample):
+    central, target = world
+    device_id, central_scope, proc, out = sample
+    central_hub = central.fleet()["hub"]
+    eventually(lambda: telemetry_count(sandbox, central_hub, device_id) > 0 or proc.poll() is not None, "the sample sends telemetry")
+    assert proc.poll() is None, out.read_text()
+    # The target DPS no longer takes keys derived from Central's group key.
+    DeviceProvisioningClient.from_connection_string(target["dps_cs"]).enrollment_group.delete("from-contoso-fleet")
+    run = central.call("POST", f"/devices/{device_id}/components/migration/commands/DeviceMove", {"request": {"idScope": target["id_scope"]}}, expect=201)
+    assert run["responseCode"] == 200
+    eventually(lambda: "MOVE-FAILED" in out.read_text(), "the sample sees the new DPS refuse it")
+    before = telemetry_count(sandbox, central_hub, device_id)
+    eventually(lambda: telemetry_count(sandbox, central_hub, device_id) > before, "it sends to its old hub again")
+    assert telemetry_count(sandbox, target["hub_host"], device_id) == 0
+    assert proc.poll() is None, out.read_text()
