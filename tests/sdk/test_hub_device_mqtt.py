@@ -173,11 +173,13 @@ def test_a_central_command_reaches_a_real_device_beside_the_simulated_fleet(sand
     central("PUT", f"/devices/{device_id}", {"displayName": "Real device", "template": "dtmi:contoso:Thermostat;1"})
     creds = central("GET", f"/devices/{device_id}/credentials")
     key = creds["symmetricKey"]["primaryKey"]
+    assert central("GET", f"/devices/{device_id}")["provisioned"] is False
     registration = ProvisioningDeviceClient.create_from_symmetric_key(
         provisioning_host="localhost", registration_id=device_id, id_scope=creds["idScope"], symmetric_key=key,
         proxy_options=ProxyOptions("HTTP", sandbox.proxy_host, sandbox.proxy_port),
         server_verification_cert=open(sandbox.ca_cert).read()).register()
     assert registration.status == "assigned"
+    assert central("GET", f"/devices/{device_id}")["provisioned"] is True, "Central sees it registered through its DPS"
     assigned = registration.registration_state.assigned_hub
     assert assigned == sandbox.control("GET", f"fleet/{subdomain}?summary=true")["hub"]
 
