@@ -35,6 +35,9 @@ class Sandbox:
         self.authority = f"{self.base_url}/{TENANT}"
         # DPS's global device endpoint over MQTT, and the CONNECT proxy for SDKs fixed on port 8883.
         self.dps_mqtt_host: str = info["dpsMqttHost"]
+        # Every hub's device side over MQTT, on the same endpoint: devices keep their hub's HostName
+        # and name `localhost` as their gateway (GatewayHostName), reached through the same proxy.
+        self.hub_mqtt_gateway: str = info["hubMqttGateway"]
         self.proxy_host, proxy_port = info["proxy"].split(":")
         self.proxy_port = int(proxy_port)
         self.ca_cert: str = info["caCert"]

@@ -1,6 +1,7 @@
 //! The control API tests and demos use (loopback only, under `/_sandbox`): what is running, the
 //! minted client secrets, the sandbox clock, scenario loads and resets, fault injection, call
-//! counters, quotas on or off, and the simulated fleet's state. Not an Azure API.
+//! counters, quotas on or off, the simulated fleet's state, and the telemetry devices sent a hub
+//! over MQTT. Not an Azure API.
 //!
 //! Served only when the sandbox is started with it (`SandboxConfig::with_control_api`: the
 //! `iotm-sandbox` binary, the app's debug build), and then only to callers that send the token
@@ -34,6 +35,7 @@ pub fn router() -> Router<Arc<Cloud>> {
         .route("/_sandbox/fleet/{app}", get(fleet))
         .route("/_sandbox/fleet/{app}/{device}", post(set_persona))
         .route("/_sandbox/hubs/{hub}/devices/{device}/reported", post(report_properties))
+        .route("/_sandbox/hubs/{hub}/devices/{device}/telemetry", get(telemetry))
         .route("/_sandbox/users/{user}/revokeSignInSessions", post(revoke_sign_in_sessions))
 }
 
@@ -88,6 +90,16 @@ async fn report_properties(
         return Err(control_error(StatusCode::NOT_FOUND, "NotFound", format!("No device {device} (or module) on hub {hub}.")));
     }
     Ok(Json(json!({"reported": true})))
+}
+
+/// What the hub's built-in endpoint would hand a reader: the device-to-cloud messages a device
+/// sent over MQTT — how many, and the last few (oldest first), with their properties. The hub is
+/// named by ARM name or host.
+async fn telemetry(State(cloud): State<Arc<Cloud>>, Path((hub, device)): Path<(String, String)>) -> Result<Json<Value>, ControlError> {
+    let by_name = cloud.hubs().named(&hub);
+    let found = by_name.or_else(|| cloud.hub_by_host(&hub)).ok_or_else(|| control_error(StatusCode::NOT_FOUND, "NotFound", format!("No hub {hub}.")))?;
+    let (count, messages) = found.live_devices().telemetry(&device);
+    Ok(Json(json!({"deviceId": device, "count": count, "messages": messages.iter().map(|m| m.to_json()).collect::<Vec<_>>()})))
 }
 
 fn control_error(status: StatusCode, code: &str, message: impl Into<String>) -> ControlError {

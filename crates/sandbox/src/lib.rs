@@ -12,6 +12,7 @@ pub mod azurite;
 pub mod central;
 pub mod cloud;
 pub mod control;
+pub mod device_endpoint;
 pub mod dps;
 pub mod entra;
 pub mod faults;
@@ -52,7 +53,8 @@ pub struct SandboxConfig {
     pub state_dir: PathBuf,
     /// Port of the Entra + ARM listener; 0 picks a free one.
     pub port: u16,
-    /// Port of DPS's global MQTT endpoint (8883 is what SDKs without a port option dial); 0 picks one.
+    /// Port of the MQTT endpoint of DPS and every hub (8883 is what SDKs without a port option
+    /// dial); 0 picks one.
     pub mqtt_port: u16,
     /// Port of the HTTP CONNECT proxy that leads `…:8883` to that endpoint; 0 picks one.
     pub proxy_port: u16,
@@ -102,6 +104,10 @@ pub struct Sandbox {
     pub ca_bundle_path: PathBuf,
     /// `localhost:<port>` of DPS's global device endpoint over MQTT (TLS).
     pub dps_mqtt_host: String,
+    /// `localhost:<port>` of every hub's device side over MQTT (TLS): the same endpoint, which
+    /// tells hubs apart by the CONNECT's username (`device_endpoint`). A device keeps its hub's
+    /// `HostName` and adds `GatewayHostName=localhost`: port 8883 through the proxy, or this port.
+    pub hub_mqtt_gateway: String,
     /// `127.0.0.1:<port>` of the CONNECT proxy for device SDKs fixed on port 8883.
     pub proxy_address: String,
     /// `https://127.0.0.1:<port>` of Azurite's blob service, when it runs.
@@ -163,11 +169,12 @@ impl Sandbox {
             let port = listener.local_addr().map_err(|source| SandboxError::Io { what: "local address".into(), source })?.port();
             Ok::<_, SandboxError>((listener, port))
         };
-        let (mqtt, mqtt_port) = bind((config.mqtt_port, saved.mqtt), "DPS over MQTT").await?;
-        let handler = Arc::new(dps::mqtt::DpsMqtt { cloud: cloud.clone() });
+        let (mqtt, mqtt_port) = bind((config.mqtt_port, saved.mqtt), "DPS and IoT Hub over MQTT").await?;
+        let handler = Arc::new(device_endpoint::DeviceEndpoint::new(cloud.clone()));
         tasks.push(tokio::spawn(mqtt::serve(mqtt, authority.device_config.clone(), handler)));
         let (proxy, proxy_port) = bind((config.proxy_port, saved.proxy), "the CONNECT proxy").await?;
-        // Device SDKs ask for the provisioning host on 8883; all of those lead to the MQTT endpoint.
+        // Device SDKs ask for the provisioning host, or their gateway (`localhost`) for a hub, on
+        // 8883; all of those lead to the MQTT endpoint.
         let route: mqtt::Route = Arc::new(move |host: &str, port: u16| {
             let known = ["localhost", "127.0.0.1", "global.azure-devices-provisioning.net"].contains(&host.to_ascii_lowercase().as_str());
             (known && (port == 8883 || port == mqtt_port)).then(|| std::net::SocketAddr::from(([127, 0, 0, 1], mqtt_port)))
@@ -183,6 +190,7 @@ impl Sandbox {
             ca_cert_path: authority.ca_cert_path,
             ca_bundle_path: authority.bundle_path,
             dps_mqtt_host: format!("localhost:{mqtt_port}"),
+            hub_mqtt_gateway: format!("localhost:{mqtt_port}"),
             proxy_address: format!("127.0.0.1:{proxy_port}"),
             azurite_url,
             control_token,

@@ -1,7 +1,7 @@
 //! `iotm-sandbox`: the sandbox cloud as a standalone process, for tests and demos.
 //!
 //! Prints one JSON line on stdout once listening — `{"baseUrl", "caCert", "caBundle", "dpsMqttHost",
-//! "proxy", "azurite", "controlToken"}` — so a test harness can read where to point its clients.
+//! "hubMqttGateway", "proxy", "azurite", "controlToken"}` — so a test harness can read where to point its clients.
 //! `azurite` is the blob service's URL, or null when Azurite is not installed (or `--no-azurite`).
 //! `controlToken` is minted for this run: the control API (`/_sandbox/…`) answers only calls that
 //! send it as `Authorization: Bearer <controlToken>`; stdout goes only to whoever started us.
@@ -63,7 +63,7 @@ async fn main() {
     println!(
         "{}",
         serde_json::json!({"baseUrl": sandbox.base_url, "caCert": sandbox.ca_cert_path, "caBundle": sandbox.ca_bundle_path,
-                           "dpsMqttHost": sandbox.dps_mqtt_host, "proxy": sandbox.proxy_address, "azurite": sandbox.azurite_url, "controlToken": sandbox.control_token})
+                           "dpsMqttHost": sandbox.dps_mqtt_host, "hubMqttGateway": sandbox.hub_mqtt_gateway, "proxy": sandbox.proxy_address, "azurite": sandbox.azurite_url, "controlToken": sandbox.control_token})
     );
     stopped().await;
     sandbox.stop();

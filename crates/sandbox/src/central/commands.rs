@@ -5,7 +5,7 @@
 
 use super::{open, CentralError, Q};
 use crate::cloud::Cloud;
-use crate::fleet::MethodOutcome;
+use crate::fleet::{DeviceTiming, MethodOutcome};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
@@ -41,6 +41,28 @@ impl CommandRun {
             command["responseCode"] = json!(code);
         }
         command
+    }
+}
+
+/// A command where the device is: over MQTT to the app's own hub (a real device SDK connected
+/// there), else the simulated device. `None` when it is neither: the caller decides how long
+/// Central waits for a device that never answers.
+pub(super) async fn invoke(
+    cloud: &Arc<Cloud>,
+    app: &super::app::LiveCentralApp,
+    device_id: &str,
+    method: &str,
+    payload: &Value,
+    timing: &DeviceTiming,
+) -> Option<MethodOutcome> {
+    let timeout = std::time::Duration::from_millis(timing.command_timeout_ms);
+    if let Some(outcome) = app.hub.live_devices().invoke(device_id, method, payload, timeout).await {
+        return Some(outcome);
+    }
+    let simulated = app.fleet.read().unwrap().get(device_id).cloned();
+    match simulated {
+        Some(device) => Some(device.invoke(cloud, method, payload, timing).await),
+        None => None,
     }
 }
 

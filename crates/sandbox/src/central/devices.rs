@@ -167,12 +167,8 @@ async fn run_command(
     if let Some(seconds) = response_timeout {
         timing.command_timeout_ms = u64::from(seconds) * 1000;
     }
-    let device = app.fleet.read().unwrap().get(&id).cloned();
     let request = Arc::new(body.get("request").cloned().unwrap_or(Value::Null));
-    let outcome = match device {
-        Some(device) => device.invoke(&cloud, &target.method_name(), &request, &timing).await,
-        None => MethodOutcome::TimedOut,
-    };
+    let outcome = super::commands::invoke(&cloud, &app, &id, &target.method_name(), &request, &timing).await.unwrap_or(MethodOutcome::TimedOut);
     // Kept for the command history, answered or not, as Central keeps it.
     let run = CommandRun::new(request, connection_timeout, response_timeout.unwrap_or(30), &outcome);
     app.commands.record(&id, &target.path(), run.clone());

@@ -204,9 +204,9 @@ pub(super) async fn run(cloud: Arc<Cloud>, app: Arc<LiveCentralApp>, job: Arc<Ce
             let (cloud, app, action, payload, timing) = (cloud.clone(), app.clone(), job.action.clone(), payload.clone(), app.timing.clone());
             calls.spawn(async move {
                 let ok = match (action, device) {
-                    (JobAction::Command(command), device) => {
-                        let outcome = match device {
-                            Some(device) => device.invoke(&cloud, &command.method_name(), &payload, &timing).await,
+                    (JobAction::Command(command), _) => {
+                        let outcome = match super::commands::invoke(&cloud, &app, &device_id, &command.method_name(), &payload, &timing).await {
+                            Some(outcome) => outcome,
                             None => {
                                 tokio::time::sleep(std::time::Duration::from_millis(timing.command_timeout_ms)).await;
                                 MethodOutcome::TimedOut

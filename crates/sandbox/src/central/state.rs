@@ -24,6 +24,16 @@ impl CentralApps {
         self.0.read().unwrap().iter().find(|a| a.dps.id_scope().eq_ignore_ascii_case(scope)).map(|a| a.dps.clone())
     }
 
+    /// A device registered through an app's own DPS: Central shows it provisioned from then on.
+    pub fn mark_provisioned(&self, scope: &str, device_id: &str) {
+        let apps = self.0.read().unwrap();
+        if let Some(app) = apps.iter().find(|a| a.dps.id_scope().eq_ignore_ascii_case(scope)) {
+            if let Some(device) = app.devices.lock().unwrap().get_mut(device_id) {
+                device.provisioned = true;
+            }
+        }
+    }
+
     /// The app's own hub with this host name.
     pub fn hub_by_host(&self, host: &str) -> Option<Arc<Hub>> {
         self.0.read().unwrap().iter().find(|a| a.hub.host().eq_ignore_ascii_case(host)).map(|a| a.hub.clone())

@@ -244,6 +244,7 @@ pub fn register(
         Some((Some(hub), _)) => {
             let device_id = voucher.enrollment["deviceId"].as_str().filter(|d| !d.is_empty()).unwrap_or(registration_id).to_string();
             let reprovisioned = hub.upsert_provisioned_device(&device_id, voucher.authentication);
+            cloud.central_apps().mark_provisioned(scope, &device_id);
             Outcome::Assigned { hub: hub.host().to_string(), device_id, reprovisioned }
         }
         Some((None, linked)) => {

@@ -82,6 +82,8 @@ pub async fn delete(State(ctx): State<HubCtx>, Path(id): Path<String>, Query(q):
         return Err(precondition_failed());
     }
     devices.remove(&id);
+    // A deleted device's connection is no longer the hub's to reach.
+    ctx.hub.live_devices().forget(&id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,6 +1,7 @@
 //! Direct methods: `POST /twins/{id}/methods` (and `/twins/{id}/modules/{mid}/methods`). The hub
 //! forwards the call to the connected device and answers its status and payload; the devices
-//! that can answer are the sandbox's simulated fleet, each while connected to this hub. A device
+//! that can answer are those connected over MQTT (hub/device_mqtt.rs) and the sandbox's simulated
+//! fleet, each while connected to this hub. A device
 //! that is not connected (after waiting `connectTimeoutInSeconds` for it) is 404 DeviceNotOnline,
 //! one that does not answer within `responseTimeoutInSeconds` is 504 GatewayTimeout.
 
@@ -88,19 +89,26 @@ async fn invoke(
             device.modules.as_ref().and_then(|m| m.get(mid)).ok_or_else(|| module_not_found(&id, mid))?;
         }
     }
-    // The fleet simulates devices, not modules: a module never has a connection to answer on.
+    // A device connected over MQTT (a real device SDK) answers first, else the simulated one.
+    // Neither has modules: a module never has a connection to answer on.
     let wait_until = Instant::now() + Duration::from_secs(timeouts.connect);
-    let (device, mut timing) = loop {
-        if let Some(found) = connected_sim(&ctx, &id).filter(|_| module_id.is_none()) {
-            break found;
+    let response_timeout = Duration::from_secs(timeouts.response);
+    let outcome = loop {
+        if module_id.is_none() {
+            if let Some(outcome) = ctx.hub.live_devices().invoke(&id, &name, &payload, response_timeout).await {
+                break outcome;
+            }
+            if let Some((device, mut timing)) = connected_sim(&ctx, &id) {
+                timing.command_timeout_ms = timeouts.response * 1000;
+                break device.invoke(&ctx.cloud, &name, &payload, &timing).await;
+            }
         }
         if Instant::now() >= wait_until {
             return Err(not_online(&id));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    timing.command_timeout_ms = timeouts.response * 1000;
-    match device.invoke(&ctx.cloud, &name, &payload, &timing).await {
+    match outcome {
         MethodOutcome::Answered { status, payload } => Ok(Json(json!({"status": status, "payload": payload}))),
         MethodOutcome::TimedOut => {
             Err(HubError::new(StatusCode::GATEWAY_TIMEOUT, "GatewayTimeout", format!("Timed out waiting for the response from device {id}.")))

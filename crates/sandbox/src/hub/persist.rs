@@ -48,7 +48,7 @@ impl Hub {
             host: self.host.clone(),
             keys: policy_keys(&self.policies()),
             etag: self.etag(),
-            devices: self.devices.lock().unwrap().values().cloned().collect(),
+            devices: self.devices.lock().unwrap().values().map(|d| self.saved_device(d)).collect(),
             configurations: self.configurations.lock().unwrap().values().cloned().collect(),
             quota_switch: self.quotas.switch(),
             jobs: self.jobs.list(),
@@ -56,6 +56,17 @@ impl Hub {
             routing: Some(self.routing.get()),
             local_auth_disabled: self.local_auth_disabled(),
         }
+    }
+
+    /// A device as saved. One connected over MQTT is saved disconnected: its connection ends with
+    /// this process, and a restored hub shows it connected again only once its SDK reconnects. (The
+    /// simulated fleet keeps its own links, restored with it.)
+    fn saved_device(&self, device: &DeviceIdentity) -> DeviceIdentity {
+        let mut saved = device.clone();
+        if self.live.is_connected(&device.device_id) {
+            saved.connected = false;
+        }
+        saved
     }
 
     pub(crate) fn from_record(record: HubRecord) -> Hub {
@@ -75,5 +86,23 @@ impl Hub {
         hub.consumer_groups = ConsumerGroups::restored(record.consumer_groups);
         hub.routing = super::routing::HubRouting::restored(record.routing);
         hub
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_connected_over_mqtt_is_saved_disconnected_and_a_simulated_one_as_it_is() {
+        let hub = Hub::new(crate::testing::placement(), "h", "S1", 1, "localhost:1".into());
+        for id in ["real", "simulated"] {
+            hub.devices.lock().unwrap().insert(id.into(), DeviceIdentity::new_sas(id, String::new(), String::new()));
+            hub.set_connection(id, true);
+        }
+        hub.live_devices().attach("real", tokio::sync::mpsc::unbounded_channel().0);
+        let saved: std::collections::HashMap<_, _> = hub.record().devices.into_iter().map(|d| (d.device_id.clone(), d.connected)).collect();
+        assert_eq!((saved["real"], saved["simulated"]), (false, true));
+        assert!(hub.devices.lock().unwrap()["real"].connected, "the running hub still shows it connected");
     }
 }

@@ -51,6 +51,8 @@ pub struct Hub {
     pub(super) consumer_groups: crate::hub::consumer_groups::ConsumerGroups,
     /// `properties.routing` as ARM last set it (hub/routing.rs).
     pub(super) routing: crate::hub::routing::HubRouting,
+    /// Devices connected over MQTT (hub/device_mqtt.rs): methods, desired patches, telemetry.
+    pub(super) live: crate::hub::live_devices::LiveDevices,
 }
 
 impl Hub {
@@ -76,6 +78,7 @@ impl Hub {
             jobs: Default::default(),
             consumer_groups: Default::default(),
             routing: Default::default(),
+            live: Default::default(),
         }
     }
 
@@ -101,6 +104,19 @@ impl Hub {
     /// A device deleted elsewhere (Central deleting one of its own hub's devices).
     pub(crate) fn remove_device(&self, device_id: &str) {
         self.devices.lock().unwrap().remove(device_id);
+        self.live.forget(device_id);
+    }
+
+    /// The devices connected to it over MQTT.
+    pub fn live_devices(&self) -> &crate::hub::live_devices::LiveDevices {
+        &self.live
+    }
+
+    /// The device sent something: its last activity is now.
+    pub fn touch(&self, device_id: &str) {
+        if let Some(device) = self.devices.lock().unwrap().get_mut(device_id) {
+            device.last_activity = Some(chrono::Utc::now());
+        }
     }
 
     /// A device connected or disconnected (the hub records when, and its last activity).
@@ -124,6 +140,15 @@ impl Hub {
         };
         slot.get_or_insert_with(Box::default).report(patch);
         true
+    }
+
+    /// A device reporting over MQTT: the reported properties' new version, or `None` when the
+    /// device is not in the registry.
+    pub fn report_properties_versioned(&self, device_id: &str, patch: serde_json::Map<String, Value>) -> Option<u64> {
+        let mut devices = self.devices.lock().unwrap();
+        let twin = devices.get_mut(device_id)?.twin.get_or_insert_with(Box::default);
+        twin.report(patch);
+        Some(twin.reported_version)
     }
 
     /// `localhost:<port>` (a Central app's hub: `iotc-<id>.azure-devices.net`, reached through Central only).

@@ -199,6 +199,15 @@ pub fn parse_patch(body: &Value) -> Result<TwinPatch, String> {
     })
 }
 
+/// A device's reported-properties patch (the body of its `$iothub/twin/PATCH/properties/reported/`),
+/// checked by the same rules as the service's sections; `null` values stay in it (they remove).
+pub fn parse_reported(body: &Value) -> Result<Map<String, Value>, String> {
+    if !body.is_object() {
+        return Err(format!("reported properties must be a JSON object, not {body}"));
+    }
+    section(&json!({ "reported": body }), "/reported", "reported properties", MAX_SECTION_BYTES).map(Option::unwrap_or_default)
+}
+
 /// RFC 7396 merge: objects merge key by key, `null` removes, anything else replaces.
 pub fn merge(target: &mut Map<String, Value>, patch: Map<String, Value>) {
     for (key, value) in patch {

@@ -86,7 +86,18 @@ async fn write(
     let body: Value = serde_json::from_str(&body).map_err(bad_json)?;
     let mut devices = ctx.hub.devices.lock().unwrap();
     let holder = find(&mut devices, &id, module_id.as_deref())?;
-    Ok(Json(change(holder, if_match(&headers).as_deref(), &body, replace)?))
+    let desired_before = holder.slot().as_ref().map_or(1, |t| t.desired_version);
+    let twin = change(holder, if_match(&headers).as_deref(), &body, replace)?;
+    // A device connected over MQTT hears of the change: the patch as sent, or (a replacement)
+    // the whole new desired section, with the new version.
+    if let Some(state) = holder.slot().as_deref().filter(|t| module_id.is_none() && t.desired_version != desired_before) {
+        let patch = match body.pointer("/properties/desired").and_then(Value::as_object) {
+            Some(sent) if !replace => sent.iter().filter(|(k, _)| !k.starts_with('$')).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            _ => state.desired(),
+        };
+        ctx.hub.live_devices().notify_desired(&id, patch, state.desired_version);
+    }
+    Ok(Json(twin))
 }
 
 pub async fn get(State(ctx): State<HubCtx>, Path(id): Path<String>, Query(q): Q, headers: HeaderMap) -> Result<Json<Value>, HubError> {

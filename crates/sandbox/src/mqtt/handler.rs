@@ -21,11 +21,21 @@ impl Outgoing {
     pub fn new(topic: impl Into<String>, payload: impl Into<Vec<u8>>) -> Outgoing {
         Outgoing { topic: topic.into(), payload: payload.into() }
     }
+
+    /// Not a message (no topic is empty): the service ends the connection, as IoT Hub ends a
+    /// device's earlier connection when it connects again, or the connection of a deleted device.
+    pub fn close() -> Outgoing {
+        Outgoing { topic: String::new(), payload: Vec::new() }
+    }
+
+    pub fn is_close(&self) -> bool {
+        self.topic.is_empty()
+    }
 }
 
 /// Pushes messages to one connection at any later time: DPS's delayed operation results, IoT Hub's
-/// direct methods and cloud-to-device messages. `send` fails once the connection has closed, which
-/// is how a service learns the device went offline.
+/// direct methods and cloud-to-device messages, or `Outgoing::close()` to end it. `send` fails once
+/// the connection has closed, which is how a service learns the device went offline.
 pub type Outbox = mpsc::UnboundedSender<Outgoing>;
 
 /// The CONNECT as the service needs it. Azure devices put the SAS token in `password` and the
@@ -97,7 +107,8 @@ pub trait MqttHandler: Send + Sync + 'static {
 
 /// One accepted connection, as the service sees it.
 pub trait MqttSession: Send + Sync + 'static {
-    /// A PUBLISH from the client (already PUBACKed if QoS 1). The returned messages go out at once.
+    /// A PUBLISH from the client (already PUBACKed if QoS 1). The returned messages go out at once
+    /// (an `Outgoing::close()` among them ends the connection there).
     /// The server reads nothing more from this client until the future ends, so anything slow
     /// belongs on a task that answers through the outbox.
     fn publish<'a>(&'a self, topic: &'a str, payload: &'a [u8]) -> BoxFuture<'a, Vec<Outgoing>>;

@@ -200,7 +200,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                     }
                     deadline = grace.map(|g| Instant::now() + g);
                 }
-                Some(message) = inbox.recv() => self.deliver(message).await?,
+                Some(message) = inbox.recv() => {
+                    if message.is_close() {
+                        let _ = self.stream.shutdown().await;
+                        return Ok(());
+                    }
+                    self.deliver(message).await?
+                }
                 () = expiry => return Err(ConnectionError::KeepAliveExpired(keep_alive)),
             }
         }
@@ -208,7 +214,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
 
     async fn handle(&mut self, packet: Packet) -> Result<Flow, ConnectionError> {
         match packet {
-            Packet::Publish(publish) => self.publish(publish).await?,
+            Packet::Publish(publish) => return self.publish(publish).await,
             // Acknowledges one of our QoS 1 deliveries; nothing is retransmitted, so nothing to do.
             Packet::PubAck { .. } => {}
             Packet::Subscribe { packet_id, filters } => self.subscribe(packet_id, filters).await?,
@@ -227,7 +233,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         Ok(Flow::Continue)
     }
 
-    async fn publish(&mut self, publish: Publish) -> Result<(), ConnectionError> {
+    /// Acknowledges, hands the message to the session, and sends its replies; a reply that is
+    /// `Outgoing::close()` ends the connection (IoT Hub refusing a message over its daily quota).
+    async fn publish(&mut self, publish: Publish) -> Result<Flow, ConnectionError> {
         if !topic::valid_topic(&publish.topic) {
             return Err(ConnectionError::Protocol("PUBLISH to a topic with wildcards"));
         }
@@ -236,9 +244,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         }
         let replies = self.session.0.publish(&publish.topic, &publish.payload).await;
         for reply in replies {
+            if reply.is_close() {
+                return Ok(Flow::Close);
+            }
             self.deliver(reply).await?;
         }
-        Ok(())
+        Ok(Flow::Continue)
     }
 
     /// Grants min(requested, 1) per valid filter and 0x80 (failure) for an invalid one. A filter

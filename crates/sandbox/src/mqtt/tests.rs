@@ -43,6 +43,10 @@ impl MqttSession for EchoSession {
     fn publish<'a>(&'a self, topic: &'a str, payload: &'a [u8]) -> BoxFuture<'a, Vec<Outgoing>> {
         Box::pin(async move {
             tokio::task::yield_now().await;
+            // The service refusing a message by ending the connection (a hub past its quota).
+            if topic == "refused" {
+                return vec![Outgoing::close()];
+            }
             vec![Outgoing::new(format!("echo/{topic}"), payload)]
         })
     }
@@ -256,6 +260,26 @@ async fn mqtt_pushed_messages_reach_only_subscribed_topics_until_the_client_leav
     assert!(client.closed_by_server().await);
     eventually("the outbox closing", || outbox.is_closed()).await;
     assert!(outbox.send(Outgoing::new("$iothub/methods/POST/late/?$rid=2", "{}")).is_err());
+}
+
+#[tokio::test]
+async fn mqtt_a_service_ends_a_connection_through_its_outbox() {
+    let sandbox = start().await;
+    let mut client = Client::connected(&sandbox, "dev-2", 60).await;
+    let outbox = sandbox.handler.outboxes.lock().unwrap()[0].1.clone();
+    outbox.send(Outgoing::close()).unwrap();
+    assert!(client.closed_by_server().await);
+    eventually("the session hearing of it", || events(&sandbox).contains(&"dev-2 closed".to_string())).await;
+}
+
+#[tokio::test]
+async fn mqtt_a_service_ends_a_connection_in_reply_to_a_publish() {
+    let sandbox = start().await;
+    let mut client = Client::connected(&sandbox, "dev-3", 60).await;
+    client.send(&publish("refused", Some(4), b"{}")).await;
+    assert_eq!(client.recv().await, Packet::PubAck { packet_id: 4 }, "acknowledged, then refused");
+    assert!(client.closed_by_server().await);
+    eventually("the session hearing of it", || events(&sandbox).contains(&"dev-3 closed".to_string())).await;
 }
 
 #[tokio::test]

@@ -70,7 +70,7 @@ impl HubQuotas {
         m.1
     }
 
-    fn count_messages(&self, now: i64, n: u64) {
+    pub(crate) fn count_messages(&self, now: i64, n: u64) {
         self.messages_today(now);
         self.messages.lock().unwrap().1 += n;
     }
