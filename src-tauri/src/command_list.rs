@@ -42,4 +42,10 @@ pub const COMMANDS: &[&str] = &[
     "hub_state_hubs",
     "hub_state_choose_file",
     "hub_state_dry_run",
+    "bulk_targets",
+    "bulk_choose_file",
+    "bulk_check_file",
+    "bulk_dry_run",
+    "bulk_input_lines",
+    "bulk_exported_devices",
 ];

@@ -99,7 +99,7 @@ def test_the_window_is_titled_and_shows_the_shell(driver):
 
 
 # The wizards whose engines have landed; the others say plainly they come later.
-BUILT = {"centralToHub", "hubState"}
+BUILT = {"centralToHub", "hubState", "bulkIdentities"}
 
 
 def test_every_wizard_page_shows_its_steps_and_says_whether_it_is_built(driver, screenshots):

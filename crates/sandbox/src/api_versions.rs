@@ -130,7 +130,8 @@ pub const ARM_STORAGE: &[&str] = &[
     "2026-09-01",
 ];
 
-/// `Microsoft.Resources` resource groups (resources.json), and 2024-11-01.
+/// `Microsoft.Resources` resource groups and deployments (resources.json), and the later versions
+/// ARM registers: 2024-11-01, and 2025-03-01 / 2025-04-01 (azure-mgmt-resource 23.4 / 24.0).
 pub const ARM_RESOURCE_GROUPS: &[&str] = &[
     "2015-11-01",
     "2016-02-01",
@@ -155,7 +156,12 @@ pub const ARM_RESOURCE_GROUPS: &[&str] = &[
     "2024-03-01",
     "2024-07-01",
     "2024-11-01",
+    "2025-03-01",
+    "2025-04-01",
 ];
+
+/// `Microsoft.Resources/deployments`: the same spec file, so the same versions.
+pub const ARM_DEPLOYMENTS: &[&str] = ARM_RESOURCE_GROUPS;
 
 /// `Microsoft.Resources` subscriptions and locations (subscriptions.json), and 2022-09-01.
 pub const ARM_SUBSCRIPTIONS: &[&str] =
@@ -224,7 +230,19 @@ mod tests {
 
     #[test]
     fn lists_are_sorted_and_without_repeats() {
-        for list in [HUB_SERVICE, DPS_SERVICE, DPS_DEVICE, CENTRAL, ARM_IOT_HUBS, ARM_DPS, ARM_CENTRAL, ARM_STORAGE, ARM_RESOURCE_GROUPS, ARM_SUBSCRIPTIONS] {
+        for list in [
+            HUB_SERVICE,
+            DPS_SERVICE,
+            DPS_DEVICE,
+            CENTRAL,
+            ARM_IOT_HUBS,
+            ARM_DPS,
+            ARM_CENTRAL,
+            ARM_STORAGE,
+            ARM_RESOURCE_GROUPS,
+            ARM_DEPLOYMENTS,
+            ARM_SUBSCRIPTIONS,
+        ] {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
         }
     }

@@ -110,8 +110,20 @@ impl Azurite {
         Err(format!("Azurite did not listen on port {} within {}s", self.port, READY_WITHIN.as_secs()))
     }
 
+    /// Asks Azurite to shut down (SIGTERM: it then writes its metadata to disk, so the containers
+    /// and blobs made just before a restart are there after it), and kills it if it has not
+    /// ended within a few seconds.
     pub fn stop(&self) {
         if let Some(mut child) = self.child.lock().unwrap().take() {
+            #[cfg(unix)]
+            {
+                // SAFETY: kill(2) on the PID of a child this process spawned and has not reaped.
+                unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
             let _ = child.kill();
             let _ = child.wait();
         }

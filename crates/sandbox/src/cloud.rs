@@ -30,6 +30,8 @@ pub struct Cloud {
     quotas: AtomicBool,
     grants: Grants,
     arm_operations: ArmOperations,
+    /// ARM deployments and what they created that no service of its own holds.
+    arm_store: crate::arm::ArmStore,
     hubs: Hubs,
     provisioning_services: ProvisioningServices,
     central_apps: CentralApps,
@@ -53,6 +55,7 @@ impl Cloud {
             quotas: AtomicBool::new(true),
             grants: Grants::default(),
             arm_operations: ArmOperations::default(),
+            arm_store: crate::arm::ArmStore::default(),
             hubs: Hubs::default(),
             provisioning_services: ProvisioningServices::default(),
             central_apps: CentralApps::default(),
@@ -89,6 +92,7 @@ impl Cloud {
         self.provisioning_services.replace(dps);
         self.grants.reset(&scenario);
         self.arm_operations.clear();
+        self.arm_store.clear();
         self.serve_storage_accounts(&scenario);
         *self.scenario.write().unwrap() = scenario;
         Ok(())
@@ -98,7 +102,7 @@ impl Cloud {
     /// reserved for them, its Central apps' jobs and moves carried on. Grants start afresh (a
     /// user signs in again; tokens are signed by the same key, kept in the state folder).
     pub(crate) fn restore(self: &Arc<Self>, saved: crate::persist::Restored) {
-        let crate::persist::Restored { scenario, clock_offset, quotas, hubs, dps, central } = saved;
+        let crate::persist::Restored { scenario, clock_offset, quotas, hubs, dps, central, arm } = saved;
         self.clock_offset.store(clock_offset, Ordering::Relaxed);
         let (hubs, dps) = self.serve(hubs, dps);
         self.central_apps.replace(central.clone());
@@ -107,6 +111,7 @@ impl Cloud {
         self.provisioning_services.replace(dps);
         self.grants.reset(&scenario);
         self.arm_operations.clear();
+        self.arm_store.restore(arm);
         self.serve_storage_accounts(&scenario);
         *self.scenario.write().unwrap() = scenario;
         for app in &central {
@@ -241,6 +246,10 @@ impl Cloud {
 
     pub fn arm_operations(&self) -> &ArmOperations {
         &self.arm_operations
+    }
+
+    pub fn arm_store(&self) -> &crate::arm::ArmStore {
+        &self.arm_store
     }
 
     /// The hubs ARM lists; `hub_by_host` also finds the Central apps' own.

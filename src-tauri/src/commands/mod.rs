@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod app;
+pub mod bulk_identities;
 pub mod central_to_hub;
 pub mod diagnostics;
+mod file_dialog;
 pub mod hub_state;
 pub mod migrations;
 pub mod settings;
@@ -54,6 +56,12 @@ pub fn handlers() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static
         hub_state::hub_state_hubs,
         hub_state::hub_state_choose_file,
         hub_state::hub_state_dry_run,
+        bulk_identities::bulk_targets,
+        bulk_identities::bulk_choose_file,
+        bulk_identities::bulk_check_file,
+        bulk_identities::bulk_dry_run,
+        bulk_identities::bulk_input_lines,
+        bulk_identities::bulk_exported_devices,
     ]
 }
 

@@ -9,6 +9,13 @@ import type {
   SignInProgress,
   SubscriptionSummary,
   AppInfo,
+  BulkDryRun,
+  BulkExportedDevices,
+  BulkFileCheck,
+  BulkInputLine,
+  BulkPlan,
+  BulkTargets,
+  ImportMode,
   BundleSaved,
   EnvironmentOption,
   ErrorPayload,
@@ -129,6 +136,17 @@ export const api = {
   hubStateChooseFile: (save: boolean, suggested: string) => call<string | null>("hub_state_choose_file", { save, suggested }),
   hubStateDryRun: (plan: HubStatePlan, onProgress: (checked: Checked) => void) =>
     call<HubStateDryRun>("hub_state_dry_run", { plan, onProgress: channelOf(onProgress) }),
+  // The Bulk identities wizard's own: what its page picks from, its files, and its dry run.
+  bulkTargets: (subscriptionId: string) => call<BulkTargets>("bulk_targets", { subscriptionId }),
+  /** A devices.txt's path from the system's file dialog (`save` for an export); null when cancelled. */
+  bulkChooseFile: (save: boolean, suggested: string) => call<string | null>("bulk_choose_file", { save, suggested }),
+  /** The file checked on this machine as the run will check it; nothing is uploaded. */
+  bulkCheckFile: (file: string, defaultMode: ImportMode) => call<BulkFileCheck>("bulk_check_file", { file, defaultMode }),
+  bulkDryRun: (plan: BulkPlan, onProgress: (checked: Checked) => void) => call<BulkDryRun>("bulk_dry_run", { plan, onProgress: channelOf(onProgress) }),
+  /** The lines (keys redacted) of the file the migration imported, to show beside its errors. */
+  bulkInputLines: (id: string, lines: number[]) => call<BulkInputLine[]>("bulk_input_lines", { id, lines }),
+  /** The devices the migration exported, from the file it saved; null when it was not an export. */
+  bulkExportedDevices: (id: string) => call<BulkExportedDevices | null>("bulk_exported_devices", { id }),
   /** Streams each start-up check's progress to `onEvent` over a Tauri Channel. */
   runStartupChecks: (onEvent: (event: StartupEvent) => void) => {
     const channel = new Channel<StartupEvent>();

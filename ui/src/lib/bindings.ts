@@ -273,6 +273,42 @@ export type BulkTick = {
  */
 phase: string, jobId: string | null, jobStatus: string | null, jobProgress: number | null, bytes: number, totalBytes: number, };
 
+export type BulkStorageOption = { name: string, resourceGroup: string, location: string, };
+
+export type BulkTargets = { hubs: Array<HubOption>, storageAccounts: Array<BulkStorageOption>, defaultContainer: string, };
+
+export type BulkInputLine = { line: number, text: string, };
+
+export type BulkFileCheck = { summary: BulkFileSummary | null, problems: Array<LineProblem>, 
+/**
+ * Problems found beyond those listed.
+ */
+moreProblems: number, 
+/**
+ * The text of each line a listed problem is on.
+ */
+lines: Array<BulkInputLine>, };
+
+export type BulkDeviceRow = { id: string, status: string, 
+/**
+ * `sas`, `selfSigned`, `certificateAuthority` or `none`.
+ */
+authType: string, edge: boolean, 
+/**
+ * The twin's tags (`{}` when none).
+ */
+tags: string, 
+/**
+ * The desired properties, without the service's `$metadata` and `$version`.
+ */
+desired: string, };
+
+export type BulkExportedDevices = { file: string, rows: Array<BulkDeviceRow>, 
+/**
+ * Devices in the file beyond the rows (past `MOST_ROWS`).
+ */
+more: number, };
+
 export type PayloadShape = { "object": { fields: Array<string>, } } | "idScopeString";
 
 export type DeviceMoveCommand = { templateId: string, component: string | null, 
@@ -545,7 +581,7 @@ export type HubStateDryRun = { action: HubStateAction,
  */
 counts: Record<string, Record<string, number>>, 
 /**
- * Every change but `unchanged`, up to `LISTED`.
+ * Every change but `unchanged`, up to `LISTED` of each sort.
  */
 changes: Array<HubStatePlannedChange>, listedAll: boolean, 
 /**

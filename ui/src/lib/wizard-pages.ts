@@ -3,8 +3,10 @@
 import type { WizardId, WizardStep } from "./bindings";
 import { c2h } from "../routes/central-to-hub/wizard.svelte";
 import { hubState } from "../routes/hub-state/wizard.svelte";
+import { bulk } from "../routes/bulk-identities/wizard.svelte";
 
 export const wizardSteps: Partial<Record<WizardId, (step: WizardStep) => void>> = {
   centralToHub: (step) => (c2h.step = step),
   hubState: (step) => (hubState.step = step === "verify" || step === "report" ? "run" : step),
+  bulkIdentities: (step) => (bulk.step = step === "verify" || step === "report" ? "run" : step),
 };

@@ -92,7 +92,7 @@ pub struct Wizard {
 
 fn wizard(id: WizardId, title: &str, summary: &str, what_it_does: &[&str]) -> Wizard {
     // Each wizard turns available as its page lands.
-    let available = matches!(id, WizardId::CentralToHub | WizardId::HubState);
+    let available = matches!(id, WizardId::CentralToHub | WizardId::HubState | WizardId::BulkIdentities);
     Wizard {
         id,
         title: title.into(),
@@ -128,8 +128,12 @@ pub fn catalog() -> Vec<Wizard> {
         wizard(
             WizardId::BulkIdentities,
             "Bulk identities",
-            "Run IoT Hub import/export jobs through blob storage.",
-            &["Export devices.txt to a blob container, or import it in any import mode.", "Show the job's error log line by line."],
+            "Export and import an IoT hub's device identities in bulk, with the hub's import/export jobs through blob storage.",
+            &[
+                "Export every device (with or without keys) to devices.txt through a storage account's container, and browse it in a table.",
+                "Import a devices.txt in any of the nine import modes, checked line by line before it is uploaded.",
+                "Show the job's importErrors.log line by line, beside the input line each error refers to.",
+            ],
         ),
         wizard(
             WizardId::DpsLinkedHubs,
@@ -156,7 +160,7 @@ mod tests {
         assert_eq!(wizards.len(), 5);
         assert!(wizards.iter().all(|w| w.steps == WizardStep::ALL));
         let ready: Vec<WizardId> = wizards.iter().filter(|w| w.available).map(|w| w.id).collect();
-        assert_eq!(ready, [WizardId::CentralToHub, WizardId::HubState]);
+        assert_eq!(ready, [WizardId::CentralToHub, WizardId::HubState, WizardId::BulkIdentities]);
         assert_eq!(wizards[0].title, "Central → Hub");
     }
 

@@ -4,8 +4,16 @@
 
 mod central_apps;
 mod consumer_groups;
+mod deployment_request;
+mod deployment_run;
+mod deployment_store;
+pub use deployment_store::{ArmRecord, ArmStore};
+mod deployments;
 mod errors;
+mod generic_resources;
+mod group_export;
 mod hub_policies;
+mod internal;
 mod iot_hub_jobs;
 mod iot_hub_operations;
 mod iot_hubs;
@@ -16,8 +24,11 @@ mod locations;
 mod metadata;
 mod provisioning;
 mod routing_test;
+mod storage_account_writes;
 mod storage_accounts;
 mod subscriptions;
+pub mod template;
+mod what_if;
 
 use crate::cloud::Cloud;
 use crate::entra::{resource_audiences, Resource};
@@ -52,6 +63,14 @@ pub async fn handle(
 ) -> Response {
     // IotHubs exportDevices/importDevices wait on blob storage (arm/iot_hub_jobs.rs).
     if let Some(answer) = iot_hub_jobs::serve(&cloud, &method, &uri, &headers, &query, &body).await {
+        return answer;
+    }
+    // Deployments read linked templates from blob storage and run in the background (deployments.rs).
+    if let Some(answer) = deployments::serve(&cloud, &method, &uri, &headers, &query, &body).await {
+        return answer;
+    }
+    // A resource group's export reads each resource through its own GET (group_export.rs).
+    if let Some(answer) = group_export::serve(&cloud, &method, &uri, &headers, &query, &body).await {
         return answer;
     }
     // The cloud's endpoints document is public, as on Azure.
@@ -178,6 +197,11 @@ pub async fn handle(
             (Method::POST, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.devices", "iothubs", _, "routing", "routes", "$testnew"]) => {
                 routing_test::test_new(&ctx, (raw[1], raw[3], raw[7]), api_version, &body)
             }
+            (Method::PUT, ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _]) => {
+                storage_account_writes::put(&ctx, raw[1], raw[3], raw[7], api_version, &body)
+            }
+            // Types without a service of their own, stored as written (generic_resources.rs).
+            (_, segments) if generic_resources::claims(segments) => generic_resources::serve(&ctx, &method, &raw, api_version, &body),
             _ => Err(ArmError::not_found_path(method.as_str(), uri.path())),
         }
     })();

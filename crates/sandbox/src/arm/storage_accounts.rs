@@ -45,6 +45,10 @@ fn accounts(ctx: &Ctx) -> Vec<Arc<Account>> {
             }
         }
     }
+    // And the ones created through ARM (storage_account_writes.rs).
+    for [sub, group, name, location, sku] in ctx.cloud.arm_store().accounts.lock().unwrap().iter().cloned() {
+        all.push(Arc::new(Account { placement: Placement { subscription_id: sub, resource_group: group, location }, name, sku }));
+    }
     all
 }
 

@@ -123,7 +123,8 @@ impl Store {
             .map(|r| LiveCentralApp::from_record(r).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| SetAside(format!("a Central app's state is not valid: {e}")))?;
-        let restored = Restored { scenario: snapshot.scenario, clock_offset: snapshot.clock_offset, quotas: snapshot.quotas, hubs, dps, central };
+        let restored =
+            Restored { scenario: snapshot.scenario, clock_offset: snapshot.clock_offset, quotas: snapshot.quotas, hubs, dps, central, arm: snapshot.arm };
         Ok(Loaded { restored, ports: snapshot.ports })
     }
 

@@ -44,6 +44,10 @@ pub struct Snapshot {
     pub hubs: Vec<HubRecord>,
     pub provisioning_services: Vec<DpsRecord>,
     pub central_apps: Vec<CentralRecord>,
+    /// ARM's deployments and the resources kept for types without a service of their own (a file
+    /// saved before they were kept has none).
+    #[serde(default)]
+    pub arm: crate::arm::ArmRecord,
 }
 
 /// The ports of the sandbox's own listeners, taken again on start when they are free so the URL
@@ -70,6 +74,7 @@ impl Snapshot {
             hubs: cloud.hubs().all().iter().map(|h| h.record()).collect(),
             provisioning_services: cloud.provisioning_services().all().iter().map(|d| d.record()).collect(),
             central_apps: cloud.central_apps().all().iter().map(|a| a.record()).collect(),
+            arm: cloud.arm_store().record(),
         }
     }
 }
@@ -82,6 +87,7 @@ pub struct Restored {
     pub hubs: Reserved<Hub>,
     pub dps: Reserved<Dps>,
     pub central: Vec<Arc<LiveCentralApp>>,
+    pub arm: crate::arm::ArmRecord,
 }
 
 /// What `Store::load` found: the services to restore and the ports the sandbox listened on.

@@ -92,7 +92,8 @@ pub fn read_log(log: impl BufRead, input: &InputIndex) -> std::io::Result<Vec<Im
             meaning: error_code.map_or("the hub refused this line", meaning).to_string(),
             device_id,
             error_code,
-            status,
+            // A 400012 quotes the whole line, keys and all: kept (journal, report, window) without them.
+            status: iotm_azure::redact::scrub(&status),
         });
     }
     errors.sort_by_key(|e| e.line.unwrap_or(u32::MAX));
@@ -122,5 +123,15 @@ mod tests {
                 (None, Some("ghost"), "no device with this ID is registered"),
             ]
         );
+    }
+
+    #[test]
+    fn a_line_quoted_by_the_hub_is_kept_without_its_keys() {
+        let line = "{\"id\":5,\"authentication\":{\"symmetricKey\":{\"primaryKey\":\"cHJpbWFyeWtleVZhbHVlMQ==\"}},\"tags\":[1]}";
+        let index = InputIndex::read(format!("{line}\n").as_bytes()).unwrap();
+        let log = serde_json::json!({"errorCode": 400012, "errorStatus": format!("Invalid device format in line: {line}. tags must be an object")});
+        let errors = read_log(format!("{log}\n").as_bytes(), &index).unwrap();
+        assert_eq!(errors[0].line, Some(1), "found by the line's text before the key is taken out");
+        assert!(!errors[0].status.contains("cHJpbWFyeWtleVZhbHVlMQ") && errors[0].status.contains("[REDACTED]"), "{}", errors[0].status);
     }
 }

@@ -10,11 +10,13 @@ pub mod import_errors;
 mod job;
 pub mod modes;
 pub mod operations;
+pub mod options;
 pub mod plan;
 pub mod progress;
 pub mod report;
 mod storage;
 pub mod validate;
+pub mod view;
 pub mod wizard;
 
 pub use engine::Clients;
