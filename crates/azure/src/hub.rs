@@ -9,6 +9,7 @@ use crate::data_plane::DataPlane;
 use crate::error::AzureError;
 use crate::pager::{Continuation, Pager};
 use crate::pipeline::Pipeline;
+use crate::request::Request;
 use crate::sas::{ConnectionString, SasCredential};
 use crate::secret::{on_the_wire_opt, Secret};
 use reqwest::Method;
@@ -185,7 +186,13 @@ impl HubClient {
 
     /// `Twin_GetDeviceTwin`.
     pub async fn twin(&self, device_id: &str) -> Result<Twin, AzureError> {
-        self.plane.call(self.plane.request("Twin_GetDeviceTwin", Method::GET, &["twins", device_id])?, "a device twin").await
+        self.plane.call(self.twin_request("Twin_GetDeviceTwin", Method::GET, &["twins", device_id])?, "a device twin").await
+    }
+
+    /// A twin read or update, paced at the hub's twin throttle rather than its registry one.
+    pub(crate) fn twin_request(&self, operation: &'static str, method: Method, segments: &[&str]) -> Result<Request, AzureError> {
+        let write = method != Method::GET;
+        Ok(self.plane.request(operation, method, segments)?.partition(crate::rate_limit::hub_twin_partition(&self.plane.host, write)))
     }
 }
 pub use crate::hub_modules::ModuleIdentity;

@@ -50,18 +50,18 @@ impl HubClient {
 
     /// `Modules_GetTwin`.
     pub async fn module_twin(&self, device_id: &str, module_id: &str) -> Result<Value, AzureError> {
-        self.plane.call(self.plane.request("Modules_GetTwin", Method::GET, &["twins", device_id, "modules", module_id])?, "a module twin").await
+        self.plane.call(self.twin_request("Modules_GetTwin", Method::GET, &["twins", device_id, "modules", module_id])?, "a module twin").await
     }
 
     /// `Devices_ReplaceTwin`: the twin's tags and desired properties become exactly `twin`'s.
     pub async fn replace_twin(&self, device_id: &str, twin: &Value, if_match: Option<&str>) -> Result<Twin, AzureError> {
-        let request = self.plane.request("Devices_ReplaceTwin", Method::PUT, &["twins", device_id])?.json(twin)?.if_match(if_match)?;
+        let request = self.twin_request("Devices_ReplaceTwin", Method::PUT, &["twins", device_id])?.json(twin)?.if_match(if_match)?;
         self.plane.call(request, "the device twin written").await
     }
 
     /// `Modules_ReplaceTwin`.
     pub async fn replace_module_twin(&self, device_id: &str, module_id: &str, twin: &Value, if_match: Option<&str>) -> Result<Value, AzureError> {
-        let request = self.plane.request("Modules_ReplaceTwin", Method::PUT, &["twins", device_id, "modules", module_id])?.json(twin)?.if_match(if_match)?;
+        let request = self.twin_request("Modules_ReplaceTwin", Method::PUT, &["twins", device_id, "modules", module_id])?.json(twin)?.if_match(if_match)?;
         self.plane.call(request, "the module twin written").await
     }
 

@@ -95,11 +95,13 @@ impl Bucket {
 }
 
 /// IoT Hub's identity-registry throttle for a tier and unit count, from the service's quota
-/// table: 100 a minute per unit up to S2 (and B2, F1), 5,000 a minute per unit on S3 and B3.
+/// table: 100 a minute per unit up to S2 (and B2, F1), 5,000 a minute per unit on S3 and B3. The
+/// service lets a minute's worth through at once ("applied in minute ranges"), so an idle hub's
+/// first hundred S1 operations need not wait; past 500 the in-flight limit paces anyway.
 pub fn hub_registry_rate(sku: &str, units: u32) -> Rate {
     let per_unit = if matches!(sku.to_ascii_uppercase().as_str(), "S3" | "B3") { 5_000.0 } else { 100.0 };
     let per_minute = per_unit * units.max(1) as f64;
-    Rate::per_second(per_minute / 60.0, (per_minute / 10.0).clamp(10.0, 500.0))
+    Rate::per_second(per_minute / 60.0, per_minute.clamp(10.0, 500.0))
 }
 
 /// IoT Hub's query throttle: 20 a minute per unit up to S2 (and B2, F1), 1,000 on S3 and B3.
@@ -107,6 +109,35 @@ pub fn hub_query_rate(sku: &str, units: u32) -> Rate {
     let per_unit = if matches!(sku.to_ascii_uppercase().as_str(), "S3" | "B3") { 1_000.0 } else { 20.0 };
     let per_minute = per_unit * units.max(1) as f64;
     Rate::per_second(per_minute / 60.0, (per_minute / 4.0).clamp(2.0, 250.0))
+}
+
+/// IoT Hub's twin throttles, reads or updates (device and module twins alike): S1 100 and 50 a
+/// second, S2 10 and 5 a second per unit (at least S1's), S3 500 and 250 a second per unit.
+pub fn hub_twin_rate(sku: &str, units: u32, write: bool) -> Rate {
+    let u = units.max(1) as f64;
+    let sku = sku.to_ascii_uppercase();
+    let reads = match sku.as_str() {
+        "S3" | "B3" => 500.0 * u,
+        "S2" | "B2" => (10.0 * u).max(100.0),
+        _ => 100.0,
+    };
+    let per_second = if write { reads / 2.0 } else { reads };
+    Rate::per_second(per_second, per_second)
+}
+
+/// The rate-limit partition of a hub's twin reads or updates: paced apart from its registry operations.
+pub fn hub_twin_partition(host: &str, write: bool) -> String {
+    format!("{}/twin-{}", host.to_ascii_lowercase(), if write { "updates" } else { "reads" })
+}
+
+/// Every throttle of a hub set on the pipeline from its tier: registry operations (the hub's own
+/// partition), queries, twin reads and twin updates, each a bucket of its own as the service keeps them.
+pub fn pace_hub(pipeline: &crate::Pipeline, host: &str, sku: &str, units: u32) {
+    pipeline.set_rate(Service::Hub, host, hub_registry_rate(sku, units));
+    pipeline.set_rate(Service::Hub, &hub_query_partition(host), hub_query_rate(sku, units));
+    for write in [false, true] {
+        pipeline.set_rate(Service::Hub, &hub_twin_partition(host, write), hub_twin_rate(sku, units, write));
+    }
 }
 
 /// The rate-limit partition of a hub's queries: paced apart from its registry operations.
@@ -175,6 +206,14 @@ mod tests {
         assert!((hub_query_rate("S1", 1).per_second - 20.0 / 60.0).abs() < 1e-9);
         assert!((hub_query_rate("S3", 1).per_second - 1_000.0 / 60.0).abs() < 1e-9);
         assert_eq!(hub_query_partition("Hub.Azure-Devices.net"), "hub.azure-devices.net/query");
+    }
+
+    #[test]
+    fn hub_twin_rates_follow_the_tier_and_are_paced_apart() {
+        assert_eq!(hub_twin_rate("S1", 4, true).per_second, 50.0);
+        assert_eq!(hub_twin_rate("S2", 20, false).per_second, 200.0);
+        assert_eq!(hub_twin_rate("S3", 2, true).per_second, 500.0);
+        assert_ne!(hub_twin_partition("Hub.azure-devices.net", true), hub_twin_partition("hub.azure-devices.net", false));
     }
 
     #[test]

@@ -143,7 +143,6 @@ pub async fn data_planes(arm: &ArmClient, pipeline: &Pipeline, plan: &Plan, targ
     let hub = HubClient::from_connection_string(pipeline.clone(), hub_connection(arm, plan, &target.hub_host).await?);
     // Pace the hub at its own tier's throttle rather than the smallest tier's.
     let (sku, units) = (&target.hub_sku.0, target.hub_sku.1);
-    pipeline.set_rate(iotm_azure::Service::Hub, hub.host(), iotm_azure::rate_limit::hub_registry_rate(sku, units));
-    pipeline.set_rate(iotm_azure::Service::Hub, &iotm_azure::rate_limit::hub_query_partition(hub.host()), iotm_azure::rate_limit::hub_query_rate(sku, units));
+    iotm_azure::rate_limit::pace_hub(pipeline, hub.host(), sku, units);
     Ok(DataPlanes { dps, hub })
 }

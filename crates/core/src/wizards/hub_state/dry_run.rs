@@ -2,6 +2,7 @@
 //! module and configuration — found by the run's own comparison with nothing written, as counts and
 //! a list. An export's dry run counts what the file would hold. Nothing is journaled.
 
+use super::batch_query;
 use super::devices::{Batch, DeviceSource};
 use super::engine::{overview, Clients, CONFIGURATION, DEVICE, MODULE};
 use super::error::HubStateError;
@@ -123,8 +124,10 @@ pub async fn dry_run(clients: &Clients, plan: &Plan, progress: &(dyn Fn(u32, u32
     // journal instead; a dry run journals nothing).
     let mut in_state = HashSet::new();
     while let Some(Batch { devices: batch, .. }) = devices.next_batch().await? {
+        let ids: Vec<&str> = batch.iter().map(|(id, _)| id.as_str()).collect();
+        let missing = batch_query::missing(&target, &ids).await?;
         for (id, device) in batch {
-            let outcome = to_hub::apply_device(&target, &id, &device, plan.replace, true).await?;
+            let outcome = to_hub::apply_device(&target, &id, &device, plan.replace, true, missing.contains(&id)).await?;
             dry.note(DEVICE, &id, outcome.device);
             for (module, change) in outcome.modules {
                 dry.note(MODULE, &format!("{id}/{module}"), change);

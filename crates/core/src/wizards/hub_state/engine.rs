@@ -8,6 +8,7 @@
 //! batch; a device of the batch that was cut off is compared again and written only if it still
 //! differs, so nothing is done twice.
 
+use super::batch_query;
 use super::devices::{Batch, DeviceSource};
 use super::error::HubStateError;
 use super::from_hub;
@@ -233,24 +234,29 @@ impl<'a> Engine<'a> {
     async fn apply_devices(&self, target: &HubClient, source: &mut DeviceSource, replace: bool) -> Result<(), HubStateError> {
         while let Some(Batch { devices, resume }) = source.next_batch().await? {
             self.stopped()?;
+            let ids: Vec<&str> = devices.iter().map(|(id, _)| id.as_str()).collect();
+            let missing = batch_query::missing(target, &ids).await?;
             let mut outcomes: Vec<(String, Option<String>, Result<DeviceOutcome, String>)> = Vec::with_capacity(devices.len());
-            for chunk in devices.chunks(AT_ONCE) {
-                let mut tasks = tokio::task::JoinSet::new();
-                for (id, device) in chunk.iter().cloned() {
+            // `AT_ONCE` devices in flight, each next one started as one ends (no chunk waits for its slowest).
+            let mut tasks = tokio::task::JoinSet::new();
+            let mut queue = devices.into_iter();
+            loop {
+                while tasks.len() < AT_ONCE {
+                    let Some((id, device)) = queue.next() else { break };
                     let target = target.clone();
+                    let known_missing = missing.contains(&id);
                     tasks.spawn(async move {
-                        let outcome = to_hub::apply_device(&target, &id, &device, replace, false).await;
+                        let outcome = to_hub::apply_device(&target, &id, &device, replace, false, known_missing).await;
                         (id, device.parent, outcome)
                     });
                 }
-                while let Some(joined) = tasks.join_next().await {
-                    let (id, parent, outcome) = joined.map_err(|e| AzureError::InvalidInput { what: "A device write".into(), problem: e.to_string() })?;
-                    let outcome = match outcome {
-                        Ok(o) => Ok(o),
-                        Err(e) => Err(item_failure(&e).ok_or(e)?),
-                    };
-                    outcomes.push((id, parent, outcome));
-                }
+                let Some(joined) = tasks.join_next().await else { break };
+                let (id, parent, outcome) = joined.map_err(|e| AzureError::InvalidInput { what: "A device write".into(), problem: e.to_string() })?;
+                let outcome = match outcome {
+                    Ok(o) => Ok(o),
+                    Err(e) => Err(item_failure(&e).ok_or(e)?),
+                };
+                outcomes.push((id, parent, outcome));
             }
             let rows: Vec<ItemRow> = outcomes
                 .iter()

@@ -1,9 +1,11 @@
 //! A hub read into the state file's model, as `az iot hub state export` reads it: the twin query
 //! gives each device's identity fields, tags and desired properties (reported ones, `$metadata` and
 //! `$version` are the device's and the hub's, not state); a SAS device's keys come from its
-//! identity; modules and their twins from the device's module list. Devices of a page are read a
-//! few at a time, paced by the pipeline at the hub's throttle.
+//! identity; which devices have modules, and those modules' twins, from a module query per page;
+//! the module keys from the device's module list. Devices of a page are read a few at a time,
+//! paced by the pipeline at the hub's throttle.
 
+use super::batch_query;
 use super::error::HubStateError;
 use super::state_file::{ConfigurationState, ConfigurationsState, DeviceIdentityState, DeviceState, ModuleIdentityState, ModuleState, TwinState};
 use iotm_azure::hub::HubClient;
@@ -86,8 +88,10 @@ pub fn device_from_twin(twin: &Value) -> Result<(String, DeviceState), HubStateE
     Ok((id.clone(), DeviceState { identity, modules: BTreeMap::new(), parent: parent_of(twin), twin: twin_state }))
 }
 
-/// What the twin query cannot give: a SAS device's keys, its modules and their twins.
-pub async fn complete_device(hub: &HubClient, id: &str, device: &mut DeviceState) -> Result<(), HubStateError> {
+/// What the twin query cannot give: a SAS device's keys, its modules and their twins. `module_twins`:
+/// the device's module twins if a batch query found them (none: it has no module, and its module
+/// list is not read); without them each module's twin is read.
+pub async fn complete_device(hub: &HubClient, id: &str, device: &mut DeviceState, module_twins: Option<Vec<Value>>) -> Result<(), HubStateError> {
     if device.identity.authentication.kind == super::state_file::AuthKind::Sas {
         let identity = hub.device(id).await?;
         let keys = identity.authentication.and_then(|a| a.symmetric_key);
@@ -96,8 +100,16 @@ pub async fn complete_device(hub: &HubClient, id: &str, device: &mut DeviceState
             secondary_key: keys.and_then(|k| k.secondary_key),
         });
     }
+    let mut queried: Option<BTreeMap<String, Value>> =
+        module_twins.map(|twins| twins.into_iter().filter_map(|t| Some((t.get("moduleId")?.as_str()?.to_string(), t))).collect());
+    if queried.as_ref().is_some_and(BTreeMap::is_empty) {
+        return Ok(());
+    }
     for module in hub.modules(id).await? {
-        let twin = hub.module_twin(id, &module.module_id).await?;
+        let twin = match queried.as_mut().and_then(|q| q.remove(&module.module_id)) {
+            Some(twin) => twin,
+            None => hub.module_twin(id, &module.module_id).await?,
+        };
         let authentication = serde_json::to_value(module.authentication.as_ref().map(wire_authentication)).unwrap_or(Value::Null);
         let mut identity = json!({"authentication": authentication});
         if let Some(state) = module.connection_state.as_ref() {
@@ -134,14 +146,17 @@ fn wire_authentication(auth: &iotm_azure::hub::DeviceAuthentication) -> Value {
 
 /// A page of twins read into devices, `DEVICES_AT_ONCE` at a time, in the page's order.
 pub async fn devices(hub: &HubClient, twins: Vec<Value>) -> Result<Vec<(String, DeviceState)>, HubStateError> {
+    let ids: Vec<&str> = twins.iter().filter_map(|t| t.get("deviceId").and_then(Value::as_str)).collect();
+    let mut module_twins = batch_query::module_twins(hub, &ids).await?;
     let mut read = Vec::with_capacity(twins.len());
     for chunk in twins.chunks(DEVICES_AT_ONCE) {
         let mut tasks = tokio::task::JoinSet::new();
         for (at, twin) in chunk.iter().enumerate() {
             let (id, mut device) = device_from_twin(twin)?;
             let hub = hub.clone();
+            let modules = module_twins.remove(&id);
             tasks.spawn(async move {
-                let done = complete_device(&hub, &id, &mut device).await;
+                let done = complete_device(&hub, &id, &mut device, modules).await;
                 (at, done.map(|_| (id, device)))
             });
         }

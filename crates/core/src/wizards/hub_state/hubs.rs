@@ -7,9 +7,9 @@ use super::error::HubStateError;
 use super::plan::HubRef;
 use iotm_azure::arm::ArmClient;
 use iotm_azure::hub::HubClient;
-use iotm_azure::rate_limit::{hub_query_partition, hub_query_rate, hub_registry_rate};
+use iotm_azure::rate_limit::pace_hub;
 use iotm_azure::sas::ConnectionString;
-use iotm_azure::{AzureError, Pipeline, Service};
+use iotm_azure::{AzureError, Pipeline};
 
 /// The hub's data-plane client, signed with its owner policy, paced at its tier.
 pub async fn connect(arm: &ArmClient, pipeline: &Pipeline, hub: &HubRef) -> Result<HubClient, HubStateError> {
@@ -28,7 +28,6 @@ pub async fn connect(arm: &ArmClient, pipeline: &Pipeline, hub: &HubRef) -> Resu
         return Ok(client);
     }
     let (sku, units) = (resource.sku.name.as_str(), resource.sku.capacity.unwrap_or(1));
-    pipeline.set_rate(Service::Hub, client.host(), hub_registry_rate(sku, units));
-    pipeline.set_rate(Service::Hub, &hub_query_partition(client.host()), hub_query_rate(sku, units));
+    pace_hub(pipeline, client.host(), sku, units);
     Ok(client)
 }

@@ -1,6 +1,7 @@
 //! The Hub state wizard: export, import and migrate a whole IoT hub (its configurations and devices)
 //! as `az iot hub state` does, in the same file format, streaming and resumable.
 
+pub mod batch_query;
 pub mod devices;
 pub mod dry_run;
 pub mod engine;

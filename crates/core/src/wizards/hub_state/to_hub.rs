@@ -89,23 +89,27 @@ fn same_twin(state: &TwinState, hub: &Value) -> bool {
 }
 
 /// Applies one device (identity, twin, modules; its parent is set apart, once every device is in).
-pub async fn apply_device(hub: &HubClient, id: &str, state: &DeviceState, replace: bool, dry: bool) -> Result<DeviceOutcome, AzureError> {
+/// `known_missing`: a batch query found no such device on the hub, so it is created without a read
+/// first; should it exist after all (a query lags a fresh create), the create is refused and the
+/// device is read and compared as any other.
+pub async fn apply_device(hub: &HubClient, id: &str, state: &DeviceState, replace: bool, dry: bool, known_missing: bool) -> Result<DeviceOutcome, AzureError> {
+    if known_missing && !dry {
+        match create_device(hub, id, state).await {
+            Err(e) if e.status() == Some(409) => {}
+            done => return done,
+        }
+    }
+    if known_missing && dry {
+        return Ok(DeviceOutcome { device: Change::Create, modules: state.modules.keys().map(|m| (m.clone(), Change::Create)).collect() });
+    }
     let existing = match hub.device(id).await {
         Ok(device) => Some(device),
         Err(e) if missing(&e) => None,
         Err(e) => return Err(e),
     };
     let identity = &state.identity;
-    let wanted = DeviceIdentity {
-        device_id: id.to_string(),
-        status: Some(identity.status.as_str().into()),
-        status_reason: identity.status_reason.clone(),
-        authentication: Some(wire_auth(&identity.authentication)),
-        capabilities: Some(DeviceCapabilities { iot_edge: identity.capabilities.iot_edge }),
-        // A device's parent is kept as the hub has it; the parents pass sets the state's.
-        device_scope: existing.as_ref().and_then(|e| e.device_scope.clone()),
-        ..DeviceIdentity::default()
-    };
+    // A device's parent is kept as the hub has it; the parents pass sets the state's.
+    let wanted = wanted_identity(id, state, existing.as_ref().and_then(|e| e.device_scope.clone()));
     let mut change = match &existing {
         None => Change::Create,
         Some(e) => {
@@ -124,7 +128,7 @@ pub async fn apply_device(hub: &HubClient, id: &str, state: &DeviceState, replac
         hub.create_or_update_device(&wanted, existing.as_ref().map(|_| "*")).await?;
     }
     let twin_differs = match &existing {
-        None => state.twin.tags.as_ref().is_some_and(|t| !t.is_empty()) || !state.twin.properties.desired.is_empty(),
+        None => has_twin(&state.twin),
         Some(_) => !same_twin(&state.twin, &serde_json::to_value(hub.twin(id).await?).unwrap_or_default()),
     };
     if twin_differs {
@@ -137,6 +141,34 @@ pub async fn apply_device(hub: &HubClient, id: &str, state: &DeviceState, replac
     }
     let modules = apply_modules(hub, id, state, existing.is_some(), replace, dry).await?;
     Ok(DeviceOutcome { device: change, modules })
+}
+
+fn wanted_identity(id: &str, state: &DeviceState, device_scope: Option<String>) -> DeviceIdentity {
+    let identity = &state.identity;
+    DeviceIdentity {
+        device_id: id.to_string(),
+        status: Some(identity.status.as_str().into()),
+        status_reason: identity.status_reason.clone(),
+        authentication: Some(wire_auth(&identity.authentication)),
+        capabilities: Some(DeviceCapabilities { iot_edge: identity.capabilities.iot_edge }),
+        device_scope,
+        ..DeviceIdentity::default()
+    }
+}
+
+/// Whether a new device's (or module's) twin needs writing at all.
+fn has_twin(twin: &TwinState) -> bool {
+    twin.tags.as_ref().is_some_and(|t| !t.is_empty()) || !twin.properties.desired.is_empty()
+}
+
+/// A device the hub does not hold: its identity, twin and modules written with no read first.
+async fn create_device(hub: &HubClient, id: &str, state: &DeviceState) -> Result<DeviceOutcome, AzureError> {
+    hub.create_or_update_device(&wanted_identity(id, state, None), None).await?;
+    if has_twin(&state.twin) {
+        hub.replace_twin(id, &twin_body(&state.twin), Some("*")).await?;
+    }
+    let modules = apply_modules(hub, id, state, false, false, false).await?;
+    Ok(DeviceOutcome { device: Change::Create, modules })
 }
 
 async fn apply_modules(hub: &HubClient, id: &str, state: &DeviceState, existed: bool, replace: bool, dry: bool) -> Result<Vec<(String, Change)>, AzureError> {
@@ -208,7 +240,7 @@ async fn apply_module(
         hub.create_or_update_module(&wanted, current.map(|_| "*")).await?;
     }
     let twin_differs = match twin {
-        None => module.twin.tags.as_ref().is_some_and(|t| !t.is_empty()) || !module.twin.properties.desired.is_empty(),
+        None => has_twin(&module.twin),
         Some(t) => !same_twin(&module.twin, t),
     };
     if twin_differs {
