@@ -3,7 +3,7 @@
 //! stop, progress, states, report export — so a wizard's folder holds only what is its own.
 
 use super::context::RunContext;
-use super::error::WizardFailure;
+use super::error::{RunError, WizardFailure};
 use super::plan_file::PlanProblem;
 use crate::journal::{Journal, JournalError};
 use crate::wizards::WizardId;
@@ -63,21 +63,26 @@ pub trait WizardEngine: Send + Sync + 'static {
         plan: &'a Self::Plan,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'a;
     /// Tries the failed items again; those expected to fail again as they are only when
-    /// `include_unlikely` (the person asked for them).
+    /// `include_unlikely` (the person asked for them). A wizard that has no retry (running it
+    /// again is its retry) keeps this refusal.
     fn retry<'a>(
-        ctx: &'a RunContext<'a, Self::Tick>,
-        clients: &'a Self::Clients,
-        plan: &'a Self::Plan,
-        include_unlikely: bool,
-    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'a;
+        _ctx: &'a RunContext<'a, Self::Tick>,
+        _clients: &'a Self::Clients,
+        _plan: &'a Self::Plan,
+        _include_unlikely: bool,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'a {
+        async { Err(RunError::Unsupported { wizard: Self::ID, action: "retry".into() }.into()) }
+    }
     /// The wizard's own actions on a migration (Central → Hub: `stopJobs`, `resumeJobs`); answers
-    /// how many things it changed.
+    /// how many things it changed. None, unless the wizard has some.
     fn act<'a>(
         action: &'a str,
-        ctx: &'a RunContext<'a, Self::Tick>,
-        clients: &'a Self::Clients,
-        plan: &'a Self::Plan,
-    ) -> impl Future<Output = Result<u32, Self::Error>> + Send + 'a;
+        _ctx: &'a RunContext<'a, Self::Tick>,
+        _clients: &'a Self::Clients,
+        _plan: &'a Self::Plan,
+    ) -> impl Future<Output = Result<u32, Self::Error>> + Send + 'a {
+        async move { Err(RunError::Unsupported { wizard: Self::ID, action: action.into() }.into()) }
+    }
 
     fn report(journal: &Journal, id: &str) -> Result<Self::Report, JournalError>;
     /// The report as CSV, one row per item.

@@ -49,10 +49,6 @@ impl WizardEngine for BulkIdentities {
         result
     }
 
-    async fn retry<'a>(_ctx: &'a RunContext<'a, BulkTick>, _clients: &'a Clients, _plan: &'a Plan, _include_unlikely: bool) -> Result<(), BulkError> {
-        Err(RunError::Unsupported { wizard: WizardId::BulkIdentities, action: "retry".into() }.into())
-    }
-
     /// `cancel`: the hub's running job of this migration is cancelled (answers 1 when one was).
     async fn act<'a>(action: &'a str, ctx: &'a RunContext<'a, BulkTick>, clients: &'a Clients, plan: &'a Plan) -> Result<u32, BulkError> {
         match action {

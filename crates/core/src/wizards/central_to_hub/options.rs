@@ -7,6 +7,7 @@ use super::template::{find_device_move, DeviceMoveCommand};
 use iotm_azure::arm::ArmClient;
 use iotm_azure::central::CentralClient;
 use iotm_azure::sas::ConnectionString;
+use iotm_azure::AzureError;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -154,8 +155,28 @@ pub fn filter_template(filter: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_string())
 }
 
-pub async fn target_options(arm: &ArmClient, subscription_id: &str) -> Result<TargetOptions, WizardError> {
-    let dps: Vec<DpsOption> = arm
+/// The subscription's IoT hubs through ARM, by name: the rows every wizard's page lists them in.
+pub async fn hub_options(arm: &ArmClient, subscription_id: &str) -> Result<Vec<HubOption>, AzureError> {
+    let mut hubs: Vec<HubOption> = arm
+        .iot_hubs(subscription_id)?
+        .all()
+        .await?
+        .into_iter()
+        .map(|h| HubOption {
+            name: h.name.clone().unwrap_or_default(),
+            resource_group: resource_group(h.id.as_deref()),
+            location: h.location.clone(),
+            host_name: h.properties.host_name.clone().unwrap_or_default(),
+            sku: format!("{}×{}", h.sku.name, h.sku.capacity.unwrap_or(1)),
+        })
+        .collect();
+    hubs.sort_by_key(|h| h.name.to_lowercase());
+    Ok(hubs)
+}
+
+/// The subscription's DPS instances through ARM, by name, each with the hubs linked to it.
+pub async fn dps_options(arm: &ArmClient, subscription_id: &str) -> Result<Vec<DpsOption>, AzureError> {
+    let mut services: Vec<DpsOption> = arm
         .provisioning_services(subscription_id)?
         .all()
         .await?
@@ -174,19 +195,13 @@ pub async fn target_options(arm: &ArmClient, subscription_id: &str) -> Result<Ta
                 .collect(),
         })
         .collect();
-    let hubs: Vec<HubOption> = arm
-        .iot_hubs(subscription_id)?
-        .all()
-        .await?
-        .into_iter()
-        .map(|h| HubOption {
-            name: h.name.clone().unwrap_or_default(),
-            resource_group: resource_group(h.id.as_deref()),
-            location: h.location.clone(),
-            host_name: h.properties.host_name.clone().unwrap_or_default(),
-            sku: format!("{}×{}", h.sku.name, h.sku.capacity.unwrap_or(1)),
-        })
-        .collect();
+    services.sort_by_key(|d| d.name.to_lowercase());
+    Ok(services)
+}
+
+pub async fn target_options(arm: &ArmClient, subscription_id: &str) -> Result<TargetOptions, WizardError> {
+    let dps = dps_options(arm, subscription_id).await?;
+    let hubs = hub_options(arm, subscription_id).await?;
     let resource_groups: Vec<ResourceGroupOption> =
         arm.resource_groups(subscription_id)?.all().await?.into_iter().map(|g| ResourceGroupOption { name: g.name, location: g.location }).collect();
     // The subscription's regions; one that cannot be read leaves the regions in use.

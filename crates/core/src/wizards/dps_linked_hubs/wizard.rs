@@ -7,7 +7,7 @@ use super::plan::Plan;
 use super::report::{self, Report};
 use super::run::{self, HUB};
 use crate::journal::{Journal, JournalError};
-use crate::runtime::{self, Connect, PlanProblem, Progress, RunContext, RunError, RunMode, RunOutcome, Runs, WizardEngine};
+use crate::runtime::{self, Connect, PlanProblem, Progress, RunContext, RunMode, RunOutcome, Runs, WizardEngine};
 use crate::wizards::WizardId;
 use crate::ErrorPayload;
 use iotm_azure::arm::ArmClient;
@@ -69,20 +69,6 @@ impl WizardEngine for DpsLinkedHubs {
 
     async fn run<'a>(ctx: &'a RunContext<'a, DpsLinkedHubsTick>, clients: &'a Clients, plan: &'a Plan) -> Result<(), LinkedHubsError> {
         run::run(ctx, clients, plan).await
-    }
-
-    /// Running again resumes where the journal says the change stopped: there is no item to retry.
-    async fn retry<'a>(
-        _ctx: &'a RunContext<'a, DpsLinkedHubsTick>,
-        _clients: &'a Clients,
-        _plan: &'a Plan,
-        _include_unlikely: bool,
-    ) -> Result<(), LinkedHubsError> {
-        Err(RunError::Unsupported { wizard: WizardId::DpsLinkedHubs, action: "retry".into() }.into())
-    }
-
-    async fn act<'a>(action: &'a str, _ctx: &'a RunContext<'a, DpsLinkedHubsTick>, _clients: &'a Clients, _plan: &'a Plan) -> Result<u32, LinkedHubsError> {
-        Err(RunError::Unsupported { wizard: WizardId::DpsLinkedHubs, action: action.into() }.into())
     }
 
     fn report(journal: &Journal, id: &str) -> Result<Report, JournalError> {

@@ -7,7 +7,7 @@ use super::error::HubStateError;
 use super::plan::Plan;
 use super::report::{self, Report};
 use crate::journal::{Journal, JournalError};
-use crate::runtime::{self, Connect, PlanProblem, Progress, RunContext, RunError, RunMode, RunOutcome, Runs, WizardEngine};
+use crate::runtime::{self, Connect, PlanProblem, Progress, RunContext, RunMode, RunOutcome, Runs, WizardEngine};
 use crate::wizards::WizardId;
 use crate::ErrorPayload;
 
@@ -45,15 +45,6 @@ impl WizardEngine for HubState {
 
     async fn run<'a>(ctx: &'a RunContext<'a, HubStateTick>, clients: &'a Clients, plan: &'a Plan) -> Result<(), HubStateError> {
         Engine::new(ctx, clients).run(plan).await
-    }
-
-    /// Running again applies the state again: every item that failed is compared and written anew.
-    async fn retry<'a>(_ctx: &'a RunContext<'a, HubStateTick>, _clients: &'a Clients, _plan: &'a Plan, _include_unlikely: bool) -> Result<(), HubStateError> {
-        Err(RunError::Unsupported { wizard: WizardId::HubState, action: "retry".into() }.into())
-    }
-
-    async fn act<'a>(action: &'a str, _ctx: &'a RunContext<'a, HubStateTick>, _clients: &'a Clients, _plan: &'a Plan) -> Result<u32, HubStateError> {
-        Err(RunError::Unsupported { wizard: WizardId::HubState, action: action.into() }.into())
     }
 
     fn report(journal: &Journal, id: &str) -> Result<Report, JournalError> {
