@@ -11,6 +11,7 @@ import hmac
 import time
 import urllib.parse
 
+import pytest
 import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -21,6 +22,14 @@ from sandbox_access import AUTOMATION_CLIENT, PROD_SUBSCRIPTION, TENANT, sandbox
 
 RG = "rg-iot-prod"
 ARM = f"/subscriptions/{PROD_SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.Devices"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def the_built_in_links(home):
+    """The suite shares one sandbox, and Central → Hub before this links contoso-hub-neu and moves
+    devices to it: the scenario is loaded again, so the DPS starts with its one built-in link."""
+    base, ca, control = sandbox_of(home)
+    requests.post(f"{base}/_sandbox/reset", verify=ca, timeout=60, headers=control).raise_for_status()
 
 
 def css(driver, selector):
